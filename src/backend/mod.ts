@@ -1,0 +1,32 @@
+/**
+ * Storage backends: where a repository's files live.
+ *
+ * A {@link Backend} stores whole, immutable files by (type, name) and knows
+ * nothing about what is in them. {@link LocalBackend} is the default, a
+ * directory on a local disk; {@link openBackend} picks a backend from a
+ * location string and {@link createBackend} prepares one for a new repository. Behaviour that is not storage — retrying, fault injection —
+ * wraps a backend ({@link RetryBackend}, {@link FaultBackend}) instead of
+ * living inside one, and {@link MemoryBackend} keeps engine tests fast.
+ *
+ * Every backend passes the same conformance suite
+ * (`conformance_test_kit.ts`, imported directly by backend tests).
+ *
+ * @module
+ */
+
+export {
+  assertValidName,
+  type Backend,
+  type BackendOp,
+  type ByteRange,
+  FILE_TYPES,
+  type FileStat,
+  type FileType,
+  NotFoundError,
+  type OpOptions,
+} from "./backend.ts";
+export { LocalBackend } from "./local.ts";
+export { MemoryBackend } from "./memory.ts";
+export { type FailNextOptions, FaultBackend, type FaultHook, InjectedFault } from "./fault.ts";
+export { isTransientError, RetryBackend, type RetryEvent, type RetryOptions } from "./retry.ts";
+export { createBackend, openBackend } from "./open_backend.ts";
