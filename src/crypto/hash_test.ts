@@ -1,0 +1,31 @@
+import { assertEquals, assertNotEquals } from "../testing/asserts.ts";
+import { fromHex, toHex, utf8 } from "./encoding.ts";
+import { equalBytes, keyedId, sha256 } from "./hash.ts";
+
+Deno.test("sha256() matches the published test vector", () => {
+  assertEquals(
+    toHex(sha256(utf8("abc"))),
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+  );
+});
+
+Deno.test("keyedId() is HMAC-SHA-256 (RFC 4231 test case 2)", () => {
+  assertEquals(
+    toHex(keyedId(utf8("Jefe"), utf8("what do ya want for nothing?"))),
+    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+  );
+});
+
+Deno.test("keyedId() depends on the key", () => {
+  const data = utf8("same content");
+  assertNotEquals(
+    toHex(keyedId(new Uint8Array(32), data)),
+    toHex(keyedId(new Uint8Array(32).fill(1), data)),
+  );
+});
+
+Deno.test("equalBytes() compares content and length", () => {
+  assertEquals(equalBytes(fromHex("0102"), fromHex("0102")), true);
+  assertEquals(equalBytes(fromHex("0102"), fromHex("0103")), false);
+  assertEquals(equalBytes(fromHex("01"), fromHex("0102")), false);
+});
