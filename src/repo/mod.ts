@@ -1,0 +1,14 @@
+/**
+ * The repository: encrypted, deduplicated blobs in pack files, an index of
+ * where each blob is, trees (directory listings) and snapshots.
+ *
+ * @module
+ */
+export * from "./format.ts";
+export * from "./blob_codec.ts";
+export * from "./pack.ts";
+export * from "./index.ts";
+export * from "./tree.ts";
+export * from "./snapshot.ts";
+export * from "./sealed_file.ts";
+export * from "./repository.ts";

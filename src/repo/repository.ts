@@ -1,0 +1,202 @@
+import { type Backend, NotFoundError } from "../backend/mod.ts";
+import {
+  createKeyFile,
+  type KdfParams,
+  type MasterKey,
+  newMasterKey,
+  openKeyFile,
+  sha256,
+  toHex,
+  WrongPasswordError,
+} from "../crypto/mod.ts";
+import {
+  type ChunkerParams,
+  DEFAULT_CHUNKER_PARAMS,
+  validateChunkerParams,
+} from "../chunker/mod.ts";
+import { openBlob } from "./blob_codec.ts";
+import { type BlobType, CorruptError } from "./format.ts";
+import { type IndexEntry, loadMasterIndex, mapLimit, MasterIndex } from "./index.ts";
+import { type PackInfo, packKey, PackWriter } from "./pack.ts";
+import { loadSealedJson, saveSealedJson } from "./sealed_file.ts";
+import {
+  resolveSnapshot,
+  type Snapshot,
+  type SnapshotWithId,
+  validateSnapshot,
+} from "./snapshot.ts";
+import { decodeTree, type Tree } from "./tree.ts";
+import { encodeSealedJson } from "./sealed_file.ts";
+
+/** Repository-wide settings, stored encrypted in the `config` file. */
+export interface RepoConfig {
+  version: 1;
+  id: string;
+  created: string;
+  chunker: ChunkerParams;
+  /** zstd level for new blobs; 0 disables compression. */
+  compression: number;
+  /** Target pack size in bytes. */
+  pack_size: number;
+}
+
+export interface InitOptions {
+  kdf?: KdfParams;
+  chunker?: ChunkerParams;
+  compression?: number;
+  packSize?: number;
+  host?: string;
+  username?: string;
+}
+
+/** There is no repository where one was expected. */
+export class NoRepositoryError extends Error {
+  constructor(location: string, options?: ErrorOptions) {
+    super(`No repository at ${location}: config file not found (run "cairn init" first?)`, options);
+    this.name = "NoRepositoryError";
+  }
+}
+
+/**
+ * An open repository: its keys, config and index, and the operations every
+ * command builds on (load blobs and trees, write packs, index files and
+ * snapshots). Readers never lock; several writers may work at once because
+ * every file is new and named by its content.
+ */
+export class Repository {
+  #packKeys = new Map<string, Promise<CryptoKey>>();
+
+  private constructor(
+    readonly backend: Backend,
+    readonly master: MasterKey,
+    readonly config: RepoConfig,
+    public index: MasterIndex,
+  ) {}
+
+  /** Creates a new repository in an empty backend. */
+  static async init(
+    backend: Backend,
+    password: string,
+    opts: InitOptions = {},
+  ): Promise<Repository> {
+    try {
+      await backend.stat("config", "config");
+      throw new Error(
+        `A repository already exists at ${backend.location}; refusing to overwrite it`,
+      );
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+    const master = newMasterKey();
+    const config: RepoConfig = {
+      version: 1,
+      id: toHex(crypto.getRandomValues(new Uint8Array(16))),
+      created: new Date().toISOString(),
+      chunker: validateChunkerParams(opts.chunker ?? DEFAULT_CHUNKER_PARAMS),
+      compression: opts.compression ?? 3,
+      pack_size: opts.packSize ?? 16 * 1024 * 1024,
+    };
+    const keyFile = await createKeyFile(master, password, opts.kdf, opts);
+    await backend.save("keys", toHex(sha256(keyFile)), keyFile);
+    await backend.save("config", "config", await encodeSealedJson(master.enc, "config", config));
+    return new Repository(backend, master, config, new MasterIndex());
+  }
+
+  /** Opens a repository with `password` and loads its index. */
+  static async open(backend: Backend, password: string): Promise<Repository> {
+    try {
+      await backend.stat("config", "config");
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        throw new NoRepositoryError(backend.location, { cause: err });
+      }
+      throw err;
+    }
+    let master: MasterKey | undefined;
+    for await (const k of backend.list("keys")) {
+      try {
+        master = await openKeyFile(await backend.load("keys", k.name), password, k.name);
+        break;
+      } catch (err) {
+        if (!(err instanceof WrongPasswordError)) throw err;
+      }
+    }
+    if (!master) {
+      throw new WrongPasswordError(`Wrong password: no key in ${backend.location} opens with it`);
+    }
+    const raw = await loadSealedJson(backend, master.enc, "config", "config") as RepoConfig;
+    if (raw?.version !== 1) {
+      throw new CorruptError(`config file has unsupported version ${raw?.version}`);
+    }
+    validateChunkerParams(raw.chunker);
+    const { index } = await loadMasterIndex(backend, master.enc);
+    return new Repository(backend, master, raw, index);
+  }
+
+  /** Rereads every index file (e.g. after another writer added some). */
+  async reloadIndex(): Promise<void> {
+    this.index = (await loadMasterIndex(this.backend, this.master.enc)).index;
+  }
+
+  /** A pack writer with this repository's settings. */
+  newPackWriter(onPack: (p: PackInfo) => void | Promise<void>): PackWriter {
+    return new PackWriter(this.backend, this.master.enc, {
+      targetSize: this.config.pack_size,
+      compressionLevel: this.config.compression,
+      onPack,
+    });
+  }
+
+  #packKey(entry: IndexEntry): Promise<CryptoKey> {
+    let key = this.#packKeys.get(entry.pack.name);
+    if (!key) {
+      if (this.#packKeys.size > 4096) this.#packKeys.clear();
+      key = packKey(this.master.enc, entry.pack.salt);
+      this.#packKeys.set(entry.pack.name, key);
+    }
+    return key;
+  }
+
+  /** Loads, decrypts and verifies one blob. */
+  async loadBlob(type: BlobType, id: string): Promise<Uint8Array> {
+    const entry = this.index.get(id);
+    if (!entry) throw new CorruptError(`${type} blob ${id} is not in the index`);
+    if (entry.type !== type) {
+      throw new CorruptError(`blob ${id} is a ${entry.type} blob, not ${type}`);
+    }
+    const sealed = await this.backend.load("data", entry.pack.name, {
+      offset: entry.offset,
+      length: entry.length,
+    });
+    return await openBlob(await this.#packKey(entry), this.master.id, type, id, sealed);
+  }
+
+  /** Loads and validates one tree. */
+  async loadTree(id: string): Promise<Tree> {
+    return decodeTree(await this.loadBlob("tree", id), id);
+  }
+
+  /** Writes a snapshot file; returns its id. */
+  saveSnapshot(snapshot: Snapshot): Promise<string> {
+    return saveSealedJson(this.backend, this.master.enc, "snapshots", snapshot);
+  }
+
+  /** Loads one snapshot by full id. */
+  async loadSnapshot(id: string): Promise<SnapshotWithId> {
+    const raw = await loadSealedJson(this.backend, this.master.enc, "snapshots", id);
+    return { ...validateSnapshot(raw, id), id };
+  }
+
+  /** Every snapshot, oldest first. */
+  async listSnapshots(): Promise<SnapshotWithId[]> {
+    const names: string[] = [];
+    for await (const f of this.backend.list("snapshots")) names.push(f.name);
+    const all = await mapLimit(names, 16, (n) => this.loadSnapshot(n));
+    return all.sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || a.id.localeCompare(b.id));
+  }
+
+  /** The snapshot `ref` names: an id, a unique prefix or `latest`. */
+  async findSnapshot(ref: string): Promise<SnapshotWithId> {
+    return resolveSnapshot(await this.listSnapshots(), ref);
+  }
+}

@@ -1,0 +1,73 @@
+import { CorruptError, isId } from "./format.ts";
+
+/** Counters of one backup run, stored with its snapshot. */
+export interface BackupSummary {
+  files_new: number;
+  files_changed: number;
+  files_unmodified: number;
+  dirs: number;
+  bytes_read: number;
+  bytes_added: number;
+  errors: number;
+  duration_s: number;
+}
+
+/** One backup run: what was saved, from where and when. */
+export interface Snapshot {
+  time: string;
+  tree: string;
+  paths: string[];
+  host: string;
+  username: string;
+  uid?: number;
+  gid?: number;
+  tags: string[];
+  job?: string;
+  parent?: string;
+  excludes?: string[];
+  /** Set when some source files could not be read; the snapshot lacks them. */
+  incomplete?: { errors: number };
+  summary?: BackupSummary;
+  program_version: string;
+}
+
+/** A snapshot together with its id (the name of its file). */
+export interface SnapshotWithId extends Snapshot {
+  id: string;
+}
+
+/** Validates a decoded snapshot file; `name` is its file name. */
+export function validateSnapshot(raw: unknown, name: string): Snapshot {
+  const s = raw as Snapshot;
+  const what = `snapshot "${name}"`;
+  if (!s || typeof s !== "object") throw new CorruptError(`${what} is malformed`);
+  if (typeof s.time !== "string" || Number.isNaN(Date.parse(s.time))) {
+    throw new CorruptError(`${what} has a malformed time`);
+  }
+  if (!isId(s.tree)) throw new CorruptError(`${what} has a malformed tree id`);
+  const strings = (a: unknown) => Array.isArray(a) && a.every((x) => typeof x === "string");
+  if (!strings(s.paths) || !strings(s.tags) || typeof s.host !== "string") {
+    throw new CorruptError(`${what} has malformed paths, tags or host`);
+  }
+  return s;
+}
+
+/** The snapshot `ref` names: a full id, a unique id prefix, or `latest`. */
+export function resolveSnapshot(
+  all: readonly SnapshotWithId[],
+  ref: string,
+): SnapshotWithId {
+  if (ref === "latest") {
+    if (all.length === 0) throw new Error("No snapshot found: the repository has none");
+    return all.reduce((a, b) => (Date.parse(b.time) >= Date.parse(a.time) ? b : a));
+  }
+  if (!/^[0-9a-f]{1,64}$/.test(ref)) {
+    throw new TypeError(`Invalid snapshot reference "${ref}": expected an id, prefix or "latest"`);
+  }
+  const hits = all.filter((s) => s.id.startsWith(ref));
+  if (hits.length === 0) throw new Error(`No snapshot found with id "${ref}"`);
+  if (hits.length > 1) {
+    throw new Error(`Snapshot prefix "${ref}" is ambiguous (${hits.length} match)`);
+  }
+  return hits[0];
+}
