@@ -1,0 +1,8 @@
+/**
+ * Walking source trees: sorted directory listings with lstat, and the
+ * exclusion rules.
+ *
+ * @module
+ */
+export * from "./list_dir.ts";
+export * from "./excluder.ts";
