@@ -1,0 +1,350 @@
+import { basename, dirname, resolve, sep } from "node:path";
+import { keyedId, toHex } from "../crypto/mod.ts";
+import {
+  type BackupSummary,
+  encodeTree,
+  type Node,
+  type PackInfo,
+  type PackWriter,
+  type Repository,
+  saveIndexFile,
+  type Snapshot,
+  type SnapshotWithId,
+  type Tree,
+} from "../repo/mod.ts";
+import { Excluder, listDir, type WalkError } from "../walker/mod.ts";
+import { FileSaverPool } from "./file_saver_pool.ts";
+import { nodeFromInfo, unchanged } from "./_node.ts";
+
+/** What to back up and how; plain data shared by the CLI and job files. */
+export interface BackupOptions {
+  /** Absolute paths of the sources. */
+  paths: string[];
+  excludes?: string[];
+  /** Skip a directory that contains a file of one of these names. */
+  excludeIfPresent?: string[];
+  /** Do not cross into other filesystems below a source. */
+  oneFileSystem?: boolean;
+  host: string;
+  tags?: string[];
+  job?: string;
+  time?: Date;
+  /** The snapshot to compare with, so unchanged files are not read again. */
+  parent?: SnapshotWithId;
+  /** Worker threads reading files; default: one per core. */
+  workers?: number;
+  signal?: AbortSignal;
+  /** Called for each entry that cannot be backed up. */
+  onError?: (e: WalkError) => void;
+  programVersion?: string;
+  /** Called once at the start with a function that reads live progress counters. */
+  onStart?: (progress: () => BackupProgress) => void;
+}
+
+/** Live counters of a running backup, for progress display. */
+export interface BackupProgress {
+  files: number;
+  dirs: number;
+  bytesRead: number;
+  errors: number;
+  currentPath: string;
+}
+
+export interface BackupResult {
+  id: string;
+  snapshot: Snapshot;
+  summary: BackupSummary;
+  errors: WalkError[];
+}
+
+/** Write an index file after this many new packs, so an interrupted run resumes. */
+const PACKS_PER_INDEX = 64;
+
+/**
+ * One backup run: walks the sources on the main thread, hands files to the
+ * worker pool, builds and stores a tree per directory, and writes the
+ * snapshot last, after every pack it references is durable and indexed.
+ */
+export class Archiver {
+  readonly progress: BackupProgress = {
+    files: 0,
+    dirs: 0,
+    bytesRead: 0,
+    errors: 0,
+    currentPath: "",
+  };
+  readonly #counts = { new: 0, changed: 0, unmodified: 0, bytesAdded: 0 };
+  readonly #errors: WalkError[] = [];
+  readonly #excluder: Excluder;
+  readonly #treeIds = new Set<string>();
+  readonly #hardLinks = new Map<string, Promise<Node | null>>();
+  #newPacks: PackInfo[] = [];
+  #indexWrite: Promise<void> = Promise.resolve();
+  #pool!: FileSaverPool;
+  #trees!: PackWriter;
+  #rootDevs = new Set<number>();
+
+  constructor(private readonly repo: Repository, private readonly opts: BackupOptions) {
+    this.#excluder = new Excluder(opts.excludes ?? []);
+  }
+
+  /** Runs the backup and writes the snapshot. */
+  async run(): Promise<BackupResult> {
+    const started = performance.now();
+    const { repo, opts } = this;
+    opts.onStart?.(() => this.progress);
+    const workers = opts.workers ?? Math.max(1, Math.min(navigator.hardwareConcurrency, 8));
+    this.#pool = new FileSaverPool(workers, {
+      type: "init",
+      backend: repo.backend.location,
+      enc: repo.master.enc,
+      idKey: repo.master.id,
+      chunkerSeed: repo.master.chunker,
+      chunker: repo.config.chunker,
+      compression: repo.config.compression,
+      packSize: repo.config.pack_size,
+      known: repo.index.sortedIds(),
+    }, (p) => this.#onPack(p));
+    this.#trees = repo.newPackWriter((p) => this.#onPack(p));
+    let tree: string;
+    try {
+      const parentTree = opts.parent?.tree;
+      tree = await this.#saveRoot(opts.paths.map((p) => resolve(p)), parentTree);
+      await this.#pool.finish();
+    } catch (err) {
+      this.#pool.close();
+      throw err;
+    }
+    await this.#trees.flush();
+    await this.#flushIndex(true);
+
+    const summary: BackupSummary = {
+      files_new: this.#counts.new,
+      files_changed: this.#counts.changed,
+      files_unmodified: this.#counts.unmodified,
+      dirs: this.progress.dirs,
+      bytes_read: this.progress.bytesRead,
+      bytes_added: this.#counts.bytesAdded,
+      errors: this.#errors.length,
+      duration_s: 0,
+    };
+    const snapshot: Snapshot = {
+      time: (opts.time ?? new Date()).toISOString(),
+      tree,
+      paths: opts.paths.map((p) => resolve(p)),
+      host: opts.host,
+      username: Deno.env.get("USER") ?? "",
+      uid: Deno.uid() ?? undefined,
+      gid: Deno.gid() ?? undefined,
+      tags: opts.tags ?? [],
+      program_version: opts.programVersion ?? "cairn",
+      summary,
+    };
+    if (opts.job) snapshot.job = opts.job;
+    if (opts.parent) snapshot.parent = opts.parent.id;
+    if (opts.excludes?.length) snapshot.excludes = opts.excludes;
+    if (this.#errors.length > 0) snapshot.incomplete = { errors: this.#errors.length };
+    summary.duration_s = Math.round(performance.now() - started) / 1000;
+    const id = await repo.saveSnapshot(snapshot);
+    return { id, snapshot, summary, errors: this.#errors };
+  }
+
+  #onPack(p: PackInfo): void {
+    this.repo.index.addPack(p);
+    this.#counts.bytesAdded += p.size;
+    this.#newPacks.push(p);
+    if (this.#newPacks.length >= PACKS_PER_INDEX) void this.#flushIndex(false);
+  }
+
+  /** Writes the packs seen so far to a new index file; serialised, errors kept for the end. */
+  #flushIndex(final: boolean): Promise<void> {
+    const packs = this.#newPacks;
+    this.#newPacks = [];
+    this.#indexWrite = this.#indexWrite.then(async () => {
+      if (packs.length === 0) return;
+      const name = await saveIndexFile(this.repo.backend, this.repo.master.enc, packs);
+      this.#counts.bytesAdded += (await this.repo.backend.stat("index", name)).size;
+    });
+    return final ? this.#indexWrite : this.#indexWrite.catch(() => {});
+  }
+
+  #error(path: string, message: string): void {
+    const e = { path, message };
+    this.#errors.push(e);
+    this.progress.errors++;
+    this.opts.onError?.(e);
+  }
+
+  /**
+   * The root tree holds each source under its full path (`/home/ann` is
+   * stored as `home` → `ann`), so sources with equal names never collide.
+   */
+  async #saveRoot(paths: string[], parentTree: string | undefined): Promise<string> {
+    type VDir = Map<string, VDir | null>;
+    const root: VDir = new Map();
+    for (const p of [...new Set(paths)].sort()) {
+      const parts = p.split(sep).filter((s) => s !== "");
+      let dir = root;
+      let covered = false;
+      for (let i = 0; i < parts.length && !covered; i++) {
+        const last = i === parts.length - 1;
+        const next = dir.get(parts[i]);
+        if (next === null) covered = true; // an ancestor is itself a source
+        else if (last) dir.set(parts[i], null);
+        else {
+          if (!next) dir.set(parts[i], new Map());
+          dir = dir.get(parts[i])!;
+        }
+      }
+    }
+    for (const p of paths) {
+      try {
+        this.#rootDevs.add(Deno.lstatSync(p).dev ?? 0);
+      } catch { /* reported when the source is saved */ }
+    }
+    const saveV = async (dir: VDir, path: string, parent: string | undefined): Promise<string> => {
+      const old = await this.#parentNodes(parent);
+      const nodes: Promise<Node | null>[] = [];
+      for (const [name, sub] of [...dir.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        const child = path === sep ? sep + name : path + sep + name;
+        let info: Deno.FileInfo;
+        try {
+          info = Deno.lstatSync(child);
+        } catch (err) {
+          this.#error(child, (err as Error).message);
+          continue;
+        }
+        if (sub === null) nodes.push(this.#saveEntry(name, child, info, old.get(name)));
+        else {
+          nodes.push((async () => {
+            const node = nodeFromInfo(name, info);
+            node.subtree = await saveV(sub, child, old.get(name)?.subtree);
+            return node;
+          })());
+        }
+      }
+      return this.#saveTree(nodes);
+    };
+    return await saveV(root, sep, parentTree);
+  }
+
+  async #parentNodes(treeId: string | undefined): Promise<Map<string, Node>> {
+    if (!treeId || !this.repo.index.has(treeId)) return new Map();
+    const tree = await this.repo.loadTree(treeId);
+    return new Map(tree.nodes.map((n) => [n.name, n]));
+  }
+
+  async #saveTree(nodes: Promise<Node | null>[]): Promise<string> {
+    const tree: Tree = { nodes: (await Promise.all(nodes)).filter((n): n is Node => n !== null) };
+    const bytes = encodeTree(tree);
+    const id = toHex(keyedId(this.repo.master.id, bytes));
+    if (!this.#treeIds.has(id) && !this.repo.index.has(id)) {
+      this.#treeIds.add(id);
+      this.#trees.add("tree", id, bytes);
+    }
+    return id;
+  }
+
+  #saveEntry(
+    name: string,
+    path: string,
+    info: Deno.FileInfo,
+    old: Node | undefined,
+  ): Promise<Node | null> {
+    this.opts.signal?.throwIfAborted();
+    const node = nodeFromInfo(name, info);
+    switch (node.type) {
+      case "file":
+        return this.#saveFile(node, path, info, old);
+      case "dir":
+        return this.#saveDir(node, path, info, old);
+      case "symlink":
+        try {
+          node.target = Deno.readLinkSync(path);
+        } catch (err) {
+          this.#error(path, (err as Error).message);
+          return Promise.resolve(null);
+        }
+        return Promise.resolve(node);
+      default:
+        return Promise.resolve(node);
+    }
+  }
+
+  async #saveDir(node: Node, path: string, info: Deno.FileInfo, old: Node | undefined) {
+    this.progress.dirs++;
+    this.progress.currentPath = path;
+    const nodes: Promise<Node | null>[] = [];
+    const crossing = this.opts.oneFileSystem && !this.#rootDevs.has(info.dev ?? 0);
+    if (!crossing) {
+      let listing;
+      try {
+        listing = listDir(path);
+      } catch (err) {
+        this.#error(path, (err as Error).message);
+        return null;
+      }
+      for (const e of listing.errors) this.#error(e.path, e.message);
+      const marker = this.opts.excludeIfPresent ?? [];
+      if (marker.length && listing.entries.some((e) => marker.includes(e.name))) return null;
+      const parentNodes = await this.#parentNodes(old?.type === "dir" ? old.subtree : undefined);
+      for (const e of listing.entries) {
+        if (this.#excluder.excludes(e.path)) continue;
+        nodes.push(this.#saveEntry(e.name, e.path, e.info, parentNodes.get(e.name)));
+      }
+    }
+    node.subtree = await this.#saveTree(nodes);
+    return node;
+  }
+
+  #saveFile(node: Node, path: string, info: Deno.FileInfo, old: Node | undefined) {
+    if ((info.nlink ?? 1) > 1) {
+      const key = `${info.dev}:${info.ino}`;
+      const first = this.#hardLinks.get(key);
+      if (first) {
+        return first.then((n) => (n ? { ...n, name: node.name } : null));
+      }
+      const p = this.#readFile(node, path, info, old);
+      this.#hardLinks.set(key, p);
+      return p;
+    }
+    return this.#readFile(node, path, info, old);
+  }
+
+  async #readFile(
+    node: Node,
+    path: string,
+    info: Deno.FileInfo,
+    old: Node | undefined,
+  ): Promise<Node | null> {
+    this.progress.files++;
+    if (unchanged(node, old, info.size) && old!.content!.every((id) => this.repo.index.has(id))) {
+      this.#counts.unmodified++;
+      node.size = old!.size;
+      node.content = old!.content;
+      return node;
+    }
+    await this.#pool.room();
+    const result = await this.#pool.save({ path, size: info.size });
+    if (!result.ok) {
+      this.#error(path, result.error);
+      return null;
+    }
+    if (old?.type === "file") this.#counts.changed++;
+    else this.#counts.new++;
+    this.progress.bytesRead += result.size;
+    node.size = result.size;
+    node.content = result.content;
+    return node;
+  }
+}
+
+/** Runs one backup; see {@link Archiver}. */
+export function backup(repo: Repository, opts: BackupOptions): Promise<BackupResult> {
+  return new Archiver(repo, opts).run();
+}
+
+/** The path of `p` relative to the filesystem root, for display. */
+export function displayPath(p: string): string {
+  return dirname(p) === p ? p : `${dirname(p)}${sep}${basename(p)}`;
+}

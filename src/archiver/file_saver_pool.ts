@@ -1,0 +1,160 @@
+import type { PackInfo } from "../repo/mod.ts";
+import type { FileJob, FileResult, FromWorker, InitMessage } from "./_protocol.ts";
+
+interface Queued {
+  job: FileJob;
+  resolve(r: FileResult): void;
+  reject(e: Error): void;
+}
+
+interface WorkerSlot {
+  worker: Worker;
+  batches: number;
+  flushed?: () => void;
+}
+
+/** Files per batch message, and the bytes after which a batch is closed early. */
+const BATCH_FILES = 64;
+const BATCH_BYTES = 4 * 1024 * 1024;
+/** Batches each worker may have in flight, so none idles between messages. */
+const BATCHES_PER_WORKER = 2;
+
+/**
+ * A pool of file-saver workers behind one call: `save(path)` resolves with
+ * the file's blob ids once a worker has read, chunked and queued them.
+ * Small files travel in batches, since per-file overhead dominates them.
+ * Packs a worker writes are reported through `onPack` once durable.
+ */
+export class FileSaverPool {
+  #slots: WorkerSlot[] = [];
+  #queue: Queued[] = [];
+  #inFlight = new Map<number, Queued[]>();
+  #nextBatch = 0;
+  #pending = 0;
+  #waiters: (() => void)[] = [];
+  #failure: Error | undefined;
+
+  constructor(
+    size: number,
+    init: InitMessage,
+    private readonly onPack: (p: PackInfo) => void,
+    private readonly highWater = 2048,
+  ) {
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(new URL("./_worker.ts", import.meta.url).href, { type: "module" });
+      const slot: WorkerSlot = { worker, batches: 0 };
+      worker.onmessage = (e: MessageEvent<FromWorker>) => this.#onMessage(slot, e.data);
+      worker.onerror = (e) => {
+        e.preventDefault();
+        this.#fail(new Error(`file saver worker crashed: ${e.message}`));
+      };
+      worker.postMessage(init);
+      this.#slots.push(slot);
+    }
+  }
+
+  /** Files queued or being saved. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Resolves when the pool can take more work without growing memory. */
+  room(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#pending < this.highWater) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Saves one file; resolves with its content ids, or an error for that file. */
+  save(job: FileJob): Promise<FileResult> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    this.#pending++;
+    const p = new Promise<FileResult>((resolve, reject) => {
+      this.#queue.push({ job, resolve, reject });
+    });
+    this.#dispatch();
+    return p;
+  }
+
+  /** Waits for every file, then makes each worker write its last pack, then stops them. */
+  async finish(): Promise<void> {
+    while (this.#pending > 0) {
+      if (this.#failure) throw this.#failure;
+      await new Promise<void>((r) => this.#waiters.push(r));
+    }
+    await Promise.all(this.#slots.map((slot) =>
+      new Promise<void>((resolve) => {
+        slot.flushed = resolve;
+        slot.worker.postMessage({ type: "flush" });
+      })
+    ));
+    if (this.#failure) throw this.#failure;
+    this.close();
+  }
+
+  /** Stops every worker at once (after an error or abort). */
+  close(): void {
+    for (const s of this.#slots) s.worker.terminate();
+    this.#slots = [];
+  }
+
+  #dispatch(): void {
+    for (const slot of this.#slots) {
+      while (slot.batches < BATCHES_PER_WORKER && this.#queue.length > 0) {
+        const batch: Queued[] = [];
+        let bytes = 0;
+        while (this.#queue.length > 0 && batch.length < BATCH_FILES && bytes < BATCH_BYTES) {
+          const q = this.#queue.shift()!;
+          batch.push(q);
+          bytes += q.job.size;
+        }
+        const id = this.#nextBatch++;
+        this.#inFlight.set(id, batch);
+        slot.batches++;
+        slot.worker.postMessage({ type: "files", batch: id, files: batch.map((q) => q.job) });
+      }
+    }
+  }
+
+  #onMessage(slot: WorkerSlot, m: FromWorker): void {
+    switch (m.type) {
+      case "files": {
+        const batch = this.#inFlight.get(m.batch)!;
+        this.#inFlight.delete(m.batch);
+        slot.batches--;
+        batch.forEach((q, i) => q.resolve(m.results[i]));
+        this.#pending -= batch.length;
+        this.#dispatch();
+        this.#wake();
+        break;
+      }
+      case "pack":
+        this.onPack(m.pack);
+        break;
+      case "flushed":
+        slot.flushed?.();
+        break;
+      case "fatal":
+        this.#fail(new Error(m.message));
+        break;
+    }
+  }
+
+  #wake(): void {
+    if (this.#pending >= this.highWater && !this.#failure) return;
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  #fail(err: Error): void {
+    if (this.#failure) return;
+    this.#failure = err;
+    for (const batch of this.#inFlight.values()) for (const q of batch) q.reject(err);
+    for (const q of this.#queue) q.reject(err);
+    this.#inFlight.clear();
+    this.#queue = [];
+    for (const s of this.#slots) s.flushed?.();
+    this.#wake();
+  }
+}

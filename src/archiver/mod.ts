@@ -1,0 +1,8 @@
+/**
+ * The backup pipeline: walk, read once, chunk, hash, store new blobs, build
+ * trees, write the snapshot.
+ *
+ * @module
+ */
+export * from "./archiver.ts";
+export type { FileResult } from "./_protocol.ts";
