@@ -1,0 +1,21 @@
+/**
+ * cairn's entry point: parse the command line, run the command, map errors
+ * to exit codes (0 ok, 1 fatal, 2 usage, 3 partial backup).
+ */
+import { processOutput, runCli } from "./src/cli/mod.ts";
+import { COMMANDS } from "./src/commands/mod.ts";
+
+if (import.meta.main) {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error("interrupted"));
+  Deno.addSignalListener("SIGINT", onSignal);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
+  const code = await runCli(
+    COMMANDS,
+    Deno.args,
+    Deno.env.toObject(),
+    processOutput(),
+    abort.signal,
+  );
+  Deno.exit(code);
+}

@@ -1,0 +1,16 @@
+/** The command line or configuration is wrong: exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsageError";
+  }
+}
+
+/** Exit codes, as documented in the README. */
+export const ExitCode = {
+  ok: 0,
+  fatal: 1,
+  usage: 2,
+  /** The backup finished but some source files could not be read. */
+  partial: 3,
+} as const;

@@ -1,0 +1,11 @@
+/**
+ * The command-line framework: command definitions, argument parsing, help,
+ * output, and how the repository and password are found.
+ *
+ * @module
+ */
+export * from "./command.ts";
+export * from "./errors.ts";
+export * from "./output.ts";
+export * from "./repository_options.ts";
+export * from "./run.ts";

@@ -1,0 +1,98 @@
+/**
+ * Where a command writes: stdout for results, stderr for progress and
+ * warnings. Progress lines are shown only on a terminal.
+ */
+export interface Output {
+  /** Writes a line of results (stdout). */
+  out(line: string): void;
+  /** Writes a line of diagnostics (stderr). */
+  err(line: string): void;
+  /** Raw bytes to stdout (for `dump`). */
+  writeBytes(bytes: Uint8Array): Promise<void>;
+  /** Shows a transient status line on a terminal; no-op elsewhere. */
+  status(line: string): void;
+  /** Is stderr a terminal (so progress is worth drawing)? */
+  readonly interactive: boolean;
+}
+
+const enc = new TextEncoder();
+
+/** Output on the process's stdout and stderr. */
+export function processOutput(): Output {
+  const interactive = Deno.stderr.isTerminal();
+  let statusShown = false;
+  const clear = () => {
+    if (statusShown) {
+      Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
+      statusShown = false;
+    }
+  };
+  return {
+    interactive,
+    out(line) {
+      clear();
+      writeAllSync(Deno.stdout, enc.encode(line + "\n"));
+    },
+    err(line) {
+      clear();
+      writeAllSync(Deno.stderr, enc.encode(line + "\n"));
+    },
+    async writeBytes(bytes) {
+      clear();
+      let at = 0;
+      while (at < bytes.length) at += await Deno.stdout.write(bytes.subarray(at));
+    },
+    status(line) {
+      if (!interactive) return;
+      const cols = Deno.consoleSize?.().columns ?? 80;
+      Deno.stderr.writeSync(enc.encode("\r\x1b[2K" + line.slice(0, cols - 1)));
+      statusShown = true;
+    },
+  };
+}
+
+function writeAllSync(w: { writeSync(b: Uint8Array): number }, bytes: Uint8Array) {
+  let at = 0;
+  while (at < bytes.length) at += w.writeSync(bytes.subarray(at));
+}
+
+/** Output captured in memory, for tests of command functions. */
+export function memoryOutput(): Output & {
+  stdout: string[];
+  stderr: string[];
+  bytes: Uint8Array[];
+} {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const bytes: Uint8Array[] = [];
+  return {
+    interactive: false,
+    stdout,
+    stderr,
+    bytes,
+    out: (l) => void stdout.push(l),
+    err: (l) => void stderr.push(l),
+    writeBytes: (b) => Promise.resolve(void bytes.push(b.slice())),
+    status: () => {},
+  };
+}
+
+/** Makes a name safe to print: control characters become visible escapes. */
+export function printable(name: string): string {
+  // deno-lint-ignore no-control-regex
+  return name.replace(
+    /[\x00-\x1f\x7f\u0080-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\u{${c.codePointAt(0)!.toString(16)}}`,
+  );
+}
+
+/** Human size: 1.5 KiB, 3.2 GiB. */
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} B` : `${n.toFixed(n < 10 ? 2 : 1)} ${units[i]}`;
+}

@@ -1,0 +1,72 @@
+import { WrongPasswordError } from "../crypto/mod.ts";
+import { type Command, type CommandContext, commandHelp, parseCommandArgs } from "./command.ts";
+import { ExitCode, UsageError } from "./errors.ts";
+import { type Output, printable } from "./output.ts";
+
+/** The version printed by `cairn version`. */
+export const VERSION = "0.1.0";
+
+/** Top-level help: every command with its summary. */
+export function mainHelp(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+  return [
+    "cairn: encrypted, deduplicated backups with browsable mirrors",
+    "",
+    "Usage: cairn COMMAND [OPTIONS] [ARGS]",
+    "",
+    "Commands:",
+    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    "",
+    "Run 'cairn COMMAND --help' for a command's options.",
+    "Exit codes: 0 success, 1 fatal error, 2 usage or configuration error,",
+    "3 backup finished but some source files could not be read.",
+  ].join("\n");
+}
+
+/** Is this error the user's to fix in the command line or configuration? */
+function isUsageError(err: unknown): boolean {
+  return err instanceof UsageError || (err instanceof Error && err.name === "ConfigError");
+}
+
+/**
+ * Runs `cairn ARGS...`: finds the command, parses its options and maps any
+ * error to a one-line message and an exit code.
+ */
+export async function runCli(
+  commands: readonly Command[],
+  args: string[],
+  env: Record<string, string | undefined>,
+  output: Output,
+  signal: AbortSignal,
+): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    output.out(mainHelp(commands));
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  if (name === "--version" || name === "version") {
+    output.out(`cairn ${VERSION}`);
+    return ExitCode.ok;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    output.err(`cairn: unknown command "${printable(name)}" (see 'cairn --help')`);
+    return ExitCode.usage;
+  }
+  try {
+    const { flags, positionals } = parseCommandArgs(cmd, rest);
+    if (flags.help) {
+      output.out(commandHelp(cmd));
+      return ExitCode.ok;
+    }
+    const ctx: CommandContext = { flags, positionals, env, output, signal };
+    return await cmd.run(ctx);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    output.err(`cairn ${cmd.name}: ${printable(msg.split("\n")[0])}`);
+    if (env.CAIRN_DEBUG && err instanceof Error && err.stack) output.err(err.stack);
+    if (isUsageError(err)) return ExitCode.usage;
+    if (err instanceof WrongPasswordError) return ExitCode.fatal;
+    return ExitCode.fatal;
+  }
+}
