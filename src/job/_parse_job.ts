@@ -1,0 +1,183 @@
+/**
+ * `[[job]]` tables.
+ *
+ * @module
+ */
+
+import { parseDuration } from "./duration.ts";
+import { parseSchedule } from "./schedule.ts";
+import { parseKeep } from "./_parse_keep.ts";
+import { type ExpandEnv, expandPath, expandVars } from "./_expand.ts";
+import { isTable, Reader, type Table } from "./_reader.ts";
+import type { HookCommand, JobDefinition, MirrorConfig } from "./types.ts";
+
+/** Names of jobs and repositories: safe as file names and Prometheus label values. */
+export const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
+
+const JOB_KEYS = [
+  "name",
+  "repository",
+  "paths",
+  "exclude",
+  "exclude_if_present",
+  "one_file_system",
+  "schedule",
+  "jitter",
+  "tags",
+  "host",
+  "before",
+  "after",
+  "keep",
+  "mirror",
+] as const;
+
+const MIRROR_PLACEHOLDERS = ["job", "host", "date", "time", "snapshot"];
+
+/** Options the job parser needs from the document parser. */
+export interface JobParseContext {
+  expand: ExpandEnv;
+  repositories: ReadonlySet<string>;
+  remote: boolean;
+}
+
+/** Validates a name used as a file name and label. */
+export function checkName(r: Reader, key: string, name: string) {
+  if (!NAME_PATTERN.test(name) || /^\.+$/.test(name)) {
+    r.fail([key], `invalid name "${name}": use letters, digits, ".", "_" and "-"`);
+  }
+}
+
+function parseHooks(r: Reader, key: string): HookCommand[] {
+  const v = r.table[key];
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) r.fail([key], "expected an array of commands");
+  return v.map((item, i): HookCommand => {
+    if (typeof item === "string") {
+      if (item.trim() === "") r.fail([key, i], "must not be empty");
+      return { display: item, argv: ["/bin/sh", "-c", item] };
+    }
+    if (
+      Array.isArray(item) && item.length > 0 &&
+      item.every((a) => typeof a === "string") && item[0] !== ""
+    ) {
+      return { display: item.join(" "), argv: item as string[] };
+    }
+    r.fail([key, i], "expected a command string or a non-empty array of strings");
+  });
+}
+
+function parseMirror(r: Reader, ctx: JobParseContext): MirrorConfig {
+  r.onlyKeys(["path", "purge", "keep"]);
+  const raw = r.string("path", true);
+  // `${VAR}` and `~` are expanded first; the `{job}`-style placeholders left over are checked here.
+  const path = r.convert("path", raw, (s) => expandPath(s, ctx.expand));
+  for (const m of path.matchAll(/\{([^{}]*)\}|[{}]/g)) {
+    if (m[0] === "{" || m[0] === "}") r.fail(["path"], `unbalanced brace in "${raw}"`);
+    if (!MIRROR_PLACEHOLDERS.includes(m[1])) {
+      r.fail(
+        ["path"],
+        `unknown placeholder "{${m[1]}}" in "${raw}"; use ${
+          MIRROR_PLACEHOLDERS.map((p) => `{${p}}`).join(", ")
+        }`,
+      );
+    }
+  }
+  const mirror: MirrorConfig = { path, purge: r.boolean("purge", false) };
+  const keep = r.subTable("keep");
+  if (keep) mirror.keep = parseKeep(r.child("keep", keep));
+  return mirror;
+}
+
+/** Reads the `index`-th `[[job]]`. */
+export function parseJob(
+  doc: Reader["doc"],
+  table: unknown,
+  index: number,
+  ctx: JobParseContext,
+): JobDefinition {
+  const path = ["job", index];
+  const label = `job #${index + 1}`;
+  if (!isTable(table)) {
+    new Reader(doc, {}, path, label).fail([], "expected a [[job]] table");
+  }
+  const t = table as Table;
+  const nameValue = typeof t.name === "string" && t.name !== "" ? t.name : undefined;
+  const r = new Reader(doc, t, path, nameValue ? `job "${nameValue}"` : label);
+  r.onlyKeys(
+    JOB_KEYS,
+    ctx.remote
+      ? {
+        before:
+          "hooks are not allowed in remote job documents (they would run commands as the agent)",
+        after:
+          "hooks are not allowed in remote job documents (they would run commands as the agent)",
+      }
+      : {},
+  );
+
+  const name = r.string("name", true);
+  checkName(r, "name", name);
+
+  let repository = r.string("repository");
+  if (repository === undefined) {
+    // With a single repository, naming it in every job is noise.
+    if (ctx.repositories.size !== 1) {
+      r.fail(["repository"], "required key is missing (there is not exactly one repository)");
+    }
+    repository = [...ctx.repositories][0];
+  } else if (!ctx.repositories.has(repository)) {
+    const known = [...ctx.repositories].map((n) => `"${n}"`).join(", ") || "none";
+    r.fail(["repository"], `unknown repository "${repository}" (defined: ${known})`);
+  }
+
+  const paths = r.strings("paths", { required: true, nonEmpty: true })!.map((p, i) =>
+    r.convert("paths", p, (s) => expandPath(s, ctx.expand), ["paths", i])
+  );
+  const exclude = (r.strings("exclude") ?? []).map((p, i) =>
+    r.convert("exclude", p, (s) => expandVars(s, ctx.expand), ["exclude", i])
+  );
+  const excludeIfPresent = r.strings("exclude_if_present", { single: true }) ?? [];
+  excludeIfPresent.forEach((f, i) => {
+    if (f.includes("/")) {
+      r.fail(["exclude_if_present", i], `"${f}" must be a file name, not a path`);
+    }
+  });
+
+  const job: JobDefinition = {
+    name,
+    repository,
+    paths,
+    exclude,
+    excludeIfPresent,
+    oneFileSystem: r.boolean("one_file_system", false),
+    jitterMs: 0,
+    tags: r.strings("tags") ?? [],
+    before: parseHooks(r, "before"),
+    after: parseHooks(r, "after"),
+  };
+  job.tags.forEach((tag, i) => {
+    if (/[,\s]/.test(tag)) r.fail(["tags", i], `tag "${tag}" must not contain commas or spaces`);
+  });
+
+  const schedule = r.string("schedule");
+  if (schedule !== undefined) {
+    r.convert("schedule", schedule, parseSchedule);
+    job.schedule = schedule.trim();
+  }
+  const jitter = r.string("jitter");
+  if (jitter !== undefined) job.jitterMs = r.convert("jitter", jitter, parseDuration);
+  if (jitter !== undefined && schedule === undefined) {
+    r.fail(["jitter"], `has no effect without "schedule"`);
+  }
+
+  const host = r.string("host");
+  if (host !== undefined) {
+    if (/\s/.test(host)) r.fail(["host"], `host "${host}" must not contain spaces`);
+    job.host = host;
+  }
+  const keep = r.subTable("keep");
+  if (keep) job.keep = parseKeep(r.child("keep", keep));
+  const mirror = r.subTable("mirror");
+  if (mirror) job.mirror = parseMirror(r.child("mirror", mirror), ctx);
+  return job;
+}

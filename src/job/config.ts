@@ -1,0 +1,236 @@
+/**
+ * Parsing and loading job files (`cairn.toml`) and remote job documents.
+ *
+ * @module
+ */
+
+import { parse, TomlError } from "smol-toml";
+import { ConfigError } from "./config_error.ts";
+import { type ExpandEnv, expandPath, expandVars } from "./_expand.ts";
+import { KeyLocator } from "./_locate.ts";
+import { checkName, parseJob } from "./_parse_job.ts";
+import { parseExpires, parseRemote, parseReportUrl } from "./_parse_remote.ts";
+import { type Doc, Reader } from "./_reader.ts";
+import type { JobConfig, JobDefinition, RepositoryConfig } from "./types.ts";
+
+/** Options for {@linkcode parseJobConfig}. */
+export interface ParseJobConfigOptions {
+  /**
+   * Parse a remote job document: `version`, `expires` (required) and
+   * `report_url` are allowed; `[remote]`, `state_dir`, `metrics_file` and
+   * `before`/`after` hooks are not, because a document fetched over the
+   * network must not choose where the agent writes files or what it executes.
+   */
+  remote?: boolean;
+  /**
+   * Variables for `$VAR` expansion. Default: the process environment for
+   * local files, and NO variables for remote documents (a remote document must
+   * not read the agent's environment); pass them explicitly to allow it.
+   */
+  env?: Record<string, string | undefined>;
+  /** Directory for `~`. Default: `env.HOME`. */
+  home?: string;
+  /** User id for choosing the default state directory. Default: `Deno.uid()`. */
+  uid?: number | null;
+  /**
+   * Repositories defined elsewhere that jobs may reference, e.g. the bootstrap
+   * file's repositories when parsing a remote document.
+   */
+  repositories?: Record<string, RepositoryConfig>;
+}
+
+const TOP_KEYS = ["state_dir", "metrics_file", "repository", "job", "remote"];
+const REMOTE_DOC_KEYS = ["repository", "job", "version", "expires", "report_url"];
+const NOT_IN_REMOTE = "is not allowed in remote job documents (it is a local setting)";
+
+/**
+ * The state directory used when `state_dir` is not set: `/var/lib/cairn` for
+ * root (the systemd service), otherwise `$XDG_STATE_HOME/cairn`, falling back
+ * to `~/.local/state/cairn`.
+ */
+export function defaultStateDir(
+  env: Record<string, string | undefined>,
+  uid: number | null,
+  home: string | undefined = env.HOME,
+): string | undefined {
+  if (uid === 0) return "/var/lib/cairn";
+  const xdg = env.XDG_STATE_HOME;
+  if (xdg && xdg.startsWith("/")) return `${xdg.replace(/\/+$/, "")}/cairn`;
+  return home ? `${home.replace(/\/+$/, "")}/.local/state/cairn` : undefined;
+}
+
+function processUid(): number | null {
+  try {
+    return Deno.uid();
+  } catch {
+    return null; // no --allow-sys: assume an unprivileged user.
+  }
+}
+
+function syntaxError(file: string, e: TomlError): ConfigError {
+  const first = e.message.split("\n")[0].replace(/^Invalid TOML document:\s*/, "");
+  return new ConfigError({ file, line: e.line }, `invalid TOML: ${first} (column ${e.column})`, {
+    cause: e,
+  });
+}
+
+function parseRepository(r: Reader, name: string, expand: ExpandEnv): RepositoryConfig {
+  r.onlyKeys(["path", "url", "password_file", "password_env"]);
+  const repo: RepositoryConfig = { name };
+  const path = r.string("path");
+  const url = r.string("url");
+  if ((path === undefined) === (url === undefined)) {
+    r.fail([], `set exactly one of "path" (local) and "url" (remote)`);
+  }
+  if (path !== undefined) repo.path = r.convert("path", path, (s) => expandPath(s, expand));
+  if (url !== undefined) {
+    const u = r.convert("url", url, (s) => expandVars(s, expand));
+    if (!/^s3:.+/.test(u)) {
+      r.fail(["url"], `unsupported repository URL "${url}" (supported: s3:…)`);
+    }
+    repo.url = u;
+  }
+  const file = r.string("password_file");
+  const env = r.string("password_env");
+  if (file !== undefined && env !== undefined) {
+    r.fail(["password_env"], `set at most one of "password_file" and "password_env"`);
+  }
+  if (file !== undefined) {
+    repo.passwordFile = r.convert("password_file", file, (s) => expandPath(s, expand));
+  }
+  if (env !== undefined) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) {
+      r.fail(["password_env"], `"${env}" is not an environment variable name`);
+    }
+    repo.passwordEnv = env;
+  }
+  return repo;
+}
+
+/**
+ * Parses and validates a job file. Every problem (TOML syntax, unknown keys,
+ * wrong types, missing keys, unknown repositories, bad cron expressions or
+ * durations, relative paths, unset variables) throws a one-line
+ * {@linkcode ConfigError} naming the file, line and key.
+ *
+ * @param text the TOML text
+ * @param source the file name to put in messages
+ */
+export function parseJobConfig(
+  text: string,
+  source: string,
+  options: ParseJobConfigOptions = {},
+): JobConfig {
+  const remoteDoc = options.remote ?? false;
+  const env = options.env ?? (remoteDoc ? {} : Deno.env.toObject());
+  const expand: ExpandEnv = { env, home: options.home ?? env.HOME };
+  let data: Record<string, unknown>;
+  try {
+    data = parse(text);
+  } catch (e) {
+    if (e instanceof TomlError) throw syntaxError(source, e);
+    throw e;
+  }
+  const doc: Doc = { file: source, locator: new KeyLocator(text) };
+  const top: Reader = new Reader(doc, data, []);
+  top.onlyKeys(
+    remoteDoc ? REMOTE_DOC_KEYS : TOP_KEYS,
+    remoteDoc ? { remote: NOT_IN_REMOTE, state_dir: NOT_IN_REMOTE, metrics_file: NOT_IN_REMOTE } : {
+      version: "only allowed in remote job documents",
+      expires: "only allowed in remote job documents",
+      report_url: "only allowed in remote job documents",
+    },
+  );
+
+  const config: JobConfig = { source, stateDir: "", repositories: {}, jobs: [] };
+
+  const stateDir = top.string("state_dir");
+  if (stateDir !== undefined) {
+    config.stateDir = top.convert("state_dir", stateDir, (s) => expandPath(s, expand));
+  } else {
+    const dir = defaultStateDir(
+      env,
+      options.uid !== undefined ? options.uid : processUid(),
+      expand.home,
+    );
+    if (!dir) {
+      top.fail(["state_dir"], "no default state directory (HOME is not set); set state_dir");
+    }
+    config.stateDir = dir;
+  }
+  const metricsFile = top.string("metrics_file");
+  if (metricsFile !== undefined) {
+    config.metricsFile = top.convert("metrics_file", metricsFile, (s) => expandPath(s, expand));
+  }
+
+  const repos = top.subTable("repository") ?? {};
+  const repoTables: Reader = top.child("repository", repos);
+  for (const name of Object.keys(repos)) {
+    checkName(repoTables, name, name);
+    const r = new Reader(
+      doc,
+      repoTables.subTable(name)!,
+      ["repository", name],
+      `repository "${name}"`,
+    );
+    if (options.repositories?.[name]) r.fail([], "is already defined by the local configuration");
+    config.repositories[name] = parseRepository(r, name, expand);
+  }
+
+  const names = new Set([
+    ...Object.keys(options.repositories ?? {}),
+    ...Object.keys(config.repositories),
+  ]);
+  const jobsValue = data.job;
+  if (jobsValue !== undefined && !Array.isArray(jobsValue)) {
+    top.fail(["job"], "expected [[job]] tables (an array of tables)");
+  }
+  const seen = new Map<string, number>();
+  (jobsValue as unknown[] | undefined ?? []).forEach((table, i) => {
+    const job: JobDefinition = parseJob(doc, table, i, {
+      expand,
+      repositories: names,
+      remote: remoteDoc,
+    });
+    const before = seen.get(job.name);
+    if (before !== undefined) {
+      new Reader(doc, {}, ["job", i, "name"], `job "${job.name}"`).fail(
+        [],
+        `duplicate job name (also job #${before + 1})`,
+      );
+    }
+    seen.set(job.name, i);
+    config.jobs.push(job);
+  });
+
+  if (remoteDoc) {
+    config.version = top.integer("version", { required: true, min: 1 });
+    config.expires = parseExpires(top);
+    const reportUrl = parseReportUrl(top);
+    if (reportUrl !== undefined) config.reportUrl = reportUrl;
+  } else {
+    const remote = top.subTable("remote");
+    if (remote) config.remote = parseRemote(top.child("remote", remote), expand);
+  }
+  return config;
+}
+
+/**
+ * Reads and parses a job file. A missing or unreadable file is a
+ * {@linkcode ConfigError} too, so the CLI has one error path (exit 2).
+ */
+export async function loadJobConfig(
+  path: string,
+  options: Omit<ParseJobConfigOptions, "remote"> = {},
+): Promise<JobConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "file not found"
+      : `cannot read file: ${(e as Error).message}`;
+    throw new ConfigError({ file: path }, why, { cause: e });
+  }
+  return parseJobConfig(text, path, options);
+}

@@ -1,0 +1,518 @@
+import { assertEquals, assertInstanceOf, assertMatch, assertThrows } from "./_testing.ts";
+import { ConfigError } from "./config_error.ts";
+import { defaultStateDir, loadJobConfig, parseJobConfig } from "./config.ts";
+
+const ENV = { HOME: "/home/ann", DATA: "/srv/data", EMPTY: "" };
+const OPTS = { env: ENV, uid: 1000 };
+
+const BASE = `[repository.local]
+path = "/var/backups/cairn"
+password_file = "/etc/cairn/password"
+
+[[job]]
+name = "etc"
+repository = "local"
+paths = ["/etc"]
+schedule = "0 2 * * *"
+`;
+
+// split/join, because String.replace treats "$$" in the replacement as "$".
+function sub(text: string, from: string, to: string): string {
+  return text.split(from).join(to);
+}
+
+function parse(text: string, options: Parameters<typeof parseJobConfig>[2] = OPTS) {
+  return parseJobConfig(text, "cairn.toml", options);
+}
+
+function error(text: string, options: Parameters<typeof parseJobConfig>[2] = OPTS): ConfigError {
+  const e = assertThrows(() => parse(text, options));
+  assertInstanceOf(e, ConfigError);
+  assertEquals(e.message.includes("\n"), false, "message must be one line");
+  return e;
+}
+
+Deno.test("parseJobConfig() reads the issue's example file", () => {
+  const config = parse(`[repository.local]
+path = "/var/backups/cairn"
+password_file = "/etc/cairn/password"
+
+[[job]]
+name = "etc"
+repository = "local"
+paths = ["/etc"]
+exclude = ["*.swp", "/etc/ssl/private"]
+exclude_if_present = ".nobackup"
+one_file_system = true
+schedule = "0 2 * * *"
+jitter = "15m"
+tags = ["config"]
+before = ["/usr/local/bin/dump-db"]
+after = [["/usr/local/bin/notify", "--quiet"]]
+keep = { last = 3, daily = 7, weekly = 5, monthly = 12, yearly = 3 }
+`);
+  assertEquals(config.repositories.local, {
+    name: "local",
+    path: "/var/backups/cairn",
+    passwordFile: "/etc/cairn/password",
+  });
+  assertEquals(config.jobs, [{
+    name: "etc",
+    repository: "local",
+    paths: ["/etc"],
+    exclude: ["*.swp", "/etc/ssl/private"],
+    excludeIfPresent: [".nobackup"],
+    oneFileSystem: true,
+    schedule: "0 2 * * *",
+    jitterMs: 15 * 60_000,
+    tags: ["config"],
+    before: [{
+      display: "/usr/local/bin/dump-db",
+      argv: ["/bin/sh", "-c", "/usr/local/bin/dump-db"],
+    }],
+    after: [{
+      display: "/usr/local/bin/notify --quiet",
+      argv: ["/usr/local/bin/notify", "--quiet"],
+    }],
+    keep: { last: 3, daily: 7, weekly: 5, monthly: 12, yearly: 3 },
+  }]);
+  assertEquals(config.stateDir, "/home/ann/.local/state/cairn");
+});
+
+Deno.test("parseJobConfig() accepts a table of good files", async (t) => {
+  const cases: [string, string, (c: ReturnType<typeof parse>) => unknown, unknown][] = [
+    [
+      "~ and variables expand in paths",
+      sub(BASE, `["/etc"]`, `["~/docs", "$DATA/a", "\${DATA}/b", "/x/$$y"]`),
+      (c) => c.jobs[0].paths,
+      ["/home/ann/docs", "/srv/data/a", "/srv/data/b", "/x/$y"],
+    ],
+    [
+      "paths are normalised",
+      BASE.replaceAll(`["/etc"]`, `["/etc//x/../y/"]`),
+      (c) => c.jobs[0].paths,
+      ["/etc/y"],
+    ],
+    [
+      "the only repository is the default",
+      BASE.replaceAll(`repository = "local"\n`, ""),
+      (c) => c.jobs[0].repository,
+      "local",
+    ],
+    [
+      "@daily is a schedule",
+      BASE.replaceAll(`"0 2 * * *"`, `"@daily"`),
+      (c) => c.jobs[0].schedule,
+      "@daily",
+    ],
+    [
+      "a job without schedule is allowed",
+      BASE.replaceAll(`schedule = "0 2 * * *"\n`, ""),
+      (c) => c.jobs[0].schedule,
+      undefined,
+    ],
+    [
+      "durations combine units",
+      BASE + `jitter = "1h30m"\n`,
+      (c) => c.jobs[0].jitterMs,
+      90 * 60_000,
+    ],
+    [
+      "exclude_if_present takes a list",
+      BASE + `exclude_if_present = [".nobackup", "CACHEDIR.TAG"]\n`,
+      (c) => c.jobs[0].excludeIfPresent,
+      [".nobackup", "CACHEDIR.TAG"],
+    ],
+    [
+      "s3 urls and password_env are accepted",
+      `[repository.s3]\nurl = "s3:https://s3.example.com/bucket/cairn"\npassword_env = "CAIRN_PW"\n`,
+      (c) => c.repositories.s3,
+      { name: "s3", url: "s3:https://s3.example.com/bucket/cairn", passwordEnv: "CAIRN_PW" },
+    ],
+    [
+      "state_dir and metrics_file expand",
+      `state_dir = "$DATA/state"\nmetrics_file = "~/m.prom"\n`,
+      (c) => [c.stateDir, c.metricsFile],
+      ["/srv/data/state", "/home/ann/m.prom"],
+    ],
+    [
+      "keep within and tags",
+      BASE + `keep = { within = "7d", within_daily = "30d", tags = ["keep,db", ""] }\n`,
+      (c) => c.jobs[0].keep,
+      { within: 7 * 86_400_000, withinDaily: 30 * 86_400_000, tags: ["keep,db", ""] },
+    ],
+    [
+      "mirror templates with placeholders",
+      BASE +
+      `mirror = { path = "/mnt/mirror/{host}/{job}/{date}", purge = true, keep = { last = 2 } }\n`,
+      (c) => c.jobs[0].mirror,
+      { path: "/mnt/mirror/{host}/{job}/{date}", purge: true, keep: { last: 2 } },
+    ],
+    [
+      "a mirror table header works too",
+      BASE + `[job.mirror]\npath = "/mnt/m/{snapshot}"\n`,
+      (c) => c.jobs[0].mirror,
+      { path: "/mnt/m/{snapshot}", purge: false },
+    ],
+    ["host override", BASE + `host = "web-1"\n`, (c) => c.jobs[0].host, "web-1"],
+    ["an empty file has no jobs", ``, (c) => c.jobs, []],
+  ];
+  for (const [name, text, pick, want] of cases) {
+    await t.step(name, () => assertEquals(pick(parse(text)), want));
+  }
+});
+
+Deno.test("parseJobConfig() rejects a table of bad files with file, line and key", async (t) => {
+  const cases: [string, string, RegExp][] = [
+    ["TOML syntax", BASE + `name = \n`, /^cairn\.toml:10: invalid TOML: .*\(column \d+\)$/],
+    [
+      "unknown top-level key",
+      `stat_dir = "/x"\n`,
+      /^cairn\.toml:1: key "stat_dir": unknown key \(did you mean "state_dir"\?\)$/,
+    ],
+    [
+      "unknown job key",
+      BASE + `exclude_if = "x"\n`,
+      /^cairn\.toml:10: job "etc": key "exclude_if": unknown key/,
+    ],
+    [
+      "unknown keep key",
+      BASE + `keep = { last = 1, dayly = 2 }\n`,
+      /^cairn\.toml:10: job "etc": key "keep.dayly": unknown key \(did you mean "daily"\?\)$/,
+    ],
+    [
+      "unknown repository key",
+      BASE.replaceAll(`password_file`, `pasword_file`),
+      /^cairn\.toml:3: repository "local": key "pasword_file": unknown key/,
+    ],
+    [
+      "wrong type",
+      BASE + `one_file_system = "yes"\n`,
+      /^cairn\.toml:10: job "etc": key "one_file_system": expected true or false, got a string$/,
+    ],
+    [
+      "wrong element type",
+      BASE.replaceAll(`["/etc"]`, `["/etc", 3]`),
+      /^cairn\.toml:8: job "etc": key "paths\[1\]": expected a string, got an integer$/,
+    ],
+    [
+      "missing paths",
+      BASE.replaceAll(`paths = ["/etc"]\n`, ""),
+      /^cairn\.toml:5: job "etc": key "paths": required key is missing$/,
+    ],
+    [
+      "missing name",
+      BASE.replaceAll(`name = "etc"\n`, ""),
+      /^cairn\.toml:5: job #1: key "name": required key is missing$/,
+    ],
+    ["empty paths", BASE.replaceAll(`["/etc"]`, `[]`), /key "paths": must not be an empty array/],
+    [
+      "bad job name",
+      BASE.replaceAll(`"etc"`, `"my job"`),
+      /^cairn\.toml:6: job "my job": key "name": invalid name "my job"/,
+    ],
+    ["dot-only job name", BASE.replaceAll(`"etc"`, `".."`), /key "name": invalid name "\.\."/],
+    [
+      "duplicate job",
+      BASE + `\n[[job]]\nname = "etc"\npaths = ["/x"]\n`,
+      /^cairn\.toml:12: job "etc": duplicate job name \(also job #1\)$/,
+    ],
+    [
+      "missing repository",
+      BASE.replaceAll(`repository = "local"`, `repository = "offsite"`),
+      /^cairn\.toml:7: job "etc": key "repository": unknown repository "offsite" \(defined: "local"\)$/,
+    ],
+    [
+      "no repository and several defined",
+      `[repository.a]\npath = "/a"\n[repository.b]\npath = "/b"\n[[job]]\nname = "x"\npaths = ["/x"]\n`,
+      /^cairn\.toml:5: job "x": key "repository": required key is missing/,
+    ],
+    [
+      "bad cron",
+      BASE.replaceAll(`"0 2 * * *"`, `"0 2 * *"`),
+      /^cairn\.toml:9: job "etc": key "schedule": invalid cron expression "0 2 \* \*" \(expected 5 fields/,
+    ],
+    [
+      "cron out of range",
+      BASE.replaceAll(`"0 2 * * *"`, `"61 2 * * *"`),
+      /key "schedule": invalid cron expression "61 2 \* \* \*" \(/,
+    ],
+    [
+      "cron with seconds",
+      BASE.replaceAll(`"0 2 * * *"`, `"0 0 2 * * *"`),
+      /key "schedule": invalid cron expression/,
+    ],
+    [
+      "@reboot",
+      BASE.replaceAll(`"0 2 * * *"`, `"@reboot"`),
+      /key "schedule": invalid cron expression "@reboot"/,
+    ],
+    [
+      "bad duration",
+      BASE + `jitter = "15 minutes"\n`,
+      /^cairn\.toml:10: job "etc": key "jitter": invalid duration "15 minutes"/,
+    ],
+    [
+      "relative path",
+      BASE.replaceAll(`["/etc"]`, `["etc"]`),
+      /^cairn\.toml:8: job "etc": key "paths\[0\]": path "etc" is not absolute$/,
+    ],
+    [
+      "variable making a relative path",
+      BASE.replaceAll(`["/etc"]`, `["$EMPTY/etc", "\${EMPTY}etc"]`),
+      /key "paths\[1\]": path "\$\{EMPTY\}etc" expands to "etc", which is not absolute/,
+    ],
+    [
+      "unset variable",
+      BASE.replaceAll(`["/etc"]`, `["$NOPE/etc"]`),
+      /key "paths\[0\]": environment variable "NOPE" is not set/,
+    ],
+    ["~user", BASE.replaceAll(`["/etc"]`, `["~bob/x"]`), /"~user" paths are not supported/],
+    [
+      "relative repository path",
+      BASE.replaceAll(`"/var/backups/cairn"`, `"backups"`),
+      /^cairn\.toml:2: repository "local": key "path": path "backups" is not absolute$/,
+    ],
+    [
+      "path and url",
+      BASE.replaceAll(`password_file = "/etc/cairn/password"`, `url = "s3:x/y"`),
+      /^cairn\.toml:1: repository "local": set exactly one of "path" \(local\) and "url" \(remote\)$/,
+    ],
+    [
+      "unsupported url",
+      `[repository.r]\nurl = "ftp://x"\n`,
+      /key "url": unsupported repository URL "ftp:\/\/x"/,
+    ],
+    [
+      "two password sources",
+      BASE.replaceAll(
+        `password_file = "/etc/cairn/password"`,
+        `password_file = "/p"\npassword_env = "PW"`,
+      ),
+      /key "password_env": set at most one of/,
+    ],
+    ["negative keep", BASE + `keep = { daily = -1 }\n`, /key "keep.daily": must be at least 0/],
+    [
+      "fractional keep",
+      BASE + `keep = { daily = 1.5 }\n`,
+      /key "keep.daily": expected an integer, got a float/,
+    ],
+    [
+      "empty keep",
+      BASE + `keep = { last = 0 }\n`,
+      /job "etc": key "keep": keep policy keeps nothing/,
+    ],
+    [
+      "bad mirror placeholder",
+      BASE + `mirror = { path = "/m/{jobname}" }\n`,
+      /key "mirror.path": unknown placeholder "\{jobname\}"/,
+    ],
+    [
+      "relative mirror path",
+      BASE + `mirror = { path = "{job}/x" }\n`,
+      /key "mirror.path": path "\{job\}\/x" is not absolute/,
+    ],
+    [
+      "tag with comma",
+      BASE + `tags = ["a,b"]\n`,
+      /key "tags\[0\]": tag "a,b" must not contain commas/,
+    ],
+    [
+      "hook of wrong type",
+      BASE + `before = [42]\n`,
+      /key "before\[0\]": expected a command string or a non-empty array/,
+    ],
+    [
+      "jitter without schedule",
+      BASE.replaceAll(`schedule = "0 2 * * *"\n`, `jitter = "5m"\n`),
+      /key "jitter": has no effect without "schedule"/,
+    ],
+    [
+      "job not an array of tables",
+      BASE.replaceAll("[[job]]", "[job]"),
+      /key "job": expected \[\[job\]\] tables/,
+    ],
+    [
+      "remote-only key in a local file",
+      `version = 3\n`,
+      /^cairn\.toml:1: key "version": only allowed in remote job documents$/,
+    ],
+  ];
+  for (const [name, text, want] of cases) {
+    await t.step(name, () => assertMatch(error(text).message, want));
+  }
+});
+
+Deno.test("ConfigError carries file, line and key as fields", () => {
+  const e = error(BASE.replaceAll(`"0 2 * * *"`, `"nope"`));
+  assertEquals([e.name, e.file, e.line, e.key], ["ConfigError", "cairn.toml", 9, "schedule"]);
+});
+
+Deno.test("parseJobConfig() finds the line of a key in the second of several jobs", () => {
+  const text = BASE + `
+[[job]]
+name = "home"
+paths = ["/home"]
+schedule = "0 3 * * *"
+
+[job.keep]
+daily = 7
+hourly = "x"
+`;
+  const e = error(text);
+  assertEquals([e.line, e.key], [18, "keep.hourly"]);
+  assertMatch(e.message, /^cairn\.toml:18: job "home": key "keep.hourly": expected an integer/);
+});
+
+const KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
+const REMOTE = `[remote]
+url = "https://jobs.example.com/fleet.toml"
+public_key = "${KEY}"
+token_file = "/etc/cairn/token"
+
+[remote.allow]
+repositories = ["local"]
+paths = ["/etc", "/srv"]
+`;
+
+Deno.test("parseJobConfig() reads a [remote] bootstrap table", () => {
+  const config = parse(REMOTE);
+  assertEquals(config.remote, {
+    url: "https://jobs.example.com/fleet.toml",
+    publicKey: new Uint8Array(32).fill(7),
+    tokenFile: "/etc/cairn/token",
+    pollMs: 5 * 60_000,
+    allow: { repositories: ["local"], paths: ["/etc", "/srv"] },
+  });
+});
+
+Deno.test("parseJobConfig() rejects bad [remote] tables", () => {
+  assertMatch(
+    error(REMOTE.replaceAll("https:", "ftp:")).message,
+    /^cairn\.toml:2: key "remote.url": URL .* must use http or https$/,
+  );
+  assertMatch(
+    error(REMOTE.replaceAll(KEY, btoa("short"))).message,
+    /^cairn\.toml:3: key "remote.public_key": expected a base64 raw Ed25519 key of 32 bytes, got 5 bytes$/,
+  );
+  assertMatch(
+    error(REMOTE.replaceAll(KEY, "!!!")).message,
+    /key "remote.public_key": invalid base64/,
+  );
+  assertMatch(
+    error(REMOTE.replaceAll(`["/etc", "/srv"]`, `["etc"]`)).message,
+    /^cairn\.toml:8: key "remote.allow.paths\[0\]": path "etc" is not absolute$/,
+  );
+  assertMatch(
+    error(REMOTE.split("[remote.allow]")[0]).message,
+    /key "remote.allow": required key is missing/,
+  );
+  assertMatch(error(REMOTE + `poll = "1s"\n`).message, /key "remote.allow.poll": unknown key/);
+  assertMatch(
+    error(REMOTE.replaceAll(`token_file`, `poll = "1s"\ntoken_file`)).message,
+    /^cairn\.toml:4: key "remote.poll": must be at least 10s$/,
+  );
+});
+
+const DOC = `version = 7
+expires = 2030-01-01T00:00:00Z
+report_url = "https://jobs.example.com/report"
+
+[[job]]
+name = "srv"
+repository = "local"
+paths = ["/srv"]
+schedule = "@hourly"
+`;
+const LOCAL_REPOS = { local: { name: "local", path: "/var/backups/cairn" } };
+
+Deno.test("parseJobConfig() reads a remote document against the local repositories", () => {
+  const config = parse(DOC, { remote: true, repositories: LOCAL_REPOS, uid: 0 });
+  assertEquals(config.version, 7);
+  assertEquals(config.expires, new Date("2030-01-01T00:00:00Z"));
+  assertEquals(config.reportUrl, "https://jobs.example.com/report");
+  assertEquals(config.jobs.map((j) => [j.name, j.repository, j.paths]), [["srv", "local", [
+    "/srv",
+  ]]]);
+  const asString = parse(DOC.replaceAll("2030-01-01T00:00:00Z", `"2030-01-01T01:00:00+01:00"`), {
+    remote: true,
+    repositories: LOCAL_REPOS,
+    uid: 0,
+  });
+  assertEquals(asString.expires, new Date("2030-01-01T00:00:00Z"));
+});
+
+Deno.test("parseJobConfig() rejects what remote documents must not contain", () => {
+  const remote = { remote: true, repositories: LOCAL_REPOS, uid: 0 };
+  assertMatch(
+    error(DOC.replaceAll("version = 7\n", ""), remote).message,
+    /key "version": required key is missing/,
+  );
+  assertMatch(
+    error(DOC.replaceAll("version = 7", "version = 0"), remote).message,
+    /^cairn\.toml:1: key "version": must be at least 1$/,
+  );
+  assertMatch(
+    error(DOC.replaceAll("expires = 2030-01-01T00:00:00Z\n", ""), remote).message,
+    /key "expires": required key is missing/,
+  );
+  assertMatch(
+    error(DOC.replaceAll("2030-01-01T00:00:00Z", "2030-01-01T00:00:00"), remote).message,
+    /key "expires": must include a time zone offset/,
+  );
+  assertMatch(
+    error(DOC.replaceAll("2030-01-01T00:00:00Z", `"tomorrow"`), remote).message,
+    /key "expires": invalid RFC 3339 date-time "tomorrow"/,
+  );
+  assertMatch(
+    error(DOC.replaceAll("https://jobs", "file://jobs"), remote).message,
+    /key "report_url": URL .* must use http or https/,
+  );
+  assertMatch(
+    error(REMOTE + DOC, remote).message,
+    /^cairn\.toml:1: key "remote": is not allowed in remote job documents/,
+  );
+  assertMatch(
+    error(`state_dir = "/tmp"\n` + DOC, remote).message,
+    /key "state_dir": is not allowed in remote job documents/,
+  );
+  assertMatch(
+    error(DOC + `before = ["rm -rf /"]\n`, remote).message,
+    /^cairn\.toml:10: job "srv": key "before": hooks are not allowed in remote job documents/,
+  );
+  assertMatch(
+    error(DOC.replaceAll(`["/srv"]`, `["$HOME/x"]`), remote).message,
+    /environment variable "HOME" is not set/,
+  );
+  assertMatch(
+    error(DOC, { remote: true, uid: 0 }).message,
+    /key "repository": unknown repository "local" \(defined: none\)/,
+  );
+});
+
+Deno.test("defaultStateDir() prefers /var/lib for root, then XDG_STATE_HOME, then ~/.local/state", () => {
+  assertEquals(defaultStateDir({ HOME: "/root" }, 0), "/var/lib/cairn");
+  assertEquals(defaultStateDir({ HOME: "/h", XDG_STATE_HOME: "/xdg/" }, 1000), "/xdg/cairn");
+  assertEquals(
+    defaultStateDir({ HOME: "/h", XDG_STATE_HOME: "rel" }, 1000),
+    "/h/.local/state/cairn",
+  );
+  assertEquals(defaultStateDir({}, 1000), undefined);
+});
+
+Deno.test("loadJobConfig() reports a missing file as a ConfigError", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const e = await loadJobConfig(`${dir}/nope.toml`).catch((e) => e);
+    assertInstanceOf(e, ConfigError);
+    assertEquals(e.message, `${dir}/nope.toml: file not found`);
+    await Deno.writeTextFile(`${dir}/cairn.toml`, BASE + "jitter = 5\n");
+    const e2 = await loadJobConfig(`${dir}/cairn.toml`, OPTS).catch((e) => e);
+    assertEquals(
+      e2.message,
+      `${dir}/cairn.toml:10: job "etc": key "jitter": expected a string, got an integer`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

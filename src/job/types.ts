@@ -1,0 +1,118 @@
+/**
+ * The validated, plain-data form of a job file. The CLI, the TOML file and
+ * remote job documents all end up as these types, validated once by
+ * `parseJobConfig`.
+ *
+ * @module
+ */
+
+import type { KeepPolicy } from "../catalog/retention.ts";
+
+export type { KeepPolicy };
+
+/** A repository a job writes to. Exactly one of `path` and `url` is set. */
+export interface RepositoryConfig {
+  /** The name used by `job.repository`. */
+  name: string;
+  /** Absolute path of a local repository. */
+  path?: string;
+  /** URL of a remote repository (`s3:…`). */
+  url?: string;
+  /** File holding the password (first line). At most one of the two password keys is set. */
+  passwordFile?: string;
+  /** Environment variable holding the password. */
+  passwordEnv?: string;
+}
+
+/** A `before`/`after` command. */
+export interface HookCommand {
+  /** As written in the file, for messages. */
+  display: string;
+  /** What is executed: a string runs via `/bin/sh -c`, an array runs directly. */
+  argv: string[];
+}
+
+/** Where and how a job's snapshots are mirrored after each run. */
+export interface MirrorConfig {
+  /** Absolute path template; may contain `{job}`, `{host}`, `{date}`, `{time}`, `{snapshot}`. */
+  path: string;
+  /** Delete mirrored files that are no longer in the snapshot. */
+  purge: boolean;
+  /** Retention for mirrored copies. */
+  keep?: KeepPolicy;
+}
+
+/** One `[[job]]`. */
+export interface JobDefinition {
+  name: string;
+  /** Name of a repository in {@linkcode JobConfig.repositories}. */
+  repository: string;
+  /** Absolute paths to back up (after `~`/`$VAR` expansion). */
+  paths: string[];
+  /** Exclude patterns (gitignore-like globs; `~`/`$VAR` expanded). */
+  exclude: string[];
+  /** Skip directories that contain a file with one of these names. */
+  excludeIfPresent: string[];
+  /** Do not cross file-system boundaries. */
+  oneFileSystem: boolean;
+  /** Cron expression in the agent's local time; undefined: never run by the agent. */
+  schedule?: string;
+  /** Upper bound (exclusive) of the random start delay, in milliseconds. */
+  jitterMs: number;
+  /** Tags put on every snapshot of this job. */
+  tags: string[];
+  /** Host name recorded in snapshots; undefined: the machine's host name. */
+  host?: string;
+  /** Run before the backup; the first failing one skips the run. */
+  before: HookCommand[];
+  /** Run after the backup, whatever its result. */
+  after: HookCommand[];
+  /** Retention applied after a successful run; undefined: no automatic forget. */
+  keep?: KeepPolicy;
+  mirror?: MirrorConfig;
+}
+
+/** The `[remote.allow]` limits for remote job documents. */
+export interface RemoteAllow {
+  /** Repository names remote jobs may use. */
+  repositories: string[];
+  /** Absolute path prefixes remote jobs may back up. */
+  paths: string[];
+}
+
+/** The `[remote]` table of a bootstrap file: where to fetch signed job documents. */
+export interface RemoteConfig {
+  /** http(s) URL of the job document. */
+  url: string;
+  /** Raw 32-byte Ed25519 public key the document must be signed with. */
+  publicKey: Uint8Array;
+  /** File holding a bearer token for the request. */
+  tokenFile?: string;
+  /** How often to poll, in milliseconds (default 5 minutes). */
+  pollMs: number;
+  /** PEM file of extra CA certificates to trust. */
+  caFile?: string;
+  allow: RemoteAllow;
+}
+
+/** A whole validated job file (or remote job document). */
+export interface JobConfig {
+  /** The file name it was read from (used in messages). */
+  source: string;
+  /** Where status records live. */
+  stateDir: string;
+  /** Prometheus textfile to write after every run. */
+  metricsFile?: string;
+  /** By name. */
+  repositories: Record<string, RepositoryConfig>;
+  /** In file order. */
+  jobs: JobDefinition[];
+  /** Only in local (bootstrap) files. */
+  remote?: RemoteConfig;
+  /** Only in remote documents: increases with every published document. */
+  version?: number;
+  /** Only in remote documents: the document must not be used after this. */
+  expires?: Date;
+  /** Only in remote documents: where to POST run reports. */
+  reportUrl?: string;
+}
