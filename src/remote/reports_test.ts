@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { ReportQueue, type ReportQueueOptions } from "./reports.ts";
+import type { RunReport } from "./report.ts";
+import { serveFleet } from "./serve.ts";
+
+const report = (job: string, result: RunReport["result"] = "success"): RunReport => ({
+  host: "web1",
+  job,
+  start: "2025-01-01T02:00:00Z",
+  end: "2025-01-01T02:05:00Z",
+  result,
+  snapshot: result === "failure" ? null : "3fa2b1c4",
+  files: 120,
+  bytes: 4096,
+  error: result === "failure" ? "repository locked" : null,
+});
+
+/** A port that nothing listens on (yet). */
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+async function setup(extra: Partial<ReportQueueOptions> = {}) {
+  const dir = await Deno.makeTempDir({ prefix: "cairn-reports-" });
+  await Deno.mkdir(`${dir}/jobs`);
+  await Deno.writeTextFile(`${dir}/tokens`, "web1 s3cret\n");
+  await Deno.writeTextFile(`${dir}/token`, "s3cret\n");
+  const port = freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const logs: string[] = [];
+  const queue = await ReportQueue.open({
+    dir: `${dir}/queue`,
+    token: { file: `${dir}/token`, origin },
+    timeoutMs: 1000,
+    minBackoffMs: 60_000,
+    log: (l) => logs.push(l),
+    ...extra,
+  });
+  const start = async () => {
+    const ac = new AbortController();
+    const server = await serveFleet({
+      jobsDir: `${dir}/jobs`,
+      listen: { hostname: "127.0.0.1", port },
+      tokensFile: `${dir}/tokens`,
+      signal: ac.signal,
+      log: () => {},
+    });
+    return {
+      stop: async () => {
+        ac.abort();
+        await server.finished;
+      },
+    };
+  };
+  return {
+    dir,
+    queue,
+    logs,
+    start,
+    url: `${origin}/v1/agents/web1/reports`,
+    status: async () => (await (await fetch(`${origin}/v1/status`)).json()).hosts,
+    [Symbol.asyncDispose]: async () => {
+      queue.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("ReportQueue.send() delivers a report with the bearer token", async () => {
+  await using t = await setup();
+  const server = await t.start();
+  try {
+    assert.equal(await t.queue.send(t.url, report("www")), "sent");
+    assert.equal(await t.queue.pending(), 0);
+    const status = await t.status();
+    assert.equal(status.web1.www.result, "success");
+    assert.equal(status.web1.www.files, 120);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("ReportQueue delivers queued reports in order after the endpoint returns", async () => {
+  await using t = await setup();
+  assert.equal(await t.queue.send(t.url, report("www", "failure")), "queued");
+  assert.equal(await t.queue.send(t.url, report("www")), "queued");
+  assert.equal(await t.queue.pending(), 2);
+  assert.match(t.logs[0], /cannot deliver report for job "www" .*; will retry$/);
+
+  const server = await t.start();
+  try {
+    // Still backing off: nothing is attempted until the delay passes or is forced.
+    assert.equal((await t.queue.flush()).deferred, true);
+    const r = await t.queue.flush({ force: true });
+    assert.deepEqual(r, { sent: 2, dropped: 0, remaining: 0, deferred: false });
+    const lines = (await Deno.readTextFile(`${t.dir}/jobs/reports/web1.jsonl`)).trim().split("\n");
+    assert.deepEqual(lines.map((l) => JSON.parse(l).result), ["failure", "success"]);
+    assert.equal((await t.status()).web1.www.result, "success");
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("ReportQueue keeps at most maxQueued reports, dropping the oldest", async () => {
+  await using t = await setup({ maxQueued: 3 });
+  for (const job of ["a", "b", "c", "d", "e"]) await t.queue.send(t.url, report(job));
+  assert.equal(await t.queue.pending(), 3);
+  assert.equal(t.logs.filter((l) => l.includes("queue full (3)")).length, 2);
+
+  const server = await t.start();
+  try {
+    await t.queue.flush({ force: true });
+    assert.deepEqual(Object.keys(await t.status()).length, 1);
+    assert.deepEqual(Object.keys((await t.status()).web1), ["c", "d", "e"]);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("ReportQueue drops reports older than maxAgeMs", async () => {
+  let now = Date.parse("2025-01-01T00:00:00Z");
+  await using t = await setup({ maxAgeMs: 3600_000, now: () => new Date(now) });
+  await t.queue.send(t.url, report("www"));
+  now += 2 * 3600_000;
+  const r = await t.queue.flush({ force: true });
+  assert.deepEqual(r, { sent: 0, dropped: 1, remaining: 0, deferred: false });
+  assert.match(t.logs.at(-1)!, /too old$/);
+});
+
+Deno.test("ReportQueue sends the token only to its own origin and drops refused reports", async () => {
+  const seen: (string | null)[] = [];
+  const ac = new AbortController();
+  const { promise, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: ac.signal,
+    onListen: (a) => resolve(a as Deno.NetAddr),
+  }, (req) => {
+    seen.push(req.headers.get("authorization"));
+    return new Response("no", { status: 400 });
+  });
+  try {
+    await using t = await setup();
+    const other = `http://127.0.0.1:${(await promise).port}/r`;
+    assert.equal(await t.queue.send(other, report("www")), "dropped");
+    assert.deepEqual(seen, [null]);
+    assert.equal(await t.queue.pending(), 0);
+    assert.match(t.logs[0], /dropping report .*: refused with HTTP 400$/);
+  } finally {
+    ac.abort();
+    await server.finished;
+  }
+});
+
+Deno.test("ReportQueue.send() drops a report for an insecure URL without sending it", async () => {
+  await using t = await setup();
+  assert.equal(await t.queue.send("http://ctl.example/r", report("www")), "dropped");
+  assert.equal(await t.queue.pending(), 0);
+  assert.match(t.logs[0], /must be https/);
+});

@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { loadTokens, serveFleet } from "./serve.ts";
+
+async function withFleet(
+  options: { tokens?: string; maxReportBytes?: number },
+  fn: (origin: string, dir: string) => Promise<void>,
+) {
+  const dir = await Deno.makeTempDir({ prefix: "cairn-serve-" });
+  await Deno.writeTextFile(`${dir}/web1.toml`, "version = 1\n");
+  await Deno.writeTextFile(`${dir}/web1.toml.sig`, "cairn-signature-v1 ed25519\nAAAA\n");
+  await Deno.writeTextFile(`${dir}/secret`, "do not serve");
+  if (options.tokens) await Deno.writeTextFile(`${dir}/tokens`, options.tokens);
+  const run = async () => {
+    const ac = new AbortController();
+    const server = await serveFleet({
+      jobsDir: dir,
+      listen: { hostname: "127.0.0.1", port: 0 },
+      tokensFile: options.tokens ? `${dir}/tokens` : undefined,
+      maxReportBytes: options.maxReportBytes,
+      signal: ac.signal,
+      log: () => {},
+    });
+    return { origin: `http://127.0.0.1:${server.addr.port}`, ac, server };
+  };
+  let s = await run();
+  try {
+    await fn(s.origin, dir);
+    // Restart to check that state is rebuilt from the report log.
+    s.ac.abort();
+    await s.server.finished;
+    s = await run();
+    await fn(s.origin, dir);
+  } finally {
+    s.ac.abort();
+    await s.server.finished;
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const report = {
+  host: "web1",
+  job: "www",
+  start: "2025-01-01T02:00:00Z",
+  end: "2025-01-01T02:05:00Z",
+  result: "success",
+  snapshot: "3fa2b1c4",
+  files: 10,
+  bytes: 2048,
+  error: null,
+};
+
+async function get(url: string, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { headers });
+  return { status: res.status, etag: res.headers.get("etag"), body: await res.text() };
+}
+
+async function post(url: string, body: string, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { method: "POST", body, headers });
+  return { status: res.status, body: await res.text() };
+}
+
+Deno.test("serveFleet() serves a host's document and signature with an ETag and 304", async () => {
+  await withFleet({}, async (origin) => {
+    const doc = await get(`${origin}/v1/agents/web1/jobs.toml`);
+    assert.equal(doc.status, 200);
+    assert.equal(doc.body, "version = 1\n");
+    assert.match(doc.etag!, /^"[0-9a-f]{64}"$/);
+    const again = await get(`${origin}/v1/agents/web1/jobs.toml`, { "if-none-match": doc.etag! });
+    assert.equal(again.status, 304);
+    assert.equal(again.etag, doc.etag);
+    const weak = await get(`${origin}/v1/agents/web1/jobs.toml`, {
+      "if-none-match": `"x", W/${doc.etag}`,
+    });
+    assert.equal(weak.status, 304);
+    const sig = await get(`${origin}/v1/agents/web1/jobs.toml.sig`);
+    assert.match(sig.body, /^cairn-signature-v1 ed25519\n/);
+    assert.equal((await get(`${origin}/v1/agents/web2/jobs.toml`)).status, 404);
+  });
+});
+
+Deno.test("serveFleet() refuses host names that could leave the jobs directory", async () => {
+  await withFleet({}, async (origin) => {
+    for (const host of ["..%2Fsecret", "%2e%2e", ".hidden", "a%00b", "web%201"]) {
+      const r = await get(`${origin}/v1/agents/${host}/jobs.toml`);
+      // Either refused by name (400) or normalized away by URL parsing (404).
+      assert.ok(r.status === 400 || r.status === 404, host);
+      assert.doesNotMatch(r.body, /do not serve/);
+    }
+    assert.equal((await get(`${origin}/v1/agents/../secret`)).status, 404);
+  });
+});
+
+Deno.test("serveFleet() with a tokens file requires each host's own token", async () => {
+  await withFleet({ tokens: "# fleet\nweb1 tok-1\nweb2 tok-2\n" }, async (origin) => {
+    const url = `${origin}/v1/agents/web1/jobs.toml`;
+    assert.equal((await get(url)).status, 401);
+    assert.equal((await get(url, { authorization: "Bearer tok-2" })).status, 401);
+    assert.equal((await get(url, { authorization: "Bearer tok-1x" })).status, 401);
+    assert.equal((await get(url, { authorization: "Bearer tok-1" })).status, 200);
+    const reports = `${origin}/v1/agents/web1/reports`;
+    assert.equal((await post(reports, JSON.stringify(report))).status, 401);
+    const ok = await post(reports, JSON.stringify(report), { authorization: "Bearer tok-1" });
+    assert.equal(ok.status, 201);
+  });
+});
+
+Deno.test("serveFleet() stores valid reports and shows the last one per job in /v1/status", async () => {
+  let round = 0;
+  await withFleet({}, async (origin, dir) => {
+    const url = `${origin}/v1/agents/web1/reports`;
+    if (round++ === 0) {
+      assert.equal((await post(url, JSON.stringify({ ...report, result: "failure" }))).status, 201);
+      assert.equal((await post(url, JSON.stringify({ ...report, extra: "x" }))).status, 201);
+    }
+    // After the restart, the state comes back from DIR/reports/web1.jsonl.
+    const status = await (await fetch(`${origin}/v1/status`)).json();
+    assert.deepEqual(Object.keys(status.hosts), ["web1"]);
+    const last = status.hosts.web1.www;
+    assert.equal(last.result, "success");
+    assert.equal(last.extra, undefined);
+    assert.ok(Date.parse(last.received) > 0);
+    const lines = (await Deno.readTextFile(`${dir}/reports/web1.jsonl`)).trim().split("\n");
+    assert.equal(lines.length, 2);
+  });
+});
+
+Deno.test("serveFleet() rejects invalid, mismatched and oversized reports", async () => {
+  await withFleet({ maxReportBytes: 1024 }, async (origin) => {
+    const url = `${origin}/v1/agents/web1/reports`;
+    assert.equal((await post(url, "{not json")).status, 400);
+    const bad = await post(url, JSON.stringify({ ...report, files: -1 }));
+    assert.deepEqual(bad, { status: 400, body: "report.files must be a non-negative integer\n" });
+    const other = await post(url, JSON.stringify({ ...report, host: "web2" }));
+    assert.equal(other.status, 400);
+    const big = await post(url, JSON.stringify({ ...report, error: "x".repeat(2000) }));
+    assert.equal(big.status, 413);
+    assert.equal((await get(url)).status, 405);
+  });
+});
+
+Deno.test("loadTokens() names the line of a malformed tokens file", async () => {
+  const path = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(path, "web1 a\nweb2\n");
+    await assert.rejects(loadTokens(path), /line 2: expected "host token"/);
+  } finally {
+    await Deno.remove(path);
+  }
+});
