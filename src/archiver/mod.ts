@@ -5,4 +5,5 @@
  * @module
  */
 export * from "./archiver.ts";
+export * from "./parent.ts";
 export type { FileResult } from "./_protocol.ts";

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { backup, type BackupResult } from "../archiver/mod.ts";
+import { backup, type BackupResult, findParent } from "../archiver/mod.ts";
 import {
   type Command,
   ExitCode,
@@ -13,7 +13,7 @@ import {
   UsageError,
   VERSION,
 } from "../cli/mod.ts";
-import type { Repository, SnapshotWithId } from "../repo/mod.ts";
+import type { SnapshotWithId } from "../repo/mod.ts";
 
 /** `cairn backup`: one snapshot of the given paths. */
 export const backupCommand: Command = {
@@ -70,7 +70,7 @@ export const backupCommand: Command = {
     const host = stringFlag(ctx.flags, "host") ?? Deno.hostname();
     const parent = ctx.flags.force
       ? undefined
-      : await findParent(repo, host, paths, stringFlag(ctx.flags, "parent"));
+      : await findParent(repo, host, paths, { ref: stringFlag(ctx.flags, "parent") });
     const { output } = ctx;
     const result = await runWithProgress(ctx.output, (onProgressSource) =>
       backup(repo, {
@@ -92,21 +92,6 @@ export const backupCommand: Command = {
     return result.errors.length > 0 ? ExitCode.partial : ExitCode.ok;
   },
 };
-
-/** The latest snapshot of the same host and paths, or the one `--parent` names. */
-async function findParent(
-  repo: Repository,
-  host: string,
-  paths: string[],
-  ref: string | undefined,
-): Promise<SnapshotWithId | undefined> {
-  if (ref !== undefined) return await repo.findSnapshot(ref);
-  const key = JSON.stringify([...paths].sort());
-  const same = (await repo.listSnapshots()).filter((s) =>
-    s.host === host && JSON.stringify([...s.paths].sort()) === key
-  );
-  return same.at(-1);
-}
 
 type ProgressSource = () => { files: number; dirs: number; bytesRead: number; errors: number };
 

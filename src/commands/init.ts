@@ -7,7 +7,7 @@ import {
   repositoryLocation,
 } from "../cli/mod.ts";
 import { DEFAULT_KDF_PARAMS } from "../crypto/mod.ts";
-import { Repository } from "../repo/mod.ts";
+import { DEFAULT_COMPRESSION, Repository } from "../repo/mod.ts";
 
 /** `cairn init`: create a repository. */
 export const initCommand: Command = {
@@ -29,7 +29,7 @@ export const initCommand: Command = {
     compression: {
       type: "string",
       arg: "LEVEL",
-      description: "zstd level 0-19 for new data, 0 for none (default 3)",
+      description: `zstd level 0-19 for new data, 0 for none (default ${DEFAULT_COMPRESSION})`,
     },
   },
   async run(ctx) {

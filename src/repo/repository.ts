@@ -49,6 +49,13 @@ export interface InitOptions {
   username?: string;
 }
 
+/**
+ * zstd level for new repositories. Level 1 measured 15 s against 22-26 s
+ * for level 3 on a first backup of the Linux tree here, for a 6% larger
+ * repository (281 MB against 264 MB).
+ */
+export const DEFAULT_COMPRESSION = 1;
+
 /** There is no repository where one was expected. */
 export class NoRepositoryError extends Error {
   constructor(location: string, options?: ErrorOptions) {
@@ -93,7 +100,7 @@ export class Repository {
       id: toHex(crypto.getRandomValues(new Uint8Array(16))),
       created: new Date().toISOString(),
       chunker: validateChunkerParams(opts.chunker ?? DEFAULT_CHUNKER_PARAMS),
-      compression: opts.compression ?? 3,
+      compression: opts.compression ?? DEFAULT_COMPRESSION,
       pack_size: opts.packSize ?? 16 * 1024 * 1024,
     };
     const keyFile = await createKeyFile(master, password, opts.kdf, opts);
