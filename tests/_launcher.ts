@@ -1,0 +1,81 @@
+/**
+ * Runs the cairn CLI for end-to-end tests: the compiled binary when
+ * `CAIRN_BIN` is set, else `deno run main.ts`, so one suite checks both.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+
+/** What a cairn run printed and returned. */
+export interface CairnResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Uint8Array;
+}
+
+export interface CairnOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  stdin?: Uint8Array;
+}
+
+/** Variables passed through from the test process; everything else is explicit. */
+const PASS_THROUGH = ["PATH", "HOME", "TMPDIR", "DENO_DIR", "XDG_CACHE_HOME", "LANG", "TZ", "USER"];
+
+/** A `Deno.Command` that runs cairn with `args` (for tests that need to spawn it). */
+export function cairnCommand(args: string[], opts: CairnOptions = {}): Deno.Command {
+  const env: Record<string, string> = {};
+  for (const k of PASS_THROUGH) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) env[k] = v;
+  }
+  Object.assign(env, opts.env ?? {});
+  const bin = Deno.env.get("CAIRN_BIN");
+  const [cmd, argv] = bin
+    ? [bin, args]
+    : [Deno.execPath(), ["run", "--allow-all", "--quiet", MAIN, ...args]];
+  return new Deno.Command(cmd, {
+    args: argv,
+    env,
+    clearEnv: true,
+    cwd: opts.cwd,
+    stdin: opts.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/** Runs cairn to completion. */
+export async function cairn(args: string[], opts: CairnOptions = {}): Promise<CairnResult> {
+  const child = cairnCommand(args, opts).spawn();
+  if (opts.stdin) {
+    const w = child.stdin.getWriter();
+    await w.write(opts.stdin);
+    await w.close();
+  }
+  const out = await child.output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+    stdoutBytes: out.stdout,
+  };
+}
+
+/** A fresh repository (fast key derivation) and the env that points at it. */
+export async function makeRepo(): Promise<{ dir: string; env: Record<string, string> }> {
+  const dir = await Deno.makeTempDir({ prefix: "cairn-repo-" });
+  const env = { CAIRN_REPO: `${dir}/repo`, CAIRN_PASSWORD: "correct horse" };
+  const r = await cairn(["init", "--kdf-memory", "8", "--kdf-iterations", "1"], { env });
+  if (r.code !== 0) throw new Error(`cairn init failed (${r.code}): ${r.stderr}`);
+  return { dir, env };
+}
+
+/** The last line of a command's stdout parsed as JSON. */
+export function lastJson<T = Record<string, unknown>>(r: CairnResult): T {
+  const lines = r.stdout.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
+}
