@@ -1,0 +1,118 @@
+import { MemoryBackend } from "../backend/mod.ts";
+import { keyedId, toHex, utf8, WrongPasswordError } from "../crypto/mod.ts";
+import { assertEquals, assertRejects } from "../testing/asserts.ts";
+import { CorruptError } from "./format.ts";
+import { loadMasterIndex, MasterIndex, saveIndexFile } from "./index.ts";
+import type { PackInfo } from "./pack.ts";
+import { readPackTrailer } from "./pack.ts";
+import { Repository } from "./repository.ts";
+
+const FAST = { kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 } };
+
+async function repoWithBlobs(blobs: Uint8Array[], packSize = 1 << 20) {
+  const backend = new MemoryBackend();
+  const repo = await Repository.init(backend, "pw", { ...FAST, packSize });
+  const packs: PackInfo[] = [];
+  const writer = repo.newPackWriter((p) => {
+    packs.push(p);
+    repo.index.addPack(p);
+  });
+  const ids = blobs.map((b) => toHex(keyedId(repo.master.id, b)));
+  blobs.forEach((b, i) => writer.add("data", ids[i], b));
+  await writer.flush();
+  await saveIndexFile(backend, repo.master.enc, packs);
+  return { backend, repo, ids, packs };
+}
+
+Deno.test("Repository.open() finds blobs written before, through the index files", async () => {
+  const blobs = [
+    utf8("hello"),
+    new Uint8Array(100_000).fill(7),
+    crypto.getRandomValues(new Uint8Array(5000)),
+  ];
+  const { backend, ids } = await repoWithBlobs(blobs, 50_000);
+  const repo = await Repository.open(backend, "pw");
+  for (let i = 0; i < blobs.length; i++) {
+    assertEquals(await repo.loadBlob("data", ids[i]), blobs[i]);
+  }
+});
+
+Deno.test("Repository.open() rejects a wrong password with WrongPasswordError", async () => {
+  const { backend } = await repoWithBlobs([]);
+  await assertRejects(() => Repository.open(backend, "nope"), WrongPasswordError);
+});
+
+Deno.test("Repository.init() refuses a backend that already holds a repository", async () => {
+  const { backend } = await repoWithBlobs([]);
+  await assertRejects(() => Repository.init(backend, "pw", FAST), Error, "already exists");
+});
+
+Deno.test("packs compress what compresses and store the rest raw", async () => {
+  const zeros = new Uint8Array(200_000);
+  const noise = crypto.getRandomValues(new Uint8Array(50_000));
+  const { packs } = await repoWithBlobs([zeros, noise]);
+  const [z, n] = packs[0].blobs;
+  assertEquals(z.rawLength, 200_000);
+  assertEquals(z.length < 1000, true, `zeros stored in ${z.length} bytes`);
+  assertEquals(n.length, 50_000 + 1 + 28, "flag byte plus nonce and tag");
+});
+
+Deno.test("a pack's trailer lists what the index says it holds", async () => {
+  const { backend, repo, packs } = await repoWithBlobs([utf8("a"), utf8("b")]);
+  const trailer = await readPackTrailer(backend, repo.master.enc, packs[0].name);
+  assertEquals(trailer.blobs, packs[0].blobs);
+  assertEquals(trailer.salt, packs[0].salt);
+});
+
+Deno.test("a flipped byte in a pack makes loadBlob name the damaged blob", async () => {
+  const { backend, repo, ids, packs } = await repoWithBlobs([utf8("precious data")]);
+  const bytes = await backend.load("data", packs[0].name);
+  bytes[packs[0].blobs[0].offset + 15] ^= 1;
+  await backend.remove("data", packs[0].name);
+  await backend.save("data", packs[0].name, bytes);
+  await assertRejects(() => repo.loadBlob("data", ids[0]), CorruptError, ids[0]);
+});
+
+Deno.test("a blob asked for under another id fails authentication", async () => {
+  const { repo, ids } = await repoWithBlobs([utf8("one"), utf8("two")]);
+  const entry = repo.index.get(ids[0])!;
+  // Point ids[1] at ids[0]'s bytes: the AAD binds the id, so this must fail.
+  const forged = new MasterIndex();
+  forged.addPack({
+    name: entry.pack.name,
+    salt: entry.pack.salt,
+    blobs: [{ type: "data", id: ids[1], offset: entry.offset, length: entry.length, rawLength: 3 }],
+  });
+  repo.index = forged;
+  await assertRejects(() => repo.loadBlob("data", ids[1]), CorruptError, "authentication failed");
+});
+
+Deno.test("loadMasterIndex() skips index files another one supersedes", async () => {
+  const { backend, repo, packs } = await repoWithBlobs([utf8("x")]);
+  const first = (await loadMasterIndex(backend, repo.master.enc)).files;
+  await saveIndexFile(backend, repo.master.enc, [], first);
+  const { index, files } = await loadMasterIndex(backend, repo.master.enc);
+  assertEquals(index.size, 0);
+  assertEquals(files.length, 1);
+  assertEquals(files.includes(first[0]), false);
+  assertEquals(packs.length, 1);
+});
+
+Deno.test("snapshots are listed oldest first and found by prefix or latest", async () => {
+  const { repo } = await repoWithBlobs([]);
+  const base = {
+    tree: "0".repeat(64),
+    paths: ["/x"],
+    host: "h",
+    username: "u",
+    tags: [],
+    program_version: "t",
+  };
+  const a = await repo.saveSnapshot({ ...base, time: "2024-01-01T00:00:00Z" });
+  const b = await repo.saveSnapshot({ ...base, time: "2025-01-01T00:00:00Z" });
+  assertEquals((await repo.listSnapshots()).map((s) => s.id), [a, b]);
+  assertEquals((await repo.findSnapshot("latest")).id, b);
+  assertEquals((await repo.findSnapshot(a.slice(0, 10))).id, a);
+  await assertRejects(() => repo.findSnapshot("ffffffffff" + "0"), Error, "No snapshot");
+  await assertRejects(() => repo.findSnapshot("../etc"), TypeError, "Invalid snapshot reference");
+});
