@@ -1,0 +1,130 @@
+import { LocalBackend } from "../backend/mod.ts";
+import { type Node, Repository } from "../repo/mod.ts";
+import { assert, assertEquals } from "../testing/asserts.ts";
+import { backup } from "./archiver.ts";
+import { findParent } from "./parent.ts";
+
+const FAST = { kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 } };
+
+async function newRepo(opts = {}) {
+  const dir = await Deno.makeTempDir({ prefix: "cairn-arch-" });
+  const repo = await Repository.init(await LocalBackend.create(`${dir}/repo`), "pw", {
+    ...FAST,
+    ...opts,
+  });
+  const src = `${dir}/src`;
+  await Deno.mkdir(src);
+  return { repo, src };
+}
+
+/** The nodes of the snapshot's copy of `src`, by name. */
+async function sourceNodes(
+  repo: Repository,
+  treeId: string,
+  src: string,
+): Promise<Map<string, Node>> {
+  let tree = await repo.loadTree(treeId);
+  for (const part of src.split("/").filter(Boolean)) {
+    tree = await repo.loadTree(tree.nodes.find((n) => n.name === part)!.subtree!);
+  }
+  return new Map(tree.nodes.map((n) => [n.name, n]));
+}
+
+function pseudoRandom(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+Deno.test("an insertion in the middle of a large file stores only the chunks around it", async () => {
+  const { repo, src } = await newRepo({
+    chunker: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 },
+  });
+  const data = pseudoRandom(8 * 1024 * 1024, 42);
+  await Deno.writeFile(`${src}/big.bin`, data);
+  const first = await backup(repo, { paths: [src], host: "h", workers: 1 });
+  const mid = data.length / 2;
+  const edited = new Uint8Array(data.length + 100);
+  edited.set(data.subarray(0, mid));
+  edited.set(pseudoRandom(100, 7), mid);
+  edited.set(data.subarray(mid), mid + 100);
+  await Deno.writeFile(`${src}/big.bin`, edited);
+  const parent = await findParent(repo, "h", [src]);
+  const second = await backup(repo, { paths: [src], host: "h", workers: 1, parent });
+  assertEquals(second.summary.files_changed, 1);
+  const before = (await sourceNodes(repo, first.snapshot.tree, src)).get("big.bin")!.content!;
+  const after = (await sourceNodes(repo, second.snapshot.tree, src)).get("big.bin")!.content!;
+  const fresh = after.filter((id) => !before.includes(id));
+  assert(before.length > 50, `expected many chunks, got ${before.length}`);
+  assert(fresh.length <= 3, `${fresh.length} of ${after.length} chunks changed`);
+  assert(
+    second.summary.bytes_added < 1024 * 1024,
+    `repository grew by ${second.summary.bytes_added}`,
+  );
+});
+
+Deno.test("hard links, symlinks, fifos and empty directories are recorded", async () => {
+  const { repo, src } = await newRepo();
+  await Deno.writeTextFile(`${src}/orig`, "linked content");
+  await Deno.link(`${src}/orig`, `${src}/link`);
+  await Deno.symlink("/nowhere/at/all", `${src}/dangling`);
+  await Deno.mkdir(`${src}/empty`);
+  const fifo = await new Deno.Command("mkfifo", { args: [`${src}/pipe`] }).output();
+  const r = await backup(repo, { paths: [src], host: "h", workers: 2 });
+  assertEquals(r.errors, []);
+  const nodes = await sourceNodes(repo, r.snapshot.tree, src);
+  assertEquals(nodes.get("orig")!.inode, nodes.get("link")!.inode);
+  assertEquals(nodes.get("orig")!.content, nodes.get("link")!.content);
+  assertEquals(nodes.get("orig")!.links, 2);
+  assertEquals(nodes.get("dangling")!.type, "symlink");
+  assertEquals(nodes.get("dangling")!.target, "/nowhere/at/all");
+  assertEquals((await repo.loadTree(nodes.get("empty")!.subtree!)).nodes, []);
+  if (fifo.code === 0) assertEquals(nodes.get("pipe")!.type, "fifo");
+  assertEquals(r.summary.files_new, 1, "the second name of a hard link is not read again");
+});
+
+Deno.test("exclude patterns and exclude-if-present markers leave entries out", async () => {
+  const { repo, src } = await newRepo();
+  await Deno.mkdir(`${src}/cache`);
+  await Deno.writeTextFile(`${src}/cache/.nobackup`, "");
+  await Deno.writeTextFile(`${src}/cache/junk`, "junk");
+  await Deno.writeTextFile(`${src}/keep.txt`, "keep");
+  await Deno.writeTextFile(`${src}/drop.tmp`, "drop");
+  const r = await backup(repo, {
+    paths: [src],
+    host: "h",
+    excludes: ["*.tmp"],
+    excludeIfPresent: [".nobackup"],
+  });
+  assertEquals([...(await sourceNodes(repo, r.snapshot.tree, src)).keys()], ["keep.txt"]);
+});
+
+Deno.test("two sources with the same name are kept apart under their full paths", async () => {
+  const { repo, src } = await newRepo();
+  await Deno.mkdir(`${src}/a/data`, { recursive: true });
+  await Deno.mkdir(`${src}/b/data`, { recursive: true });
+  await Deno.writeTextFile(`${src}/a/data/f`, "from a");
+  await Deno.writeTextFile(`${src}/b/data/f`, "from b");
+  const r = await backup(repo, { paths: [`${src}/a/data`, `${src}/b/data`], host: "h" });
+  for (const side of ["a", "b"]) {
+    const f = (await sourceNodes(repo, r.snapshot.tree, `${src}/${side}/data`)).get("f")!;
+    const bytes = await repo.loadBlob("data", f.content![0]);
+    assertEquals(new TextDecoder().decode(bytes), `from ${side}`);
+  }
+});
+
+Deno.test("a backup without a parent reads every file again but stores no blob twice", async () => {
+  const { repo, src } = await newRepo();
+  await Deno.writeFile(`${src}/f`, pseudoRandom(300_000, 3));
+  const first = await backup(repo, { paths: [src], host: "h", workers: 1 });
+  const second = await backup(repo, { paths: [src], host: "h", workers: 1, parent: undefined });
+  assertEquals(second.summary.files_new, 1, "no parent: the file is read again");
+  assertEquals(second.summary.bytes_added, 0, "but its blobs are known, so nothing is stored");
+  assertEquals(first.snapshot.tree, second.snapshot.tree);
+});
