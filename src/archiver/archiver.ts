@@ -73,14 +73,14 @@ export class Archiver {
     errors: 0,
     currentPath: "",
   };
-  readonly #counts = { new: 0, changed: 0, unmodified: 0, bytesAdded: 0 };
+  readonly #counts = { new: 0, changed: 0, unmodified: 0, bytesAdded: 0, data: 0, tree: 0 };
   readonly #errors: WalkError[] = [];
   readonly #excluder: Excluder;
   readonly #treeIds = new Set<string>();
   readonly #hardLinks = new Map<string, Promise<Node | null>>();
   #newPacks: PackInfo[] = [];
   #indexWrite: Promise<void> = Promise.resolve();
-  #pool!: FileSaverPool;
+  #poolInstance: FileSaverPool | undefined;
   #trees!: PackWriter;
   #rootDevs = new Set<number>();
 
@@ -93,26 +93,14 @@ export class Archiver {
     const started = performance.now();
     const { repo, opts } = this;
     opts.onStart?.(() => this.progress);
-    const workers = opts.workers ?? Math.max(1, Math.min(navigator.hardwareConcurrency, 8));
-    this.#pool = new FileSaverPool(workers, {
-      type: "init",
-      backend: repo.backend.location,
-      enc: repo.master.enc,
-      idKey: repo.master.id,
-      chunkerSeed: repo.master.chunker,
-      chunker: repo.config.chunker,
-      compression: repo.config.compression,
-      packSize: repo.config.pack_size,
-      known: repo.index.sortedIds(),
-    }, (p) => this.#onPack(p));
     this.#trees = repo.newPackWriter((p) => this.#onPack(p));
     let tree: string;
     try {
       const parentTree = opts.parent?.tree;
       tree = await this.#saveRoot(opts.paths.map((p) => resolve(p)), parentTree);
-      await this.#pool.finish();
+      await this.#poolInstance?.finish();
     } catch (err) {
-      this.#pool.close();
+      this.#poolInstance?.close();
       throw err;
     }
     await this.#trees.flush();
@@ -125,6 +113,8 @@ export class Archiver {
       dirs: this.progress.dirs,
       bytes_read: this.progress.bytesRead,
       bytes_added: this.#counts.bytesAdded,
+      data_blobs: this.#counts.data,
+      tree_blobs: this.#counts.tree,
       errors: this.#errors.length,
       duration_s: 0,
     };
@@ -149,9 +139,33 @@ export class Archiver {
     return { id, snapshot, summary, errors: this.#errors };
   }
 
+  /**
+   * The worker pool, started on first use: a backup where nothing changed
+   * reads no file and should not pay for starting threads.
+   */
+  get #pool(): FileSaverPool {
+    if (!this.#poolInstance) {
+      const { repo, opts } = this;
+      const workers = opts.workers ?? Math.max(1, Math.min(navigator.hardwareConcurrency, 8));
+      this.#poolInstance = new FileSaverPool(workers, {
+        type: "init",
+        backend: repo.backend.location,
+        enc: repo.master.enc,
+        idKey: repo.master.id,
+        chunkerSeed: repo.master.chunker,
+        chunker: repo.config.chunker,
+        compression: repo.config.compression,
+        packSize: repo.config.pack_size,
+        known: repo.index.sortedIds(),
+      }, (p) => this.#onPack(p));
+    }
+    return this.#poolInstance;
+  }
+
   #onPack(p: PackInfo): void {
     this.repo.index.addPack(p);
     this.#counts.bytesAdded += p.size;
+    for (const b of p.blobs) this.#counts[b.type]++;
     this.#newPacks.push(p);
     if (this.#newPacks.length >= PACKS_PER_INDEX) void this.#flushIndex(false);
   }

@@ -43,7 +43,12 @@ export function fileAad(kind: string): Uint8Array {
 
 /** Is `s` a 64-character lowercase hex id? */
 export function isId(s: unknown): s is string {
-  return typeof s === "string" && s.length === 64 && /^[0-9a-f]{64}$/.test(s);
+  if (typeof s !== "string" || s.length !== 64) return false;
+  for (let i = 0; i < 64; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
 
 /** The repository (or one of its files) is damaged. */

@@ -8,6 +8,9 @@ export interface BackupSummary {
   dirs: number;
   bytes_read: number;
   bytes_added: number;
+  /** New blobs this run stored (blobs the repository already had are not counted). */
+  data_blobs: number;
+  tree_blobs: number;
   errors: number;
   duration_s: number;
 }
