@@ -7,9 +7,21 @@ import type { Command } from "../cli/mod.ts";
 import { initCommand } from "./init.ts";
 import { backupCommand } from "./backup.ts";
 import { snapshotsCommand } from "./snapshots.ts";
+import { lsCommand } from "./ls.ts";
+import { findCommand } from "./find.ts";
+import { diffCommand } from "./diff.ts";
+import { dumpCommand } from "./dump.ts";
+import { restoreCommand } from "./restore.ts";
+import { checkCommand } from "./check.ts";
 
 export const COMMANDS: readonly Command[] = [
   initCommand,
   backupCommand,
   snapshotsCommand,
+  lsCommand,
+  findCommand,
+  diffCommand,
+  dumpCommand,
+  restoreCommand,
+  checkCommand,
 ];

@@ -12,3 +12,4 @@ export * from "./tree.ts";
 export * from "./snapshot.ts";
 export * from "./sealed_file.ts";
 export * from "./repository.ts";
+export * from "./check.ts";

@@ -1,0 +1,29 @@
+import { findPath, splitPath } from "../catalog/mod.ts";
+import { type Command, expectPositionals, openRepository, printable } from "../cli/mod.ts";
+import { fileContent } from "../restore/mod.ts";
+
+/** `cairn dump`: one file's content to stdout. */
+export const dumpCommand: Command = {
+  name: "dump",
+  summary: "write a file from a snapshot to stdout",
+  usage: "cairn dump SNAPSHOT FILE",
+  description: "Streams the file blob by blob, so memory stays small for a file of any size.",
+  usesRepository: true,
+  options: {},
+  async run(ctx) {
+    expectPositionals(this, ctx.positionals, 2);
+    const [ref, path] = ctx.positionals;
+    const repo = await openRepository(ctx);
+    const snapshot = await repo.findSnapshot(ref);
+    const abs = "/" + splitPath(path).join("/");
+    const node = await findPath(repo, snapshot, abs);
+    const where = `${printable(abs)} in snapshot ${snapshot.id.slice(0, 8)}`;
+    if (!node) throw new Error(`No file ${where}`);
+    if (node.type === "dir") throw new Error(`${where} is a directory; dump writes one file`);
+    if (node.type !== "file") throw new Error(`${where} is a ${node.type}, not a file`);
+    for await (const blob of fileContent(repo, node.content ?? [], { signal: ctx.signal })) {
+      await ctx.output.writeBytes(blob);
+    }
+    return 0;
+  },
+};

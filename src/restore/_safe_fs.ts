@@ -1,0 +1,103 @@
+/**
+ * Filesystem steps of a restore that never follow a link the restore did not
+ * make itself: every existing entry is looked at with lstat, a link in the
+ * way is removed (the link, not what it points to), and files are created
+ * with O_CREAT|O_EXCL, which refuses to open through any link.
+ *
+ * What Deno cannot give us is openat(2): between our lstat and our use of a
+ * path, another process writing into the target could swap a directory for
+ * a link. Restoring into a directory others can write to is not safe with
+ * any tool lacking openat; everything else is covered here.
+ */
+
+/** lstat, or null when nothing is there. */
+export function lstatOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.lstatSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+}
+
+/**
+ * Makes `path` a real directory (not a link to one), replacing a file or
+ * link that is in the way. An existing directory is kept and made writable
+ * for its owner, so a second restore into the same target works.
+ */
+export function ensureRealDir(path: string): void {
+  let st = lstatOrNull(path);
+  if (st && !st.isDirectory) {
+    Deno.removeSync(path);
+    st = null;
+  }
+  if (!st) Deno.mkdirSync(path, { mode: 0o700 });
+  const check = Deno.lstatSync(path);
+  if (!check.isDirectory) {
+    throw new Error(`${path} is not a directory after creating it; refusing to write into it`);
+  }
+  if (st && check.mode !== null && (check.mode & 0o700) !== 0o700) {
+    Deno.chmodSync(path, (check.mode & 0o7777) | 0o700);
+  }
+}
+
+/**
+ * Clears the place where a non-directory entry goes: a file, link, FIFO…
+ * already there is unlinked; an empty directory is removed; a non-empty
+ * directory is an error (its contents are not ours to delete).
+ */
+export function clearSlot(path: string): void {
+  const st = lstatOrNull(path);
+  if (!st) return;
+  if (st.isDirectory) {
+    try {
+      Deno.removeSync(path);
+    } catch (err) {
+      throw new Error(`a non-empty directory is in the way`, { cause: err });
+    }
+    return;
+  }
+  Deno.removeSync(path);
+}
+
+/** Creates a new file for writing; fails rather than open an existing entry or a link. */
+export function createExclusive(path: string): Deno.FsFile {
+  return Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+}
+
+/** Is the process root (so restoring owners and device nodes can work)? */
+export function isRoot(): boolean {
+  return Deno.uid() === 0;
+}
+
+/**
+ * Sets owner (only as root: chown clears setuid bits, so callers chmod
+ * afterwards) and mode of `path`, after checking with lstat that it still is
+ * the kind of entry we made. EPERM on chown (e.g. in a user namespace) is
+ * ignored.
+ */
+export function setOwnerAndMode(
+  path: string,
+  expect: (st: Deno.FileInfo) => boolean,
+  owner: { uid: number; gid: number } | null,
+  mode: number,
+): void {
+  const st = Deno.lstatSync(path);
+  if (!expect(st) || st.isSymlink) {
+    throw new Error(`${path} changed under the restore; refusing to change its metadata`);
+  }
+  if (owner) {
+    try {
+      Deno.chownSync(path, owner.uid, owner.gid);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
+    }
+  }
+  Deno.chmodSync(path, mode);
+}
+
+/** Writes all of `bytes`. */
+export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) at += await file.write(bytes.subarray(at));
+}

@@ -1,0 +1,338 @@
+import {
+  CorruptError,
+  isSafeName,
+  type Node,
+  nsToDate,
+  type Repository,
+  type Snapshot,
+} from "../repo/mod.ts";
+import { fileContent } from "./file_content.ts";
+import { IncludeFilter } from "./_include.ts";
+import {
+  clearSlot,
+  createExclusive,
+  ensureRealDir,
+  isRoot,
+  lstatOrNull,
+  setOwnerAndMode,
+  writeAll,
+} from "./_safe_fs.ts";
+import { makeSpecial } from "./_special.ts";
+
+/** What to restore and where; plain data shared by the CLI and other callers. */
+export interface RestoreOptions {
+  /** Directory to restore into (created if missing); the snapshot's `/` maps to it. */
+  target: string;
+  /** Globs on snapshot paths; see {@link IncludeFilter}. Default: everything. */
+  include?: string[];
+  /** Also restore setuid/setgid/sticky bits, FIFOs and (as root) device nodes. */
+  special?: boolean;
+  signal?: AbortSignal;
+  /** Called for each entry skipped or restored only in part. */
+  onWarning?: (path: string, message: string) => void;
+  /** Called for each entry that could not be restored. */
+  onError?: (path: string, message: string) => void;
+  /** Called after each entry is restored. */
+  onProgress?: (p: RestoreProgress) => void;
+}
+
+/** Live counters of a restore. */
+export interface RestoreProgress {
+  files: number;
+  dirs: number;
+  bytes: number;
+  /** Snapshot path of the entry just restored. */
+  path: string;
+}
+
+/** One problem with one entry, by its snapshot path. */
+export interface RestoreIssue {
+  path: string;
+  message: string;
+}
+
+export interface RestoreResult {
+  files: number;
+  dirs: number;
+  bytes: number;
+  /** Entries deliberately skipped or changed (special files, dropped bits). */
+  warnings: RestoreIssue[];
+  /** Entries that could not be restored (I/O errors, damaged data). */
+  errors: RestoreIssue[];
+}
+
+interface DirFrame {
+  fsPath: string;
+  snapPath: string;
+  depth: number;
+  node?: Node;
+  parent?: DirFrame;
+  made: boolean;
+}
+
+interface Deferred {
+  node: Node;
+  fsPath: string;
+  snapPath: string;
+}
+
+const SPECIAL_BITS = 0o7000;
+const SUID_SGID = 0o6000;
+
+/**
+ * Restores a snapshot (or the parts `include` selects) into `target`.
+ *
+ * Safety, as DESIGN.md asks: every name is re-checked to be one path
+ * component; no link in the target, old or restored, is ever written
+ * through (directories are checked with lstat, files created with O_EXCL,
+ * anything in the way is unlinked first); symlinks are created last; and
+ * setuid/setgid bits and special files need `special`. Directory modes and
+ * times are set last, deepest first, so writing children does not undo them.
+ *
+ * A damaged or hostile tree stops the restore with a CorruptError; a file
+ * that cannot be written is recorded in `errors` and the restore goes on.
+ */
+export function restore(
+  repo: Repository,
+  snapshot: Pick<Snapshot, "tree">,
+  opts: RestoreOptions,
+): Promise<RestoreResult> {
+  return new Restorer(repo, opts).run(snapshot.tree);
+}
+
+class Restorer {
+  readonly #include: IncludeFilter;
+  readonly #asRoot = isRoot();
+  readonly #dirs: DirFrame[] = [];
+  readonly #symlinks: Deferred[] = [];
+  /** `dev:inode` of a hard-linked file → the path it was first restored at. */
+  readonly #linked = new Map<string, string>();
+  readonly #result: RestoreResult = { files: 0, dirs: 0, bytes: 0, warnings: [], errors: [] };
+
+  constructor(private readonly repo: Repository, private readonly opts: RestoreOptions) {
+    this.#include = new IncludeFilter(opts.include ?? []);
+  }
+
+  async run(rootTree: string): Promise<RestoreResult> {
+    Deno.mkdirSync(this.opts.target, { recursive: true, mode: 0o700 });
+    // The target itself may be a link the user chose; everything below it is ours to check.
+    const root = Deno.realPathSync(this.opts.target);
+    if (!Deno.lstatSync(root).isDirectory) {
+      throw new Error(`Restore target ${this.opts.target} is not a directory`);
+    }
+    const frame: DirFrame = { fsPath: root, snapPath: "/", depth: 0, made: true };
+    await this.#walk(rootTree, frame, this.#include.all);
+    for (const s of this.#symlinks) this.#restoreSymlink(s);
+    this.#dirs.sort((a, b) => b.depth - a.depth);
+    for (const d of this.#dirs) this.#guard(d.snapPath, () => this.#dirMetadata(d));
+    return this.#result;
+  }
+
+  async #walk(treeId: string, dir: DirFrame, included: boolean): Promise<void> {
+    const tree = await this.repo.loadTree(treeId);
+    for (const node of tree.nodes) {
+      this.opts.signal?.throwIfAborted();
+      // loadTree checks names too; this restore does not depend on it.
+      if (!isSafeName(node.name)) {
+        throw new CorruptError(
+          `Refusing to restore ${dir.snapPath}: tree ${treeId} has an entry named ${
+            JSON.stringify(node.name)
+          }, which is not a single path component`,
+        );
+      }
+      const snapPath = dir.snapPath === "/" ? `/${node.name}` : `${dir.snapPath}/${node.name}`;
+      const fsPath = `${dir.fsPath}/${node.name}`;
+      const inc = included || this.#include.matches(snapPath, node.name);
+      if (node.type === "dir") {
+        const child: DirFrame = {
+          fsPath,
+          snapPath,
+          depth: dir.depth + 1,
+          node,
+          parent: dir,
+          made: false,
+        };
+        if (inc) this.#guard(snapPath, () => this.#ensureDir(child));
+        if ((inc && child.made) || (!inc && this.#include.mayContain(snapPath))) {
+          await this.#walk(node.subtree!, child, inc);
+        }
+        continue;
+      }
+      if (!inc) continue;
+      if (!this.#guard(snapPath, () => this.#ensureDir(dir))) continue;
+      if (node.type === "symlink") this.#symlinks.push({ node, fsPath, snapPath });
+      else if (node.type === "file") {
+        await this.#guardAsync(snapPath, () => this.#restoreFile(node, fsPath, snapPath));
+      } else await this.#guardAsync(snapPath, () => this.#restoreSpecial(node, fsPath, snapPath));
+    }
+  }
+
+  /** Creates `dir` and its missing ancestors as real directories. */
+  #ensureDir(dir: DirFrame): void {
+    if (dir.made) return;
+    if (dir.parent) this.#ensureDir(dir.parent);
+    ensureRealDir(dir.fsPath);
+    dir.made = true;
+    this.#dirs.push(dir);
+    this.#result.dirs++;
+    this.#progress(dir.snapPath);
+  }
+
+  async #restoreFile(node: Node, fsPath: string, snapPath: string): Promise<void> {
+    const key = node.links > 1 ? `${node.dev}:${node.inode}` : undefined;
+    const first = key === undefined ? undefined : this.#linked.get(key);
+    if (first !== undefined) {
+      if (!lstatOrNull(first)?.isFile) throw new Error(`hard link source ${first} is gone`);
+      clearSlot(fsPath);
+      Deno.linkSync(first, fsPath);
+      this.#result.files++;
+      this.#progress(snapPath);
+      return;
+    }
+    clearSlot(fsPath);
+    const file = createExclusive(fsPath);
+    let ok = false;
+    try {
+      const created = file.statSync();
+      let written = 0;
+      for await (
+        const blob of fileContent(this.repo, node.content ?? [], { signal: this.opts.signal })
+      ) {
+        await writeAll(file, blob);
+        written += blob.length;
+        this.#result.bytes += blob.length;
+      }
+      if (written !== node.size) {
+        throw new CorruptError(`content is ${written} bytes, but the snapshot says ${node.size}`);
+      }
+      setOwnerAndMode(
+        fsPath,
+        (st) => st.isFile && st.ino === created.ino && st.dev === created.dev,
+        this.#owner(node),
+        this.#mode(node, snapPath),
+      );
+      file.utimeSync(this.#atime(node), nsToDate(node.mtime));
+      ok = true;
+    } finally {
+      file.close();
+      if (!ok) {
+        try {
+          Deno.removeSync(fsPath);
+        } catch { /* best effort: leave no truncated file behind */ }
+      }
+    }
+    if (key !== undefined) this.#linked.set(key, fsPath);
+    this.#result.files++;
+    this.#progress(snapPath);
+  }
+
+  async #restoreSpecial(node: Node, fsPath: string, snapPath: string): Promise<void> {
+    if (node.type === "socket") {
+      return this.#warn(snapPath, "socket not restored: a socket belongs to a running program");
+    }
+    if (!this.opts.special) {
+      const what = node.type === "fifo" ? "FIFO" : "device node";
+      return this.#warn(snapPath, `${what} not restored (use --special to restore it)`);
+    }
+    if (node.type !== "fifo" && !this.#asRoot) {
+      return this.#warn(snapPath, "device node not restored: creating one needs root");
+    }
+    clearSlot(fsPath);
+    try {
+      await makeSpecial(fsPath, node);
+    } catch (err) {
+      return this.#warn(snapPath, `not restored: ${(err as Error).message}`);
+    }
+    const isKind = (st: Deno.FileInfo) =>
+      node.type === "fifo"
+        ? st.isFifo === true
+        : node.type === "chardev"
+        ? st.isCharDevice === true
+        : st.isBlockDevice === true;
+    setOwnerAndMode(fsPath, isKind, this.#owner(node), this.#mode(node, snapPath));
+    // utime follows links, but the entry was just checked to be no link.
+    Deno.utimeSync(fsPath, this.#atime(node), nsToDate(node.mtime));
+    this.#result.files++;
+    this.#progress(snapPath);
+  }
+
+  #restoreSymlink({ node, fsPath, snapPath }: Deferred): void {
+    this.#guard(snapPath, () => {
+      const parent = fsPath.slice(0, fsPath.lastIndexOf("/"));
+      if (!lstatOrNull(parent)?.isDirectory) {
+        throw new Error("its parent directory was replaced; refusing to create the link");
+      }
+      clearSlot(fsPath);
+      Deno.symlinkSync(node.target ?? "", fsPath);
+      // Deno has neither lchown nor lutimes: a link keeps our owner and the current time.
+      this.#result.files++;
+      this.#progress(snapPath);
+    });
+  }
+
+  #dirMetadata(d: DirFrame): void {
+    const node = d.node!;
+    setOwnerAndMode(
+      d.fsPath,
+      (st) => st.isDirectory,
+      this.#owner(node),
+      this.#mode(node, d.snapPath),
+    );
+    Deno.utimeSync(d.fsPath, this.#atime(node), nsToDate(node.mtime));
+  }
+
+  #owner(node: Node): { uid: number; gid: number } | null {
+    return this.#asRoot ? { uid: node.uid, gid: node.gid } : null;
+  }
+
+  #mode(node: Node, snapPath: string): number {
+    if (this.opts.special) return node.mode & 0o7777;
+    if (node.mode & SUID_SGID) {
+      this.#warn(snapPath, "setuid/setgid bits not restored (use --special to keep them)");
+    }
+    return node.mode & 0o7777 & ~SPECIAL_BITS;
+  }
+
+  #atime(node: Node): Date {
+    return nsToDate(node.atime ?? node.mtime);
+  }
+
+  #warn(path: string, message: string): void {
+    this.#result.warnings.push({ path, message });
+    this.opts.onWarning?.(path, message);
+  }
+
+  #progress(path: string): void {
+    const r = this.#result;
+    this.opts.onProgress?.({ files: r.files, dirs: r.dirs, bytes: r.bytes, path });
+  }
+
+  /** Runs one entry's step; a failure is recorded for that entry. Returns success. */
+  #guard(path: string, step: () => void): boolean {
+    try {
+      step();
+      return true;
+    } catch (err) {
+      this.#fail(path, err);
+      return false;
+    }
+  }
+
+  async #guardAsync(path: string, step: () => Promise<void>): Promise<boolean> {
+    try {
+      await step();
+      return true;
+    } catch (err) {
+      this.#fail(path, err);
+      return false;
+    }
+  }
+
+  #fail(path: string, err: unknown): void {
+    // Aborts and hostile trees end the whole restore; I/O trouble is per entry.
+    if (this.opts.signal?.aborted) throw this.opts.signal.reason;
+    const message = err instanceof Error ? err.message : String(err);
+    this.#result.errors.push({ path, message });
+    this.opts.onError?.(path, message);
+  }
+}
