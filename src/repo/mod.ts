@@ -13,3 +13,5 @@ export * from "./snapshot.ts";
 export * from "./sealed_file.ts";
 export * from "./repository.ts";
 export * from "./check.ts";
+export * from "./prune.ts";
+export * from "./lock.ts";

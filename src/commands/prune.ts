@@ -1,0 +1,127 @@
+import {
+  type Command,
+  expectPositionals,
+  formatBytes,
+  openRepository,
+  type Output,
+  stringFlag,
+  UsageError,
+} from "../cli/mod.ts";
+import {
+  DEFAULT_MAX_UNUSED_FRACTION,
+  DEFAULT_PRUNE_GRACE_MS,
+  pruneRepository,
+  type PruneStats,
+  removeStaleLocks,
+} from "../repo/mod.ts";
+
+/** `cairn prune`: free the space of blobs no snapshot references. */
+export const pruneCommand: Command = {
+  name: "prune",
+  summary: "free the space of data no snapshot references",
+  usage: "cairn prune [--dry-run] [--grace DURATION] [--max-unused PERCENT] [--json]",
+  description: [
+    "Unused data leaves the index first and is deleted by a later prune once the grace",
+    "period is over, so backups running meanwhile on other hosts stay complete. Packs",
+    "with more unused bytes than --max-unused are rewritten. Safe to interrupt and rerun.",
+    "Use --grace 0 only when no backup can be running.",
+  ].join("\n"),
+  usesRepository: true,
+  options: {
+    "dry-run": { type: "boolean", description: "only show what would be done" },
+    grace: {
+      type: "string",
+      arg: "DURATION",
+      description: `how long a backup may run, e.g. 90s, 15m, 2h, 0 (default: ${
+        DEFAULT_PRUNE_GRACE_MS / 3600_000
+      }h)`,
+    },
+    "max-unused": {
+      type: "string",
+      arg: "PERCENT",
+      description: `repack packs with more unused bytes than this (default: ${
+        DEFAULT_MAX_UNUSED_FRACTION * 100
+      })`,
+    },
+    "unlock-stale": {
+      type: "boolean",
+      description: "first remove locks not refreshed for 30 minutes (dead processes')",
+    },
+  },
+  async run(ctx) {
+    expectPositionals(this, ctx.positionals, 0);
+    const grace = stringFlag(ctx.flags, "grace");
+    const maxUnused = stringFlag(ctx.flags, "max-unused");
+    const graceMs = grace === undefined ? undefined : parseDuration(grace);
+    const maxUnusedFraction = maxUnused === undefined ? undefined : parsePercent(maxUnused);
+    const repo = await openRepository(ctx);
+    if (ctx.flags["unlock-stale"]) {
+      const removed = await removeStaleLocks(repo, { signal: ctx.signal });
+      if (!ctx.flags.json) ctx.output.err(`removed ${removed.length} stale lock(s)`);
+    }
+    const stats = await pruneRepository(repo, {
+      dryRun: ctx.flags["dry-run"] === true,
+      graceMs,
+      maxUnusedFraction,
+      signal: ctx.signal,
+      onProgress: (m) => m.startsWith("warning:") ? ctx.output.err(m) : ctx.output.status(m),
+    });
+    if (ctx.flags.json) ctx.output.out(JSON.stringify({ message_type: "summary", ...stats }));
+    else report(ctx.output, stats, graceMs ?? DEFAULT_PRUNE_GRACE_MS);
+    return 0;
+  },
+};
+
+/** "90s", "15m", "1h", "2d", "500ms" or "0" in ms; UsageError otherwise. */
+export function parseDuration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(s.trim());
+  if (!m || (m[2] === undefined && Number(m[1]) !== 0)) {
+    throw new UsageError(`--grace takes a duration like 90s, 15m, 1h or 0, not "${s}"`);
+  }
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86400_000 }[m[2] ?? "ms"]!;
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** "20" or "20%" as 0.2; UsageError outside 0..100. */
+export function parsePercent(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)%?$/.exec(s.trim());
+  const n = m ? Number(m[1]) : NaN;
+  if (!(n >= 0 && n <= 100)) {
+    throw new UsageError(`--max-unused takes a percentage from 0 to 100, not "${s}"`);
+  }
+  return n / 100;
+}
+
+function report(out: Output, s: PruneStats, graceMs: number): void {
+  const would = (did: string, will: string) => (s.dryRun ? will : did);
+  out.out(
+    `${s.snapshots} snapshot(s), ${s.packs} pack(s); blobs: ${s.blobsUsed} used, ` +
+      `${s.blobsUnused} unused, ${s.duplicateBlobs} duplicate`,
+  );
+  if (s.backupsRunning > 0) {
+    out.out(`${s.backupsRunning} backup(s) running: nothing leaves the index this time`);
+  }
+  if (s.packsReindexed > 0) {
+    out.out(`${would("put", "would put")} ${s.packsReindexed} pack(s) back into the index`);
+  }
+  if (s.packsRepacked > 0) {
+    out.out(
+      `${would("repacked", "would repack")} ${s.packsRepacked} pack(s): ${s.blobsRepacked} ` +
+        `blob(s), ${formatBytes(s.bytesRepacked)}`,
+    );
+  }
+  out.out(
+    `${would("removed", "would remove")} ${s.blobsRemoved} blob(s) and ${s.packsDropped} ` +
+      `pack(s) from the index`,
+  );
+  out.out(
+    `${would("deleted", "would delete")} ${s.packsDeleted} pack(s) ` +
+      `(${s.unindexedPacksDeleted} unindexed), freeing ${formatBytes(s.bytesFreed)}`,
+  );
+  if (s.packsPending > 0) {
+    out.out(
+      `${s.packsPending} pack(s) (${formatBytes(s.bytesPending)}) out of the index: a prune ` +
+        `run ${graceMs / 60_000} minute(s) after they left it deletes them`,
+    );
+  }
+}

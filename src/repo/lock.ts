@@ -1,0 +1,235 @@
+/**
+ * Repository locks: small sealed JSON files in `locks/`, named by their hash.
+ *
+ * Only prune takes an **exclusive** lock, and only to keep two prunes apart:
+ * backups never need a lock and never wait for one. A backup may write a
+ * **shared** lock as a hint ("a backup that opened its index at `time` is
+ * running"), so prune can hold back; nothing relies on it, because a host
+ * may die without removing its lock.
+ *
+ * Files are write-once, so a lock is refreshed by writing a new file (same
+ * `time`, newer `refreshed`) and removing the old one. A lock whose
+ * `refreshed` is older than {@link STALE_LOCK_MS} is stale: its holder is
+ * presumed dead and it is ignored (and may be removed with
+ * {@link removeStaleLocks}). Times come from the writer's clock, so hosts'
+ * clocks must agree to well within that timeout.
+ *
+ * Two prunes starting at once each write their lock, then list: at least
+ * one sees the other and backs off (possibly both; a retry settles it).
+ *
+ * @module
+ */
+import { NotFoundError } from "../backend/mod.ts";
+import { CorruptError } from "./format.ts";
+import type { Repository } from "./repository.ts";
+import { loadSealedJson, saveSealedJson } from "./sealed_file.ts";
+
+/** A lock not refreshed for this long is stale. */
+export const STALE_LOCK_MS = 30 * 60_000;
+/** How often a held lock is rewritten. */
+export const LOCK_REFRESH_MS = 5 * 60_000;
+
+/** What a lock file holds. Times are ms since the epoch. */
+export interface LockInfo {
+  kind: "exclusive" | "shared";
+  host: string;
+  pid: number;
+  /** When the holder took the lock (kept across refreshes). */
+  time: number;
+  /** When this lock file was written. */
+  refreshed: number;
+}
+
+/** A lock file found in the repository. */
+export interface LockFile extends LockInfo {
+  name: string;
+}
+
+/** Another process holds the exclusive lock. Callers branch on this. */
+export class LockedError extends Error {
+  constructor(readonly holder: LockFile, options?: ErrorOptions) {
+    super(
+      `Repository is locked by ${holder.kind} lock "${holder.name.slice(0, 8)}" of ` +
+        `${holder.host} (pid ${holder.pid}), refreshed ${new Date(holder.refreshed).toISOString()}`,
+      options,
+    );
+    this.name = "LockedError";
+  }
+}
+
+export interface LockOptions {
+  host?: string;
+  /** The clock; default `Date.now`. */
+  now?: () => number;
+  /** Locks older than this are ignored; default {@link STALE_LOCK_MS}. */
+  staleMs?: number;
+  /** Rewrite the lock this often; 0 never. Default {@link LOCK_REFRESH_MS}. */
+  refreshMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A lock this process holds; refreshes itself until {@link releaseLock}. */
+export class RepoLock {
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #refreshing: Promise<void> = Promise.resolve();
+  #released = false;
+  /** The last refresh that failed, if any: the lock may have gone stale. */
+  refreshError: Error | undefined;
+
+  constructor(
+    private readonly repo: Repository,
+    public name: string,
+    public info: LockInfo,
+    private readonly now: () => number,
+    refreshMs: number,
+  ) {
+    if (refreshMs > 0) {
+      const timer = setInterval(() => void this.refresh().catch(() => {}), refreshMs);
+      Deno.unrefTimer(timer);
+      this.#timer = timer;
+    }
+  }
+
+  /** Writes a fresh copy of the lock, then removes the old file. */
+  refresh(): Promise<void> {
+    this.#refreshing = this.#refreshing.then(async () => {
+      if (this.#released) return;
+      try {
+        const info = { ...this.info, refreshed: this.now() };
+        const name = await saveSealedJson(this.repo.backend, this.repo.master.enc, "locks", info);
+        const old = this.name;
+        this.name = name;
+        this.info = info;
+        await removeIfPresent(this.repo, old);
+        this.refreshError = undefined;
+      } catch (err) {
+        this.refreshError = err as Error;
+        throw err;
+      }
+    });
+    return this.#refreshing;
+  }
+
+  /** Stops refreshing and removes the lock file. */
+  async release(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#refreshing.catch(() => {});
+    if (this.#released) return;
+    this.#released = true;
+    await removeIfPresent(this.repo, this.name);
+  }
+}
+
+/** Every readable lock file; a lock removed while listing is skipped. */
+export async function listLocks(
+  repo: Repository,
+  opts: { signal?: AbortSignal } = {},
+): Promise<LockFile[]> {
+  const out: LockFile[] = [];
+  for await (const f of repo.backend.list("locks", opts)) {
+    let raw: unknown;
+    try {
+      raw = await loadSealedJson(repo.backend, repo.master.enc, "locks", f.name);
+    } catch (err) {
+      if (err instanceof NotFoundError) continue;
+      throw err;
+    }
+    out.push({ ...validateLock(raw, f.name), name: f.name });
+  }
+  return out;
+}
+
+/** Is `lock` stale at time `now`? */
+export function isStaleLock(lock: LockInfo, now: number, staleMs = STALE_LOCK_MS): boolean {
+  return lock.refreshed < now - staleMs;
+}
+
+/**
+ * Takes the exclusive (prune) lock: writes it, then refuses with
+ * {@link LockedError} (removing its own file) if another live exclusive lock
+ * exists. Live shared locks do not block; the caller sees them via
+ * {@link listLocks}.
+ */
+export async function acquireExclusiveLock(
+  repo: Repository,
+  opts: LockOptions = {},
+): Promise<RepoLock> {
+  const lock = await writeLock(repo, "exclusive", opts);
+  try {
+    const now = (opts.now ?? Date.now)();
+    const other = (await listLocks(repo, opts)).find((l) =>
+      l.name !== lock.name && l.kind === "exclusive" && !isStaleLock(l, now, opts.staleMs)
+    );
+    if (other) throw new LockedError(other);
+  } catch (err) {
+    await lock.release().catch(() => {});
+    throw err;
+  }
+  return lock;
+}
+
+/** Writes a shared lock (a running backup announcing itself); never refuses. */
+export function acquireSharedLock(repo: Repository, opts: LockOptions = {}): Promise<RepoLock> {
+  return writeLock(repo, "shared", opts);
+}
+
+/** Stops refreshing `lock` and removes its file. */
+export function releaseLock(lock: RepoLock): Promise<void> {
+  return lock.release();
+}
+
+/** Removes every stale lock; returns the names removed. */
+export async function removeStaleLocks(
+  repo: Repository,
+  opts: { now?: () => number; staleMs?: number; signal?: AbortSignal } = {},
+): Promise<string[]> {
+  const now = (opts.now ?? Date.now)();
+  const removed: string[] = [];
+  for (const l of await listLocks(repo, opts)) {
+    if (!isStaleLock(l, now, opts.staleMs)) continue;
+    await removeIfPresent(repo, l.name);
+    removed.push(l.name);
+  }
+  return removed;
+}
+
+async function writeLock(
+  repo: Repository,
+  kind: LockInfo["kind"],
+  opts: LockOptions,
+): Promise<RepoLock> {
+  opts.signal?.throwIfAborted();
+  const now = opts.now ?? Date.now;
+  const t = now();
+  const info: LockInfo = {
+    kind,
+    host: opts.host ?? Deno.hostname(),
+    pid: Deno.pid,
+    time: t,
+    refreshed: t,
+  };
+  const name = await saveSealedJson(repo.backend, repo.master.enc, "locks", info);
+  return new RepoLock(repo, name, info, now, opts.refreshMs ?? LOCK_REFRESH_MS);
+}
+
+async function removeIfPresent(repo: Repository, name: string): Promise<void> {
+  try {
+    await repo.backend.remove("locks", name);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+}
+
+function validateLock(raw: unknown, name: string): LockInfo {
+  const l = raw as LockInfo;
+  const ok = l && (l.kind === "exclusive" || l.kind === "shared") &&
+    typeof l.host === "string" && Number.isSafeInteger(l.pid) &&
+    Number.isFinite(l.time) && Number.isFinite(l.refreshed);
+  if (!ok) {
+    throw new CorruptError(
+      `lock file "${name}" is malformed; remove locks/${name} by hand if no prune is running`,
+    );
+  }
+  return { kind: l.kind, host: l.host, pid: l.pid, time: l.time, refreshed: l.refreshed };
+}

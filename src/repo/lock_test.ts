@@ -1,0 +1,119 @@
+import { backup } from "../archiver/mod.ts";
+import { assert, assertEquals, assertRejects } from "../testing/asserts.ts";
+import {
+  acquireExclusiveLock,
+  acquireSharedLock,
+  listLocks,
+  LockedError,
+  releaseLock,
+  removeStaleLocks,
+  STALE_LOCK_MS,
+} from "./lock.ts";
+import { pruneRepository } from "./prune.ts";
+import { agePacks, listAll, newRepo, randomBytes, writeTree } from "./_prune_testing.ts";
+
+const HOUR = 3600_000;
+
+Deno.test("acquireExclusiveLock() writes a sealed lock file that releaseLock() removes", async () => {
+  const { dir, backend, repo } = await newRepo();
+  const lock = await acquireExclusiveLock(repo, { host: "h1" });
+  const locks = await listLocks(repo);
+  assertEquals(locks.length, 1);
+  assertEquals([locks[0].kind, locks[0].host, locks[0].pid], ["exclusive", "h1", Deno.pid]);
+  assertEquals(locks[0].name, lock.name);
+  await releaseLock(lock);
+  assertEquals((await listAll(backend)).filter((f) => f.startsWith("locks/")), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a second prune is refused while the exclusive lock is held", async () => {
+  const { dir, repo } = await newRepo();
+  const lock = await acquireExclusiveLock(repo);
+  const err = await assertRejects(() => pruneRepository(repo, { graceMs: 0 }), LockedError);
+  assertEquals((err as LockedError).holder.name, lock.name);
+  await assertRejects(() => acquireExclusiveLock(repo), LockedError);
+  assertEquals((await listLocks(repo)).length, 1, "the refused attempts left no lock behind");
+  await releaseLock(lock);
+  await pruneRepository(repo, { graceMs: 0 });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("two prunes locking at once never both proceed", async () => {
+  const { dir, repo } = await newRepo();
+  const results = await Promise.allSettled([
+    acquireExclusiveLock(repo),
+    acquireExclusiveLock(repo),
+  ]);
+  const won = results.filter((r) => r.status === "fulfilled");
+  assert(won.length <= 1, "both acquired the exclusive lock");
+  for (const r of results) {
+    if (r.status === "fulfilled") await releaseLock(r.value);
+    else assert(r.reason instanceof LockedError);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a stale lock is ignored and removeStaleLocks() removes it", async () => {
+  const { dir, repo } = await newRepo();
+  const old = Date.now() - STALE_LOCK_MS - 1000;
+  const dead = await acquireExclusiveLock(repo, { now: () => old, refreshMs: 0 });
+  const lock = await acquireExclusiveLock(repo); // the dead holder does not block
+  await releaseLock(lock);
+  assertEquals(await removeStaleLocks(repo), [dead.name]);
+  assertEquals(await listLocks(repo), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("RepoLock.refresh() replaces the lock file, keeping its start time", async () => {
+  const { dir, repo } = await newRepo();
+  let t = 1_000_000;
+  const lock = await acquireExclusiveLock(repo, { now: () => t, refreshMs: 0 });
+  const first = lock.name;
+  t += 60_000;
+  await lock.refresh();
+  const [l] = await listLocks(repo);
+  assert(l.name !== first);
+  assertEquals([l.time, l.refreshed], [1_000_000, 1_060_000]);
+  await releaseLock(lock);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("prune drops nothing while a backup holds a shared lock, and is not blocked", async () => {
+  const { dir, backend, repo } = await newRepo();
+  const A = writeTree(dir, "A", { a0: randomBytes(10_000) });
+  const s1 = await backup(repo, { paths: [A], host: "h", workers: 1 });
+  await backup(repo, {
+    paths: [writeTree(dir, "B", { b0: randomBytes(10_000) })],
+    host: "h",
+    workers: 1,
+  });
+  await backend.remove("snapshots", s1.id);
+  await agePacks(backend, 2 * HOUR);
+  const t = Date.now();
+  const shared = await acquireSharedLock(repo, { now: () => t, refreshMs: 0 });
+  const held = await pruneRepository(repo, { now: () => t });
+  assertEquals([held.backupsRunning, held.packsDropped], [1, 0]);
+  await releaseLock(shared);
+
+  const p1 = await pruneRepository(repo, { now: () => t });
+  assert(p1.packsDropped >= 1 && p1.packsDeleted === 0);
+  // A backup that announced itself before the drop may hold the dropped
+  // blobs and holds back their deletion; one from after the drop cannot.
+  const announced = async (time: number) => {
+    let clock = time;
+    const lock = await acquireSharedLock(repo, { now: () => clock, refreshMs: 0 });
+    clock = t + HOUR;
+    await lock.refresh();
+    return lock;
+  };
+  const earlier = await announced(t - 1);
+  const p2 = await pruneRepository(repo, { now: () => t + HOUR + 2 });
+  assertEquals([p2.backupsRunning, p2.packsDeleted, p2.packsPending], [1, 0, p1.packsPending]);
+  await releaseLock(earlier);
+  const later = await announced(t + 1);
+  const p3 = await pruneRepository(repo, { now: () => t + HOUR + 2 });
+  assertEquals([p3.backupsRunning, p3.packsDeleted], [1, p1.packsPending]);
+  await releaseLock(later);
+  assertEquals(await listLocks(repo), []);
+  await Deno.remove(dir, { recursive: true });
+});

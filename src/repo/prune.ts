@@ -1,0 +1,392 @@
+/**
+ * Prune: frees the space of blobs no snapshot references, safely against a
+ * crash at any step and against backups running on other hosts meanwhile.
+ *
+ * ## What a running backup may reference
+ * A backup reads the index once when it opens the repository and from then
+ * on skips every blob in it; so its snapshot may reference (a) any blob that
+ * was in the index when it opened and (b) any blob it wrote itself. Neither
+ * shows in any snapshot until the backup ends, and (b) may not even be
+ * indexed yet. Correctness rests on one assumption, the **grace period** G
+ * (default 1 hour, `graceMs`): a backup writes its snapshot within G of
+ * opening the repository. A backup that may run longer needs a larger G.
+ *
+ * ## Two phases
+ * 1. A blob no snapshot references is taken out of the index: prune writes
+ *    one new index file that supersedes every index file it read and lists
+ *    the pack under `dropped` with the time (`dropped_at`), instead of under
+ *    `packs`. From then on no newly opened backup can reuse the blob.
+ * 2. A later prune, once `dropped_at` is at least G in the past, deletes the
+ *    pack - unless a snapshot now references one of its blobs, in which case
+ *    the pack goes back into the index ("reindexed").
+ * By the assumption, every backup that opened before the drop has written
+ * its snapshot before phase 2 lists snapshots, so phase 2 sees every
+ * reference to the dropped blobs, and a pack is deleted only when none
+ * exists. With G = 0 ("no backup is running") both phases run at once.
+ *
+ * The gap: a backup that opened before phase 1 and reused a dropped blob
+ * writes a snapshot whose blob is missing from the index until the next
+ * prune reindexes it (`check` reports it meanwhile; the bytes are safe).
+ * Closing the gap needs readers to fall back to `dropped` packs (see
+ * docs/PRUNE.md).
+ *
+ * ## Other rules
+ * - Packs modified less than G ago are neither dropped nor repacked, and
+ *   packs in no index are deleted only when older than G: a running backup
+ *   writes packs before it indexes them.
+ * - A pack whose unused share of bytes exceeds `maxUnusedFraction` has its
+ *   used blobs copied into new packs and is then dropped like an unused one.
+ *   A blob stored twice keeps one copy (the first live one).
+ * - Live shared locks (backups announcing themselves) are a hint only: while
+ *   one exists prune drops nothing, and deletes only what was dropped before
+ *   the oldest of them was taken.
+ * - Snapshots are listed before the index, and the index before the packs,
+ *   so every pack a listed snapshot needs is seen. Every listing must be
+ *   complete (backends throw rather than end early) and every index file and
+ *   tree readable, or prune stops before writing anything.
+ *
+ * ## Order of writes
+ * repacked packs → the new index (one file: the switch is atomic) → delete
+ * superseded index files → delete packs. A crash between two steps leaves
+ * unindexed packs (deleted by a later prune once old) or superseded index
+ * files (ignored by readers, deleted by a later prune); a rerun completes.
+ *
+ * @module
+ */
+import type { FileStat } from "../backend/mod.ts";
+import { NotFoundError } from "../backend/mod.ts";
+import { openBlob } from "./blob_codec.ts";
+import { CorruptError } from "./format.ts";
+import { type PackInfo, packKey, readPackTrailer } from "./pack.ts";
+import type { Repository } from "./repository.ts";
+import { acquireExclusiveLock, isStaleLock, listLocks, type RepoLock } from "./lock.ts";
+import {
+  type DroppedPack,
+  loadIndexState,
+  type PackEntry,
+  savePruneIndex,
+} from "./_prune_index.ts";
+import { planPrune, type PrunePlan } from "./_prune_plan.ts";
+import { type BlobPlace, referencedBlobs } from "./_prune_reach.ts";
+
+/** Default grace period: how long a backup may run. */
+export const DEFAULT_PRUNE_GRACE_MS = 60 * 60_000;
+/** Default share of unused bytes above which a pack is repacked. */
+export const DEFAULT_MAX_UNUSED_FRACTION = 0.2;
+
+export interface PruneOptions {
+  /** Decide and report, but write and delete nothing (and take no lock). */
+  dryRun?: boolean;
+  /** The grace period G in ms; 0 only when no backup can be running. */
+  graceMs?: number;
+  /** Repack packs with a larger share of unused bytes (0..1). */
+  maxUnusedFraction?: number;
+  /** The clock; default `Date.now`. */
+  now?: () => number;
+  signal?: AbortSignal;
+  onProgress?: (msg: string) => void;
+}
+
+/** What prune found and did (or, in a dry run, would do). */
+export interface PruneStats {
+  dryRun: boolean;
+  snapshots: number;
+  trees: number;
+  /** Pack files in storage. */
+  packs: number;
+  blobsUsed: number;
+  blobsUnused: number;
+  duplicateBlobs: number;
+  /** Live packs taken out of the index (unused or repacked). */
+  packsDropped: number;
+  packsRepacked: number;
+  blobsRepacked: number;
+  /** Bytes of new packs written by repacking (dry run: bytes to copy). */
+  bytesRepacked: number;
+  packsWritten: number;
+  /** Blob ids no longer in the index afterwards. */
+  blobsRemoved: number;
+  packsDeleted: number;
+  /** Of those, packs no index listed (left by crashed runs). */
+  unindexedPacksDeleted: number;
+  bytesFreed: number;
+  /** Packs out of the index, to be deleted by a prune after the grace period. */
+  packsPending: number;
+  bytesPending: number;
+  /** Dropped or unindexed packs put back because a snapshot references them. */
+  packsReindexed: number;
+  /** Index files that listed packs missing from storage (none referenced). */
+  packsMissing: number;
+  indexFilesWritten: number;
+  indexFilesDeleted: number;
+  /** Live shared locks seen; while any exists nothing is dropped. */
+  backupsRunning: number;
+}
+
+/** Frees unreferenced space; see the module doc for the safety argument. */
+export async function pruneRepository(
+  repo: Repository,
+  opts: PruneOptions = {},
+): Promise<PruneStats> {
+  const graceMs = opts.graceMs ?? DEFAULT_PRUNE_GRACE_MS;
+  const maxUnused = opts.maxUnusedFraction ?? DEFAULT_MAX_UNUSED_FRACTION;
+  if (!(graceMs >= 0) || !Number.isFinite(graceMs)) {
+    throw new RangeError(`Grace period must be a finite number of ms >= 0, not ${graceMs}`);
+  }
+  if (!(maxUnused >= 0 && maxUnused <= 1)) {
+    throw new RangeError(`maxUnusedFraction must be in [0, 1], not ${maxUnused}`);
+  }
+  const now = opts.now ?? Date.now;
+  const lock = opts.dryRun ? undefined : await acquireExclusiveLock(repo, {
+    now,
+    signal: opts.signal,
+  });
+  let failed = true;
+  try {
+    const stats = await prune(repo, { ...opts, graceMs, maxUnused, now }, lock);
+    failed = false;
+    return stats;
+  } finally {
+    // After a failure the backend may be gone; keep the first error.
+    if (lock) await lock.release().catch((err) => failed ? undefined : Promise.reject(err));
+  }
+}
+
+interface Resolved extends PruneOptions {
+  graceMs: number;
+  maxUnused: number;
+  now: () => number;
+}
+
+async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<PruneStats> {
+  const { signal } = o;
+  const say = (m: string) => o.onProgress?.(m);
+  const t0 = o.now();
+  const shared = (await listLocks(repo, { signal }))
+    .filter((l) => l.kind === "shared" && !isStaleLock(l, t0));
+  const oldestShared = Math.min(...shared.map((l) => l.time));
+
+  say("listing snapshots");
+  const snapshots = await repo.listSnapshots();
+  say("reading the index");
+  const state = await loadIndexState(repo, signal);
+  const data = new Map<string, FileStat>();
+  for await (const f of repo.backend.list("data", { signal })) data.set(f.name, f);
+
+  // Where each blob can be read: live packs, then dropped, then unindexed ones.
+  const places = new Map<string, BlobPlace>();
+  const addPlaces = (packs: Iterable<PackEntry>) => {
+    for (const pack of packs) {
+      if (!data.has(pack.name)) continue;
+      for (const blob of pack.blobs) if (!places.has(blob.id)) places.set(blob.id, { pack, blob });
+    }
+  };
+  addPlaces(state.packs.values());
+  addPlaces(state.dropped.values());
+  let trailers: Map<string, PackEntry> | undefined;
+  const readTrailers = async () => {
+    if (trailers) return trailers;
+    say("reading unindexed packs");
+    trailers = await readUnindexed(repo, state, data, say);
+    addPlaces(trailers.values());
+    return trailers;
+  };
+  const locate = async (id: string) => places.get(id) ?? (await readTrailers(), places.get(id));
+
+  say(`walking the trees of ${snapshots.length} snapshots`);
+  const reach = await referencedBlobs(repo, snapshots, locate, signal);
+  if ([...reach.blobs].some((id) => !places.has(id))) await readTrailers();
+  const noMtime = [...data.values()].some((f) =>
+    f.mtimeMs === undefined && !state.packs.has(f.name) && !state.dropped.has(f.name)
+  );
+  if (noMtime) await readTrailers();
+
+  const deleteBefore = Math.min(t0 - o.graceMs, shared.length > 0 ? oldestShared - 1 : Infinity);
+  const plan = planPrune({
+    state,
+    data,
+    used: reach.blobs,
+    trailers: trailers ?? new Map(),
+    now: t0,
+    freshAfter: t0 - o.graceMs,
+    deleteBefore,
+    allowDrops: shared.length === 0,
+    maxUnusedFraction: o.maxUnused,
+  });
+  if (plan.missingBlobs.length > 0) {
+    throw new CorruptError(
+      `${plan.missingBlobs.length} referenced blob(s) are in no pack (e.g. ${
+        plan.missingBlobs[0]
+      }); run "cairn check" - nothing was pruned`,
+    );
+  }
+  const markDrops = t0 > deleteBefore;
+  const stats = initialStats(o, snapshots.length, reach.trees, data, plan, markDrops);
+  stats.backupsRunning = shared.length;
+  stats.blobsUsed = reach.blobs.size;
+  const dirty = plan.drop.length > 0 || plan.reindex.length > 0 || plan.missingPacks.length > 0 ||
+    plan.remove.some((r) => !r.unindexed) || plan.carry.length !== state.dropped.size ||
+    state.live.length > 1;
+  if (o.dryRun) {
+    if (dirty) stats.indexFilesWritten = 1;
+    stats.indexFilesDeleted = (dirty ? state.live.length : 0) + state.superseded.length;
+    if (plan.repack.length > 0) stats.bytesRepacked = sum(plan.repack.flatMap((r) => r.blobs));
+    return stats;
+  }
+
+  // 1. Copy the used blobs of sparse packs into new packs.
+  const written: PackInfo[] = [];
+  if (plan.repack.length > 0) {
+    say(`repacking ${plan.repack.length} packs`);
+    await repack(repo, plan, written, o);
+    stats.bytesRepacked = written.reduce((n, p) => n + p.size, 0);
+    stats.packsWritten = written.length;
+  }
+  // 2. One new index file replaces every live one.
+  const superseded = [...state.superseded];
+  if (dirty) {
+    assertLockHeld(lock);
+    const droppedAt = o.now();
+    const marks: DroppedPack[] = [
+      ...plan.carry,
+      ...(markDrops ? plan.drop.map((p) => ({ ...p, droppedAt })) : []),
+    ];
+    const packs = [...plan.keep, ...plan.reindex, ...written];
+    say("writing the new index");
+    await savePruneIndex(repo, packs, marks, state.live);
+    stats.indexFilesWritten = 1;
+    superseded.push(...state.live);
+  }
+  // 3. Delete superseded index files, then 4. the packs nothing needs.
+  assertLockHeld(lock);
+  for (const name of superseded) {
+    signal?.throwIfAborted();
+    if (await removeIfPresent(repo, "index", name)) stats.indexFilesDeleted++;
+  }
+  if (plan.remove.length > 0) say(`deleting ${plan.remove.length} packs`);
+  for (const r of plan.remove) {
+    signal?.throwIfAborted();
+    if (!(await removeIfPresent(repo, "data", r.name))) continue;
+    stats.packsDeleted++;
+    stats.bytesFreed += r.size;
+    if (r.unindexed) stats.unindexedPacksDeleted++;
+  }
+  return stats;
+}
+
+function initialStats(
+  o: Resolved,
+  snapshots: number,
+  trees: number,
+  data: Map<string, FileStat>,
+  plan: PrunePlan,
+  markDrops: boolean,
+): PruneStats {
+  const size = (name: string) => data.get(name)?.size ?? 0;
+  const pending = [
+    ...plan.carry.map((c) => c.name),
+    ...(markDrops ? plan.drop : []).map((d) => d.name),
+  ];
+  const stats = {
+    dryRun: o.dryRun === true,
+    snapshots,
+    trees,
+    packs: data.size,
+    blobsUsed: 0,
+    blobsUnused: plan.unusedBlobs,
+    duplicateBlobs: plan.duplicateBlobs,
+    packsDropped: plan.drop.length,
+    packsRepacked: plan.repack.length,
+    blobsRepacked: plan.repack.reduce((n, r) => n + r.blobs.length, 0),
+    bytesRepacked: 0,
+    packsWritten: 0,
+    blobsRemoved: plan.blobsRemoved,
+    packsDeleted: 0,
+    unindexedPacksDeleted: 0,
+    bytesFreed: 0,
+    packsPending: pending.length,
+    bytesPending: pending.reduce((n, name) => n + size(name), 0),
+    packsReindexed: plan.reindex.length,
+    packsMissing: plan.missingPacks.length,
+    indexFilesWritten: 0,
+    indexFilesDeleted: 0,
+    backupsRunning: 0,
+  };
+  if (o.dryRun) {
+    stats.packsDeleted = plan.remove.length;
+    stats.unindexedPacksDeleted = plan.remove.filter((r) => r.unindexed).length;
+    stats.bytesFreed = plan.remove.reduce((n, r) => n + r.size, 0);
+  }
+  return stats;
+}
+
+/** Reads the trailers of packs no live or dropped entry lists; skips unreadable ones. */
+async function readUnindexed(
+  repo: Repository,
+  state: { packs: Map<string, unknown>; dropped: Map<string, unknown> },
+  data: Map<string, FileStat>,
+  say: (m: string) => void,
+): Promise<Map<string, PackEntry>> {
+  const out = new Map<string, PackEntry>();
+  for (const name of data.keys()) {
+    if (state.packs.has(name) || state.dropped.has(name)) continue;
+    try {
+      const { salt, blobs } = await readPackTrailer(repo.backend, repo.master.enc, name);
+      out.set(name, { name, salt, blobs });
+    } catch (err) {
+      if (!(err instanceof CorruptError || err instanceof RangeError)) throw err;
+      say(`warning: unindexed pack ${name} is unreadable: ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** Copies each repack entry's blobs (verified on the way) into new packs. */
+async function repack(
+  repo: Repository,
+  plan: PrunePlan,
+  written: PackInfo[],
+  o: Resolved,
+): Promise<void> {
+  const writer = repo.newPackWriter((p) => void written.push(p));
+  for (const { pack, blobs } of plan.repack) {
+    o.signal?.throwIfAborted();
+    const bytes = await repo.backend.load("data", pack.name, undefined, { signal: o.signal });
+    const key = await packKey(repo.master.enc, pack.salt);
+    for (const b of blobs) {
+      if (b.offset + b.length > bytes.length) {
+        throw new CorruptError(`pack "${pack.name}" is shorter than its index says`);
+      }
+      const sealed = bytes.subarray(b.offset, b.offset + b.length);
+      writer.add(b.type, b.id, await openBlob(key, repo.master.id, b.type, b.id, sealed));
+    }
+    if (writer.backlog > 1) await writer.drain();
+  }
+  await writer.flush();
+}
+
+function assertLockHeld(lock: RepoLock | undefined): void {
+  if (lock?.refreshError) {
+    throw new Error("Cannot refresh the prune lock; stopping before changing the index", {
+      cause: lock.refreshError,
+    });
+  }
+}
+
+async function removeIfPresent(
+  repo: Repository,
+  type: "index" | "data",
+  name: string,
+): Promise<boolean> {
+  try {
+    await repo.backend.remove(type, name);
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
+    throw err;
+  }
+}
+
+function sum(blobs: { length: number }[]): number {
+  return blobs.reduce((n, b) => n + b.length, 0);
+}

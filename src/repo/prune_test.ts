@@ -1,0 +1,264 @@
+import { join } from "node:path";
+import { backup } from "../archiver/mod.ts";
+import { type Backend, FaultBackend, InjectedFault, LocalBackend } from "../backend/mod.ts";
+import { keyedId, toHex } from "../crypto/mod.ts";
+import { assert, assertEquals, assertRejects } from "../testing/asserts.ts";
+import { CorruptError } from "./format.ts";
+import { removeStaleLocks } from "./lock.ts";
+import { pruneRepository } from "./prune.ts";
+import { Repository } from "./repository.ts";
+import { loadIndexState } from "./_prune_index.ts";
+import {
+  agePacks,
+  copyTree,
+  listAll,
+  newRepo,
+  randomBytes,
+  restoreFiles,
+  verifyRepository,
+  writeTree,
+} from "./_prune_testing.ts";
+
+const HOUR = 3600_000;
+
+/**
+ * Three snapshots, then the first is forgotten: S1 = A (a0..a5, one pack of
+ * six blobs), S2 = B (b0..b2 plus copies of a0 and a1), S3 = C. Afterwards
+ * a2..a5 and S1's trees are unreferenced, and A's pack is a third used.
+ */
+async function scenario() {
+  const { dir, backend, repo } = await newRepo();
+  const a: Record<string, Uint8Array> = {};
+  for (let i = 0; i < 6; i++) a[`a${i}`] = randomBytes(10_000);
+  const b = { b0: randomBytes(10_000), b1: randomBytes(10_000), b2: randomBytes(10_000) };
+  const A = writeTree(dir, "A", a);
+  const B = writeTree(dir, "B", { ...b, a0: a.a0, a1: a.a1 });
+  const C = writeTree(dir, "C", { c0: randomBytes(100_000) });
+  const s1 = await backup(repo, { paths: [A], host: "h", workers: 1 });
+  await backup(repo, { paths: [B], host: "h", workers: 1 });
+  await backup(repo, { paths: [C], host: "h", workers: 1 });
+  const ids = Object.fromEntries(
+    Object.entries(a).map(([k, v]) => [k, toHex(keyedId(repo.master.id, v))]),
+  );
+  return { dir, backend, repo, a, ids, forgetS1: () => backend.remove("snapshots", s1.id) };
+}
+
+async function indexedIds(backend: Backend): Promise<Set<string>> {
+  const repo = await Repository.open(backend, "pw");
+  return new Set([...repo.index.entries()].map(([id]) => id));
+}
+
+Deno.test("pruneRepository() removes unreferenced blobs, repacks and keeps snapshots whole", async () => {
+  const s = await scenario();
+  await s.forgetS1();
+  const packsBefore = (await listAll(s.backend)).filter((f) => f.startsWith("data/")).length;
+  const stats = await pruneRepository(await Repository.open(s.backend, "pw"), { graceMs: 0 });
+  assertEquals(stats.snapshots, 2);
+  assertEquals(stats.packsRepacked, 1);
+  assert(stats.packsDeleted >= 2, `deleted ${stats.packsDeleted} packs`);
+  assert(stats.blobsRemoved >= 4, `removed ${stats.blobsRemoved} blobs`);
+  assert(stats.bytesFreed > 40_000);
+  assertEquals(stats.packsPending, 0);
+  assertEquals(stats.indexFilesWritten, 1);
+  const ids = await indexedIds(s.backend);
+  for (const k of ["a2", "a3", "a4", "a5"]) assert(!ids.has(s.ids[k]), `${k} still indexed`);
+  for (const k of ["a0", "a1"]) assert(ids.has(s.ids[k]), `${k} lost`);
+  const files = await listAll(s.backend);
+  assertEquals(files.filter((f) => f.startsWith("index/")).length, 1);
+  assertEquals(files.filter((f) => f.startsWith("locks/")), []);
+  assert(files.filter((f) => f.startsWith("data/")).length < packsBefore);
+  assertEquals(await verifyRepository(s.backend.dir), 2);
+
+  const again = await pruneRepository(await Repository.open(s.backend, "pw"), { graceMs: 0 });
+  assertEquals([again.packsDropped, again.packsDeleted, again.indexFilesWritten], [0, 0, 0]);
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("pruneRepository() with dryRun changes nothing but reports the plan", async () => {
+  const s = await scenario();
+  await s.forgetS1();
+  const before = await listAll(s.backend);
+  const stats = await pruneRepository(await Repository.open(s.backend, "pw"), {
+    graceMs: 0,
+    dryRun: true,
+  });
+  assertEquals(await listAll(s.backend), before);
+  assert(stats.dryRun && stats.packsRepacked === 1 && stats.packsDeleted >= 2);
+  assert(stats.bytesFreed > 40_000);
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("pruneRepository() leaves packs younger than the grace period alone", async () => {
+  const s = await scenario();
+  await s.forgetS1();
+  // A crashed backup's pack: written, never indexed.
+  const writer = s.repo.newPackWriter(() => {});
+  writer.add("data", "ab".repeat(32), randomBytes(1000));
+  await writer.flush();
+  const fresh = await pruneRepository(await Repository.open(s.backend, "pw"));
+  assertEquals([fresh.packsDropped, fresh.packsRepacked, fresh.packsDeleted], [0, 0, 0]);
+
+  // Two hours on, the packs are old: phase 1 drops them from the index only.
+  await agePacks(s.backend, 2 * HOUR);
+  const t = Date.now();
+  const p1 = await pruneRepository(await Repository.open(s.backend, "pw"), { now: () => t });
+  assertEquals(p1.unindexedPacksDeleted, 1);
+  assertEquals(p1.packsDeleted, 1);
+  assert(p1.packsDropped >= 2 && p1.packsPending === p1.packsDropped);
+  assertEquals(await verifyRepository(s.backend.dir), 2);
+  // Not yet due half an hour later; due after the grace period.
+  const p2 = await pruneRepository(await Repository.open(s.backend, "pw"), {
+    now: () => t + HOUR / 2,
+  });
+  assertEquals([p2.packsDeleted, p2.packsPending], [0, p1.packsPending]);
+  const p3 = await pruneRepository(await Repository.open(s.backend, "pw"), {
+    now: () => t + HOUR + 1,
+  });
+  assertEquals([p3.packsDeleted, p3.packsPending, p3.packsReindexed], [p1.packsPending, 0, 0]);
+  assertEquals(await verifyRepository(s.backend.dir), 2);
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("pruneRepository() keeps one copy of a blob stored twice", async () => {
+  const { dir, backend, repo } = await newRepo();
+  const shared = randomBytes(10_000);
+  const E = writeTree(dir, "E", { e0: shared, e1: randomBytes(5000) });
+  const F = writeTree(dir, "F", { f0: shared });
+  const stale = await Repository.open(backend, "pw");
+  await backup(repo, { paths: [E], host: "h", workers: 1 });
+  await backup(stale, { paths: [F], host: "h", workers: 1 }); // does not know e0: stores it again
+  const id = toHex(keyedId(repo.master.id, shared));
+  const copies = async () => {
+    const st = await loadIndexState(await Repository.open(backend, "pw"));
+    return [...st.packs.values()].filter((p) => p.blobs.some((b) => b.id === id)).length;
+  };
+  assertEquals(await copies(), 2);
+  const stats = await pruneRepository(await Repository.open(backend, "pw"), {
+    graceMs: 0,
+    maxUnusedFraction: 0,
+  });
+  assertEquals(stats.duplicateBlobs, 1);
+  assertEquals(await copies(), 1);
+  assertEquals(await verifyRepository(backend.dir), 2);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("pruneRepository() survives a crash at every write and a rerun completes", async () => {
+  const s = await scenario();
+  await s.forgetS1();
+  const template = join(s.dir, "template");
+  copyTree(s.backend.dir, template);
+
+  // A clean run, counting the writes (saves and removes) it makes.
+  const counted = new FaultBackend(new LocalBackend(join(s.dir, "clean")));
+  copyTree(template, join(s.dir, "clean"));
+  await pruneRepository(await Repository.open(counted, "pw"), { graceMs: 0 });
+  const writes = counted.calls.save + counted.calls.remove;
+  const cleanFiles = await listAll(counted);
+  const shape = (files: string[]) =>
+    ["data/", "index/", "locks/"].map((t) => files.filter((f) => f.startsWith(t)).length);
+  assert(writes >= 6, `only ${writes} writes`);
+
+  for (let k = 1; k <= writes; k++) {
+    const at = join(s.dir, `crash${k}`);
+    copyTree(template, at);
+    let n = 0;
+    let crashed = false;
+    const fault = new FaultBackend(new LocalBackend(at), {
+      hook: (op) => {
+        if (op === "save" || op === "remove") n++;
+        if (n >= k) crashed = true;
+        return crashed ? new InjectedFault(`crash at write ${k}`) : undefined;
+      },
+    });
+    const repo = await Repository.open(fault, "pw");
+    await assertRejects(() => pruneRepository(repo, { graceMs: 0 }), InjectedFault);
+    assertEquals(await verifyRepository(at), 2, `after a crash at write ${k}`);
+
+    // The crashed run's lock is stale an hour later; then a rerun completes.
+    const plain = new LocalBackend(at);
+    await removeStaleLocks(await Repository.open(plain, "pw"), { now: () => Date.now() + HOUR });
+    await pruneRepository(await Repository.open(plain, "pw"), { graceMs: 0 });
+    assertEquals(await verifyRepository(at), 2, `after the rerun of a crash at write ${k}`);
+    assertEquals(shape(await listAll(plain)), shape(cleanFiles), `files after crash ${k}`);
+    const last = await pruneRepository(await Repository.open(plain, "pw"), { graceMs: 0 });
+    assertEquals([last.packsDropped, last.packsDeleted, last.indexFilesDeleted], [0, 0, 0]);
+  }
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("pruneRepository() with grace 0 loses what a backup started before it reuses", async () => {
+  // Grace 0 promises that no backup is running; this is what breaking it costs.
+  const s = await scenario();
+  const stale = await Repository.open(s.backend, "pw");
+  await s.forgetS1();
+  await pruneRepository(await Repository.open(s.backend, "pw"), { graceMs: 0 });
+  const D = writeTree(s.dir, "D", { a2: s.a.a2 });
+  const r = await backup(stale, { paths: [D], host: "h", workers: 1 }); // skips a2: "known"
+  const fresh = await Repository.open(s.backend, "pw");
+  await assertRejects(() => restoreFiles(fresh, { ...r.snapshot, id: r.id }), CorruptError);
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("pruneRepository() keeps what a backup started before it reuses, given the grace", async () => {
+  const s = await scenario();
+  // Packs written just now are inside the grace period: nothing is dropped,
+  // so a backup that opened before prune writes a complete snapshot.
+  let stale = await Repository.open(s.backend, "pw");
+  await s.forgetS1();
+  const first = await pruneRepository(await Repository.open(s.backend, "pw"));
+  assertEquals(first.packsDropped, 0);
+  const D = writeTree(s.dir, "D", { a2: s.a.a2 });
+  await backup(stale, { paths: [D], host: "h", workers: 1 });
+  assertEquals(await verifyRepository(s.backend.dir), 3);
+
+  // With old packs, phase 1 drops a3's pack while a backup that still sees
+  // it runs; the backup reuses a3. Its snapshot misses a3 in the index until
+  // the next prune (after the grace period) reindexes the pack, which still
+  // exists: nothing is lost.
+  await agePacks(s.backend, 2 * HOUR);
+  stale = await Repository.open(s.backend, "pw");
+  const t = Date.now();
+  const p1 = await pruneRepository(await Repository.open(s.backend, "pw"), { now: () => t });
+  assert(p1.packsDropped >= 1 && p1.packsDeleted === 0);
+  const E = writeTree(s.dir, "E", { a3: s.a.a3 });
+  const r = await backup(stale, { paths: [E], host: "h", workers: 1 });
+  assert(!(await indexedIds(s.backend)).has(s.ids.a3), "a3 is out of the index meanwhile");
+  const p2 = await pruneRepository(await Repository.open(s.backend, "pw"), {
+    now: () => t + HOUR + 1,
+  });
+  assertEquals(p2.packsReindexed, 1);
+  assert((await indexedIds(s.backend)).has(s.ids.a3));
+  assertEquals(await verifyRepository(s.backend.dir), 4);
+  const fresh = await Repository.open(s.backend, "pw");
+  const files = await restoreFiles(fresh, { ...r.snapshot, id: r.id });
+  assertEquals(files.get(join(E, "a3")), s.a.a3);
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("pruneRepository() under a concurrent backup leaves every snapshot complete", async () => {
+  const s = await scenario();
+  await s.forgetS1();
+  await agePacks(s.backend, 2 * HOUR);
+  const D = writeTree(s.dir, "D", {
+    a4: s.a.a4,
+    d0: randomBytes(200_000),
+    d1: randomBytes(30_000),
+  });
+  const t = Date.now();
+  const [r, p1] = await Promise.all([
+    backup(await Repository.open(s.backend, "pw"), { paths: [D], host: "h", workers: 2 }),
+    pruneRepository(await Repository.open(s.backend, "pw"), { now: () => t }),
+  ]);
+  assert(p1.packsDropped >= 1);
+  assertEquals(p1.packsDeleted, 0);
+  // The backup's own new packs were not touched; then, a grace period on:
+  await pruneRepository(await Repository.open(s.backend, "pw"), { now: () => t + HOUR + 1 });
+  assertEquals(await verifyRepository(s.backend.dir), 3);
+  const files = await restoreFiles(await Repository.open(s.backend, "pw"), {
+    ...r.snapshot,
+    id: r.id,
+  });
+  assertEquals(files.size, 3);
+  await Deno.remove(s.dir, { recursive: true });
+});
