@@ -13,6 +13,8 @@ import { diffCommand } from "./diff.ts";
 import { dumpCommand } from "./dump.ts";
 import { restoreCommand } from "./restore.ts";
 import { checkCommand } from "./check.ts";
+import { pruneCommand } from "./prune.ts";
+import { JOB_COMMANDS } from "./_fleet_commands.ts";
 
 export const COMMANDS: readonly Command[] = [
   initCommand,
@@ -24,4 +26,6 @@ export const COMMANDS: readonly Command[] = [
   dumpCommand,
   restoreCommand,
   checkCommand,
+  pruneCommand,
+  ...JOB_COMMANDS,
 ];

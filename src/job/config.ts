@@ -75,8 +75,9 @@ function syntaxError(file: string, e: TomlError): ConfigError {
 }
 
 function parseRepository(r: Reader, name: string, expand: ExpandEnv): RepositoryConfig {
-  r.onlyKeys(["path", "url", "password_file", "password_env"]);
+  r.onlyKeys(["path", "url", "password_file", "password_env", "init"]);
   const repo: RepositoryConfig = { name };
+  if (r.boolean("init", false)) repo.init = true;
   const path = r.string("path");
   const url = r.string("url");
   if ((path === undefined) === (url === undefined)) {

@@ -22,6 +22,8 @@ export interface RepositoryConfig {
   passwordFile?: string;
   /** Environment variable holding the password. */
   passwordEnv?: string;
+  /** Create the repository on first use when there is none (`init = true`). */
+  init?: boolean;
 }
 
 /** A `before`/`after` command. */

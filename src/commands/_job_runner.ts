@@ -1,0 +1,288 @@
+/**
+ * Runs one job of a job file now: the core shared by `cairn run` and
+ * `cairn agent`. Hooks, backup, retention; never throws, so a run always ends
+ * in a {@linkcode RunResult} the caller can record.
+ *
+ * @module
+ */
+
+import { backup, findParent } from "../archiver/mod.ts";
+import { createBackend, openBackend } from "../backend/mod.ts";
+import { applyRetention, type RetentionInput } from "../catalog/retention.ts";
+import { filterSnapshots, groupSnapshots } from "../catalog/retention_group.ts";
+import {
+  type CommandContext,
+  type OptionSpec,
+  type Output,
+  printable,
+  stringFlag,
+  UsageError,
+  VERSION,
+} from "../cli/mod.ts";
+import {
+  hookFailure,
+  type JobConfig,
+  type JobDefinition,
+  type KeepPolicy,
+  loadJobConfig,
+  type RepositoryConfig,
+  runHooks,
+  type RunOutcome,
+  type RunRecord,
+  type RunResult,
+  StatusStore,
+  writeMetrics,
+} from "../job/mod.ts";
+import { NoRepositoryError, Repository, type SnapshotWithId } from "../repo/mod.ts";
+
+/** What {@linkcode runJobNow} needs besides the job. */
+export interface RunJobNowOptions {
+  signal?: AbortSignal;
+  /** Warnings and progress lines go to `output.err`. */
+  output: Output;
+  /** For `password_env` and the CAIRN_PASSWORD(_FILE) fallback. */
+  env: Record<string, string | undefined>;
+}
+
+/** A problem with the job's repository settings, found before anything runs. */
+class SetupError extends Error {}
+
+/**
+ * Runs `job` once: `before` hooks (the first failure skips the run), the
+ * backup into the job's repository, `after` hooks with `CAIRN_RESULT`, then
+ * the job's `keep` policy if the run succeeded. Errors become a `failed`
+ * result; unreadable source files make it `partial`.
+ */
+export async function runJobNow(
+  config: JobConfig,
+  job: JobDefinition,
+  options: RunJobNowOptions,
+): Promise<RunResult> {
+  const { output, signal } = options;
+  const say = (line: string) => output.err(`job "${job.name}": ${line}`);
+  let result: RunResult;
+  let repo: Repository | undefined;
+  try {
+    signal?.throwIfAborted();
+    const { location, password, init } = resolveRepository(config, job, options.env);
+    if (job.mirror) say("warning: mirrors are not supported yet; skipping the mirror");
+    const before = await runHooks(job.before, { job: job.name, stopOnFailure: true, signal });
+    signal?.throwIfAborted(); // a hook killed by the abort is an interruption, not a skip
+    const failed = hookFailure(before);
+    if (failed) {
+      result = { result: "skipped", error: `before: ${failed}` };
+    } else {
+      repo = await openOrCreate(location, password, init, say);
+      result = await backupJob(repo, job, options);
+    }
+  } catch (err) {
+    result = { result: "failed", error: errorLine(err, signal) };
+  }
+
+  if (job.after.length > 0) {
+    const env: Record<string, string> = {};
+    if (result.snapshot) env.CAIRN_SNAPSHOT = result.snapshot;
+    // Not aborted with the run: `after` hooks are where users undo what `before` did.
+    const after = await runHooks(job.after, { job: job.name, result: result.result, env })
+      .catch((err) => [{ command: "after", code: null, success: false, output: String(err) }]);
+    const failed = hookFailure(after);
+    if (failed) say(`warning: after: ${failed}`);
+  }
+
+  if (job.keep && repo && result.result === "success" && !signal?.aborted) {
+    try {
+      const removed = await forgetForJob(repo, job, job.keep);
+      if (removed > 0) say(`removed ${removed} snapshot(s) by the keep policy`);
+    } catch (err) {
+      say(`warning: keep policy not applied: ${errorLine(err)}`);
+    }
+  }
+  return result;
+}
+
+/** The exit code for one outcome: 0 success, 3 partial, 1 failed or skipped. */
+export function exitCodeOf(outcome: RunOutcome): number {
+  return outcome === "success" ? 0 : outcome === "partial" ? 3 : 1;
+}
+
+/** The worst exit code of several runs (1 beats 3 beats 0); 0 for none. */
+export function worstExitCode(outcomes: readonly RunOutcome[]): number {
+  const codes = outcomes.map(exitCodeOf);
+  return codes.includes(1) ? 1 : codes.includes(3) ? 3 : 0;
+}
+
+/** A run result in one line, e.g. `success, snapshot 1a2b3c4d, 12 files, 4096 bytes added`. */
+export function describeResult(r: RunResult): string {
+  const parts: string[] = [r.result];
+  if (r.snapshot) parts.push(`snapshot ${r.snapshot.slice(0, 8)}`);
+  if (r.files !== undefined) parts.push(`${r.files} files`);
+  if (r.bytesAdded !== undefined) parts.push(`${r.bytesAdded} bytes added`);
+  return parts.join(", ") + (r.error ? `: ${r.error}` : "");
+}
+
+/** The job's repository location and password; SetupError when they cannot be found. */
+/** Opens the repository; with `init = true`, creates it first when there is none. */
+async function openOrCreate(
+  location: string,
+  password: string,
+  init: boolean,
+  say: (line: string) => void,
+): Promise<Repository> {
+  try {
+    return await Repository.open(openBackend(location), password);
+  } catch (err) {
+    if (!init || !(err instanceof NoRepositoryError)) throw err;
+  }
+  const repo = await Repository.init(await createBackend(location), password, {
+    host: Deno.hostname(),
+  });
+  say(`created repository ${repo.config.id} at ${location}`);
+  return repo;
+}
+
+function resolveRepository(
+  config: JobConfig,
+  job: JobDefinition,
+  env: Record<string, string | undefined>,
+): { location: string; password: string; init: boolean } {
+  const repo: RepositoryConfig | undefined = config.repositories[job.repository];
+  if (!repo) throw new SetupError(`unknown repository "${job.repository}"`);
+  if (repo.path === undefined) {
+    throw new SetupError(`repository "${repo.name}": ${repo.url} is not supported yet`);
+  }
+  return { location: repo.path, password: readJobPassword(repo, env), init: repo.init === true };
+}
+
+function readJobPassword(repo: RepositoryConfig, env: Record<string, string | undefined>) {
+  const fromFile = (file: string, firstLineOnly: boolean) => {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch (err) {
+      throw new SetupError(`cannot read password file ${file}: ${(err as Error).message}`);
+    }
+    return firstLineOnly ? text.split(/\r?\n/)[0] : text.replace(/\r?\n$/, "");
+  };
+  if (repo.passwordFile !== undefined) return fromFile(repo.passwordFile, true);
+  if (repo.passwordEnv !== undefined) {
+    const pw = env[repo.passwordEnv];
+    if (pw === undefined) {
+      throw new SetupError(
+        `repository "${repo.name}": environment variable ${repo.passwordEnv} is not set`,
+      );
+    }
+    return pw;
+  }
+  // Same fallback as the CLI's repository options.
+  if (env.CAIRN_PASSWORD_FILE) return fromFile(env.CAIRN_PASSWORD_FILE, false);
+  if (env.CAIRN_PASSWORD !== undefined) return env.CAIRN_PASSWORD;
+  throw new SetupError(
+    `repository "${repo.name}": no password (set password_file or password_env, ` +
+      "or CAIRN_PASSWORD_FILE or CAIRN_PASSWORD)",
+  );
+}
+
+async function backupJob(
+  repo: Repository,
+  job: JobDefinition,
+  { signal, output }: RunJobNowOptions,
+): Promise<RunResult> {
+  const host = job.host ?? Deno.hostname();
+  const parent = await findParent(repo, host, job.paths, { job: job.name });
+  const r = await backup(repo, {
+    paths: job.paths,
+    excludes: job.exclude,
+    excludeIfPresent: job.excludeIfPresent,
+    oneFileSystem: job.oneFileSystem,
+    tags: job.tags,
+    host,
+    job: job.name,
+    parent,
+    signal,
+    programVersion: `cairn ${VERSION}`,
+    onError: (e) =>
+      output.err(`job "${job.name}": warning: ${printable(e.path)}: ${printable(e.message)}`),
+  });
+  const s = r.summary;
+  const result: RunResult = {
+    result: r.errors.length > 0 ? "partial" : "success",
+    snapshot: r.id,
+    files: s.files_new + s.files_changed + s.files_unmodified,
+    bytesAdded: s.bytes_added,
+  };
+  if (r.errors.length > 0) {
+    const first = r.errors[0];
+    result.error = `${r.errors.length} file(s) could not be read, first ${printable(first.path)}: ${
+      printable(first.message)
+    }`;
+  }
+  return result;
+}
+
+/** The retention view of a snapshot. */
+export function retentionInput(s: SnapshotWithId): RetentionInput & { snapshot: SnapshotWithId } {
+  const input: RetentionInput & { snapshot: SnapshotWithId } = {
+    id: s.id,
+    time: new Date(s.time),
+    host: s.host,
+    paths: s.paths,
+    tags: s.tags,
+    snapshot: s,
+  };
+  if (s.job !== undefined) input.job = s.job;
+  return input;
+}
+
+/**
+ * Applies `policy` to this job's snapshots of this host, grouped like
+ * `cairn forget` (host, paths, job), and removes the others' snapshot files.
+ * Every group is decided before anything is removed.
+ */
+async function forgetForJob(repo: Repository, job: JobDefinition, policy: KeepPolicy) {
+  const host = job.host ?? Deno.hostname();
+  const mine = filterSnapshots((await repo.listSnapshots()).map(retentionInput), {
+    hosts: [host],
+    jobs: [job.name],
+  });
+  const remove = groupSnapshots(mine).flatMap((g) => applyRetention(g.snapshots, policy).remove);
+  for (const s of remove) await repo.backend.remove("snapshots", s.id);
+  return remove.length;
+}
+
+function errorLine(err: unknown, signal?: AbortSignal): string {
+  if (signal?.aborted) {
+    const reason = signal.reason;
+    return reason instanceof Error && reason.message ? reason.message : "interrupted";
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return printable(msg.split("\n")[0]);
+}
+
+/** The `--config FILE` option of the job commands. */
+export const CONFIG_OPTION: OptionSpec = {
+  type: "string",
+  short: "c",
+  arg: "FILE",
+  description: "the job file (cairn.toml)",
+};
+
+/** Loads the job file `--config` names; ConfigError (exit 2) when it is invalid. */
+export function loadConfigFlag(ctx: CommandContext): Promise<JobConfig> {
+  const path = stringFlag(ctx.flags, "config");
+  if (path === undefined) throw new UsageError("--config FILE is required");
+  return loadJobConfig(path, { env: ctx.env });
+}
+
+/**
+ * Records a finished run in the status store and rewrites the metrics file
+ * (if configured) with the records of `jobs`.
+ */
+export async function recordRun(
+  config: Pick<JobConfig, "stateDir" | "metricsFile">,
+  record: RunRecord,
+  jobs: readonly string[],
+): Promise<void> {
+  const store = new StatusStore(config.stateDir);
+  await store.recordRun(record);
+  if (config.metricsFile) await writeMetrics(config.metricsFile, await store.readAll(jobs));
+}

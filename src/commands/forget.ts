@@ -1,0 +1,249 @@
+import {
+  applyRetention,
+  describePolicy,
+  isEmptyPolicy,
+  type KeepPolicy,
+  type RetentionResult,
+} from "../catalog/retention.ts";
+import {
+  filterSnapshots,
+  type GroupField,
+  groupSnapshots,
+  type SnapshotGroup,
+} from "../catalog/retention_group.ts";
+import {
+  type Command,
+  expectPositionals,
+  type Flags,
+  formatBytes,
+  intFlag,
+  listFlag,
+  openRepository,
+  printable,
+  stringFlag,
+  UsageError,
+} from "../cli/mod.ts";
+import { parseDuration } from "../job/mod.ts";
+import { pruneRepository } from "../repo/mod.ts";
+import { retentionInput } from "./_job_runner.ts";
+import { localTime } from "./snapshots.ts";
+
+const COUNTS = ["last", "hourly", "daily", "weekly", "monthly", "yearly"] as const;
+const WITHINS = {
+  "keep-within": "within",
+  "keep-within-hourly": "withinHourly",
+  "keep-within-daily": "withinDaily",
+  "keep-within-weekly": "withinWeekly",
+  "keep-within-monthly": "withinMonthly",
+  "keep-within-yearly": "withinYearly",
+} as const;
+const GROUP_FIELDS: readonly GroupField[] = ["host", "paths", "tags", "job"];
+
+/** `cairn forget`: remove snapshots by a retention policy. */
+export const forgetCommand: Command = {
+  name: "forget",
+  summary: "remove snapshots according to a retention policy",
+  usage: "cairn forget --keep-… [--host H] [--tag T] [--group-by host,paths,job] [--dry-run] " +
+    "[--prune] [--json]",
+  description: [
+    "Snapshots are grouped (default: by host, paths and job) and the policy is applied to",
+    "each group separately, restic-style; every kept snapshot lists the rules that kept it.",
+    "Only snapshot files are removed: the data stays until 'forget --prune' (or prune).",
+    "A policy that would remove every snapshot of a group is refused.",
+  ].join("\n"),
+  usesRepository: true,
+  options: {
+    ...Object.fromEntries(COUNTS.map((k) => [`keep-${k}`, {
+      type: "string",
+      arg: "N",
+      description: k === "last"
+        ? "keep the N newest snapshots (-1: all)"
+        : `keep the newest snapshot of each of the N newest ${
+          k === "daily" ? "days" : k.replace(/ly$/, "s")
+        }`,
+    }])),
+    ...Object.fromEntries(
+      Object.keys(WITHINS).map((k) => [k, {
+        type: "string",
+        arg: "DURATION",
+        description: k === "keep-within"
+          ? "keep snapshots newer than the newest minus DURATION (e.g. 30d)"
+          : `keep the newest ${k.slice("keep-within-".length)} snapshot within DURATION`,
+      }]),
+    ),
+    "keep-tag": {
+      type: "string",
+      multiple: true,
+      arg: "T[,T…]",
+      description: "keep snapshots carrying all these tags (repeatable)",
+    },
+    host: {
+      type: "string",
+      multiple: true,
+      arg: "HOST",
+      description: "only consider snapshots of this host (repeatable)",
+    },
+    tag: {
+      type: "string",
+      multiple: true,
+      arg: "T[,T…]",
+      description: "only consider snapshots with these tags (repeatable)",
+    },
+    "group-by": {
+      type: "string",
+      arg: "FIELDS",
+      description: "group by these of host,paths,tags,job (default host,paths,job)",
+    },
+    "dry-run": { type: "boolean", short: "n", description: "only show what would be removed" },
+    prune: {
+      type: "boolean",
+      description: "then remove data no snapshot needs (with --json: a second line of stats)",
+    },
+  } satisfies Command["options"],
+  async run(ctx) {
+    expectPositionals(this, ctx.positionals, 0);
+    const policy = policyFromFlags(ctx.flags);
+    const by = groupBy(stringFlag(ctx.flags, "group-by"));
+    const dryRun = ctx.flags["dry-run"] === true;
+    const repo = await openRepository(ctx);
+    const all = filterSnapshots((await repo.listSnapshots()).map(retentionInput), {
+      hosts: listFlag(ctx.flags, "host"),
+      tags: listFlag(ctx.flags, "tag"),
+    });
+    // Decide every group before removing anything: a refused group removes nothing at all.
+    const decided = groupSnapshots(all, by).map((g) => ({ group: g, ...decide(g, policy) }));
+    const removed: string[] = [];
+    if (!dryRun) {
+      for (const d of decided) {
+        for (const s of d.remove) {
+          ctx.signal.throwIfAborted();
+          await repo.backend.remove("snapshots", s.id);
+          removed.push(s.id);
+        }
+      }
+    }
+    const json = ctx.flags.json === true;
+    if (json) ctx.output.out(JSON.stringify(decided.map((d) => groupJson(d, by))));
+    else {
+      ctx.output.out(`Applying policy: ${describePolicy(policy)}`);
+      for (const d of decided) printGroup(ctx.output.out, d);
+      const total = decided.reduce((n, d) => n + d.remove.length, 0);
+      ctx.output.out(
+        dryRun
+          ? `would remove ${total} snapshot${total === 1 ? "" : "s"} (dry run)`
+          : `removed ${removed.length} snapshot${removed.length === 1 ? "" : "s"}`,
+      );
+    }
+    if (ctx.flags.prune) {
+      if (dryRun) {
+        ctx.output.err("prune skipped: nothing was forgotten in a dry run");
+        return 0;
+      }
+      const stats = await pruneRepository(repo, {
+        signal: ctx.signal,
+        onProgress: (m) => ctx.output.status(`prune: ${m}`),
+      });
+      if (json) ctx.output.out(JSON.stringify({ prune: stats }));
+      else {
+        ctx.output.out(
+          `prune: deleted ${stats.packsDeleted} pack(s), freed ${formatBytes(stats.bytesFreed)}; ` +
+            `${stats.packsPending} pack(s) (${formatBytes(stats.bytesPending)}) ` +
+            "are deleted by a prune after the grace period",
+        );
+      }
+    }
+    return 0;
+  },
+};
+
+/** The policy the `--keep-*` flags give; UsageError when they keep nothing. */
+export function policyFromFlags(flags: Flags): KeepPolicy {
+  const policy: KeepPolicy = {};
+  for (const k of COUNTS) {
+    const v = stringFlag(flags, `keep-${k}`);
+    if (v === undefined) continue;
+    policy[k] = v === "-1" ? -1 : intFlag(flags, `keep-${k}`)!;
+  }
+  for (const [flag, field] of Object.entries(WITHINS)) {
+    const v = stringFlag(flags, flag);
+    if (v === undefined) continue;
+    try {
+      policy[field] = parseDuration(v);
+    } catch (err) {
+      throw new UsageError(`--${flag}: ${(err as Error).message}`, { cause: err });
+    }
+    if (policy[field]! <= 0) throw new UsageError(`--${flag} must be longer than 0`);
+  }
+  const tags = listFlag(flags, "keep-tag");
+  if (tags.length) policy.tags = tags;
+  if (isEmptyPolicy(policy)) {
+    throw new UsageError(
+      "no --keep-* option given: refusing to remove every snapshot (see 'cairn forget --help')",
+    );
+  }
+  return policy;
+}
+
+function groupBy(text: string | undefined): GroupField[] {
+  if (text === undefined) return ["host", "paths", "job"];
+  if (text.trim() === "") return [];
+  return text.split(",").map((f) => {
+    const field = f.trim() as GroupField;
+    if (!GROUP_FIELDS.includes(field)) {
+      throw new UsageError(
+        `--group-by: unknown field "${printable(f)}" (use ${GROUP_FIELDS.join(",")})`,
+      );
+    }
+    return field;
+  });
+}
+
+function decide(g: SnapshotGroup, policy: KeepPolicy): RetentionResult {
+  try {
+    return applyRetention(g.snapshots, policy);
+  } catch (err) {
+    throw new Error(`${groupLabel(g)}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function groupLabel(g: SnapshotGroup): string {
+  const parts: string[] = [];
+  if (g.host !== undefined) parts.push(`host "${printable(g.host)}"`);
+  if (g.paths !== undefined) parts.push(`paths [${g.paths.map(printable).join(", ")}]`);
+  if (g.tags !== undefined) parts.push(`tags [${g.tags.map(printable).join(", ")}]`);
+  if (g.job !== undefined) parts.push(g.job === "" ? "no job" : `job "${printable(g.job)}"`);
+  return parts.length ? `snapshots of ${parts.join(", ")}` : "all snapshots";
+}
+
+type Decided = RetentionResult & { group: SnapshotGroup };
+
+function printGroup(out: (l: string) => void, d: Decided) {
+  out("");
+  out(`${groupLabel(d.group)}:`);
+  out(`keep ${d.keep.length} snapshot${d.keep.length === 1 ? "" : "s"}:`);
+  for (const k of d.keep) {
+    out(
+      `  ${k.snapshot.id.slice(0, 8)}  ${localTime(k.snapshot.time.toISOString())}  ${
+        k.reasons.join(", ")
+      }`,
+    );
+  }
+  if (d.remove.length) {
+    out(`remove ${d.remove.length} snapshot${d.remove.length === 1 ? "" : "s"}:`);
+    for (const s of d.remove) out(`  ${s.id.slice(0, 8)}  ${localTime(s.time.toISOString())}`);
+  }
+}
+
+function groupJson(d: Decided, by: GroupField[]) {
+  const g = d.group;
+  const snap = (s: { id: string; time: Date }) => ({
+    id: s.id,
+    short_id: s.id.slice(0, 8),
+    time: s.time.toISOString(),
+  });
+  return {
+    group: Object.fromEntries(by.map((f) => [f, g[f] ?? null])),
+    keep: d.keep.map((k) => ({ ...snap(k.snapshot), reasons: k.reasons })),
+    remove: d.remove.map(snap),
+  };
+}

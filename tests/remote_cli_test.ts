@@ -1,0 +1,137 @@
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "../src/testing/asserts.ts";
+import { cairn, cairnCommand, lastJson, makeRepo } from "./_launcher.ts";
+
+/** `cairn serve` on a free loopback port; reads its address from its stderr. */
+async function startServe(jobsDir: string) {
+  const child = cairnCommand(["serve", "--jobs-dir", jobsDir, "--listen", "127.0.0.1:0"])
+    .spawn();
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  let base: string | undefined;
+  while (base === undefined) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`cairn serve exited: ${log}`);
+    log += value;
+    base = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1];
+  }
+  // Keep draining stderr so the server never blocks on a full pipe.
+  const drained = (async () => {
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) return log;
+      log += value;
+    }
+  })();
+  return {
+    base,
+    async stop() {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await child.stdout.cancel();
+      return { code: status.code, log: await drained };
+    },
+  };
+}
+
+Deno.test("keygen, sign, serve and agent --once: remote jobs run and their reports arrive", async () => {
+  const { dir, env } = await makeRepo();
+  const host = Deno.hostname();
+  const src = `${dir}/srv/www`;
+  await Deno.mkdir(src, { recursive: true });
+  await Deno.writeTextFile(`${src}/index.html`, "<h1>hi</h1>\n");
+  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
+
+  const keygen = await cairn(["keygen", "--out", `${dir}/signing`]);
+  assertEquals(keygen.code, 0, keygen.stderr);
+  const publicKey = keygen.stdout.trim();
+  assertMatch(publicKey, /^[A-Za-z0-9+/]{43}=$/);
+  assertEquals((await Deno.stat(`${dir}/signing`)).mode! & 0o777, 0o600);
+  assertEquals((await Deno.readTextFile(`${dir}/signing.pub`)).trim(), publicKey);
+  const again = await cairn(["keygen", "--out", `${dir}/signing`]);
+  assertEquals(again.code, 1, "never overwrites a key");
+  assertStringIncludes(again.stderr, "file exists");
+
+  const jobsDir = `${dir}/jobs`;
+  await Deno.mkdir(jobsDir);
+  const server = await startServe(jobsDir);
+  try {
+    const doc = `${jobsDir}/${host}.toml`;
+    const document = (version: number) =>
+      [
+        `version = ${version}`,
+        `expires = ${new Date(Date.now() + 3600_000).toISOString()}`,
+        `report_url = "${server.base}/v1/agents/${host}/reports"`,
+        "",
+        "[[job]]",
+        `name = "www"`,
+        `repository = "main"`,
+        `paths = ["${src}"]`,
+        `tags = ["remote"]`,
+        `schedule = "@yearly"`,
+      ].join("\n") + "\n";
+    await Deno.writeTextFile(doc, document(1));
+    const sign = await cairn(["sign", doc, "--key", `${dir}/signing`]);
+    assertEquals(sign.code, 0, sign.stderr);
+    assertEquals(sign.stdout.trim(), `wrote ${doc}.sig`);
+
+    const boot = `${dir}/cairn.toml`;
+    await Deno.writeTextFile(
+      boot,
+      [
+        `state_dir = "${dir}/state"`,
+        "",
+        "[repository.main]",
+        `path = "${env.CAIRN_REPO}"`,
+        `password_file = "${dir}/password"`,
+        "",
+        "[remote]",
+        `url = "${server.base}/v1/agents/{host}/jobs.toml"`,
+        `public_key = "${publicKey}"`,
+        `poll = "10s"`,
+        "",
+        "[remote.allow]",
+        `repositories = ["main"]`,
+        `paths = ["${dir}/srv"]`,
+      ].join("\n"),
+    );
+
+    const first = await cairn(["agent", "--config", boot, "--once"]);
+    assertEquals(first.code, 0, first.stderr);
+    assertStringIncludes(first.stderr, "remote jobs: accepted version 1");
+    assertStringIncludes(first.stderr, `job "www": report sent`);
+
+    const snaps = lastJson<{ id: string; job: string; tags: string[] }[]>(
+      await cairn(["snapshots", "--json"], { env }),
+    );
+    assertEquals(snaps.map((s) => [s.job, s.tags]), [["www", ["remote"]]]);
+
+    const res = await fetch(`${server.base}/v1/status`);
+    const status = await res.json();
+    const report = status.hosts[host].www;
+    assertEquals([report.result, report.snapshot, report.files], ["success", snaps[0].id, 1]);
+
+    // A changed document without a new signature is rejected; version 1 stays in force
+    // (and its job is not due again).
+    await Deno.writeTextFile(doc, document(2).replace("@yearly", "* * * * *"));
+    const tampered = await cairn(["agent", "--config", boot, "--once"]);
+    assertEquals(tampered.code, 0, tampered.stderr);
+    assertMatch(tampered.stderr, /rejected: bad signature.*; keeping version 1/);
+    assertStringIncludes(tampered.stderr, "ran 0 due job(s)");
+
+    const st = await cairn(["status", "--config", boot, "--json"]);
+    assertEquals(st.code, 0, st.stderr);
+    const [www] = lastJson<{ job: string; result: string }[]>(st);
+    assertEquals([www.job, www.result], ["www", "success"], "remote jobs show in status");
+  } finally {
+    const stopped = await server.stop();
+    await Deno.remove(dir, { recursive: true });
+    assertEquals(stopped.code, 0, stopped.log);
+    assert(stopped.log.includes("serve: stopped"), stopped.log);
+  }
+});
+
+Deno.test("cairn serve refuses a missing jobs directory with exit 2", async () => {
+  const r = await cairn(["serve", "--jobs-dir", "/nonexistent/cairn-jobs"]);
+  assertEquals(r.code, 2);
+  assertStringIncludes(r.stderr, "--jobs-dir /nonexistent/cairn-jobs");
+});
