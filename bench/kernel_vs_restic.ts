@@ -1,0 +1,187 @@
+/**
+ * Side-by-side benchmark on the Linux 6.1 source tree: cairn against
+ * restic 0.14 (Debian's), same tree, same machine, same run, warm page cache.
+ *
+ *   deno run -A bench/kernel_vs_restic.ts [--scale]
+ *
+ * Measures a first backup into an empty repository, a second one with
+ * nothing changed, and an update to 6.1.176; reports wall time, peak memory
+ * (GNU time) and repository size, and the ratios. `--scale` adds the memory
+ * checks: one 4 GiB file, and a tree of many small files at two sizes.
+ *
+ * Needs the corpus from ../shared/corpus/linux-kernel.sh (fetched if
+ * missing) and restic (installed with apt-get if missing and root).
+ */
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CORPUS = Deno.env.get("CAIRN_CORPUS") ?? `${Deno.env.get("HOME")}/.cache/cairn-corpus`;
+const OLD = `${CORPUS}/linux-6.1.170`;
+const NEW = `${CORPUS}/linux-6.1.176`;
+const WORK = Deno.env.get("CAIRN_BENCH_DIR") ?? `${Deno.env.get("HOME")}/.cache/cairn-bench`;
+const PASSWORD = "bench-password";
+
+interface Measure {
+  wallS: number;
+  peakMiB: number;
+  stdout: string;
+}
+
+function sh(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const out = new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).outputSync();
+  if (out.code !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+function have(cmd: string): boolean {
+  return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" }).outputSync()
+    .success;
+}
+
+/** Runs a command under GNU time: wall seconds and peak RSS. */
+function timed(cmd: string[], env: Record<string, string>): Measure {
+  const fmt = "%e %M";
+  const out = new Deno.Command("/usr/bin/time", {
+    args: ["-f", fmt, "-o", `${WORK}/.time`, ...cmd],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (out.code !== 0 && out.code !== 3) throw new Error(`${cmd.join(" ")}: ${stderr}`);
+  const [wall, kb] = Deno.readTextFileSync(`${WORK}/.time`).trim().split(/\s+/).slice(-2);
+  return {
+    wallS: Number(wall),
+    peakMiB: Number(kb) / 1024,
+    stdout: new TextDecoder().decode(out.stdout),
+  };
+}
+
+function cairnCmd(args: string[]): string[] {
+  const bin = Deno.env.get("CAIRN_BIN");
+  return bin
+    ? [bin, ...args]
+    : [Deno.execPath(), "run", "-A", "--quiet", `${ROOT}main.ts`, ...args];
+}
+
+function duBytes(dir: string): number {
+  return Number(sh("du", ["-sb", dir]).split(/\s+/)[0]);
+}
+
+function ensureInputs() {
+  try {
+    Deno.statSync(OLD);
+    Deno.statSync(NEW);
+  } catch {
+    console.error("fetching the corpus with ../shared/corpus/linux-kernel.sh ...");
+    sh("bash", [`${ROOT}../shared/corpus/linux-kernel.sh`, CORPUS]);
+  }
+  if (!have("restic")) {
+    console.error("installing restic with apt-get ...");
+    sh("sh", ["-c", "apt-get update -qq && apt-get install -y -qq restic"]);
+  }
+  if (!have("/usr/bin/time")) sh("sh", ["-c", "apt-get install -y -qq time"]);
+}
+
+/** Reads every file once so both tools start from a warm page cache. */
+function warm(dir: string) {
+  sh("sh", ["-c", `tar -cf - "${dir}" | cat > /dev/null`]);
+}
+
+function row(name: string, c: Measure, r: Measure) {
+  const ratio = c.wallS / r.wallS;
+  return `| ${name} | ${c.wallS.toFixed(2)} s | ${r.wallS.toFixed(2)} s | ${ratio.toFixed(2)} | ${
+    c.peakMiB.toFixed(0)
+  } MiB | ${r.peakMiB.toFixed(0)} MiB |`;
+}
+
+function removeIfThere(path: string) {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+}
+
+function runKernel() {
+  const cRepo = `${WORK}/cairn-repo`;
+  const rRepo = `${WORK}/restic-repo`;
+  const src = `${WORK}/linux`;
+  for (const d of [cRepo, rRepo, src]) removeIfThere(d);
+  // Back up a copy at a fixed path, so the update step can swap versions in place.
+  sh("cp", ["-a", OLD, src]);
+  warm(src);
+  const cEnv = { CAIRN_PASSWORD: PASSWORD, HOME: Deno.env.get("HOME") ?? "/root" };
+  const rEnv = { RESTIC_PASSWORD: PASSWORD, HOME: Deno.env.get("HOME") ?? "/root" };
+  sh(cairnCmd(["init", "-r", cRepo])[0], cairnCmd(["init", "-r", cRepo]).slice(1), cEnv);
+  sh("restic", ["init", "-q", "-r", rRepo], rEnv);
+
+  const rows: string[] = [];
+  const c1 = timed(cairnCmd(["backup", "-r", cRepo, src, "--json"]), cEnv);
+  const r1 = timed(["restic", "-r", rRepo, "backup", "-q", src], rEnv);
+  rows.push(row("first backup (6.1.170)", c1, r1));
+  const cSize1 = duBytes(cRepo);
+  const rSize1 = duBytes(rRepo);
+
+  const c2 = timed(cairnCmd(["backup", "-r", cRepo, src, "--json"]), cEnv);
+  const r2 = timed(["restic", "-r", rRepo, "backup", "-q", src], rEnv);
+  rows.push(row("second backup, nothing changed", c2, r2));
+
+  // Update the tree in place to 6.1.176, as an admin's upgrade would.
+  sh("rsync", ["-a", "--delete", `${NEW}/`, `${src}/`]);
+  warm(src);
+  const c3 = timed(cairnCmd(["backup", "-r", cRepo, src, "--json"]), cEnv);
+  const r3 = timed(["restic", "-r", rRepo, "backup", "-q", src], rEnv);
+  rows.push(row("update to 6.1.176", c3, r3));
+
+  console.log("\n| run | cairn | restic | cairn/restic | cairn peak | restic peak |");
+  console.log("|---|---|---|---|---|---|");
+  for (const r of rows) console.log(r);
+  const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
+  console.log(
+    `\nrepository after first backup: cairn ${mib(cSize1)}, restic ${mib(rSize1)}; ` +
+      `after all three: cairn ${mib(duBytes(cRepo))}, restic ${mib(duBytes(rRepo))}`,
+  );
+  console.log("cairn summaries:");
+  for (const m of [c1, c2, c3]) console.log("  " + m.stdout.trim().split("\n").at(-1));
+}
+
+/** Peak memory for one huge file and for many small ones (`--scale`). */
+function runScale() {
+  const repo = `${WORK}/scale-repo`;
+  const env = { CAIRN_PASSWORD: PASSWORD, HOME: Deno.env.get("HOME") ?? "/root" };
+  const big = `${WORK}/big`;
+  removeIfThere(repo);
+  removeIfThere(big);
+  Deno.mkdirSync(big, { recursive: true });
+  // 4 GiB of non-repeating data, written once (random bytes would not dedup, like a real disk image).
+  sh("sh", ["-c", `head -c 4294967296 /dev/urandom > ${big}/disk.img`]);
+  sh(cairnCmd(["init", "-r", repo])[0], cairnCmd(["init", "-r", repo]).slice(1), env);
+  const b = timed(cairnCmd(["backup", "-r", repo, big, "--json"]), env);
+  console.log(`\n4 GiB file: ${b.wallS.toFixed(1)} s, peak ${b.peakMiB.toFixed(0)} MiB`);
+  removeIfThere(big);
+
+  for (const n of [100_000, 400_000]) {
+    const tree = `${WORK}/many-${n}`;
+    removeIfThere(tree);
+    removeIfThere(repo);
+    sh("python3", [
+      "-c",
+      `import os\nfor i in range(${n}):\n d=os.path.join('${tree}',str(i//1000))\n` +
+      ` os.makedirs(d,exist_ok=True)\n open(os.path.join(d,str(i)),'w').write('file %d\\n'%i)`,
+    ]);
+    sh(cairnCmd(["init", "-r", repo])[0], cairnCmd(["init", "-r", repo]).slice(1), env);
+    const m = timed(cairnCmd(["backup", "-r", repo, tree, "--json"]), env);
+    console.log(`${n} small files: ${m.wallS.toFixed(1)} s, peak ${m.peakMiB.toFixed(0)} MiB`);
+    removeIfThere(tree);
+  }
+}
+
+if (import.meta.main) {
+  Deno.mkdirSync(WORK, { recursive: true });
+  ensureInputs();
+  runKernel();
+  if (Deno.args.includes("--scale")) runScale();
+}
