@@ -228,13 +228,14 @@ export class Archiver {
           this.#error(child, (err as Error).message);
           continue;
         }
-        if (sub === null) nodes.push(this.#saveEntry(name, child, info, old.get(name)));
-        else {
-          nodes.push((async () => {
-            const node = nodeFromInfo(name, info);
-            node.subtree = await saveV(sub, child, old.get(name)?.subtree);
-            return node;
-          })());
+        if (sub === null) {
+          let d = this.#entry(name, child, info, old.get(name), undefined);
+          if (d instanceof Promise) d = await d;
+          nodes.push(d.node);
+        } else {
+          const node = nodeFromInfo(name, info);
+          node.subtree = await saveV(sub, child, old.get(name)?.subtree);
+          nodes.push(Promise.resolve(node));
         }
       }
       return this.#saveTree(nodes);
@@ -259,33 +260,50 @@ export class Archiver {
     return id;
   }
 
-  #saveEntry(
+  /**
+   * Visits one entry. The walk is depth first and one entry at a time, so
+   * what it holds is the current path plus the files the pool is working
+   * on: returning (synchronously when possible, to spare an event-loop
+   * turn per file) means the entry is walked; its node completes later.
+   */
+  #entry(
     name: string,
     path: string,
     info: Deno.FileInfo,
     old: Node | undefined,
-  ): Promise<Node | null> {
+    oldTree: Promise<Map<string, Node>> | undefined,
+  ): Deferred | Promise<Deferred> {
     this.opts.signal?.throwIfAborted();
     const node = nodeFromInfo(name, info);
     switch (node.type) {
       case "file":
-        return this.#saveFile(node, path, info, old);
+        return this.#file(node, path, info, old);
       case "dir":
-        return this.#saveDir(node, path, info, old);
+        return this.#walkDir(
+          node,
+          path,
+          info,
+          oldTree ?? this.#parentNodes(old?.type === "dir" ? old.subtree : undefined),
+        );
       case "symlink":
         try {
           node.target = Deno.readLinkSync(path);
         } catch (err) {
           this.#error(path, (err as Error).message);
-          return Promise.resolve(null);
+          return done(null);
         }
-        return Promise.resolve(node);
+        return done(node);
       default:
-        return Promise.resolve(node);
+        return done(node);
     }
   }
 
-  async #saveDir(node: Node, path: string, info: Deno.FileInfo, old: Node | undefined) {
+  async #walkDir(
+    node: Node,
+    path: string,
+    info: Deno.FileInfo,
+    oldTree: Promise<Map<string, Node>>,
+  ): Promise<Deferred> {
     this.progress.dirs++;
     this.progress.currentPath = path;
     const nodes: Promise<Node | null>[] = [];
@@ -296,62 +314,93 @@ export class Archiver {
         listing = listDir(path);
       } catch (err) {
         this.#error(path, (err as Error).message);
-        return null;
+        return done(null);
       }
       for (const e of listing.errors) this.#error(e.path, e.message);
       const marker = this.opts.excludeIfPresent ?? [];
-      if (marker.length && listing.entries.some((e) => marker.includes(e.name))) return null;
-      const parentNodes = await this.#parentNodes(old?.type === "dir" ? old.subtree : undefined);
-      for (const e of listing.entries) {
-        if (this.#excluder.excludes(e.path)) continue;
-        nodes.push(this.#saveEntry(e.name, e.path, e.info, parentNodes.get(e.name)));
+      if (marker.length && listing.entries.some((e) => marker.includes(e.name))) return done(null);
+      const old = await oldTree;
+      const kids = listing.entries.filter((e) => !this.#excluder.excludes(e.path));
+      // Load the parent snapshot's trees of the next few subdirectories while
+      // walking this one, so the sequential walk rarely waits on a decrypt.
+      const prefetched = new Map<number, Promise<Map<string, Node>>>();
+      const prefetch = (i: number) => {
+        const e = kids[i];
+        if (!e || !e.info.isDirectory || prefetched.has(i)) return;
+        const o = old.get(e.name);
+        prefetched.set(i, this.#parentNodes(o?.type === "dir" ? o.subtree : undefined));
+      };
+      for (let i = 0; i < kids.length; i++) {
+        for (let j = i; j < i + PREFETCH_TREES; j++) prefetch(j);
+        const e = kids[i];
+        let d = this.#entry(e.name, e.path, e.info, old.get(e.name), prefetched.get(i));
+        if (d instanceof Promise) d = await d;
+        prefetched.delete(i);
+        d.node.catch(() => {}); // failures surface from Promise.all in #saveTree
+        nodes.push(d.node);
       }
     }
-    node.subtree = await this.#saveTree(nodes);
-    return node;
+    return {
+      node: this.#saveTree(nodes).then((id) => {
+        node.subtree = id;
+        return node;
+      }),
+    };
   }
 
-  #saveFile(node: Node, path: string, info: Deno.FileInfo, old: Node | undefined) {
-    if ((info.nlink ?? 1) > 1) {
-      const key = `${info.dev}:${info.ino}`;
-      const first = this.#hardLinks.get(key);
-      if (first) {
-        return first.then((n) => (n ? { ...n, name: node.name } : null));
-      }
-      const p = this.#readFile(node, path, info, old);
-      this.#hardLinks.set(key, p);
-      return p;
-    }
-    return this.#readFile(node, path, info, old);
-  }
-
-  async #readFile(
+  #file(
     node: Node,
     path: string,
     info: Deno.FileInfo,
     old: Node | undefined,
-  ): Promise<Node | null> {
+  ): Deferred | Promise<Deferred> {
+    const linked = (info.nlink ?? 1) > 1;
+    const key = `${info.dev}:${info.ino}`;
+    if (linked) {
+      const first = this.#hardLinks.get(key);
+      if (first) return { node: first.then((n) => (n ? { ...n, name: node.name } : null)) };
+    }
     this.progress.files++;
     if (unchanged(node, old, info.size) && old!.content!.every((id) => this.repo.index.has(id))) {
       this.#counts.unmodified++;
       node.size = old!.size;
       node.content = old!.content;
-      return node;
+      if (linked) this.#hardLinks.set(key, Promise.resolve(node));
+      return done(node);
     }
-    await this.#pool.room();
-    const result = await this.#pool.save({ path, size: info.size });
-    if (!result.ok) {
-      this.#error(path, result.error);
-      return null;
-    }
-    if (old?.type === "file") this.#counts.changed++;
-    else this.#counts.new++;
-    this.progress.bytesRead += result.size;
-    node.size = result.size;
-    node.content = result.content;
-    return node;
+    const pool = this.#pool;
+    const start = (): Deferred => {
+      const saved = pool.save({ path, size: info.size }).then((result) => {
+        if (!result.ok) {
+          this.#error(path, result.error);
+          return null;
+        }
+        if (old?.type === "file") this.#counts.changed++;
+        else this.#counts.new++;
+        this.progress.bytesRead += result.size;
+        node.size = result.size;
+        node.content = result.content;
+        return node;
+      });
+      if (linked) this.#hardLinks.set(key, saved);
+      return { node: saved };
+    };
+    // Wait only when the pool is full: that wait is what bounds the walk.
+    return pool.hasRoom() ? start() : pool.room().then(start);
   }
 }
+
+/** An entry that has been walked; `node` resolves once its content is stored. */
+interface Deferred {
+  node: Promise<Node | null>;
+}
+
+function done(node: Node | null): Deferred {
+  return { node: Promise.resolve(node) };
+}
+
+/** Subdirectories whose parent-snapshot trees are loaded ahead of the walk. */
+const PREFETCH_TREES = 8;
 
 /** Runs one backup; see {@link Archiver}. */
 export function backup(repo: Repository, opts: BackupOptions): Promise<BackupResult> {

@@ -58,6 +58,12 @@ export class FileSaverPool {
     return this.#pending;
   }
 
+  /** Can the pool take another file now without growing memory? */
+  hasRoom(): boolean {
+    if (this.#failure) throw this.#failure;
+    return this.#pending < this.highWater;
+  }
+
   /** Resolves when the pool can take more work without growing memory. */
   room(): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
