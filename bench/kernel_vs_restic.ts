@@ -20,6 +20,8 @@ const OLD = `${CORPUS}/linux-6.1.170`;
 const NEW = `${CORPUS}/linux-6.1.176`;
 const WORK = Deno.env.get("CAIRN_BENCH_DIR") ?? `${Deno.env.get("HOME")}/.cache/cairn-bench`;
 const PASSWORD = "bench-password";
+/** The V8 flags the release binary is compiled with (see deno.json "build"). */
+const V8_FLAGS = "--v8-flags=--max-semi-space-size=2";
 
 interface Measure {
   wallS: number;
@@ -63,7 +65,7 @@ function cairnCmd(args: string[]): string[] {
   const bin = Deno.env.get("CAIRN_BIN");
   return bin
     ? [bin, ...args]
-    : [Deno.execPath(), "run", "-A", "--quiet", `${ROOT}main.ts`, ...args];
+    : [Deno.execPath(), "run", "-A", "--quiet", V8_FLAGS, `${ROOT}main.ts`, ...args];
 }
 
 function duBytes(dir: string): number {
