@@ -29,6 +29,8 @@ export interface IndexEntry {
 export class MasterIndex {
   #byId = new Map<string, IndexEntry>();
   #packs = new Map<string, PackRef>();
+  /** Blobs of packs prune dropped but has not deleted yet: readable, never reused. */
+  #dropped = new Map<string, IndexEntry>();
 
   /** Number of distinct blobs. */
   get size(): number {
@@ -54,9 +56,29 @@ export class MasterIndex {
     }
   }
 
-  /** Where blob `id` is, if anywhere. */
+  /**
+   * Records a pack that prune took out of the index but has not deleted.
+   * Its blobs stay readable through {@link get}, for a snapshot written by
+   * a backup that started before the prune, but {@link has} and
+   * {@link sortedIds} ignore them so no new snapshot comes to depend on them.
+   */
+  addDroppedPack(pack: PackEntry): void {
+    const ref = { name: pack.name, salt: pack.salt };
+    for (const b of pack.blobs) {
+      if (this.#dropped.has(b.id)) continue;
+      this.#dropped.set(b.id, {
+        pack: ref,
+        type: b.type,
+        offset: b.offset,
+        length: b.length,
+        rawLength: b.rawLength,
+      });
+    }
+  }
+
+  /** Where blob `id` is, if anywhere (dropped packs last). */
   get(id: string): IndexEntry | undefined {
-    return this.#byId.get(id);
+    return this.#byId.get(id) ?? this.#dropped.get(id);
   }
 
   /** Is blob `id` stored? */
@@ -92,7 +114,12 @@ interface IndexFileJson {
   v: 1;
   supersedes?: string[];
   packs: { id: string; salt: string; blobs: unknown }[];
+  /** Written by prune: packs out of the index, awaiting deletion. */
+  dropped?: { id: string; salt: string; blobs: unknown; dropped_at: number }[];
 }
+
+/** A pack and its blobs, as an index file lists it. */
+export type PackEntry = { name: string; salt: Uint8Array; blobs: PackInfo["blobs"] };
 
 /** Writes one index file describing `packs`; returns its name. */
 export function saveIndexFile(
@@ -118,9 +145,7 @@ export async function loadIndexFile(
   backend: Backend,
   masterEnc: Uint8Array,
   name: string,
-): Promise<
-  { supersedes: string[]; packs: { name: string; salt: Uint8Array; blobs: PackInfo["blobs"] }[] }
-> {
+): Promise<{ supersedes: string[]; packs: PackEntry[]; dropped: PackEntry[] }> {
   const what = `index file "${name}"`;
   const json = await loadSealedJson(backend, masterEnc, "index", name) as IndexFileJson;
   if (json?.v !== 1 || !Array.isArray(json.packs)) throw new CorruptError(`${what} is malformed`);
@@ -128,15 +153,16 @@ export async function loadIndexFile(
   if (!Array.isArray(supersedes) || !supersedes.every(isId)) {
     throw new CorruptError(`${what} has a malformed supersedes list`);
   }
-  return {
-    supersedes,
-    packs: json.packs.map((p) => {
-      if (!isId(p?.id) || typeof p.salt !== "string") {
-        throw new CorruptError(`${what} has a malformed pack entry`);
-      }
-      return { name: p.id, salt: fromBase64(p.salt), blobs: decodeBlobList(p.blobs, what) };
-    }),
+  const pack = (p: { id: string; salt: string; blobs: unknown }): PackEntry => {
+    if (!isId(p?.id) || typeof p.salt !== "string") {
+      throw new CorruptError(`${what} has a malformed pack entry`);
+    }
+    return { name: p.id, salt: fromBase64(p.salt), blobs: decodeBlobList(p.blobs, what) };
   };
+  if (json.dropped !== undefined && !Array.isArray(json.dropped)) {
+    throw new CorruptError(`${what} has a malformed dropped list`);
+  }
+  return { supersedes, packs: json.packs.map(pack), dropped: (json.dropped ?? []).map(pack) };
 }
 
 /**
@@ -158,6 +184,7 @@ export async function loadMasterIndex(
     if (superseded.has(names[i])) return;
     files.push(names[i]);
     for (const p of file.packs) index.addPack(p);
+    for (const p of file.dropped) index.addDroppedPack(p);
   });
   return { index, files };
 }

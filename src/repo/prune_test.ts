@@ -213,9 +213,9 @@ Deno.test("pruneRepository() keeps what a backup started before it reuses, given
   assertEquals(await verifyRepository(s.backend.dir), 3);
 
   // With old packs, phase 1 drops a3's pack while a backup that still sees
-  // it runs; the backup reuses a3. Its snapshot misses a3 in the index until
-  // the next prune (after the grace period) reindexes the pack, which still
-  // exists: nothing is lost.
+  // it runs; the backup reuses a3. a3 is out of the index (no new backup
+  // reuses it) but still readable from the dropped pack, and the next prune
+  // after the grace period reindexes the pack: nothing is lost at any time.
   await agePacks(s.backend, 2 * HOUR);
   stale = await Repository.open(s.backend, "pw");
   const t = Date.now();
@@ -224,6 +224,11 @@ Deno.test("pruneRepository() keeps what a backup started before it reuses, given
   const E = writeTree(s.dir, "E", { a3: s.a.a3 });
   const r = await backup(stale, { paths: [E], host: "h", workers: 1 });
   assert(!(await indexedIds(s.backend)).has(s.ids.a3), "a3 is out of the index meanwhile");
+  const meanwhile = await restoreFiles(await Repository.open(s.backend, "pw"), {
+    ...r.snapshot,
+    id: r.id,
+  });
+  assertEquals(meanwhile.get(join(E, "a3")), s.a.a3, "readable from the dropped pack meanwhile");
   const p2 = await pruneRepository(await Repository.open(s.backend, "pw"), {
     now: () => t + HOUR + 1,
   });
