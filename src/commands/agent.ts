@@ -109,10 +109,7 @@ class Fleet {
         allow: r.allow,
         localRepositories: boot.repositories,
         stateDir: boot.stateDir,
-        // uid 0: a remote document cannot set state_dir and its default is never used
-        // (the bootstrap's is); without it, parsing fails for a user whose HOME is unset.
-        parse: (t, s) =>
-          parseJobConfig(t, s, { remote: true, repositories: boot.repositories, uid: 0 }),
+        parse: (t, s) => parseJobConfig(t, s, { remote: true, repositories: boot.repositories }),
         log,
       });
     } catch (err) {

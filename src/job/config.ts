@@ -148,7 +148,8 @@ export function parseJobConfig(
   const stateDir = top.string("state_dir");
   if (stateDir !== undefined) {
     config.stateDir = top.convert("state_dir", stateDir, (s) => expandPath(s, expand));
-  } else {
+  } else if (!options.remote) {
+    // A remote document cannot set state_dir: the agent uses its bootstrap file's.
     const dir = defaultStateDir(
       env,
       options.uid !== undefined ? options.uid : processUid(),

@@ -442,6 +442,13 @@ Deno.test("parseJobConfig() reads a remote document against the local repositori
   assertEquals(asString.expires, new Date("2030-01-01T00:00:00Z"));
 });
 
+Deno.test("parseJobConfig() reads a remote document for a user without HOME", () => {
+  // Remote documents never choose a state directory, so none is needed to parse one.
+  const config = parse(DOC, { remote: true, repositories: LOCAL_REPOS, uid: 1000, env: {} });
+  assertEquals(config.jobs.map((j) => j.name), ["srv"]);
+  assertEquals(config.stateDir, "");
+});
+
 Deno.test("parseJobConfig() rejects what remote documents must not contain", () => {
   const remote = { remote: true, repositories: LOCAL_REPOS, uid: 0 };
   assertMatch(
