@@ -9,6 +9,9 @@ import type { Chunker } from "../chunker/mod.ts";
  * it fills up, the unfinished tail moves to the front. A short read that
  * reaches the size `lstat` reported is taken as end of file, which saves
  * every small file a second read call.
+ *
+ * `onRead`, when given, sees every run of bytes as it is read, in order,
+ * before it is chunked: the mirror copy is written from the same buffer.
  */
 export function chunkFile(
   path: string,
@@ -16,6 +19,7 @@ export function chunkFile(
   buf: Uint8Array,
   chunker: Chunker,
   emit: (chunk: Uint8Array) => void,
+  onRead?: (bytes: Uint8Array) => void,
 ): number {
   const file = Deno.openSync(path, { read: true });
   try {
@@ -32,6 +36,7 @@ export function chunkFile(
       const want = buf.length - fill;
       const n = file.readSync(buf.subarray(fill)) ?? 0;
       if (n > 0) {
+        onRead?.(buf.subarray(fill, fill + n));
         let pos = fill;
         fill += n;
         total += n;
@@ -46,6 +51,27 @@ export function chunkFile(
     }
     if (fill > start) emit(buf.subarray(start, fill));
     return total;
+  } finally {
+    file.close();
+  }
+}
+
+/** Reads a file once into `buf`, handing each run of bytes to `onRead`; returns the size. */
+export function readFile(
+  path: string,
+  expectedSize: number,
+  buf: Uint8Array,
+  onRead: (bytes: Uint8Array) => void,
+): number {
+  const file = Deno.openSync(path, { read: true });
+  try {
+    let total = 0;
+    for (;;) {
+      const n = file.readSync(buf) ?? 0;
+      if (n > 0) onRead(buf.subarray(0, n));
+      total += n;
+      if (n === 0 || (n < buf.length && total >= expectedSize)) return total;
+    }
   } finally {
     file.close();
   }

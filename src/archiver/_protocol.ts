@@ -19,9 +19,32 @@ export interface InitMessage {
   known: SharedArrayBuffer;
 }
 
+/**
+ * Where a worker writes the mirror copy of a file it reads: a temp file
+ * beside `path`, renamed over it once whole, with this mode and these times.
+ */
+export interface MirrorTarget {
+  path: string;
+  mode: number;
+  mtimeMs: number;
+  atimeMs?: number;
+  /** Set only when running as root. */
+  owner?: { uid: number; gid: number };
+  /**
+   * The blob ids of what the mirror file holds now (the parent snapshot's
+   * version). When the file read has the same ids, only its mode and times
+   * are set: a new mtime on the same bytes costs no rewrite.
+   */
+  expect?: string[];
+}
+
 export interface FileJob {
   path: string;
   size: number;
+  /** Also write the bytes read to this mirror file. */
+  mirror?: MirrorTarget;
+  /** The chunk store already has the file: copy it to `mirror` without chunking or hashing. */
+  mirrorOnly?: boolean;
 }
 
 export interface FilesMessage {
@@ -31,7 +54,7 @@ export interface FilesMessage {
 }
 
 export type FileResult =
-  | { ok: true; content: string[]; size: number }
+  | { ok: true; content: string[]; size: number; mirrorError?: string; mirrorRetimed?: boolean }
   | { ok: false; error: string };
 
 export type ToWorker = InitMessage | FilesMessage | { type: "flush" };

@@ -8,8 +8,16 @@ import { openBackend } from "../backend/mod.ts";
 import { Chunker, gearTable } from "../chunker/mod.ts";
 import { keyedId, toHex } from "../crypto/mod.ts";
 import { type PackInfo, PackWriter } from "../repo/mod.ts";
-import { chunkFile } from "./_file_reader.ts";
-import type { FileJob, FileResult, FromWorker, InitMessage, ToWorker } from "./_protocol.ts";
+import { chunkFile, readFile } from "./_file_reader.ts";
+import { MirrorFileWriter, retimeMirrorFile } from "./_mirror_file.ts";
+import type {
+  FileJob,
+  FileResult,
+  FromWorker,
+  InitMessage,
+  MirrorTarget,
+  ToWorker,
+} from "./_protocol.ts";
 
 let state: {
   chunker: Chunker;
@@ -54,23 +62,104 @@ function init(m: InitMessage) {
   };
 }
 
+/**
+ * Reads one file once: its bytes feed the chunker and, when the job names a
+ * mirror file, that file too. A failing mirror write does not fail the
+ * backup of the file; it is reported beside the result.
+ */
 function saveFile(job: FileJob): FileResult {
   const s = state!;
   const content: string[] = [];
+  const mirror: { writer?: MirrorFileWriter; error?: string } = {};
+  const mirrorFailed = (err: unknown) => {
+    mirror.error = (err as Error).message;
+    mirror.writer?.abort();
+    mirror.writer = undefined;
+  };
+  // A file that fits the buffer and may be unchanged in content is compared
+  // before anything is written: its bytes are all still in `buf` at the end.
+  const buffered = job.mirror?.expect !== undefined && !job.mirrorOnly && job.size < s.buf.length;
+  if (job.mirror && !buffered) {
+    try {
+      mirror.writer = new MirrorFileWriter(job.mirror);
+    } catch (err) {
+      mirrorFailed(err);
+    }
+  }
+  if (job.mirrorOnly && !mirror.writer) {
+    return { ok: true, content, size: 0, mirrorError: mirror.error ?? "no mirror file to write" };
+  }
+  const onRead = mirror.writer
+    ? (bytes: Uint8Array) => {
+      if (!mirror.writer) return;
+      try {
+        mirror.writer.write(bytes);
+      } catch (err) {
+        mirrorFailed(err);
+      }
+    }
+    : undefined;
   let size: number;
   try {
-    size = chunkFile(job.path, job.size, s.buf, s.chunker, (chunk) => {
-      const raw = keyedId(s.idKey, chunk);
-      const id = toHex(raw);
-      content.push(id);
-      if (s.stored.has(id) || isKnown(s.known, raw)) return;
-      s.stored.add(id);
-      s.packer.add("data", id, chunk);
-    });
+    size = job.mirrorOnly && onRead
+      ? readFile(job.path, job.size, s.buf, onRead)
+      : chunkFile(job.path, job.size, s.buf, s.chunker, (chunk) => {
+        const raw = keyedId(s.idKey, chunk);
+        const id = toHex(raw);
+        content.push(id);
+        if (s.stored.has(id) || isKnown(s.known, raw)) return;
+        s.stored.add(id);
+        s.packer.add("data", id, chunk);
+      }, onRead);
   } catch (err) {
+    mirror.writer?.abort();
     return { ok: false, error: (err as Error).message };
   }
-  return { ok: true, content, size };
+  if (mirror.writer) {
+    try {
+      mirror.writer.commit();
+    } catch (err) {
+      mirrorFailed(err);
+    }
+  }
+  const result: FileResult = { ok: true, content, size };
+  if (buffered) {
+    try {
+      if (writeBuffered(job.mirror!, content, s.buf, size)) result.mirrorRetimed = true;
+    } catch (err) {
+      mirror.error = (err as Error).message;
+    }
+  }
+  if (mirror.error !== undefined) result.mirrorError = mirror.error;
+  return result;
+}
+
+/**
+ * The mirror part of a file read whole into `buf`: when its blob ids are
+ * the ones the mirror file already holds, only metadata is set (true);
+ * otherwise the bytes are written to a temp file and renamed into place.
+ */
+function writeBuffered(
+  target: MirrorTarget,
+  content: string[],
+  buf: Uint8Array,
+  size: number,
+): boolean {
+  if (size >= buf.length) throw new Error("the file grew while it was read; mirrored next run");
+  const expect = target.expect!;
+  if (expect.length === content.length && expect.every((id, i) => id === content[i])) {
+    retimeMirrorFile(target);
+    return true;
+  }
+  const w = new MirrorFileWriter(target);
+  try {
+    w.write(buf.subarray(0, size));
+    w.commit();
+  } catch (err) {
+    w.abort();
+    throw err;
+  }
+  return false;
 }
 
 self.onmessage = async (e: MessageEvent<ToWorker>) => {

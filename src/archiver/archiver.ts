@@ -4,6 +4,7 @@ import {
   type BackupSummary,
   encodeTree,
   type Node,
+  nsToDate,
   type PackInfo,
   type PackWriter,
   type Repository,
@@ -13,6 +14,13 @@ import {
   type Tree,
 } from "../repo/mod.ts";
 import { Excluder, listDir, type WalkError } from "../walker/mod.ts";
+import {
+  type BackupMirror,
+  type MirrorDir,
+  mirrorEntry,
+  type MirrorTarget,
+  type ParentFile,
+} from "./backup_mirror.ts";
 import { FileSaverPool } from "./file_saver_pool.ts";
 import { nodeFromInfo, unchanged } from "./_node.ts";
 
@@ -39,6 +47,8 @@ export interface BackupOptions {
   programVersion?: string;
   /** Called once at the start with a function that reads live progress counters. */
   onStart?: (progress: () => BackupProgress) => void;
+  /** A mirror directory to bring up to date from the same reads; see {@link BackupMirror}. */
+  mirror?: BackupMirror;
 }
 
 /** Live counters of a running backup, for progress display. */
@@ -216,9 +226,15 @@ export class Archiver {
         this.#rootDevs.add(Deno.lstatSync(p).dev ?? 0);
       } catch { /* reported when the source is saved */ }
     }
-    const saveV = async (dir: VDir, path: string, parent: string | undefined): Promise<string> => {
+    const saveV = async (
+      dir: VDir,
+      path: string,
+      parent: string | undefined,
+      parentMirror: MirrorDir | undefined,
+    ): Promise<string> => {
       const old = await this.#parentNodes(parent);
       const nodes: Promise<Node | null>[] = [];
+      const md = this.#mirrorVirtualDir(parentMirror, path, [...dir.keys()]);
       for (const [name, sub] of [...dir.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
         const child = path === sep ? sep + name : path + sep + name;
         let info: Deno.FileInfo;
@@ -229,18 +245,36 @@ export class Archiver {
           continue;
         }
         if (sub === null) {
-          let d = this.#entry(name, child, info, old.get(name), undefined);
+          let d = this.#entry(name, child, info, old.get(name), undefined, md);
           if (d instanceof Promise) d = await d;
           nodes.push(d.node);
         } else {
           const node = nodeFromInfo(name, info);
-          node.subtree = await saveV(sub, child, old.get(name)?.subtree);
+          node.subtree = await saveV(sub, child, old.get(name)?.subtree, md);
           nodes.push(Promise.resolve(node));
         }
       }
+      md?.done();
       return this.#saveTree(nodes);
     };
-    return await saveV(root, sep, parentTree);
+    return await saveV(root, sep, parentTree, undefined);
+  }
+
+  /** The mirror directory of a directory above the sources (it holds only sources). */
+  #mirrorVirtualDir(
+    parent: MirrorDir | undefined,
+    path: string,
+    names: string[],
+  ): MirrorDir | undefined {
+    const mirror = this.opts.mirror;
+    if (!mirror) return undefined;
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(path);
+    } catch {
+      return undefined; // reported when its entries are saved
+    }
+    return mirror.dir(parent, path, mirrorEntry(info), names);
   }
 
   async #parentNodes(treeId: string | undefined): Promise<Map<string, Node>> {
@@ -272,18 +306,20 @@ export class Archiver {
     info: Deno.FileInfo,
     old: Node | undefined,
     oldTree: Promise<Map<string, Node>> | undefined,
+    md: MirrorDir | undefined,
   ): Deferred | Promise<Deferred> {
     this.opts.signal?.throwIfAborted();
     const node = nodeFromInfo(name, info);
     switch (node.type) {
       case "file":
-        return this.#file(node, path, info, old);
+        return this.#file(node, path, info, old, md);
       case "dir":
         return this.#walkDir(
           node,
           path,
           info,
           oldTree ?? this.#parentNodes(old?.type === "dir" ? old.subtree : undefined),
+          md,
         );
       case "symlink":
         try {
@@ -292,6 +328,7 @@ export class Archiver {
           this.#error(path, (err as Error).message);
           return done(null);
         }
+        md?.symlink(name, node.target);
         return done(node);
       default:
         return done(node);
@@ -303,11 +340,15 @@ export class Archiver {
     path: string,
     info: Deno.FileInfo,
     oldTree: Promise<Map<string, Node>>,
+    parentMirror: MirrorDir | undefined,
   ): Promise<Deferred> {
     this.progress.dirs++;
     this.progress.currentPath = path;
     const nodes: Promise<Node | null>[] = [];
     const crossing = this.opts.oneFileSystem && !this.#rootDevs.has(info.dev ?? 0);
+    const mirror = this.opts.mirror;
+    let md: MirrorDir | undefined;
+    if (crossing && mirror) md = mirror.dir(parentMirror, path, mirrorEntry(info), []);
     if (!crossing) {
       let listing;
       try {
@@ -318,9 +359,15 @@ export class Archiver {
       }
       for (const e of listing.errors) this.#error(e.path, e.message);
       const marker = this.opts.excludeIfPresent ?? [];
-      if (marker.length && listing.entries.some((e) => marker.includes(e.name))) return done(null);
+      if (marker.length && listing.entries.some((e) => marker.includes(e.name))) {
+        parentMirror?.drop(node.name);
+        return done(null);
+      }
       const old = await oldTree;
       const kids = listing.entries.filter((e) => !this.#excluder.excludes(e.path));
+      if (mirror) {
+        md = mirror.dir(parentMirror, path, mirrorEntry(info), kids.map((e) => e.name));
+      }
       // Load the parent snapshot's trees of the next few subdirectories while
       // walking this one, so the sequential walk rarely waits on a decrypt.
       const prefetched = new Map<number, Promise<Map<string, Node>>>();
@@ -333,13 +380,14 @@ export class Archiver {
       for (let i = 0; i < kids.length; i++) {
         for (let j = i; j < i + PREFETCH_TREES; j++) prefetch(j);
         const e = kids[i];
-        let d = this.#entry(e.name, e.path, e.info, old.get(e.name), prefetched.get(i));
+        let d = this.#entry(e.name, e.path, e.info, old.get(e.name), prefetched.get(i), md);
         if (d instanceof Promise) d = await d;
         prefetched.delete(i);
         d.node.catch(() => {}); // failures surface from Promise.all in #saveTree
         nodes.push(d.node);
       }
     }
+    md?.done();
     return {
       node: this.#saveTree(nodes).then((id) => {
         node.subtree = id;
@@ -353,9 +401,12 @@ export class Archiver {
     path: string,
     info: Deno.FileInfo,
     old: Node | undefined,
+    md: MirrorDir | undefined,
   ): Deferred | Promise<Deferred> {
     const linked = (info.nlink ?? 1) > 1;
     const key = `${info.dev}:${info.ino}`;
+    // Asked before the hard-link shortcut: the mirror links the other names itself.
+    const target = md?.file(node.name, mirrorEntry(info), parentFile(old));
     if (linked) {
       const first = this.#hardLinks.get(key);
       if (first) return { node: first.then((n) => (n ? { ...n, name: node.name } : null)) };
@@ -366,11 +417,18 @@ export class Archiver {
       node.size = old!.size;
       node.content = old!.content;
       if (linked) this.#hardLinks.set(key, Promise.resolve(node));
+      if (target) return this.#mirrorOnly(path, info.size, target, node);
       return done(node);
     }
     const pool = this.#pool;
     const start = (): Deferred => {
-      const saved = pool.save({ path, size: info.size }).then((result) => {
+      const job = target ? { path, size: info.size, mirror: target } : { path, size: info.size };
+      const saved = pool.save(job).then((result) => {
+        if (target) {
+          const error = result.ok ? result.mirrorError : result.error;
+          const retimed = result.ok && result.mirrorRetimed === true;
+          this.opts.mirror!.written(target, result.ok ? result.size : 0, error, retimed);
+        }
         if (!result.ok) {
           this.#error(path, result.error);
           return null;
@@ -388,6 +446,27 @@ export class Archiver {
     // Wait only when the pool is full: that wait is what bounds the walk.
     return pool.hasRoom() ? start() : pool.room().then(start);
   }
+
+  /**
+   * A file the chunk store already has but the mirror lacks: a worker copies
+   * it without chunking or hashing, since the hashes would change nothing.
+   */
+  #mirrorOnly(
+    path: string,
+    size: number,
+    target: MirrorTarget,
+    node: Node,
+  ): Deferred | Promise<Deferred> {
+    const pool = this.#pool;
+    const start = (): Deferred => {
+      pool.save({ path, size, mirror: target, mirrorOnly: true }).then(
+        (r) => this.opts.mirror!.written(target, r.ok ? r.size : 0, r.ok ? r.mirrorError : r.error),
+        () => {}, // the pool's failure surfaces from finish()
+      );
+      return done(node);
+    };
+    return pool.hasRoom() ? start() : pool.room().then(start);
+  }
 }
 
 /** An entry that has been walked; `node` resolves once its content is stored. */
@@ -397,6 +476,12 @@ interface Deferred {
 
 function done(node: Node | null): Deferred {
   return { node: Promise.resolve(node) };
+}
+
+/** What the parent snapshot says of a file, for the mirror. */
+function parentFile(old: Node | undefined): ParentFile | undefined {
+  if (old?.type !== "file" || !old.content || old.size === undefined) return undefined;
+  return { size: old.size, mtimeMs: nsToDate(old.mtime).getTime(), content: old.content };
 }
 
 /** Subdirectories whose parent-snapshot trees are loaded ahead of the walk. */

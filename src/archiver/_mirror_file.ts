@@ -1,0 +1,97 @@
+/**
+ * Writing one mirror file so that the mirror never shows a half-written
+ * one: the bytes go to a new temp file beside the target (created with
+ * O_EXCL, so never through a link), which gets its mode and times and is
+ * then renamed over the target in one step.
+ *
+ * No fsync per file: a crash of cairn leaves at worst a temp file (removed by
+ * the next run), never a short file under a real name. After a power loss a
+ * renamed file whose data had not reached the disk yet comes back empty or
+ * short on delayed-allocation filesystems, and its size then differs from the
+ * source, so the next run rewrites it. The chunk store is the durable copy;
+ * the mirror trades per-file fsyncs (minutes on a kernel tree) for that.
+ *
+ * @module
+ */
+import type { MirrorTarget } from "./_protocol.ts";
+
+/** Names of mirror temp files start with this; a later run removes any left behind. */
+export const MIRROR_TEMP_PREFIX = ".cairn-part.";
+
+/** A fresh temp path in the directory of `path`. */
+export function tempBeside(path: string): string {
+  const rand = crypto.getRandomValues(new Uint8Array(8));
+  const hex = Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${path.slice(0, path.lastIndexOf("/"))}/${MIRROR_TEMP_PREFIX}${hex}`;
+}
+
+/**
+ * Gives the existing mirror file `target.path`, already holding the right
+ * bytes, the target's times, owner and mode, after checking it is still a
+ * regular file (so nothing is changed through a link).
+ */
+export function retimeMirrorFile(target: MirrorTarget): void {
+  const st = Deno.lstatSync(target.path);
+  if (!st.isFile) throw new Error("changed under the mirror; refusing to set its metadata");
+  Deno.utimeSync(target.path, new Date(target.atimeMs ?? target.mtimeMs), new Date(target.mtimeMs));
+  if (target.owner) {
+    try {
+      Deno.chownSync(target.path, target.owner.uid, target.owner.gid);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
+    }
+  }
+  if (((st.mode ?? 0) & 0o7777) !== target.mode || target.owner) {
+    Deno.chmodSync(target.path, target.mode);
+  }
+}
+
+/** One mirror file being written: `write` in order, then `commit` or `abort`. */
+export class MirrorFileWriter {
+  readonly #tmp: string;
+  #file: Deno.FsFile | undefined;
+
+  constructor(readonly target: MirrorTarget) {
+    this.#tmp = tempBeside(target.path);
+    this.#file = Deno.openSync(this.#tmp, { write: true, createNew: true, mode: 0o600 });
+  }
+
+  /** Appends all of `bytes`. */
+  write(bytes: Uint8Array): void {
+    let at = 0;
+    while (at < bytes.length) at += this.#file!.writeSync(bytes.subarray(at));
+  }
+
+  /** Sets times, owner and mode, and renames the whole file into place. */
+  commit(): void {
+    const t = this.target;
+    const file = this.#file!;
+    this.#file = undefined;
+    try {
+      file.utimeSync(new Date(t.atimeMs ?? t.mtimeMs), new Date(t.mtimeMs));
+    } finally {
+      file.close();
+    }
+    if (t.owner) {
+      try {
+        Deno.chownSync(this.#tmp, t.owner.uid, t.owner.gid);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
+      }
+    }
+    // After chown, which clears setuid bits; the temp is ours, made with O_EXCL.
+    Deno.chmodSync(this.#tmp, t.mode);
+    Deno.renameSync(this.#tmp, t.path);
+  }
+
+  /** Drops the temp file; the target keeps whatever it held. */
+  abort(): void {
+    try {
+      this.#file?.close();
+    } catch { /* already closed */ }
+    this.#file = undefined;
+    try {
+      Deno.removeSync(this.#tmp);
+    } catch { /* gone already, or the next run removes it */ }
+  }
+}

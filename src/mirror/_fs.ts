@@ -1,0 +1,56 @@
+import { tempBeside } from "../archiver/mod.ts";
+import { lstatOrNull } from "../restore/mod.ts";
+
+/**
+ * Removes an entry of the mirror, a whole directory included. Never
+ * follows a link: a link is removed itself. Read-only directories in the
+ * way are made writable first (they are ours to delete).
+ */
+export function removeEntry(path: string): void {
+  const st = lstatOrNull(path);
+  if (!st) return;
+  if (!st.isDirectory) return Deno.removeSync(path);
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
+    makeWritable(path);
+    Deno.removeSync(path, { recursive: true });
+  }
+}
+
+function makeWritable(dir: string): void {
+  const st = Deno.lstatSync(dir);
+  if (!st.isDirectory) return;
+  Deno.chmodSync(dir, ((st.mode ?? 0o700) & 0o7777) | 0o700);
+  for (const e of Deno.readDirSync(dir)) if (e.isDirectory) makeWritable(`${dir}/${e.name}`);
+}
+
+/** Makes `dst` a hard link to `src`, replacing what is there in one step. */
+export function linkInto(src: string, dst: string, dstExists: boolean): void {
+  if (!dstExists) return Deno.linkSync(src, dst);
+  const tmp = tempBeside(dst);
+  Deno.linkSync(src, tmp);
+  try {
+    Deno.renameSync(tmp, dst);
+  } finally {
+    // rename(2) between two links of one file does nothing and leaves `tmp`.
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* renamed, as usual */ }
+  }
+}
+
+/** Makes `path` a symlink to `target`, replacing a file or link there in one step. */
+export function symlinkInto(target: string, path: string): void {
+  const tmp = tempBeside(path);
+  Deno.symlinkSync(target, tmp);
+  try {
+    Deno.renameSync(tmp, path);
+  } catch (err) {
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* best effort */ }
+    throw err;
+  }
+}

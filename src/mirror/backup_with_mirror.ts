@@ -1,0 +1,60 @@
+import { resolve } from "node:path";
+import {
+  backup,
+  type BackupMirror,
+  type BackupOptions,
+  type BackupResult,
+} from "../archiver/mod.ts";
+import type { Repository } from "../repo/mod.ts";
+import { mirrorBase } from "./base.ts";
+import type { MirrorDirState } from "./mirror_tree.ts";
+import { type MirrorOptions, type MirrorResult, MirrorRun } from "./mirror_run.ts";
+
+/** A backup and the mirror written in the same pass. */
+export interface MirroredBackupResult extends BackupResult {
+  mirror: MirrorResult;
+}
+
+/**
+ * Backs up `opts.paths` and brings the mirror up to date in the same pass:
+ * each file that must be (re)written in the mirror is written by the worker
+ * that reads it for chunking, from the same buffer, so every source file is
+ * read once. The mirror's marker names the snapshot once both are complete.
+ */
+export async function backupWithMirror(
+  repo: Repository,
+  opts: BackupOptions,
+  mirror: MirrorOptions,
+): Promise<MirroredBackupResult> {
+  const time = opts.time ?? new Date();
+  const paths = opts.paths.map((p) => resolve(p));
+  const run = MirrorRun.open(mirror, { job: opts.job, host: opts.host, time }, paths);
+  const base = mirrorBase(paths, (p) => {
+    try {
+      return Deno.lstatSync(p).isDirectory;
+    } catch {
+      return false;
+    }
+  });
+  const hooks: BackupMirror = {
+    dir(parent, path, entry, names) {
+      if (parent) {
+        return (parent as MirrorDirState).child(
+          path.slice(path.lastIndexOf("/") + 1),
+          entry,
+          names,
+        );
+      }
+      return path === base ? run.tree.root(entry, names) : undefined;
+    },
+    written: (target, bytes, error, retimed) => run.tree.written(target, bytes, error, retimed),
+  };
+  let result: BackupResult;
+  try {
+    result = await backup(repo, { ...opts, time, mirror: hooks });
+  } catch (err) {
+    run.abandon();
+    throw err;
+  }
+  return { ...result, mirror: await run.finish(result.id) };
+}

@@ -1,0 +1,131 @@
+import { tempBeside } from "../archiver/mod.ts";
+import { lstatOrNull } from "../restore/mod.ts";
+
+/** The marker file at the top of every mirror directory. */
+export const MARKER_NAME = ".cairn-mirror.json";
+
+/** What the marker says: whose mirror this is and what it holds. */
+export interface MirrorMarker {
+  cairn_mirror: 1;
+  job: string | null;
+  host: string | null;
+  /** The snapshot the mirror last matched; null while the first run is under way. */
+  snapshot: string | null;
+  /** That snapshot's time (ISO 8601); versions are thinned by it. */
+  time: string | null;
+  /** False from the moment a run starts on a new directory until it completes. */
+  complete: boolean;
+  /** For versioned mirrors: the path template and the folder holding every version. */
+  template?: string;
+  versions?: string;
+}
+
+/** cairn will not mirror into a directory, to keep others' files safe. */
+export class MirrorRefusedError extends Error {
+  override name = "MirrorRefusedError";
+}
+
+/** The marker of mirror directory `dir`; null when there is none, "invalid" when unreadable. */
+export function readMarker(dir: string): MirrorMarker | null | "invalid" {
+  let text: string;
+  try {
+    const st = lstatOrNull(`${dir}/${MARKER_NAME}`);
+    if (!st) return null;
+    if (!st.isFile || st.size > 65536) return "invalid";
+    text = Deno.readTextFileSync(`${dir}/${MARKER_NAME}`);
+  } catch {
+    return "invalid";
+  }
+  try {
+    const m = JSON.parse(text);
+    if (m?.cairn_mirror !== 1 || typeof m.complete !== "boolean") return "invalid";
+    return m as MirrorMarker;
+  } catch {
+    return "invalid";
+  }
+}
+
+/** Replaces the marker of `dir` in one step (temp, fsync, rename). */
+export function writeMarker(dir: string, marker: MirrorMarker): void {
+  const path = `${dir}/${MARKER_NAME}`;
+  const tmp = tempBeside(path);
+  const file = Deno.openSync(tmp, { write: true, createNew: true, mode: 0o644 });
+  try {
+    const bytes = new TextEncoder().encode(JSON.stringify(marker, null, 2) + "\n");
+    let at = 0;
+    while (at < bytes.length) at += file.writeSync(bytes.subarray(at));
+    file.syncSync();
+  } finally {
+    file.close();
+  }
+  Deno.renameSync(tmp, path);
+}
+
+/** A mirror directory ready to be written. */
+export interface ClaimedDir {
+  /** Its real path. */
+  root: string;
+  /** The marker found there, if any. */
+  marker: MirrorMarker | null;
+  /** True when the directory is (now) marked as a cairn mirror; markers are written only then. */
+  claimed: boolean;
+}
+
+/**
+ * Opens `dir` as a mirror, creating it if needed. A directory that is not
+ * empty and has no marker is someone else's: purging into it is refused,
+ * and it is never marked (so a later purge stays refused). A marker of
+ * another job is refused too.
+ */
+export function claimMirrorDir(
+  dir: string,
+  opts: { purge: boolean; job?: string; host?: string; template?: string; versions?: string },
+): ClaimedDir {
+  let st: Deno.FileInfo | null;
+  try {
+    st = Deno.statSync(dir); // a link the user chose as the mirror is followed, once
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    st = null;
+  }
+  if (st && !st.isDirectory) throw new MirrorRefusedError(`Mirror path ${dir} is not a directory`);
+  if (!st) Deno.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const root = Deno.realPathSync(dir);
+  const marker = readMarker(root);
+  if (marker === "invalid") {
+    throw new MirrorRefusedError(
+      `Refusing to mirror into ${dir}: its ${MARKER_NAME} is not a valid cairn mirror marker`,
+    );
+  }
+  if (marker && marker.job !== null && opts.job !== undefined && marker.job !== opts.job) {
+    throw new MirrorRefusedError(
+      `Refusing to mirror into ${dir}: it is the mirror of job "${marker.job}", not "${opts.job}"`,
+    );
+  }
+  if (marker) return { root, marker, claimed: true };
+  let empty = true;
+  for (const _ of Deno.readDirSync(root)) {
+    empty = false;
+    break;
+  }
+  if (!empty) {
+    if (opts.purge) {
+      throw new MirrorRefusedError(
+        `Refusing to purge ${dir}: it is not empty and has no ${MARKER_NAME}, so it is not a ` +
+          "cairn mirror, and purging would delete every file in it that is not in the snapshot. " +
+          "Mirror into a new or empty directory, or turn purge off.",
+      );
+    }
+    return { root, marker: null, claimed: false };
+  }
+  writeMarker(root, {
+    cairn_mirror: 1,
+    job: opts.job ?? null,
+    host: opts.host ?? null,
+    snapshot: null,
+    time: null,
+    complete: false,
+    ...(opts.template ? { template: opts.template, versions: opts.versions } : {}),
+  });
+  return { root, marker: null, claimed: true };
+}

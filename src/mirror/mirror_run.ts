@@ -1,0 +1,196 @@
+import { resolve } from "node:path";
+import { applyRetention, type KeepPolicy, type RetentionInput } from "../catalog/mod.ts";
+import { removeEntry } from "./_fs.ts";
+import { claimMirrorDir, type MirrorMarker, MirrorRefusedError, writeMarker } from "./marker.ts";
+import { type MirrorIssue, type MirrorStats, MirrorTree } from "./mirror_tree.ts";
+import {
+  expandTemplate,
+  findVersions,
+  isVersioned,
+  type TemplateValues,
+  versionsFolder,
+} from "./template.ts";
+
+/** Where and how to mirror; plain data shared by the CLI and job files. */
+export interface MirrorOptions {
+  /** Directory, or absolute path template with `{job}`, `{host}`, `{date}`, `{time}`, `{snapshot}`. */
+  path: string;
+  /** Delete mirrored entries that are not in the snapshot. */
+  purge: boolean;
+  /** Retention for the folders of a versioned template. */
+  keep?: KeepPolicy;
+  onError?: (path: string, message: string) => void;
+  onWarning?: (message: string) => void;
+}
+
+/** What a mirror run did. */
+export interface MirrorResult {
+  /** The folder written. */
+  path: string;
+  /** The previous version's folder that unchanged files were linked to. */
+  previous?: string;
+  stats: MirrorStats;
+  errors: MirrorIssue[];
+  /** Version folders removed by `keep`. */
+  removedVersions: string[];
+}
+
+/**
+ * One mirror run around a walk: resolves the path template, finds the
+ * previous version, claims the folder (marker check), and at the end
+ * creates links, sets directory metadata, writes the marker naming the
+ * snapshot and thins old versions.
+ */
+export class MirrorRun {
+  readonly tree: MirrorTree;
+  #pending: { at: string; final: string } | undefined;
+
+  private constructor(
+    private readonly opts: MirrorOptions,
+    private readonly values: TemplateValues,
+    readonly path: string,
+    private readonly claimed: boolean,
+    readonly previous: string | undefined,
+    pending: { at: string; final: string } | undefined,
+  ) {
+    this.#pending = pending;
+    this.tree = new MirrorTree({
+      root: path,
+      purge: opts.purge,
+      previous,
+      onError: opts.onError,
+    });
+  }
+
+  /**
+   * Prepares the mirror folder. `sources` are the backed-up paths: a mirror
+   * inside a source (or holding one) is refused. A template using
+   * `{snapshot}` before the id is known is written under a temporary name
+   * and renamed by {@link finish}.
+   */
+  static open(opts: MirrorOptions, values: TemplateValues, sources: readonly string[]): MirrorRun {
+    const template = opts.path;
+    if (!template.startsWith("/")) throw new TypeError(`Mirror path ${template} is not absolute`);
+    const versioned = isVersioned(template);
+    let pending: { at: string; final: string } | undefined;
+    let path: string;
+    if (template.includes("{snapshot}") && values.snapshot === undefined) {
+      // Only the component holding {snapshot} and the ones before it decide the rename.
+      const parts = template.split("/");
+      const k = parts.findIndex((p) => p.includes("{snapshot}"));
+      const token = `.cairn-pending-${crypto.randomUUID().slice(0, 8)}`;
+      const withToken = { ...values, snapshot: token };
+      path = resolve(expandTemplate(template, withToken));
+      pending = {
+        at: resolve(expandTemplate(parts.slice(0, k + 1).join("/"), withToken)),
+        final: "",
+      };
+    } else path = resolve(expandTemplate(template, values));
+    const folder = versioned ? versionsFolder(template, values) : path;
+    for (const s of sources.map((p) => resolve(p))) {
+      for (const m of new Set([path, folder])) {
+        if (m === s || m.startsWith(s === "/" ? "/" : s + "/") || s.startsWith(m + "/")) {
+          throw new MirrorRefusedError(
+            `Refusing to mirror ${s} into ${m}: a mirror must not be inside a source or hold one`,
+          );
+        }
+      }
+    }
+    let previous: string | undefined;
+    if (versioned) {
+      const versions = findVersions(template, values).filter((v) => v.path !== path);
+      previous = versions.at(-1)?.path;
+    } else if (opts.keep) {
+      opts.onWarning?.("mirror keep has no effect: the path has no {date}, {time} or {snapshot}");
+    }
+    const claim = claimMirrorDir(path, {
+      purge: opts.purge,
+      job: values.job,
+      host: values.host,
+      template: versioned ? template : undefined,
+      versions: versioned ? folder : undefined,
+    });
+    return new MirrorRun(opts, values, claim.root, claim.claimed, previous, pending);
+  }
+
+  /** Completes the mirror of snapshot `id`: links, metadata, marker, retention. */
+  async finish(id: string): Promise<MirrorResult> {
+    await this.tree.finish();
+    let path = this.path;
+    if (this.#pending) {
+      const final = resolve(
+        expandTemplate(this.opts.path.split("/").slice(0, this.#componentCount()).join("/"), {
+          ...this.values,
+          snapshot: id,
+        }),
+      );
+      Deno.renameSync(this.#pending.at, final);
+      path = final + path.slice(this.#pending.at.length);
+      this.#pending = undefined;
+    }
+    const versioned = isVersioned(this.opts.path);
+    const marker: MirrorMarker = {
+      cairn_mirror: 1,
+      job: this.values.job ?? null,
+      host: this.values.host,
+      snapshot: id,
+      time: this.values.time.toISOString(),
+      complete: true,
+    };
+    if (versioned) {
+      marker.template = this.opts.path;
+      marker.versions = versionsFolder(this.opts.path, this.values);
+    }
+    if (this.claimed) writeMarker(path, marker);
+    let removedVersions: string[] = [];
+    if (versioned && this.opts.keep && this.claimed) {
+      try {
+        removedVersions = this.#thin(path, this.opts.keep);
+      } catch (err) {
+        this.opts.onWarning?.(`mirror keep not applied: ${(err as Error).message}`);
+      }
+    }
+    const result: MirrorResult = {
+      path,
+      stats: this.tree.stats,
+      errors: this.tree.errors,
+      removedVersions,
+    };
+    if (this.previous) result.previous = this.previous;
+    return result;
+  }
+
+  /** After a failed run: removes a folder still under its temporary `{snapshot}` name. */
+  abandon(): void {
+    if (this.#pending) {
+      try {
+        removeEntry(this.#pending.at);
+      } catch { /* the next run cannot mistake it for a version: its marker is incomplete */ }
+    }
+  }
+
+  #componentCount(): number {
+    const parts = this.opts.path.split("/");
+    return parts.findIndex((p) => p.includes("{snapshot}")) + 1;
+  }
+
+  /** Removes the version folders `keep` does not keep; never the current one. */
+  #thin(current: string, keep: KeepPolicy): string[] {
+    const versions = findVersions(this.opts.path, this.values);
+    const inputs: (RetentionInput & { path: string })[] = versions.map((v) => ({
+      id: v.path,
+      path: v.path,
+      time: new Date(v.marker.time!),
+      host: v.marker.host ?? "",
+      paths: [],
+      tags: [],
+    }));
+    const { remove } = applyRetention(inputs, keep);
+    const removed: string[] = [];
+    for (const r of remove) {
+      if (r.id === current) continue;
+      if (this.tree.guard(r.id, () => removeEntry(r.id))) removed.push(r.id);
+    }
+    return removed;
+  }
+}

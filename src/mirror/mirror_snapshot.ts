@@ -1,0 +1,134 @@
+import { type MirrorEntry, MirrorFileWriter, type MirrorTarget } from "../archiver/mod.ts";
+import {
+  CorruptError,
+  isSafeName,
+  type Node,
+  nsToDate,
+  type Repository,
+  type SnapshotWithId,
+  type Tree,
+} from "../repo/mod.ts";
+import { fileContent } from "../restore/mod.ts";
+import { mirrorBase } from "./base.ts";
+import type { MirrorDirState } from "./mirror_tree.ts";
+import { type MirrorOptions, type MirrorResult, MirrorRun } from "./mirror_run.ts";
+
+/** Files written from the repository at once. */
+const PARALLEL_FILES = 8;
+
+/**
+ * Brings a mirror up to date from a snapshot already in the repository,
+ * with the same rules as a backup's mirror: files whose size and mtime
+ * match are left alone, others are streamed from the repository into a
+ * temp file and renamed into place.
+ */
+export async function mirrorSnapshot(
+  repo: Repository,
+  snapshot: SnapshotWithId,
+  opts: MirrorOptions & { signal?: AbortSignal },
+): Promise<MirrorResult> {
+  const root = await repo.loadTree(snapshot.tree);
+  // Where each source is in the snapshot, to find the mirror's base directory.
+  const nodes = new Map<string, Node | undefined>();
+  for (const p of snapshot.paths) nodes.set(p, await findNode(repo, root, p));
+  const base = mirrorBase(snapshot.paths, (p) => nodes.get(p)?.type === "dir");
+  let baseNode: Node | undefined;
+  let baseTree = root;
+  for (const name of base.split("/").filter((s) => s !== "")) {
+    baseNode = baseTree.nodes.find((n) => n.name === name && n.type === "dir");
+    if (!baseNode) throw new CorruptError(`Snapshot ${snapshot.id} has no directory ${base}`);
+    baseTree = await repo.loadTree(baseNode.subtree!);
+  }
+  const run = MirrorRun.open(opts, {
+    job: snapshot.job,
+    host: snapshot.host,
+    time: new Date(snapshot.time),
+    snapshot: snapshot.id,
+  }, []);
+  const inflight = new Set<Promise<void>>();
+  const write = async (node: Node, target: MirrorTarget) => {
+    while (inflight.size >= PARALLEL_FILES) await Promise.race(inflight);
+    const p = writeFile(repo, node, target, opts.signal).then(
+      (bytes) => run.tree.written(target, bytes),
+      (err) => run.tree.written(target, 0, (err as Error).message),
+    ).finally(() => inflight.delete(p));
+    inflight.add(p);
+  };
+  const walk = async (tree: Tree, dir: MirrorDirState, treeId: string): Promise<void> => {
+    for (const node of tree.nodes) {
+      opts.signal?.throwIfAborted();
+      if (!isSafeName(node.name)) {
+        throw new CorruptError(
+          `Refusing to mirror: tree ${treeId} has an entry named ${
+            JSON.stringify(node.name)
+          }, which is not a single path component`,
+        );
+      }
+      if (node.type === "dir") {
+        const sub = await repo.loadTree(node.subtree!);
+        const child = dir.child(node.name, entryOf(node), sub.nodes.map((n) => n.name));
+        if (child) await walk(sub, child, node.subtree!);
+      } else if (node.type === "file") {
+        const target = dir.file(node.name, entryOf(node));
+        if (target) await write(node, target);
+      } else if (node.type === "symlink") dir.symlink(node.name, node.target ?? "");
+    }
+    dir.done();
+  };
+  const top = run.tree.root(baseNode && entryOf(baseNode), baseTree.nodes.map((n) => n.name));
+  await walk(baseTree, top, baseNode?.subtree ?? snapshot.tree);
+  await Promise.all(inflight);
+  return await run.finish(snapshot.id);
+}
+
+async function writeFile(
+  repo: Repository,
+  node: Node,
+  target: MirrorTarget,
+  signal?: AbortSignal,
+): Promise<number> {
+  const w = new MirrorFileWriter(target);
+  try {
+    let written = 0;
+    for await (const blob of fileContent(repo, node.content ?? [], { signal })) {
+      w.write(blob);
+      written += blob.length;
+    }
+    if (written !== node.size) {
+      throw new CorruptError(`content is ${written} bytes, but the snapshot says ${node.size}`);
+    }
+    w.commit();
+    return written;
+  } catch (err) {
+    w.abort();
+    throw err;
+  }
+}
+
+function entryOf(node: Node): MirrorEntry {
+  const e: MirrorEntry = {
+    size: node.size ?? 0,
+    mtimeMs: nsToDate(node.mtime).getTime(),
+    mode: node.mode,
+    uid: node.uid,
+    gid: node.gid,
+  };
+  if (node.atime) e.atimeMs = nsToDate(node.atime).getTime();
+  if (node.type === "file" && node.links > 1) e.linkKey = `${node.dev}:${node.inode}`;
+  return e;
+}
+
+async function findNode(repo: Repository, root: Tree, path: string): Promise<Node | undefined> {
+  let tree = root;
+  let node: Node | undefined;
+  const parts = path.split("/").filter((s) => s !== "");
+  for (let i = 0; i < parts.length; i++) {
+    node = tree.nodes.find((n) => n.name === parts[i]);
+    if (!node) return undefined;
+    if (i < parts.length - 1) {
+      if (node.type !== "dir") return undefined;
+      tree = await repo.loadTree(node.subtree!);
+    }
+  }
+  return node;
+}

@@ -1,0 +1,390 @@
+import {
+  MIRROR_TEMP_PREFIX,
+  type MirrorDir,
+  type MirrorEntry,
+  type MirrorTarget,
+  type ParentFile,
+} from "../archiver/mod.ts";
+import { ensureRealDir, isRoot, lstatOrNull } from "../restore/mod.ts";
+import { linkInto, removeEntry, symlinkInto } from "./_fs.ts";
+import { MARKER_NAME } from "./marker.ts";
+
+/** What a mirror run did. */
+export interface MirrorStats {
+  /** Files (re)written, and their bytes. */
+  written: number;
+  bytes: number;
+  /** Files whose bytes were already right (same content, new mtime): only metadata set. */
+  retimed: number;
+  /** Files hard-linked to the previous version's copy or to another link of the same file. */
+  linked: number;
+  /** Files already up to date (size and mtime match). */
+  unchanged: number;
+  symlinks: number;
+  dirs: number;
+  /** Entries purged (a directory counts once). */
+  removed: number;
+}
+
+/** One entry that could not be mirrored. */
+export interface MirrorIssue {
+  path: string;
+  message: string;
+}
+
+export interface MirrorTreeOptions {
+  /** The mirror directory (real path, exists). */
+  root: string;
+  /** Delete entries that are not in the snapshot. */
+  purge: boolean;
+  /** The previous version's folder: unchanged files become hard links to its copies. */
+  previous?: string;
+  onError?: (path: string, message: string) => void;
+}
+
+/** Setuid/setgid bits are never mirrored (DESIGN.md: not unless asked for). */
+const MODE_MASK = 0o1777;
+
+/**
+ * A mirror being brought up to date: the decisions for every entry (skip,
+ * link, write, purge) and the steps that must wait until all files are in
+ * place: symlinks last (so nothing is ever written through one), then
+ * directory modes and times, deepest first.
+ *
+ * Every name comes from a directory listing or a checked tree, and every
+ * path is built from the root by single components; existing entries are
+ * looked at with lstat, directories made with `ensureRealDir`, files written
+ * to O_EXCL temp files and renamed, so no write leaves the root or goes
+ * through a link.
+ */
+export class MirrorTree {
+  readonly stats: MirrorStats = {
+    written: 0,
+    bytes: 0,
+    linked: 0,
+    retimed: 0,
+    unchanged: 0,
+    symlinks: 0,
+    dirs: 0,
+    removed: 0,
+  };
+  readonly errors: MirrorIssue[] = [];
+  readonly asRoot = isRoot();
+  readonly #dirs: { path: string; entry?: MirrorEntry; depth: number }[] = [];
+  readonly #symlinks: { path: string; target: string }[] = [];
+  /** `dev:inode` → the mirror path of that file's first link, once written. */
+  readonly #links = new Map<string, Promise<string | undefined>>();
+  readonly #linkWaiters = new Map<string, (path: string | undefined) => void>();
+  readonly #pending: Promise<void>[] = [];
+
+  constructor(readonly opts: MirrorTreeOptions) {}
+
+  /** The root directory, standing for the sources' base directory (entry undefined: `/`). */
+  root(entry: MirrorEntry | undefined, names: readonly string[]): MirrorDirState {
+    ensureRealDir(this.opts.root);
+    return new MirrorDirState(this, this.opts.root, this.opts.previous, 0, names, true, entry);
+  }
+
+  /** A worker finished writing `target` (or failed to). */
+  written(target: MirrorTarget, bytes: number, error?: string, retimed = false): void {
+    if (error !== undefined) this.fail(target.path, `not mirrored: ${error}`);
+    else if (retimed) this.stats.retimed++;
+    else {
+      this.stats.written++;
+      this.stats.bytes += bytes;
+    }
+    const waiter = this.#linkWaiters.get(target.path);
+    if (waiter) {
+      this.#linkWaiters.delete(target.path);
+      waiter(error === undefined ? target.path : undefined);
+    }
+  }
+
+  /** Creates the symlinks, then sets directory metadata. Call after every file is written. */
+  async finish(): Promise<void> {
+    await Promise.all(this.#pending);
+    for (const s of this.#symlinks) {
+      this.guard(s.path, () => {
+        const parent = s.path.slice(0, s.path.lastIndexOf("/"));
+        if (!lstatOrNull(parent)?.isDirectory) {
+          throw new Error("its parent directory was replaced; refusing to create the link");
+        }
+        const st = lstatOrNull(s.path);
+        if (st?.isDirectory) {
+          if (!this.opts.purge) throw new Error("a directory is in the way (purge is off)");
+          removeEntry(s.path);
+        }
+        symlinkInto(s.target, s.path);
+        this.stats.symlinks++;
+      });
+    }
+    this.#dirs.sort((a, b) => b.depth - a.depth);
+    for (const d of this.#dirs) {
+      const e = d.entry;
+      if (e) this.guard(d.path, () => this.#dirMetadata(d.path, e));
+    }
+  }
+
+  #dirMetadata(path: string, e: MirrorEntry): void {
+    const st = Deno.lstatSync(path);
+    if (!st.isDirectory) throw new Error("changed under the mirror; refusing to set its metadata");
+    const mode = e.mode & MODE_MASK;
+    if (this.asRoot && (st.uid !== e.uid || st.gid !== e.gid)) {
+      this.ignoreEperm(() => Deno.chownSync(path, e.uid, e.gid));
+    }
+    if (((st.mode ?? 0) & 0o7777) !== mode) Deno.chmodSync(path, mode);
+    if (st.mtime?.getTime() !== e.mtimeMs) {
+      Deno.utimeSync(path, new Date(e.atimeMs ?? e.mtimeMs), new Date(e.mtimeMs));
+    }
+  }
+
+  ignoreEperm(step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
+    }
+  }
+
+  /** Records a failure for one entry; the run goes on. */
+  fail(path: string, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.errors.push({ path, message });
+    this.opts.onError?.(path, message);
+  }
+
+  guard(path: string, step: () => void): boolean {
+    try {
+      step();
+      return true;
+    } catch (err) {
+      this.fail(path, err);
+      return false;
+    }
+  }
+
+  /** @internal */
+  addDir(path: string, entry: MirrorEntry | undefined, depth: number, made: boolean): void {
+    this.#dirs.push({ path, entry, depth });
+    if (made) this.stats.dirs++;
+  }
+
+  /** @internal */
+  firstLink(key: string): Promise<string | undefined> | undefined {
+    return this.#links.get(key);
+  }
+
+  /** @internal The first link of `key` is at `path` (now, or once written when `pending`). */
+  setFirstLink(key: string, path: string | undefined, pending: boolean): void {
+    this.#links.set(
+      key,
+      pending ? new Promise((r) => this.#linkWaiters.set(path!, r)) : Promise.resolve(path),
+    );
+  }
+
+  /** @internal Links `path` to the first link's copy once that is written. */
+  linkLater(first: Promise<string | undefined>, path: string, exists: boolean): void {
+    this.#pending.push(first.then((src) => {
+      if (src === undefined) return;
+      this.guard(path, () => {
+        linkInto(src, path, exists);
+        this.stats.linked++;
+      });
+    }));
+  }
+
+  /** @internal */
+  symlinkLater(path: string, target: string): void {
+    this.#symlinks.push({ path, target });
+  }
+}
+
+/** One mirrored directory while its entries are visited; see {@link MirrorDir}. */
+export class MirrorDirState implements MirrorDir {
+  #listing = new Map<string, Deno.FileInfo>();
+  #previous: Map<string, Deno.FileInfo> | undefined;
+
+  constructor(
+    private readonly tree: MirrorTree,
+    readonly path: string,
+    private readonly prev: string | undefined,
+    private readonly depth: number,
+    names: readonly string[],
+    existed: boolean,
+    entry: MirrorEntry | undefined,
+  ) {
+    tree.addDir(path, entry, depth, !existed);
+    if (existed) this.#listing = listDirInfo(path);
+    const wanted = new Set(names);
+    for (const name of this.#listing.keys()) {
+      if (wanted.has(name) || (depth === 0 && name === MARKER_NAME)) continue;
+      // Temp files are a crashed run's leftovers (this run lists a directory before writing into it).
+      if (name.startsWith(MIRROR_TEMP_PREFIX) || tree.opts.purge) this.#remove(name);
+    }
+  }
+
+  /** The mirror directory for subdirectory `name`, created if missing. */
+  child(name: string, entry: MirrorEntry, names: readonly string[]): MirrorDirState | undefined {
+    if (this.#reserved(name)) return undefined;
+    const path = `${this.path}/${name}`;
+    const cur = this.#listing.get(name);
+    if (cur && !cur.isDirectory) {
+      this.#listing.delete(name);
+      this.tree.stats.removed++; // ensureRealDir replaces it
+    }
+    if (!this.tree.guard(path, () => ensureRealDir(path))) return undefined;
+    const prev = this.prev === undefined ? undefined : `${this.prev}/${name}`;
+    return new MirrorDirState(
+      this.tree,
+      path,
+      prev,
+      this.depth + 1,
+      names,
+      cur?.isDirectory === true,
+      entry,
+    );
+  }
+
+  file(name: string, e: MirrorEntry, parent?: ParentFile): MirrorTarget | undefined {
+    if (this.#reserved(name)) return undefined;
+    const tree = this.tree;
+    const path = `${this.path}/${name}`;
+    const mode = e.mode & MODE_MASK;
+    const cur = this.#listing.get(name);
+    const first = e.linkKey === undefined ? undefined : tree.firstLink(e.linkKey);
+    if (first) {
+      if (cur && sameFile(cur, e)) this.#fixMetadata(path, cur, e);
+      else if (this.#clear(path, cur)) tree.linkLater(first, path, cur !== undefined);
+      return undefined;
+    }
+    const settle = (at: string | undefined) => {
+      if (e.linkKey !== undefined) tree.setFirstLink(e.linkKey, at, false);
+      return undefined;
+    };
+    // A file with other links must not be chmod-ed in place: it may be a
+    // previous version's copy too, so it is rewritten instead.
+    if (cur && sameFile(cur, e) && (cur.nlink === 1 || sameMeta(cur, e, tree.asRoot))) {
+      this.#fixMetadata(path, cur, e);
+      return settle(path);
+    }
+    if (!this.#clear(path, cur)) return settle(undefined);
+    if (this.prev !== undefined) {
+      this.#previous ??= listDirInfo(this.prev);
+      const p = this.#previous.get(name);
+      if (p && sameFile(p, e) && sameMeta(p, e, tree.asRoot)) {
+        try {
+          linkInto(`${this.prev}/${name}`, path, !!cur);
+          tree.stats.linked++;
+          return settle(path);
+        } catch {
+          // Too many links (EMLINK), another filesystem…: the file is copied instead.
+        }
+      }
+    }
+    const target: MirrorTarget = { path, mode, mtimeMs: e.mtimeMs };
+    if (e.atimeMs !== undefined) target.atimeMs = e.atimeMs;
+    if (tree.asRoot) target.owner = { uid: e.uid, gid: e.gid };
+    // The mirror still holds the parent snapshot's version: if the bytes read
+    // turn out the same, the worker only sets metadata. Not for a file with
+    // other links, whose times are shared with them.
+    if (parent && cur?.isFile && cur.nlink === 1 && sameFile(cur, parent)) {
+      target.expect = parent.content;
+    }
+    if (e.linkKey !== undefined) tree.setFirstLink(e.linkKey, path, true);
+    return target;
+  }
+
+  symlink(name: string, target: string): void {
+    if (this.#reserved(name)) return;
+    const path = `${this.path}/${name}`;
+    const cur = this.#listing.get(name);
+    if (cur?.isSymlink) {
+      try {
+        if (Deno.readLinkSync(path) === target) {
+          this.tree.stats.unchanged++;
+          return;
+        }
+      } catch { /* replaced below */ }
+    }
+    this.tree.symlinkLater(path, target);
+  }
+
+  drop(name: string): void {
+    if (this.#listing.has(name) && this.tree.opts.purge) this.#remove(name);
+  }
+
+  done(): void {
+    this.#listing = new Map();
+    this.#previous = undefined;
+  }
+
+  /** The marker's name is not mirrored at the top; everything else is. */
+  #reserved(name: string): boolean {
+    if (this.depth !== 0 || (name !== MARKER_NAME && !name.startsWith(MIRROR_TEMP_PREFIX))) {
+      return false;
+    }
+    this.tree.fail(`${this.path}/${name}`, "not mirrored: the name is reserved for cairn's marker");
+    return true;
+  }
+
+  /** Makes room for a file: a directory in the way goes only with purge. */
+  #clear(path: string, cur: Deno.FileInfo | undefined): boolean {
+    if (!cur?.isDirectory) return true;
+    if (!this.tree.opts.purge) {
+      this.tree.fail(path, "not mirrored: a directory is in the way (purge is off)");
+      return false;
+    }
+    return this.tree.guard(path, () => {
+      removeEntry(path);
+      this.#listing.delete(path.slice(path.lastIndexOf("/") + 1));
+      this.tree.stats.removed++;
+    });
+  }
+
+  #fixMetadata(path: string, cur: Deno.FileInfo, e: MirrorEntry): void {
+    const tree = this.tree;
+    tree.stats.unchanged++;
+    if (sameMeta(cur, e, tree.asRoot)) return;
+    tree.guard(path, () => {
+      // `cur` came from lstat: a regular file, so chmod does not follow a link.
+      if (tree.asRoot && (cur.uid !== e.uid || cur.gid !== e.gid)) {
+        tree.ignoreEperm(() => Deno.chownSync(path, e.uid, e.gid));
+      }
+      Deno.chmodSync(path, e.mode & MODE_MASK);
+    });
+  }
+
+  #remove(name: string): void {
+    const path = `${this.path}/${name}`;
+    if (this.tree.guard(path, () => removeEntry(path))) {
+      this.#listing.delete(name);
+      if (!name.startsWith(MIRROR_TEMP_PREFIX)) this.tree.stats.removed++;
+    }
+  }
+}
+
+/** lstat of every entry of `dir`; empty when it cannot be listed. */
+function listDirInfo(dir: string): Map<string, Deno.FileInfo> {
+  const out = new Map<string, Deno.FileInfo>();
+  let names: string[];
+  try {
+    names = [...Deno.readDirSync(dir)].map((e) => e.name);
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const st = lstatOrNull(`${dir}/${name}`);
+    if (st) out.set(name, st);
+  }
+  return out;
+}
+
+/** The fast-mirror rule: a regular file of the same size and mtime is the same file. */
+function sameFile(st: Deno.FileInfo, e: { size: number; mtimeMs: number }): boolean {
+  return st.isFile && st.size === e.size && st.mtime?.getTime() === e.mtimeMs;
+}
+
+function sameMeta(st: Deno.FileInfo, e: MirrorEntry, asRoot: boolean): boolean {
+  return ((st.mode ?? 0) & 0o7777) === (e.mode & MODE_MASK) &&
+    (!asRoot || (st.uid === e.uid && st.gid === e.gid));
+}
