@@ -6,7 +6,7 @@
  * @module
  */
 
-import { backup, findParent } from "../archiver/mod.ts";
+import { backup, type BackupOptions, type BackupResult, findParent } from "../archiver/mod.ts";
 import { createBackend, openBackend } from "../backend/mod.ts";
 import { applyRetention, type RetentionInput } from "../catalog/retention.ts";
 import { filterSnapshots, groupSnapshots } from "../catalog/retention_group.ts";
@@ -34,6 +34,12 @@ import {
   writeMetrics,
 } from "../job/mod.ts";
 import { NoRepositoryError, Repository, type SnapshotWithId } from "../repo/mod.ts";
+import {
+  backupWithMirror,
+  mirrorLine,
+  MirrorRefusedError,
+  type MirrorResult,
+} from "../mirror/mod.ts";
 
 /** What {@linkcode runJobNow} needs besides the job. */
 export interface RunJobNowOptions {
@@ -65,7 +71,6 @@ export async function runJobNow(
   try {
     signal?.throwIfAborted();
     const { location, password, init } = resolveRepository(config, job, options.env);
-    if (job.mirror) say("warning: mirrors are not supported yet; skipping the mirror");
     const before = await runHooks(job.before, { job: job.name, stopOnFailure: true, signal });
     signal?.throwIfAborted(); // a hook killed by the abort is an interruption, not a skip
     const failed = hookFailure(before);
@@ -189,7 +194,7 @@ async function backupJob(
 ): Promise<RunResult> {
   const host = job.host ?? Deno.hostname();
   const parent = await findParent(repo, host, job.paths, { job: job.name });
-  const r = await backup(repo, {
+  const opts: BackupOptions = {
     paths: job.paths,
     excludes: job.exclude,
     excludeIfPresent: job.excludeIfPresent,
@@ -202,7 +207,8 @@ async function backupJob(
     programVersion: `cairn ${VERSION}`,
     onError: (e) =>
       output.err(`job "${job.name}": warning: ${printable(e.path)}: ${printable(e.message)}`),
-  });
+  };
+  const { r, mirror, mirrorProblem } = await backupMaybeMirrored(repo, job, opts, output);
   const s = r.summary;
   const result: RunResult = {
     result: r.errors.length > 0 ? "partial" : "success",
@@ -216,7 +222,46 @@ async function backupJob(
       printable(first.message)
     }`;
   }
+  const mirrorErrors = mirror?.errors ?? [];
+  if (mirrorProblem !== undefined || mirrorErrors.length > 0) {
+    result.result = "partial";
+    const line = mirrorProblem ??
+      `${mirrorErrors.length} mirror entr${mirrorErrors.length === 1 ? "y" : "ies"} not written, ` +
+        `first ${printable(mirrorErrors[0].path)}: ${printable(mirrorErrors[0].message)}`;
+    result.error = result.error ? `${result.error}; ${line}` : line;
+  }
   return result;
+}
+
+/**
+ * The job's backup, with its mirror brought up to date in the same pass.
+ * A mirror cairn refuses to write (not a cairn mirror, another job's) does
+ * not cost the backup: the snapshot is taken anyway and the run is partial.
+ */
+async function backupMaybeMirrored(
+  repo: Repository,
+  job: JobDefinition,
+  opts: BackupOptions,
+  output: Output,
+): Promise<{ r: BackupResult; mirror?: MirrorResult; mirrorProblem?: string }> {
+  if (!job.mirror) return { r: await backup(repo, opts) };
+  const say = (line: string) => output.err(`job "${job.name}": ${line}`);
+  try {
+    const r = await backupWithMirror(repo, opts, {
+      path: job.mirror.path,
+      purge: job.mirror.purge,
+      keep: job.mirror.keep,
+      onError: (p, m) => say(`warning: mirror: ${printable(p)}: ${printable(m)}`),
+      onWarning: (m) => say(`warning: ${printable(m)}`),
+    });
+    say(printable(mirrorLine(r.mirror)));
+    return { r, mirror: r.mirror };
+  } catch (err) {
+    if (!(err instanceof MirrorRefusedError || err instanceof TypeError)) throw err;
+    const problem = `mirror skipped: ${printable((err as Error).message)}`;
+    say(`warning: ${problem}`);
+    return { r: await backup(repo, opts), mirrorProblem: problem };
+  }
 }
 
 /** The retention view of a snapshot. */

@@ -157,7 +157,7 @@ paths = ["$SRC"]
   assertMatch((await t.run("x", noPw)).error!, /environment variable NOPE is not set/);
 });
 
-Deno.test("runJobNow() warns that mirrors are not supported yet and still backs up", async () => {
+Deno.test("runJobNow() backs up and brings the job's mirror up to date", async () => {
   await using t = await setup(`
 [[job]]
 name = "m"
@@ -165,7 +165,8 @@ paths = ["$SRC"]
 mirror = { path = "$DIR/mirror/{job}" }
 `);
   assertEquals((await t.run("m")).result, "success");
-  assert(t.output.stderr.some((l) => /mirrors are not supported yet/.test(l)));
+  assert(t.output.stderr.some((l) => /Mirror .*mirror\/m: \d+ written/.test(l)));
+  assert(Deno.lstatSync(join(t.dir, "mirror", "m", ".cairn-mirror.json")).isFile);
 });
 
 Deno.test("worstExitCode() ranks failed above partial above success", () => {

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { backup, type BackupResult, findParent } from "../archiver/mod.ts";
+import { backup, type BackupOptions, type BackupResult, findParent } from "../archiver/mod.ts";
 import {
   type Command,
   ExitCode,
@@ -13,17 +13,28 @@ import {
   UsageError,
   VERSION,
 } from "../cli/mod.ts";
+import {
+  backupWithMirror,
+  type MirroredBackupResult,
+  mirrorLine,
+  mirrorSummary,
+} from "../mirror/mod.ts";
 import type { SnapshotWithId } from "../repo/mod.ts";
 
 /** `cairn backup`: one snapshot of the given paths. */
 export const backupCommand: Command = {
   name: "backup",
   summary: "back up files and directories into a new snapshot",
-  usage: "cairn backup PATH... [--tag T] [--host H] [--exclude GLOB] [--time ISO8601] [--json]",
+  usage:
+    "cairn backup PATH... [--tag T] [--host H] [--exclude GLOB] [--time ISO8601] [--mirror DIR [--no-purge]] [--json]",
   description: [
     "Files whose size, mtime, ctime and inode match the parent snapshot (the latest one",
     "of the same host and paths) are not read again. Exit code 3 means the snapshot was",
-    "written but some files could not be read; they are listed on stderr.",
+    "written but some files could not be read (or mirrored); they are listed on stderr.",
+    "With --mirror, DIR is brought up to date in the same pass, from the same reads: a",
+    "plain copy of the sources (one source directory's contents go straight into DIR).",
+    "Entries no longer in the source are deleted from DIR unless --no-purge; a non-empty",
+    "DIR that is not a cairn mirror is refused. See docs/MIRROR.md.",
   ].join("\n"),
   usesRepository: true,
   options: {
@@ -50,6 +61,15 @@ export const backupCommand: Command = {
     parent: { type: "string", arg: "SNAPSHOT", description: "compare with this snapshot" },
     force: { type: "boolean", description: "read every file, ignoring the parent snapshot" },
     workers: { type: "string", arg: "N", description: "file reader threads (default: cores)" },
+    mirror: {
+      type: "string",
+      arg: "DIR",
+      description: "also bring this mirror directory (or path template) up to date",
+    },
+    "no-purge": {
+      type: "boolean",
+      description: "keep files in the mirror that are no longer in the source",
+    },
   },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 1, Infinity);
@@ -72,8 +92,19 @@ export const backupCommand: Command = {
       ? undefined
       : await findParent(repo, host, paths, { ref: stringFlag(ctx.flags, "parent") });
     const { output } = ctx;
-    const result = await runWithProgress(ctx.output, (onProgressSource) =>
-      backup(repo, {
+    const mirrorPath = stringFlag(ctx.flags, "mirror");
+    if (mirrorPath === undefined && ctx.flags["no-purge"]) {
+      throw new UsageError("--no-purge needs --mirror DIR");
+    }
+    const mirror = mirrorPath === undefined ? undefined : {
+      path: resolve(mirrorPath),
+      purge: ctx.flags["no-purge"] !== true,
+      onError: (p: string, m: string) =>
+        output.err(`warning: mirror: ${printable(p)}: ${printable(m)}`),
+      onWarning: (m: string) => output.err(`warning: ${printable(m)}`),
+    };
+    const result = await runWithProgress(ctx.output, (onProgressSource) => {
+      const opts: BackupOptions = {
         paths,
         host,
         time,
@@ -87,9 +118,12 @@ export const backupCommand: Command = {
         programVersion: `cairn ${VERSION}`,
         onError: (e) => output.err(`warning: ${printable(e.path)}: ${printable(e.message)}`),
         onStart: onProgressSource,
-      }));
+      };
+      return mirror ? backupWithMirror(repo, opts, mirror) : backup(repo, opts);
+    });
     report(ctx.output, result, ctx.flags.json === true, parent);
-    return result.errors.length > 0 ? ExitCode.partial : ExitCode.ok;
+    const mirrorErrors = "mirror" in result ? (result as MirroredBackupResult).mirror.errors : [];
+    return result.errors.length + mirrorErrors.length > 0 ? ExitCode.partial : ExitCode.ok;
   },
 };
 
@@ -128,6 +162,7 @@ function report(
   parent: SnapshotWithId | undefined,
 ): void {
   const s = r.summary;
+  const mirror = "mirror" in r ? (r as MirroredBackupResult).mirror : undefined;
   if (json) {
     output.out(JSON.stringify({
       message_type: "summary",
@@ -135,6 +170,7 @@ function report(
       parent: parent?.id ?? null,
       ...s,
       complete: r.errors.length === 0,
+      ...(mirror ? { mirror: mirrorSummary(mirror) } : {}),
     }));
     return;
   }
@@ -148,5 +184,6 @@ function report(
   if (r.errors.length > 0) {
     output.out(`${r.errors.length} file(s) could not be read; the snapshot is marked incomplete`);
   }
+  if (mirror) output.out(mirrorLine(mirror));
   output.out(`snapshot ${r.id.slice(0, 8)} saved in ${s.duration_s.toFixed(2)}s`);
 }

@@ -12,6 +12,7 @@ import { findCommand } from "./find.ts";
 import { diffCommand } from "./diff.ts";
 import { dumpCommand } from "./dump.ts";
 import { restoreCommand } from "./restore.ts";
+import { mirrorCommand } from "./mirror.ts";
 import { checkCommand } from "./check.ts";
 import { pruneCommand } from "./prune.ts";
 import { JOB_COMMANDS } from "./_fleet_commands.ts";
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   diffCommand,
   dumpCommand,
   restoreCommand,
+  mirrorCommand,
   checkCommand,
   pruneCommand,
   ...JOB_COMMANDS,

@@ -1,0 +1,51 @@
+import {
+  type Command,
+  ExitCode,
+  expectPositionals,
+  openRepository,
+  printable,
+} from "../cli/mod.ts";
+import { mirrorLine, mirrorSnapshot, mirrorSummary } from "../mirror/mod.ts";
+
+/** `cairn mirror`: bring a mirror directory up to date from a stored snapshot. */
+export const mirrorCommand: Command = {
+  name: "mirror",
+  summary: "bring a mirror directory up to date from a snapshot",
+  usage: "cairn mirror SNAPSHOT DIR [--purge] [--json]",
+  description: [
+    "DIR becomes a plain copy of the snapshot's sources (one source directory's contents go",
+    "straight into DIR), for a second copy or to rebuild a lost mirror. Files whose size and",
+    "mtime already match are left alone; others are written to a temp file and renamed into",
+    "place. With --purge, entries not in the snapshot are deleted, which is refused for a",
+    "non-empty DIR that is not a cairn mirror. DIR may be a path template ({job}, {host},",
+    "{date}, {time}, {snapshot}). Exit code 3 means some entries could not be mirrored.",
+  ].join("\n"),
+  usesRepository: true,
+  options: {
+    purge: { type: "boolean", description: "delete entries that are not in the snapshot" },
+  },
+  async run(ctx) {
+    expectPositionals(this, ctx.positionals, 2);
+    const [ref, dir] = ctx.positionals;
+    const repo = await openRepository(ctx);
+    const snapshot = await repo.findSnapshot(ref);
+    const { output } = ctx;
+    const result = await mirrorSnapshot(repo, snapshot, {
+      path: dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`,
+      purge: ctx.flags.purge === true,
+      signal: ctx.signal,
+      onError: (p, m) => output.err(`error: ${printable(p)}: ${printable(m)}`),
+      onWarning: (m) => output.err(`warning: ${printable(m)}`),
+    });
+    if (ctx.flags.json === true) {
+      output.out(JSON.stringify({
+        message_type: "summary",
+        snapshot: snapshot.id,
+        ...mirrorSummary(result),
+      }));
+    } else {
+      output.out(`${printable(mirrorLine(result))} from snapshot ${snapshot.id.slice(0, 8)}`);
+    }
+    return result.errors.length > 0 ? ExitCode.partial : ExitCode.ok;
+  },
+};

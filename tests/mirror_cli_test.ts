@@ -1,0 +1,320 @@
+import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
+import { cairn, cairnCommand, lastJson, makeRepo } from "./_launcher.ts";
+
+const MARKER = ".cairn-mirror.json";
+
+/** What "equal" means for a mirror: per relative path, type, mode, mtime and content. */
+async function describeTree(root: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (dir: string, rel: string) => {
+    const names: string[] = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    for (const name of names.sort()) {
+      if (rel === "" && name === MARKER) continue;
+      const path = `${dir}/${name}`;
+      const r = `${rel}/${name}`;
+      const st = await Deno.lstat(path);
+      const mode = (st.mode! & 0o7777).toString(8);
+      if (st.isSymlink) out[r] = `link ${await Deno.readLink(path)}`;
+      else if (st.isDirectory) {
+        await walk(path, r);
+        out[r] = `dir ${mode} ${st.mtime!.getTime()}`;
+      } else {
+        const hash = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+        const hex = Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0"));
+        out[r] = `file ${mode} ${st.mtime!.getTime()} ${st.size} ${hex.join("").slice(0, 16)}`;
+      }
+    }
+  };
+  await walk(root, "");
+  return out;
+}
+
+/** Inode and ctime of every regular file below `root`. */
+async function fileIdentities(root: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const path = `${dir}/${e.name}`;
+      const st = await Deno.lstat(path);
+      if (st.isDirectory) await walk(path);
+      else if (st.isFile && e.name !== MARKER) {
+        out[path] = `${st.ino} ${st.ctime!.getTime()} ${st.mtime!.getTime()}`;
+      }
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+async function makeSource(dir: string): Promise<string> {
+  const src = `${dir}/src`;
+  await Deno.mkdir(`${src}/docs/old`, { recursive: true });
+  await Deno.mkdir(`${src}/empty`);
+  await Deno.writeTextFile(`${src}/docs/report.txt`, "report\n");
+  await Deno.writeTextFile(`${src}/docs/old/draft.txt`, "draft\n");
+  await Deno.writeFile(`${src}/photo.bin`, randomBytes(200_000));
+  await Deno.writeTextFile(`${src}/run.sh`, "#!/bin/sh\necho hi\n");
+  await Deno.chmod(`${src}/run.sh`, 0o750);
+  await Deno.chmod(`${src}/docs/report.txt`, 0o600);
+  await Deno.chmod(`${src}/docs/old`, 0o750);
+  await Deno.symlink("docs/report.txt", `${src}/link`);
+  await Deno.symlink("/nowhere/at/all", `${src}/dangling`);
+  await Deno.utime(
+    `${src}/docs/old/draft.txt`,
+    new Date(1_600_000_000_000),
+    new Date(1_600_000_000_000),
+  );
+  await Deno.utime(`${src}/docs/old`, new Date(1_500_000_000_000), new Date(1_500_000_000_000));
+  return src;
+}
+
+interface MirrorJson {
+  path: string;
+  written: number;
+  retimed: number;
+  unchanged: number;
+  linked: number;
+  removed: number;
+  errors: number;
+}
+
+async function backupMirror(env: Record<string, string>, args: string[]) {
+  const r = await cairn(["backup", ...args, "--json"], { env });
+  assertEquals(r.code, 0, r.stderr);
+  return lastJson<{ mirror: MirrorJson; snapshot: string }>(r).mirror;
+}
+
+Deno.test("backup --mirror keeps the mirror equal to the source through edits, renames and deletes", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await makeSource(dir);
+  const m = `${dir}/mirror`;
+  const first = await backupMirror(env, [src, "--mirror", m]);
+  assertEquals(first.written, 4);
+  assertEquals(await describeTree(m), await describeTree(src));
+  const marker = JSON.parse(await Deno.readTextFile(`${m}/${MARKER}`));
+  assertEquals([marker.complete, marker.job], [true, null]);
+
+  // Edit (same size, new mtime), chmod, rename, delete, replace a file by a directory.
+  await Deno.writeTextFile(`${src}/docs/report.txt`, "REPORT\n");
+  await Deno.chmod(`${src}/run.sh`, 0o700);
+  await Deno.rename(`${src}/photo.bin`, `${src}/picture.bin`);
+  await Deno.remove(`${src}/docs/old`, { recursive: true });
+  await Deno.remove(`${src}/link`);
+  await Deno.mkdir(`${src}/link`);
+  await Deno.writeTextFile(`${src}/link/new.txt`, "new\n");
+  const second = await backupMirror(env, [src, "--mirror", m]);
+  assertEquals(await describeTree(m), await describeTree(src));
+  assertEquals(second.written, 3); // report.txt, picture.bin, link/new.txt
+  assertEquals(second.removed, 3); // photo.bin, docs/old, the old link
+
+  // Without purge, what is gone from the source stays in the mirror.
+  await Deno.remove(`${src}/picture.bin`);
+  await Deno.writeTextFile(`${src}/docs/report.txt`, "report, third edition\n");
+  const third = await backupMirror(env, [src, "--mirror", m, "--no-purge"]);
+  assertEquals([third.written, third.removed], [1, 0]);
+  const want = await describeTree(src);
+  const got = await describeTree(m);
+  assert(got["/picture.bin"]?.startsWith("file "), "a file deleted from the source is kept");
+  delete got["/picture.bin"];
+  delete got["/"]; // the top directory's mtime follows the source, whose entries differ now
+  assertEquals(
+    Object.fromEntries(Object.entries(got).filter(([k]) => k !== "")),
+    Object.fromEntries(Object.entries(want).filter(([k]) => k !== "")),
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("an unchanged rerun writes no mirror file: inodes and ctimes stay", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await makeSource(dir);
+  const m = `${dir}/mirror`;
+  await backupMirror(env, [src, "--mirror", m]);
+  const before = await fileIdentities(m);
+  const tree = await describeTree(m);
+  await new Promise((r) => setTimeout(r, 20)); // so a rewrite would show in ctime
+  const again = await backupMirror(env, [src, "--mirror", m]);
+  assertEquals([again.written, again.removed, again.unchanged], [0, 0, 6]);
+  assertEquals(await fileIdentities(m), before);
+  assertEquals(await describeTree(m), tree);
+
+  // New times on the same bytes (as in an upgraded source tree): metadata only, no rewrite.
+  await Deno.utime(`${src}/photo.bin`, new Date(1_700_000_000_000), new Date(1_700_000_000_000));
+  const retimed = await backupMirror(env, [src, "--mirror", m]);
+  assertEquals([retimed.written, retimed.retimed], [0, 1]);
+  assertEquals(
+    String((await Deno.lstat(`${m}/photo.bin`)).ino),
+    before[`${m}/photo.bin`].split(" ")[0],
+  );
+  assertEquals(await describeTree(m), await describeTree(src));
+
+  // A file missing from the mirror (but not changed in the source) is copied back.
+  await Deno.remove(`${m}/photo.bin`);
+  const repaired = await backupMirror(env, [src, "--mirror", m]);
+  assertEquals(repaired.written, 1);
+  assertEquals(await describeTree(m), await describeTree(src));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a purge is refused in a non-empty directory that is not a cairn mirror", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await makeSource(dir);
+  const home = `${dir}/home`;
+  await Deno.mkdir(home);
+  await Deno.writeTextFile(`${home}/thesis.tex`, "years of work\n");
+  const r = await cairn(["backup", src, "--mirror", home], { env });
+  assertEquals(r.code, 1);
+  assertStringIncludes(r.stderr, "Refusing to purge");
+  assertStringIncludes(r.stderr, MARKER);
+  assertEquals(await Deno.readTextFile(`${home}/thesis.tex`), "years of work\n");
+  const snaps = await cairn(["snapshots", "--json"], { env });
+  assertEquals(lastJson<unknown[]>(snaps).length, 0, "nothing was done");
+
+  const m2 = await cairn(["mirror", "latest", home, "--purge"], { env });
+  assert(m2.code !== 0);
+
+  // Without purge cairn copies in but never claims the directory, so a later purge is still refused.
+  const copy = await backupMirror(env, [src, "--mirror", home, "--no-purge"]);
+  assertEquals(copy.written, 4);
+  assertEquals(await Deno.readTextFile(`${home}/thesis.tex`), "years of work\n");
+  await assertNoFile(`${home}/${MARKER}`);
+  assertEquals((await cairn(["backup", src, "--mirror", home], { env })).code, 1);
+
+  // A mirror inside a source is refused too.
+  const inside = await cairn(["backup", src, "--mirror", `${src}/mirror`], { env });
+  assertEquals(inside.code, 1);
+  assertStringIncludes(inside.stderr, "must not be inside a source");
+  await Deno.remove(dir, { recursive: true });
+});
+
+async function assertNoFile(path: string) {
+  try {
+    await Deno.lstat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw err;
+  }
+  throw new Error(`${path} should not exist`);
+}
+
+Deno.test("cairn mirror SNAPSHOT DIR rebuilds a lost mirror, then skips what matches", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await makeSource(dir);
+  const m = `${dir}/mirror`;
+  await backupMirror(env, [src, "--mirror", m]);
+  await Deno.remove(m, { recursive: true });
+  const r = await cairn(["mirror", "latest", m, "--purge", "--json"], { env });
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(lastJson<MirrorJson>(r).written, 4);
+  assertEquals(await describeTree(m), await describeTree(src));
+  const before = await fileIdentities(m);
+  await Deno.writeTextFile(`${m}/stray.txt`, "not in the snapshot");
+  const again = await cairn(["mirror", "latest", m, "--purge", "--json"], { env });
+  assertEquals(again.code, 0, again.stderr);
+  const s = lastJson<MirrorJson>(again);
+  assertEquals([s.written, s.removed], [0, 1]);
+  assertEquals(await fileIdentities(m), before);
+  assertEquals(await describeTree(m), await describeTree(src));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("versioned mirrors: a folder per run, unchanged files hard-linked to the previous one", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await makeSource(dir);
+  const template = `${dir}/usb/{date}`;
+  const day = (d: number) => `2024-03-0${d}T12:00:00`;
+  await backupMirror(env, [src, "--mirror", template, "--time", day(1)]);
+  await Deno.writeTextFile(`${src}/docs/report.txt`, "changed on day 2\n");
+  const second = await backupMirror(env, [src, "--mirror", template, "--time", day(2)]);
+  assertEquals([second.written, second.linked], [1, 3]);
+  const [d1, d2] = [`${dir}/usb/2024-03-01`, `${dir}/usb/2024-03-02`];
+  assertEquals(await describeTree(d2), await describeTree(src));
+  const ino = async (p: string) => (await Deno.lstat(p)).ino;
+  assertEquals(await ino(`${d1}/photo.bin`), await ino(`${d2}/photo.bin`));
+  assertEquals(await ino(`${d1}/docs/old/draft.txt`), await ino(`${d2}/docs/old/draft.txt`));
+  assert((await ino(`${d1}/docs/report.txt`)) !== (await ino(`${d2}/docs/report.txt`)));
+  assertEquals(await Deno.readTextFile(`${d1}/docs/report.txt`), "report\n");
+  assertEquals((await Deno.lstat(`${d2}/photo.bin`)).nlink, 2);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a job's mirror with {snapshot} and keep: one folder per snapshot, the newest kept", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await makeSource(dir);
+  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
+  const config = `${dir}/cairn.toml`;
+  await Deno.writeTextFile(
+    config,
+    [
+      `state_dir = "${dir}/state"`,
+      "[repository.main]",
+      `path = "${env.CAIRN_REPO}"`,
+      `password_file = "${dir}/password"`,
+      "[[job]]",
+      `name = "docs"`,
+      `repository = "main"`,
+      `paths = ["${src}"]`,
+      `mirror = { path = "${dir}/usb/{job}/{snapshot}", purge = true, keep = { last = 2 } }`,
+    ].join("\n"),
+  );
+  for (let i = 0; i < 3; i++) {
+    await Deno.writeTextFile(`${src}/run-${i}.txt`, `run ${i}\n`);
+    const r = await cairn(["run", "--config", config, "docs"], { env });
+    assertEquals(r.code, 0, r.stderr);
+  }
+  const snaps = lastJson<{ id: string }[]>(await cairn(["snapshots", "--json"], { env }));
+  assertEquals(snaps.length, 3);
+  const folders: string[] = [];
+  for await (const e of Deno.readDir(`${dir}/usb/docs`)) folders.push(e.name);
+  assertEquals(folders.sort(), snaps.slice(1).map((s) => s.id.slice(0, 8)).sort());
+  const newest = `${dir}/usb/docs/${snaps[2].id.slice(0, 8)}`;
+  assertEquals(await describeTree(newest), await describeTree(src));
+  const marker = JSON.parse(await Deno.readTextFile(`${newest}/${MARKER}`));
+  assertEquals([marker.job, marker.snapshot, marker.complete], ["docs", snaps[2].id, true]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a backup killed in the middle leaves no half-written file in the mirror", async () => {
+  const { dir, env } = await makeRepo();
+  const src = `${dir}/src`;
+  await Deno.mkdir(src);
+  const size = 1 << 20;
+  for (let i = 0; i < 120; i++) {
+    await Deno.writeFile(`${src}/f${String(i).padStart(3, "0")}`, randomBytes(size));
+  }
+  const m = `${dir}/mirror`;
+  const child = cairnCommand(["backup", src, "--mirror", m, "--workers", "1"], { env }).spawn();
+  // Kill it once the mirror has some files, but not all.
+  for (let i = 0; i < 2000; i++) {
+    let n = 0;
+    try {
+      for await (const e of Deno.readDir(m)) if (e.name.startsWith("f")) n++;
+    } catch { /* not created yet */ }
+    if (n >= 5) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  try {
+    child.kill("SIGKILL");
+  } catch { /* already done */ }
+  await child.output();
+  let whole = 0;
+  for await (const e of Deno.readDir(m)) {
+    if (!e.name.startsWith("f")) continue; // the marker, or a temp file of the killed run
+    const st = await Deno.lstat(`${m}/${e.name}`);
+    assertEquals(st.size, size, `${e.name} is whole`);
+    assertEquals(await Deno.readFile(`${m}/${e.name}`), await Deno.readFile(`${src}/${e.name}`));
+    whole++;
+  }
+  assert(whole >= 5);
+  console.log(`killed with ${whole} of 120 files in the mirror`);
+  // The rerun completes the mirror and removes the killed run's temp files.
+  await backupMirror(env, [src, "--mirror", m]);
+  assertEquals(await describeTree(m), await describeTree(src));
+  await Deno.remove(dir, { recursive: true });
+});
+
+function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let at = 0; at < n; at += 65536) crypto.getRandomValues(out.subarray(at, at + 65536));
+  return out;
+}
