@@ -82,7 +82,7 @@ function parseMirror(r: Reader, ctx: JobParseContext): MirrorConfig {
       );
     }
   }
-  const mirror: MirrorConfig = { path, purge: r.boolean("purge", false) };
+  const mirror: MirrorConfig = { path, purge: r.boolean("purge", true) };
   const keep = r.subTable("keep");
   if (keep) mirror.keep = parseKeep(r.child("keep", keep));
   return mirror;

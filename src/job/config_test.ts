@@ -149,10 +149,10 @@ Deno.test("parseJobConfig() accepts a table of good files", async (t) => {
       { path: "/mnt/mirror/{host}/{job}/{date}", purge: true, keep: { last: 2 } },
     ],
     [
-      "a mirror table header works too",
+      "a mirror table header works too, and purges by default",
       BASE + `[job.mirror]\npath = "/mnt/m/{snapshot}"\n`,
       (c) => c.jobs[0].mirror,
-      { path: "/mnt/m/{snapshot}", purge: false },
+      { path: "/mnt/m/{snapshot}", purge: true },
     ],
     ["host override", BASE + `host = "web-1"\n`, (c) => c.jobs[0].host, "web-1"],
     ["an empty file has no jobs", ``, (c) => c.jobs, []],
