@@ -2,7 +2,7 @@
  * Side-by-side benchmark on the Linux 6.1 source tree: cairn against
  * restic 0.14 (Debian's), same tree, same machine, same run, warm page cache.
  *
- *   deno run -A bench/kernel_vs_restic.ts [--scale]
+ *   deno run -A bench/kernel_vs_restic.ts [--scale | --scale-only]
  *
  * Measures a first backup into an empty repository, a second one with
  * nothing changed, and an update to 6.1.176; reports wall time, peak memory
@@ -181,9 +181,85 @@ function runScale() {
   }
 }
 
+/**
+ * The mirror section: what a mirror costs on top of a backup (one read of
+ * each file feeds both) against `rsync -a --delete` doing the same copy on
+ * its own, for a first run into an empty directory, an unchanged rerun and
+ * the update to 6.1.176. Separate repositories for backup alone and backup +
+ * mirror, so each step compares like with like.
+ */
+export function runMirror() {
+  const src = `${WORK}/mirror-src`;
+  const repoA = `${WORK}/mirror-repo-alone`;
+  const repoM = `${WORK}/mirror-repo-mirrored`;
+  const cm = `${WORK}/mirror-cairn`;
+  const rm = `${WORK}/mirror-rsync`;
+  const rebuilt = `${WORK}/mirror-rebuilt`;
+  for (const d of [src, repoA, repoM, cm, rm, rebuilt]) removeIfThere(d);
+  sh("cp", ["-a", OLD, src]);
+  warm(src);
+  const env = { CAIRN_PASSWORD: PASSWORD, HOME: Deno.env.get("HOME") ?? "/root" };
+  for (const r of [repoA, repoM]) {
+    sh(cairnCmd(["init", "-r", r])[0], cairnCmd(["init", "-r", r]).slice(1), env);
+  }
+  const alone = () => timed(cairnCmd(["backup", "-r", repoA, src, "--json"]), env);
+  const mirrored = () =>
+    timed(cairnCmd(["backup", "-r", repoM, src, "--mirror", cm, "--json"]), env);
+  const rsync = () => timed(["rsync", "-a", "--delete", "--stats", `${src}/`, `${rm}/`], {});
+  const written = (m: Measure) => {
+    const j = JSON.parse(m.stdout.trim().split("\n").at(-1)!);
+    const s = j.mirror;
+    return `${s.written} written, ${s.retimed} retimed, ${s.removed} removed, ${s.unchanged} unchanged`;
+  };
+  const transferred = (m: Measure) =>
+    m.stdout.match(/Number of regular files transferred: ([\d,]+)/)?.[1] ?? "?";
+  const rows: string[] = [];
+  // Each run starts with no dirty pages of the previous one still being written back.
+  const flushed = <T>(run: () => T): T => (sh("sync", []), run());
+  const step = (name: string) => {
+    const a = flushed(alone);
+    const m = flushed(mirrored);
+    const r = flushed(rsync);
+    const part = m.wallS - a.wallS;
+    rows.push(
+      `| ${name} | ${a.wallS.toFixed(2)} s | ${m.wallS.toFixed(2)} s | ${part.toFixed(2)} s | ${
+        r.wallS.toFixed(2)
+      } s | ${(part / r.wallS).toFixed(2)} | ${(m.wallS / (a.wallS + r.wallS)).toFixed(2)} | ${
+        written(m)
+      }; rsync ${transferred(r)} files |`,
+    );
+  };
+  step("first run, empty mirror (6.1.170)");
+  step("rerun, nothing changed");
+  sh("rsync", ["-a", "--delete", `${NEW}/`, `${src}/`]);
+  warm(src);
+  step("update to 6.1.176");
+  const rebuild = timed(
+    cairnCmd(["mirror", "-r", repoM, "latest", rebuilt, "--purge", "--json"]),
+    env,
+  );
+  const diff = new Deno.Command("diff", { args: ["-r", "-q", "-x", ".cairn-mirror.json", src, cm] })
+    .outputSync();
+
+  console.log(
+    "\n| mirror run | cairn backup | cairn backup + mirror | mirror part | rsync -a --delete | " +
+      "mirror part / rsync | (backup + mirror) / (backup + rsync) | files written |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|");
+  for (const r of rows) console.log(r);
+  console.log(
+    `\ncairn mirror latest DIR (rebuild from the repository): ${rebuild.wallS.toFixed(2)} s, ` +
+      `peak ${rebuild.peakMiB.toFixed(0)} MiB; mirror equals source: ${
+        diff.success ? "yes" : "NO"
+      }`,
+  );
+  for (const d of [repoA, repoM, cm, rm, rebuilt, src]) removeIfThere(d);
+}
+
 if (import.meta.main) {
   Deno.mkdirSync(WORK, { recursive: true });
   ensureInputs();
-  runKernel();
-  if (Deno.args.includes("--scale")) runScale();
+  if (!Deno.args.includes("--scale-only")) runKernel();
+  if (Deno.args.includes("--scale") || Deno.args.includes("--scale-only")) runScale();
+  if (!Deno.args.includes("--scale-only")) runMirror();
 }
