@@ -1,9 +1,16 @@
 import type { Chunker } from "../chunker/mod.ts";
 
+/** What `emit` may return: a promise asks the reader to pause until it settles. */
+export type Backpressure = void | Promise<void>;
+
 /**
  * Reads a file once with synchronous calls and cuts it into chunks, handing
  * each to `emit` as a view into the reused buffer `buf` (valid only during
- * the call). Returns the number of bytes read.
+ * the call). Returns the number of bytes read: synchronously, unless `emit`
+ * asked to pause by returning a promise, in which case reading resumes when
+ * it settles and the result is a promise. Small files, which never fill a
+ * pack, thus cost no event-loop turn; a 4 GiB file pauses at every full
+ * pack, so memory stays bounded whatever the file's size.
  *
  * `buf` must hold the largest chunk, so a chunk is always whole in it; when
  * it fills up, the unfinished tail moves to the front. A short read that
@@ -18,42 +25,66 @@ export function chunkFile(
   expectedSize: number,
   buf: Uint8Array,
   chunker: Chunker,
-  emit: (chunk: Uint8Array) => void,
+  emit: (chunk: Uint8Array) => Backpressure,
   onRead?: (bytes: Uint8Array) => void,
-): number {
+): number | Promise<number> {
   const file = Deno.openSync(path, { read: true });
-  try {
-    chunker.reset();
-    let total = 0;
-    let fill = 0;
-    let start = 0;
+  chunker.reset();
+  let total = 0;
+  let fill = 0; // bytes in buf
+  let start = 0; // start of the current chunk
+  let pos = 0; // bytes of buf already scanned
+  let eof = false;
+  const run = (): number | Promise<number> => {
     for (;;) {
+      const view = buf.subarray(0, fill);
+      let cut: number;
+      while ((cut = chunker.next(view, pos)) !== -1) {
+        const pause = emit(view.subarray(start, cut));
+        start = pos = cut;
+        if (pause) return pause.then(guarded, fail);
+      }
+      pos = fill;
+      if (eof) {
+        if (fill > start) {
+          const pause = emit(buf.subarray(start, fill));
+          start = fill;
+          if (pause) return pause.then(finish, fail);
+        }
+        return finish();
+      }
       if (fill === buf.length) {
         buf.copyWithin(0, start, fill);
         fill -= start;
+        pos -= start;
         start = 0;
       }
       const want = buf.length - fill;
       const n = file.readSync(buf.subarray(fill)) ?? 0;
       if (n > 0) {
         onRead?.(buf.subarray(fill, fill + n));
-        let pos = fill;
         fill += n;
         total += n;
-        const view = buf.subarray(0, fill);
-        let cut: number;
-        while ((cut = chunker.next(view, pos)) !== -1) {
-          emit(view.subarray(start, cut));
-          start = pos = cut;
-        }
       }
-      if (n === 0 || (n < want && total >= expectedSize)) break;
+      if (n === 0 || (n < want && total >= expectedSize)) eof = true;
     }
-    if (fill > start) emit(buf.subarray(start, fill));
-    return total;
-  } finally {
+  };
+  const finish = () => {
     file.close();
-  }
+    return total;
+  };
+  const fail = (err: unknown): never => {
+    file.close();
+    throw err;
+  };
+  const guarded = (): number | Promise<number> => {
+    try {
+      return run();
+    } catch (err) {
+      return fail(err);
+    }
+  };
+  return guarded();
 }
 
 /** Reads a file once into `buf`, handing each run of bytes to `onRead`; returns the size. */

@@ -67,15 +67,11 @@ function init(m: InitMessage) {
  * mirror file, that file too. A failing mirror write does not fail the
  * backup of the file; it is reported beside the result.
  */
-function saveFile(job: FileJob): FileResult {
+function saveFile(job: FileJob): FileResult | Promise<FileResult> {
   const s = state!;
   const content: string[] = [];
-  const mirror: { writer?: MirrorFileWriter; error?: string } = {};
-  const mirrorFailed = (err: unknown) => {
-    mirror.error = (err as Error).message;
-    mirror.writer?.abort();
-    mirror.writer = undefined;
-  };
+  const mirror: MirrorState = {};
+  const mirrorFailed = (err: unknown) => failMirror(mirror, err);
   // A file that fits the buffer and may be unchanged in content is compared
   // before anything is written: its bytes are all still in `buf` at the end.
   const buffered = job.mirror?.expect !== undefined && !job.mirrorOnly && job.size < s.buf.length;
@@ -99,27 +95,63 @@ function saveFile(job: FileJob): FileResult {
       }
     }
     : undefined;
-  let size: number;
-  try {
-    size = job.mirrorOnly && onRead
-      ? readFile(job.path, job.size, s.buf, onRead)
-      : chunkFile(job.path, job.size, s.buf, s.chunker, (chunk) => {
-        const raw = keyedId(s.idKey, chunk);
-        const id = toHex(raw);
-        content.push(id);
-        if (s.stored.has(id) || isKnown(s.known, raw)) return;
-        s.stored.add(id);
-        s.packer.add("data", id, chunk);
-      }, onRead);
-  } catch (err) {
+  const emit = (chunk: Uint8Array) => {
+    const raw = keyedId(s.idKey, chunk);
+    const id = toHex(raw);
+    content.push(id);
+    if (s.stored.has(id) || isKnown(s.known, raw)) return;
+    s.stored.add(id);
+    s.packer.add("data", id, chunk);
+    // Pause reading while packs wait to be written, so that a single huge
+    // file cannot fill memory (a 4 GiB file peaked at 9.4 GB without this).
+    if (s.packer.backlog > 1) return s.packer.drain();
+  };
+  const failed = (err: unknown): FileResult => {
     mirror.writer?.abort();
     return { ok: false, error: (err as Error).message };
+  };
+  let read: number | Promise<number>;
+  try {
+    read = job.mirrorOnly && onRead
+      ? readFile(job.path, job.size, s.buf, onRead)
+      : chunkFile(job.path, job.size, s.buf, s.chunker, emit, onRead);
+  } catch (err) {
+    return failed(err);
   }
+  return typeof read === "number" ? finish(read) : read.then(finish, failed);
+
+  function finish(size: number): FileResult {
+    return finishFile(job, mirror, content, size);
+  }
+}
+
+/** A file's mirror copy in progress, or why it failed. */
+interface MirrorState {
+  writer?: MirrorFileWriter;
+  error?: string;
+}
+
+/** Gives up the file's mirror copy: the backup of the file goes on. */
+function failMirror(mirror: MirrorState, err: unknown): void {
+  mirror.error = (err as Error).message;
+  mirror.writer?.abort();
+  mirror.writer = undefined;
+}
+
+/** The mirror's last steps for a file that has been read, and its result. */
+function finishFile(
+  job: FileJob,
+  mirror: MirrorState,
+  content: string[],
+  size: number,
+): FileResult {
+  const s = state!;
+  const buffered = job.mirror?.expect !== undefined && !job.mirrorOnly && job.size < s.buf.length;
   if (mirror.writer) {
     try {
       mirror.writer.commit();
     } catch (err) {
-      mirrorFailed(err);
+      failMirror(mirror, err);
     }
   }
   const result: FileResult = { ok: true, content, size };
@@ -168,9 +200,14 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     if (m.type === "init") init(m);
     else if (m.type === "files") {
       const results: FileResult[] = [];
-      for (const f of m.files) results.push(saveFile(f));
+      const packer = state!.packer;
+      for (const f of m.files) {
+        const r = saveFile(f); // synchronous unless the file had to wait for a pack write
+        results.push(r instanceof Promise ? await r : r);
+        if (packer.failure) throw packer.failure;
+      }
       // Bound memory: at most two full packs wait to be written.
-      if (state!.packer.backlog > 1) await state!.packer.drain();
+      if (packer.backlog > 1) await packer.drain();
       post({ type: "files", batch: m.batch, results });
     } else if (m.type === "flush") {
       await state!.packer.flush();

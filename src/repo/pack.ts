@@ -92,6 +92,11 @@ export class PackWriter {
     return this.#open?.size ?? 0;
   }
 
+  /** The error that stopped pack writing, if one did. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
   /** Full packs queued or being written. */
   get backlog(): number {
     return this.#backlog;

@@ -1,0 +1,67 @@
+import { Chunker, gearTable } from "../chunker/mod.ts";
+import { concatBytes } from "../crypto/mod.ts";
+import { assert, assertEquals } from "../testing/asserts.ts";
+import { chunkFile } from "./_file_reader.ts";
+
+const PARAMS = { min: 1024, avg: 4096, max: 16384 };
+
+function sample(size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = 12345;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+Deno.test("chunkFile() pauses when emit asks to and gives the same chunks", async () => {
+  const path = await Deno.makeTempFile();
+  const data = sample(200_000);
+  await Deno.writeFile(path, data);
+  const chunker = new Chunker(gearTable(new Uint8Array(32)), PARAMS);
+  const sync: Uint8Array[] = [];
+  const n1 = chunkFile(path, data.length, new Uint8Array(PARAMS.max), chunker, (c) => {
+    sync.push(c.slice());
+  });
+  assertEquals(n1, data.length, "no pause asked: the result is synchronous");
+
+  const paused: Uint8Array[] = [];
+  let pauses = 0;
+  const n2 = chunkFile(path, data.length, new Uint8Array(PARAMS.max), chunker, (c) => {
+    paused.push(c.slice());
+    pauses++;
+    return new Promise<void>((r) => setTimeout(r, 0));
+  });
+  assert(n2 instanceof Promise, "a pause makes the result a promise");
+  assertEquals(await n2, data.length);
+  assertEquals(paused, sync);
+  assert(pauses > 10);
+  assertEquals(concatBytes(paused), data);
+  await Deno.remove(path);
+});
+
+Deno.test({
+  name: "chunkFile() closes the file and rejects when a paused emit fails",
+  ignore: Deno.build.os !== "linux", // counts descriptors in /proc
+  async fn() {
+    const path = await Deno.makeTempFile();
+    await Deno.writeFile(path, sample(100_000));
+    const chunker = new Chunker(gearTable(new Uint8Array(32)), PARAMS);
+    const openFds = () => [...Deno.readDirSync("/proc/self/fd")].length;
+    const before = openFds();
+    let calls = 0;
+    const r = chunkFile(path, 100_000, new Uint8Array(PARAMS.max), chunker, () => {
+      if (++calls === 3) return Promise.reject(new Error("pack write failed"));
+    });
+    let message = "";
+    try {
+      await r;
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    assertEquals(message, "pack write failed");
+    assertEquals(openFds(), before, "the file was closed");
+    await Deno.remove(path);
+  },
+});
