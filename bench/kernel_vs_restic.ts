@@ -44,6 +44,7 @@ function have(cmd: string): boolean {
 
 /** Runs a command under GNU time: wall seconds and peak RSS. */
 function timed(cmd: string[], env: Record<string, string>): Measure {
+  sh("sync", []); // the previous run's writes are not this run's cost
   const fmt = "%e %M";
   const out = new Deno.Command("/usr/bin/time", {
     args: ["-f", fmt, "-o", `${WORK}/.time`, ...cmd],
@@ -87,8 +88,13 @@ function ensureInputs() {
   if (!have("/usr/bin/time")) sh("sh", ["-c", "apt-get install -y -qq time"]);
 }
 
-/** Reads every file once so both tools start from a warm page cache. */
+/**
+ * Flushes dirty pages (a fresh copy of the tree would otherwise be written
+ * back during the first timed run) and reads every file once, so each run
+ * starts from a quiet disk and a warm page cache.
+ */
 function warm(dir: string) {
+  sh("sync", []);
   sh("sh", ["-c", `tar -cf - "${dir}" | cat > /dev/null`]);
 }
 

@@ -88,6 +88,7 @@ export class Archiver {
   readonly #excluder: Excluder;
   readonly #treeIds = new Set<string>();
   readonly #hardLinks = new Map<string, Promise<Node | null>>();
+  readonly #treeCache = new Map<string, Promise<ParentTree>>();
   #newPacks: PackInfo[] = [];
   #indexWrite: Promise<void> = Promise.resolve();
   #poolInstance: FileSaverPool | undefined;
@@ -277,14 +278,45 @@ export class Archiver {
     return mirror.dir(parent, path, mirrorEntry(info), names);
   }
 
-  async #parentNodes(treeId: string | undefined): Promise<Map<string, Node>> {
-    if (!treeId || !this.repo.index.has(treeId)) return new Map();
-    const tree = await this.repo.loadTree(treeId);
-    return new Map(tree.nodes.map((n) => [n.name, n]));
+  /**
+   * The nodes of a parent-snapshot tree, by name. Loading one also starts
+   * loading its first subdirectories' trees (up to a bounded number held at
+   * once), so the depth-first walk finds most trees already decrypted.
+   */
+  #parentNodes(treeId: string | undefined): Promise<ParentTree> {
+    if (!treeId || !this.repo.index.has(treeId)) return Promise.resolve(NO_PARENT);
+    const cached = this.#treeCache.get(treeId);
+    if (cached) {
+      this.#treeCache.delete(treeId);
+      return cached;
+    }
+    return this.#loadParent(treeId);
   }
 
-  async #saveTree(nodes: Promise<Node | null>[]): Promise<string> {
+  async #loadParent(treeId: string): Promise<ParentTree> {
+    const tree = await this.repo.loadTree(treeId);
+    const nodes = new Map(tree.nodes.map((n) => [n.name, n]));
+    let started = 0;
+    for (const n of tree.nodes) {
+      if (started >= PREFETCH_CHILDREN || this.#treeCache.size >= TREE_CACHE_LIMIT) break;
+      if (n.type !== "dir" || !n.subtree || this.#treeCache.has(n.subtree)) continue;
+      if (!this.repo.index.has(n.subtree)) continue;
+      const p = this.#loadParent(n.subtree);
+      p.catch(() => {}); // reported when the walk consumes it
+      this.#treeCache.set(n.subtree, p);
+      started++;
+    }
+    return Object.assign(nodes, { id: treeId });
+  }
+
+  async #saveTree(nodes: Promise<Node | null>[], old?: ParentTree): Promise<string> {
     const tree: Tree = { nodes: (await Promise.all(nodes)).filter((n): n is Node => n !== null) };
+    // A directory whose every entry is unchanged keeps its parent's tree:
+    // comparing fields is far cheaper than encoding and hashing it again.
+    if (
+      old?.id && old.size === tree.nodes.length &&
+      tree.nodes.every((n) => sameNode(n, old.get(n.name)))
+    ) return old.id;
     const bytes = encodeTree(tree);
     const id = toHex(keyedId(this.repo.master.id, bytes));
     if (!this.#treeIds.has(id) && !this.repo.index.has(id)) {
@@ -305,7 +337,7 @@ export class Archiver {
     path: string,
     info: Deno.FileInfo,
     old: Node | undefined,
-    oldTree: Promise<Map<string, Node>> | undefined,
+    oldTree: Promise<ParentTree> | undefined,
     md: MirrorDir | undefined,
   ): Deferred | Promise<Deferred> {
     this.opts.signal?.throwIfAborted();
@@ -339,7 +371,7 @@ export class Archiver {
     node: Node,
     path: string,
     info: Deno.FileInfo,
-    oldTree: Promise<Map<string, Node>>,
+    oldTree: Promise<ParentTree>,
     parentMirror: MirrorDir | undefined,
   ): Promise<Deferred> {
     this.progress.dirs++;
@@ -348,6 +380,7 @@ export class Archiver {
     const crossing = this.opts.oneFileSystem && !this.#rootDevs.has(info.dev ?? 0);
     const mirror = this.opts.mirror;
     let md: MirrorDir | undefined;
+    let oldNodes: ParentTree | undefined;
     if (crossing && mirror) md = mirror.dir(parentMirror, path, mirrorEntry(info), []);
     if (!crossing) {
       let listing;
@@ -363,14 +396,14 @@ export class Archiver {
         parentMirror?.drop(node.name);
         return done(null);
       }
-      const old = await oldTree;
+      const old = oldNodes = await oldTree;
       const kids = listing.entries.filter((e) => !this.#excluder.excludes(e.path));
       if (mirror) {
         md = mirror.dir(parentMirror, path, mirrorEntry(info), kids.map((e) => e.name));
       }
       // Load the parent snapshot's trees of the next few subdirectories while
       // walking this one, so the sequential walk rarely waits on a decrypt.
-      const prefetched = new Map<number, Promise<Map<string, Node>>>();
+      const prefetched = new Map<number, Promise<ParentTree>>();
       const prefetch = (i: number) => {
         const e = kids[i];
         if (!e || !e.info.isDirectory || prefetched.has(i)) return;
@@ -389,7 +422,7 @@ export class Archiver {
     }
     md?.done();
     return {
-      node: this.#saveTree(nodes).then((id) => {
+      node: this.#saveTree(nodes, oldNodes).then((id) => {
         node.subtree = id;
         return node;
       }),
@@ -486,6 +519,40 @@ function parentFile(old: Node | undefined): ParentFile | undefined {
 
 /** Subdirectories whose parent-snapshot trees are loaded ahead of the walk. */
 const PREFETCH_TREES = 8;
+/** Subdirectory trees a loaded parent tree starts loading, and the most held at once. */
+const PREFETCH_CHILDREN = 4;
+const TREE_CACHE_LIMIT = 256;
+
+/** A parent-snapshot tree's nodes by name, with the tree's id. */
+type ParentTree = Map<string, Node> & { id?: string };
+const NO_PARENT: ParentTree = new Map();
+
+/** Do two nodes record the same entry, field for field? */
+function sameNode(a: Node, b: Node | undefined): boolean {
+  if (!b) return false;
+  for (const k of NODE_FIELDS) if (a[k] !== b[k]) return false;
+  if (a.content === b.content) return true;
+  if (!a.content || !b.content || a.content.length !== b.content.length) return false;
+  return a.content.every((id, i) => id === b.content![i]);
+}
+
+const NODE_FIELDS = [
+  "name",
+  "type",
+  "mode",
+  "uid",
+  "gid",
+  "mtime",
+  "ctime",
+  "atime",
+  "inode",
+  "dev",
+  "links",
+  "size",
+  "subtree",
+  "target",
+  "rdev",
+] as const satisfies readonly (keyof Node)[];
 
 /** Runs one backup; see {@link Archiver}. */
 export function backup(repo: Repository, opts: BackupOptions): Promise<BackupResult> {
