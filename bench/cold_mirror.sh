@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Cold-cache check of the one-read mirror (needs root for drop_caches):
+# backup + mirror, against a backup alone and `rsync -a --delete`, each run
+# starting from an empty page cache.
+#   bash bench/cold_mirror.sh [SOURCE]   (default: the 6.1.170 corpus tree)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CAIRN_PASSWORD=bench-password
+src=${1:-$HOME/.cache/cairn-corpus/linux-6.1.170}
+work=$(mktemp -d "${TMPDIR:-/tmp}/cairn-cold.XXXX")
+trap 'rm -rf "$work"' EXIT
+cairn=(deno run -A --quiet --v8-flags=--max-semi-space-size=2 main.ts)
+timed() {
+  sync
+  echo 3 > /proc/sys/vm/drop_caches
+  /usr/bin/time -f "$1 %e s" "${@:2}" > /dev/null
+}
+"${cairn[@]}" init -r "$work/r1" > /dev/null
+"${cairn[@]}" init -r "$work/r2" > /dev/null
+timed "backup + mirror:" "${cairn[@]}" backup -r "$work/r1" "$src" --mirror "$work/m1" --json
+timed "backup alone:" "${cairn[@]}" backup -r "$work/r2" "$src" --json
+timed "rsync -a --delete:" rsync -a --delete "$src/" "$work/m2/"
