@@ -1,12 +1,14 @@
 import { basename, dirname, resolve, sep } from "node:path";
 import { keyedId, toHex } from "../crypto/mod.ts";
 import {
+  acquireSharedLock,
   type BackupSummary,
   encodeTree,
   type Node,
   nsToDate,
   type PackInfo,
   type PackWriter,
+  releaseLock,
   type Repository,
   saveIndexFile,
   type Snapshot,
@@ -100,7 +102,23 @@ export class Archiver {
   }
 
   /** Runs the backup and writes the snapshot. */
+  /**
+   * Runs the backup and writes the snapshot, holding a shared lock all the
+   * while: prune never deletes a pack it dropped after the lock was taken,
+   * and the index is reread if it changed before then, so this run never
+   * reuses a blob that a prune may delete before the snapshot is written.
+   */
   async run(): Promise<BackupResult> {
+    const lock = await acquireSharedLock(this.repo, { host: this.opts.host });
+    try {
+      await this.repo.refreshIndex();
+      return await this.#run();
+    } finally {
+      await releaseLock(lock);
+    }
+  }
+
+  async #run(): Promise<BackupResult> {
     const started = performance.now();
     const { repo, opts } = this;
     opts.onStart?.(() => this.progress);

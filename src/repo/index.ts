@@ -173,7 +173,7 @@ export async function loadIndexFile(
 export async function loadMasterIndex(
   backend: Backend,
   masterEnc: Uint8Array,
-): Promise<{ index: MasterIndex; files: string[] }> {
+): Promise<{ index: MasterIndex; files: string[]; listed: string[] }> {
   const names: string[] = [];
   for await (const f of backend.list("index")) names.push(f.name);
   const loaded = await mapLimit(names, 8, (n) => loadIndexFile(backend, masterEnc, n));
@@ -186,7 +186,7 @@ export async function loadMasterIndex(
     for (const p of file.packs) index.addPack(p);
     for (const p of file.dropped) index.addDroppedPack(p);
   });
-  return { index, files };
+  return { index, files, listed: names };
 }
 
 /** Maps `items` through `fn` with at most `limit` calls in flight, keeping order. */

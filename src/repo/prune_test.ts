@@ -3,10 +3,11 @@ import { backup } from "../archiver/mod.ts";
 import { type Backend, FaultBackend, InjectedFault, LocalBackend } from "../backend/mod.ts";
 import { keyedId, toHex } from "../crypto/mod.ts";
 import { assert, assertEquals, assertRejects } from "../testing/asserts.ts";
-import { CorruptError } from "./format.ts";
-import { removeStaleLocks } from "./lock.ts";
+import { listLocks, removeStaleLocks } from "./lock.ts";
 import { pruneRepository } from "./prune.ts";
 import { Repository } from "./repository.ts";
+import { saveIndexFile } from "./index.ts";
+import type { PackInfo } from "./pack.ts";
 import { loadIndexState } from "./_prune_index.ts";
 import {
   agePacks,
@@ -123,11 +124,14 @@ Deno.test("pruneRepository() keeps one copy of a blob stored twice", async () =>
   const { dir, backend, repo } = await newRepo();
   const shared = randomBytes(10_000);
   const E = writeTree(dir, "E", { e0: shared, e1: randomBytes(5000) });
-  const F = writeTree(dir, "F", { f0: shared });
-  const stale = await Repository.open(backend, "pw");
   await backup(repo, { paths: [E], host: "h", workers: 1 });
-  await backup(stale, { paths: [F], host: "h", workers: 1 }); // does not know e0: stores it again
+  // A second writer that had not seen e0 yet (two hosts storing it at once) stores it again.
   const id = toHex(keyedId(repo.master.id, shared));
+  const packs: PackInfo[] = [];
+  const writer = repo.newPackWriter((p) => void packs.push(p));
+  writer.add("data", id, shared);
+  await writer.flush();
+  await saveIndexFile(backend, repo.master.enc, packs);
   const copies = async () => {
     const st = await loadIndexState(await Repository.open(backend, "pw"));
     return [...st.packs.values()].filter((p) => p.blobs.some((b) => b.id === id)).length;
@@ -139,8 +143,6 @@ Deno.test("pruneRepository() keeps one copy of a blob stored twice", async () =>
   });
   assertEquals(stats.duplicateBlobs, 1);
   assertEquals(await copies(), 1);
-  assertEquals(await verifyRepository(backend.dir), 2);
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("pruneRepository() survives a crash at every write and a rerun completes", async () => {
@@ -187,16 +189,24 @@ Deno.test("pruneRepository() survives a crash at every write and a rerun complet
   await Deno.remove(s.dir, { recursive: true });
 });
 
-Deno.test("pruneRepository() with grace 0 loses what a backup started before it reuses", async () => {
-  // Grace 0 promises that no backup is running; this is what breaking it costs.
+Deno.test("a backup opened before a prune rereads the index under its lock: nothing is lost", async () => {
+  // Even with grace 0, which deletes dropped packs at once: the backup takes
+  // its shared lock, sees that the index changed since it opened the
+  // repository, rereads it, and stores a2 again instead of reusing it.
   const s = await scenario();
   const stale = await Repository.open(s.backend, "pw");
   await s.forgetS1();
-  await pruneRepository(await Repository.open(s.backend, "pw"), { graceMs: 0 });
+  const p = await pruneRepository(await Repository.open(s.backend, "pw"), { graceMs: 0 });
+  assert(p.packsDeleted >= 1, "the pack holding a2 is gone");
   const D = writeTree(s.dir, "D", { a2: s.a.a2 });
-  const r = await backup(stale, { paths: [D], host: "h", workers: 1 }); // skips a2: "known"
-  const fresh = await Repository.open(s.backend, "pw");
-  await assertRejects(() => restoreFiles(fresh, { ...r.snapshot, id: r.id }), CorruptError);
+  const r = await backup(stale, { paths: [D], host: "h", workers: 1 });
+  assertEquals(r.summary.data_blobs, 1, "a2 is stored again");
+  const files = await restoreFiles(await Repository.open(s.backend, "pw"), {
+    ...r.snapshot,
+    id: r.id,
+  });
+  assertEquals(files.get(join(D, "a2")), s.a.a2);
+  assertEquals(await verifyRepository(s.backend.dir), 3);
   await Deno.remove(s.dir, { recursive: true });
 });
 
@@ -212,10 +222,9 @@ Deno.test("pruneRepository() keeps what a backup started before it reuses, given
   await backup(stale, { paths: [D], host: "h", workers: 1 });
   assertEquals(await verifyRepository(s.backend.dir), 3);
 
-  // With old packs, phase 1 drops a3's pack while a backup that still sees
-  // it runs; the backup reuses a3. a3 is out of the index (no new backup
-  // reuses it) but still readable from the dropped pack, and the next prune
-  // after the grace period reindexes the pack: nothing is lost at any time.
+  // With old packs, phase 1 drops a3's pack after a backup opened the
+  // repository; the backup rereads the index under its lock and stores a3
+  // anew, so the later deletion of the dropped pack costs it nothing.
   await agePacks(s.backend, 2 * HOUR);
   stale = await Repository.open(s.backend, "pw");
   const t = Date.now();
@@ -223,17 +232,12 @@ Deno.test("pruneRepository() keeps what a backup started before it reuses, given
   assert(p1.packsDropped >= 1 && p1.packsDeleted === 0);
   const E = writeTree(s.dir, "E", { a3: s.a.a3 });
   const r = await backup(stale, { paths: [E], host: "h", workers: 1 });
-  assert(!(await indexedIds(s.backend)).has(s.ids.a3), "a3 is out of the index meanwhile");
-  const meanwhile = await restoreFiles(await Repository.open(s.backend, "pw"), {
-    ...r.snapshot,
-    id: r.id,
-  });
-  assertEquals(meanwhile.get(join(E, "a3")), s.a.a3, "readable from the dropped pack meanwhile");
+  assert((await indexedIds(s.backend)).has(s.ids.a3), "a3 is indexed again, in a new pack");
   const p2 = await pruneRepository(await Repository.open(s.backend, "pw"), {
     now: () => t + HOUR + 1,
   });
-  assertEquals(p2.packsReindexed, 1);
-  assert((await indexedIds(s.backend)).has(s.ids.a3));
+  assertEquals(p2.packsReindexed, 0);
+  assert(p2.packsDeleted >= 1);
   assertEquals(await verifyRepository(s.backend.dir), 4);
   const fresh = await Repository.open(s.backend, "pw");
   const files = await restoreFiles(fresh, { ...r.snapshot, id: r.id });
@@ -251,14 +255,28 @@ Deno.test("pruneRepository() under a concurrent backup leaves every snapshot com
     d1: randomBytes(30_000),
   });
   const t = Date.now();
-  const [r, p1] = await Promise.all([
-    backup(await Repository.open(s.backend, "pw"), { paths: [D], host: "h", workers: 2 }),
-    pruneRepository(await Repository.open(s.backend, "pw"), { now: () => t }),
-  ]);
-  assert(p1.packsDropped >= 1);
-  assertEquals(p1.packsDeleted, 0);
-  // The backup's own new packs were not touched; then, a grace period on:
-  await pruneRepository(await Repository.open(s.backend, "pw"), { now: () => t + HOUR + 1 });
+  const running = backup(await Repository.open(s.backend, "pw"), {
+    paths: [D],
+    host: "h",
+    workers: 2,
+  });
+  // Wait until the backup has announced itself, then prune while it runs.
+  const repo = await Repository.open(s.backend, "pw");
+  while ((await listLocks(repo)).every((l) => l.kind !== "shared")) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  const p1 = await pruneRepository(repo, { now: () => t });
+  const r = await running;
+  assertEquals(p1.backupsRunning, 1);
+  assertEquals(
+    [p1.packsDropped, p1.packsDeleted],
+    [0, 0],
+    "nothing is taken from a running backup",
+  );
+  // Once it is done, prune proceeds; a grace period on, it deletes.
+  const p2 = await pruneRepository(await Repository.open(s.backend, "pw"), { now: () => t + 1 });
+  assert(p2.packsDropped >= 1);
+  await pruneRepository(await Repository.open(s.backend, "pw"), { now: () => t + HOUR + 2 });
   assertEquals(await verifyRepository(s.backend.dir), 3);
   const files = await restoreFiles(await Repository.open(s.backend, "pw"), {
     ...r.snapshot,

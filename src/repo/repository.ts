@@ -78,6 +78,8 @@ export class NoRepositoryError extends Error {
  */
 export class Repository {
   #packKeys = new Map<string, Promise<CryptoKey>>();
+  /** Every index file listed when `index` was loaded, superseded ones too. */
+  indexFiles: readonly string[] = [];
 
   private constructor(
     readonly backend: Backend,
@@ -142,13 +144,31 @@ export class Repository {
       throw new CorruptError(`config file has unsupported version ${raw?.version}`);
     }
     validateChunkerParams(raw.chunker);
-    const { index } = await loadMasterIndex(backend, master.enc);
-    return new Repository(backend, master, raw, index);
+    const { index, listed } = await loadMasterIndex(backend, master.enc);
+    const repo = new Repository(backend, master, raw, index);
+    repo.indexFiles = listed;
+    return repo;
   }
 
   /** Rereads every index file (e.g. after another writer added some). */
   async reloadIndex(): Promise<void> {
-    this.index = (await loadMasterIndex(this.backend, this.master.enc)).index;
+    const { index, listed } = await loadMasterIndex(this.backend, this.master.enc);
+    this.index = index;
+    this.indexFiles = listed;
+  }
+
+  /**
+   * Rereads the index if its files changed since it was loaded (a listing,
+   * no reads, when nothing changed). A backup calls this once it holds its
+   * shared lock, so that it never reuses a blob a prune dropped before then.
+   */
+  async refreshIndex(): Promise<boolean> {
+    const names = new Set<string>();
+    for await (const f of this.backend.list("index")) names.add(f.name);
+    const loaded = new Set(this.indexFiles);
+    if (names.size === loaded.size && [...names].every((n) => loaded.has(n))) return false;
+    await this.reloadIndex();
+    return true;
   }
 
   /** A pack writer with this repository's settings. */
