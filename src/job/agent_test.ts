@@ -1,7 +1,7 @@
 import { Agent, type AgentOptions, type RunRecord } from "./agent.ts";
 import { FakeClock } from "./clock.ts";
 import type { JobDefinition } from "./types.ts";
-import { assert_, assertEquals } from "./_testing.ts";
+import { assert, assertEquals } from "../testing/asserts.ts";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -117,8 +117,8 @@ Deno.test("Agent delays each start by a jitter within [0, jitter)", async () => 
   await runUntil(h, at(3, 0, 30));
   assertEquals(h.starts.length, 48);
   const offsets = h.starts.map((s) => s.at - new Date(s.at).setMinutes(0, 0, 0));
-  assert_(offsets.every((o) => o >= 0 && o < 15 * MIN), `offsets out of range: ${offsets}`);
-  assert_(new Set(offsets).size > 40, "jitter should vary between runs");
+  assert(offsets.every((o) => o >= 0 && o < 15 * MIN), `offsets out of range: ${offsets}`);
+  assert(new Set(offsets).size > 40, "jitter should vary between runs");
 
   const top = harness([job("etc", "0 2 * * *", 15 * MIN)], {
     start: at(1, 0),
@@ -145,7 +145,7 @@ Deno.test("Agent never overlaps runs and skips slots that pass during a run", as
     "b 1 00:26",
   ]);
   for (let i = 1; i < h.records.length; i++) {
-    assert_(h.records[i].start >= h.records[i - 1].end, "a run started before the previous ended");
+    assert(h.records[i].start >= h.records[i - 1].end, "a run started before the previous ended");
   }
 });
 
@@ -268,5 +268,5 @@ Deno.test("FakeClock advances virtual time only", async () => {
   const t0 = Date.now();
   await clock.sleep(DAY);
   assertEquals(clock.now(), 1000 + DAY);
-  assert_(Date.now() - t0 < 1000);
+  assert(Date.now() - t0 < 1000);
 });

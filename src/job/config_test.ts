@@ -1,4 +1,4 @@
-import { assertEquals, assertInstanceOf, assertMatch, assertThrows } from "./_testing.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "../testing/asserts.ts";
 import { ConfigError } from "./config_error.ts";
 import { defaultStateDir, loadJobConfig, parseJobConfig } from "./config.ts";
 
@@ -26,8 +26,7 @@ function parse(text: string, options: Parameters<typeof parseJobConfig>[2] = OPT
 }
 
 function error(text: string, options: Parameters<typeof parseJobConfig>[2] = OPTS): ConfigError {
-  const e = assertThrows(() => parse(text, options));
-  assertInstanceOf(e, ConfigError);
+  const e = assertThrows(() => parse(text, options), ConfigError) as ConfigError;
   assertEquals(e.message.includes("\n"), false, "message must be one line");
   return e;
 }
@@ -511,7 +510,7 @@ Deno.test("loadJobConfig() reports a missing file as a ConfigError", async () =>
   const dir = await Deno.makeTempDir();
   try {
     const e = await loadJobConfig(`${dir}/nope.toml`).catch((e) => e);
-    assertInstanceOf(e, ConfigError);
+    assert(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
     assertEquals(e.message, `${dir}/nope.toml: file not found`);
     await Deno.writeTextFile(`${dir}/cairn.toml`, BASE + "jitter = 5\n");
     const e2 = await loadJobConfig(`${dir}/cairn.toml`, OPTS).catch((e) => e);

@@ -1,5 +1,5 @@
 import { formatDuration, parseDuration } from "./duration.ts";
-import { assertEquals, assertThrows } from "./_testing.ts";
+import { assertEquals, assertThrows } from "../testing/asserts.ts";
 
 Deno.test("parseDuration() reads single and combined units", () => {
   assertEquals(parseDuration("90s"), 90_000);

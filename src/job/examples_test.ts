@@ -1,5 +1,5 @@
 import { parseJobConfig } from "./config.ts";
-import { assertEquals } from "./_testing.ts";
+import { assertEquals } from "../testing/asserts.ts";
 
 const dir = new URL("../../examples/", import.meta.url);
 

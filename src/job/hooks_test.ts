@@ -1,6 +1,6 @@
 import { hookFailure, runHooks } from "./hooks.ts";
 import type { HookCommand } from "./types.ts";
-import { assertEquals } from "./_testing.ts";
+import { assertEquals } from "../testing/asserts.ts";
 
 const sh = (cmd: string): HookCommand => ({ display: cmd, argv: ["/bin/sh", "-c", cmd] });
 

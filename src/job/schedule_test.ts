@@ -1,5 +1,5 @@
 import { jitterDelay, parseSchedule } from "./schedule.ts";
-import { assertEquals, assertMatch, assertThrows } from "./_testing.ts";
+import { assertEquals, assertMatch, assertThrows } from "../testing/asserts.ts";
 
 Deno.test("parseSchedule() computes the next firing strictly after a time, in local time", () => {
   const s = parseSchedule("0 2 * * *");

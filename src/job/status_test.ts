@@ -1,6 +1,6 @@
 import { applyRun, StatusStore } from "./status.ts";
 import { renderMetrics, writeMetrics } from "./metrics.ts";
-import { assert_, assertEquals, assertRejects } from "./_testing.ts";
+import { assert, assertEquals, assertRejects } from "../testing/asserts.ts";
 
 const T = Date.UTC(2024, 0, 1, 2, 0);
 
@@ -43,8 +43,8 @@ Deno.test("StatusStore round-trips records and keeps the last success across fai
 
 Deno.test("StatusStore rejects job names that would escape the state directory", async () => {
   const store = new StatusStore("/nonexistent");
-  await assertRejects(store.read("../x"));
-  await assertRejects(store.write({ job: ".." }));
+  await assertRejects(() => store.read("../x"));
+  await assertRejects(() => store.write({ job: ".." }));
 });
 
 Deno.test("renderMetrics() writes one series per job and a 0/1 series per result", () => {
@@ -67,7 +67,7 @@ Deno.test("renderMetrics() writes one series per job and a 0/1 series per result
     `cairn_job_last_bytes_added{job="we\\"ird"} 5`,
     `cairn_job_last_files{job="we\\"ird"} 3`,
   ]);
-  assert_(text.includes("# TYPE cairn_job_last_result gauge"));
+  assert(text.includes("# TYPE cairn_job_last_result gauge"));
 });
 
 Deno.test("writeMetrics() replaces the file atomically", async () => {
@@ -79,7 +79,7 @@ Deno.test("writeMetrics() replaces the file atomically", async () => {
       lastEnd: "2024-01-01T00:00:00Z",
     }]);
     const text = await Deno.readTextFile(`${dir}/m/cairn.prom`);
-    assert_(text.includes(`cairn_job_last_result{job="a",result="failed"} 1`));
+    assert(text.includes(`cairn_job_last_result{job="a",result="failed"} 1`));
     assertEquals([...Deno.readDirSync(`${dir}/m`)].map((e) => e.name), ["cairn.prom"]);
   } finally {
     await Deno.remove(dir, { recursive: true });

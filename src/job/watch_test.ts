@@ -2,7 +2,7 @@ import { ConfigError } from "./config_error.ts";
 import { loadJobConfig } from "./config.ts";
 import type { JobConfig } from "./types.ts";
 import { watchConfig } from "./watch.ts";
-import { assertEquals } from "./_testing.ts";
+import { assertEquals } from "../testing/asserts.ts";
 
 const GOOD =
   `state_dir = "/tmp/s"\n[repository.r]\npath = "/r"\n[[job]]\nname = "a"\npaths = ["/a"]\n`;
