@@ -1,26 +1,19 @@
 /**
  * The index as prune sees it: every live index file with its packs whole,
  * plus the packs earlier prunes dropped from the index but have not deleted
- * yet ("dropped" entries, which only prune reads).
+ * yet ("dropped" entries: readers can still load their blobs, but only
+ * prune decides their fate).
  */
-import { fromBase64, toBase64 } from "../crypto/mod.ts";
-import { CorruptError, isId } from "./format.ts";
-import { mapLimit } from "./index.ts";
-import { decodeBlobList, encodeBlobList, type PackedBlob } from "./pack.ts";
+import {
+  type DroppedPack,
+  loadIndexFile,
+  mapLimit,
+  type PackEntry,
+  saveIndexFile,
+} from "./index.ts";
 import type { Repository } from "./repository.ts";
-import { loadSealedJson, saveSealedJson } from "./sealed_file.ts";
 
-/** A pack with every blob it holds. */
-export interface PackEntry {
-  name: string;
-  salt: Uint8Array;
-  blobs: PackedBlob[];
-}
-
-/** A pack a prune took out of the index at `droppedAt` (ms), kept until the grace is over. */
-export interface DroppedPack extends PackEntry {
-  droppedAt: number;
-}
+export type { DroppedPack, PackEntry };
 
 export interface IndexState {
   /** Index files in use (not superseded). */
@@ -33,28 +26,13 @@ export interface IndexState {
   dropped: Map<string, DroppedPack>;
 }
 
-interface PackJson {
-  id: string;
-  salt: string;
-  blobs: unknown;
-}
-
-interface PruneIndexJson {
-  v: 1;
-  supersedes?: string[];
-  packs: PackJson[];
-  /** Ignored by `loadMasterIndex`: packs out of the index, awaiting deletion. */
-  dropped?: (PackJson & { dropped_at: number })[];
-}
-
 /** Lists and reads every index file; throws on any that cannot be read. */
 export async function loadIndexState(repo: Repository, signal?: AbortSignal): Promise<IndexState> {
   const names: string[] = [];
   for await (const f of repo.backend.list("index", { signal })) names.push(f.name);
-  const files = await mapLimit(names, 8, async (name) => {
+  const files = await mapLimit(names, 8, (name) => {
     signal?.throwIfAborted();
-    const json = await loadSealedJson(repo.backend, repo.master.enc, "index", name);
-    return parseIndexJson(json, `index file "${name}"`);
+    return loadIndexFile(repo.backend, repo.master.enc, name);
   });
   const supersededNames = new Set(files.flatMap((f) => f.supersedes));
   const state: IndexState = { live: [], superseded: [], packs: new Map(), dropped: new Map() };
@@ -87,42 +65,5 @@ export function savePruneIndex(
   dropped: readonly DroppedPack[],
   supersedes: readonly string[],
 ): Promise<string> {
-  const json: PruneIndexJson = { v: 1, packs: packs.map(packJson) };
-  if (supersedes.length > 0) json.supersedes = [...supersedes];
-  if (dropped.length > 0) {
-    json.dropped = dropped.map((d) => ({ ...packJson(d), dropped_at: d.droppedAt }));
-  }
-  return saveSealedJson(repo.backend, repo.master.enc, "index", json);
-}
-
-function packJson(p: PackEntry): PackJson {
-  return { id: p.name, salt: toBase64(p.salt), blobs: encodeBlobList(p.blobs) };
-}
-
-function parseIndexJson(raw: unknown, what: string) {
-  const json = raw as PruneIndexJson;
-  if (json?.v !== 1 || !Array.isArray(json.packs)) throw new CorruptError(`${what} is malformed`);
-  const supersedes = json.supersedes ?? [];
-  if (!Array.isArray(supersedes) || !supersedes.every(isId)) {
-    throw new CorruptError(`${what} has a malformed supersedes list`);
-  }
-  const dropped = json.dropped ?? [];
-  if (!Array.isArray(dropped)) throw new CorruptError(`${what} has a malformed dropped list`);
-  return {
-    supersedes,
-    packs: json.packs.map((p) => parsePack(p, what)),
-    dropped: dropped.map((d): DroppedPack => {
-      if (!Number.isSafeInteger(d?.dropped_at)) {
-        throw new CorruptError(`${what} has a malformed dropped entry`);
-      }
-      return { ...parsePack(d, what), droppedAt: d.dropped_at };
-    }),
-  };
-}
-
-function parsePack(p: PackJson, what: string): PackEntry {
-  if (!isId(p?.id) || typeof p.salt !== "string") {
-    throw new CorruptError(`${what} has a malformed pack entry`);
-  }
-  return { name: p.id, salt: fromBase64(p.salt), blobs: decodeBlobList(p.blobs, what) };
+  return saveIndexFile(repo.backend, repo.master.enc, packs, supersedes, dropped);
 }

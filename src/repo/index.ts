@@ -1,7 +1,7 @@
 import type { Backend } from "../backend/mod.ts";
 import { fromBase64, fromHex, toBase64 } from "../crypto/mod.ts";
 import { type BlobType, CorruptError, isId } from "./format.ts";
-import { decodeBlobList, encodeBlobList, type PackInfo } from "./pack.ts";
+import { decodeBlobList, encodeBlobList, type PackedBlob } from "./pack.ts";
 import { loadSealedJson, saveSealedJson } from "./sealed_file.ts";
 
 /** A pack as the index knows it: enough to fetch and decrypt its blobs. */
@@ -38,22 +38,13 @@ export class MasterIndex {
   }
 
   /** Adds every blob of a pack. */
-  addPack(pack: { name: string; salt: Uint8Array; blobs: PackInfo["blobs"] }): void {
+  addPack(pack: PackEntry): void {
     let ref = this.#packs.get(pack.name);
     if (!ref) {
       ref = { name: pack.name, salt: pack.salt };
       this.#packs.set(pack.name, ref);
     }
-    for (const b of pack.blobs) {
-      if (this.#byId.has(b.id)) continue;
-      this.#byId.set(b.id, {
-        pack: ref,
-        type: b.type,
-        offset: b.offset,
-        length: b.length,
-        rawLength: b.rawLength,
-      });
-    }
+    addBlobs(this.#byId, ref, pack.blobs);
   }
 
   /**
@@ -63,17 +54,7 @@ export class MasterIndex {
    * {@link sortedIds} ignore them so no new snapshot comes to depend on them.
    */
   addDroppedPack(pack: PackEntry): void {
-    const ref = { name: pack.name, salt: pack.salt };
-    for (const b of pack.blobs) {
-      if (this.#dropped.has(b.id)) continue;
-      this.#dropped.set(b.id, {
-        pack: ref,
-        type: b.type,
-        offset: b.offset,
-        length: b.length,
-        rawLength: b.rawLength,
-      });
-    }
+    addBlobs(this.#dropped, { name: pack.name, salt: pack.salt }, pack.blobs);
   }
 
   /** Where blob `id` is, if anywhere (dropped packs last). */
@@ -110,33 +91,63 @@ export class MasterIndex {
   }
 }
 
+/** Adds the blobs not yet in `map`, each pointing into `pack`. */
+function addBlobs(map: Map<string, IndexEntry>, pack: PackRef, blobs: readonly PackedBlob[]) {
+  for (const b of blobs) {
+    if (map.has(b.id)) continue;
+    map.set(b.id, {
+      pack,
+      type: b.type,
+      offset: b.offset,
+      length: b.length,
+      rawLength: b.rawLength,
+    });
+  }
+}
+
+interface PackJson {
+  id: string;
+  salt: string;
+  blobs: unknown;
+}
+
 interface IndexFileJson {
   v: 1;
   supersedes?: string[];
-  packs: { id: string; salt: string; blobs: unknown }[];
+  packs: PackJson[];
   /** Written by prune: packs out of the index, awaiting deletion. */
-  dropped?: { id: string; salt: string; blobs: unknown; dropped_at: number }[];
+  dropped?: (PackJson & { dropped_at: number })[];
 }
 
 /** A pack and its blobs, as an index file lists it. */
-export type PackEntry = { name: string; salt: Uint8Array; blobs: PackInfo["blobs"] };
+export interface PackEntry {
+  name: string;
+  salt: Uint8Array;
+  blobs: PackedBlob[];
+}
+
+/** A pack a prune took out of the index at `droppedAt` (ms), kept until its grace is over. */
+export interface DroppedPack extends PackEntry {
+  droppedAt: number;
+}
+
+function packJson(p: PackEntry): PackJson {
+  return { id: p.name, salt: toBase64(p.salt), blobs: encodeBlobList(p.blobs) };
+}
 
 /** Writes one index file describing `packs`; returns its name. */
 export function saveIndexFile(
   backend: Backend,
   masterEnc: Uint8Array,
-  packs: readonly PackInfo[],
+  packs: readonly PackEntry[],
   supersedes: readonly string[] = [],
+  dropped: readonly DroppedPack[] = [],
 ): Promise<string> {
-  const json: IndexFileJson = {
-    v: 1,
-    packs: packs.map((p) => ({
-      id: p.name,
-      salt: toBase64(p.salt),
-      blobs: encodeBlobList(p.blobs),
-    })),
-  };
+  const json: IndexFileJson = { v: 1, packs: packs.map(packJson) };
   if (supersedes.length > 0) json.supersedes = [...supersedes];
+  if (dropped.length > 0) {
+    json.dropped = dropped.map((d) => ({ ...packJson(d), dropped_at: d.droppedAt }));
+  }
   return saveSealedJson(backend, masterEnc, "index", json);
 }
 
@@ -145,7 +156,7 @@ export async function loadIndexFile(
   backend: Backend,
   masterEnc: Uint8Array,
   name: string,
-): Promise<{ supersedes: string[]; packs: PackEntry[]; dropped: PackEntry[] }> {
+): Promise<{ supersedes: string[]; packs: PackEntry[]; dropped: DroppedPack[] }> {
   const what = `index file "${name}"`;
   const json = await loadSealedJson(backend, masterEnc, "index", name) as IndexFileJson;
   if (json?.v !== 1 || !Array.isArray(json.packs)) throw new CorruptError(`${what} is malformed`);
@@ -153,16 +164,24 @@ export async function loadIndexFile(
   if (!Array.isArray(supersedes) || !supersedes.every(isId)) {
     throw new CorruptError(`${what} has a malformed supersedes list`);
   }
-  const pack = (p: { id: string; salt: string; blobs: unknown }): PackEntry => {
+  const pack = (p: PackJson): PackEntry => {
     if (!isId(p?.id) || typeof p.salt !== "string") {
       throw new CorruptError(`${what} has a malformed pack entry`);
     }
     return { name: p.id, salt: fromBase64(p.salt), blobs: decodeBlobList(p.blobs, what) };
   };
-  if (json.dropped !== undefined && !Array.isArray(json.dropped)) {
-    throw new CorruptError(`${what} has a malformed dropped list`);
-  }
-  return { supersedes, packs: json.packs.map(pack), dropped: (json.dropped ?? []).map(pack) };
+  const dropped = json.dropped ?? [];
+  if (!Array.isArray(dropped)) throw new CorruptError(`${what} has a malformed dropped list`);
+  return {
+    supersedes,
+    packs: json.packs.map(pack),
+    dropped: dropped.map((d): DroppedPack => {
+      if (!Number.isSafeInteger(d?.dropped_at)) {
+        throw new CorruptError(`${what} has a malformed dropped entry`);
+      }
+      return { ...pack(d), droppedAt: d.dropped_at };
+    }),
+  };
 }
 
 /**

@@ -1,11 +1,10 @@
 import { MemoryBackend } from "../backend/mod.ts";
-import { keyedId, toBase64, toHex, utf8, WrongPasswordError } from "../crypto/mod.ts";
+import { keyedId, toHex, utf8, WrongPasswordError } from "../crypto/mod.ts";
 import { assertEquals, assertRejects } from "../testing/asserts.ts";
 import { CorruptError } from "./format.ts";
 import { loadMasterIndex, MasterIndex, saveIndexFile } from "./index.ts";
 import type { PackInfo } from "./pack.ts";
-import { encodeBlobList, readPackTrailer } from "./pack.ts";
-import { saveSealedJson } from "./sealed_file.ts";
+import { readPackTrailer } from "./pack.ts";
 import { Repository } from "./repository.ts";
 
 const FAST = { kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 } };
@@ -123,17 +122,13 @@ Deno.test("blobs of packs prune dropped stay readable but are never reused", asy
   // What prune's first phase writes: a new index that supersedes the old one
   // and lists the pack as dropped.
   const old = (await loadMasterIndex(backend, repo.master.enc)).files;
-  await saveSealedJson(backend, repo.master.enc, "index", {
-    v: 1,
-    supersedes: old,
-    packs: [],
-    dropped: packs.map((p) => ({
-      id: p.name,
-      salt: toBase64(p.salt),
-      blobs: encodeBlobList(p.blobs),
-      dropped_at: Date.now(),
-    })),
-  });
+  await saveIndexFile(
+    backend,
+    repo.master.enc,
+    [],
+    old,
+    packs.map((p) => ({ ...p, droppedAt: Date.now() })),
+  );
   const fresh = await Repository.open(backend, "pw");
   assertEquals(fresh.index.has(ids[0]), false, "a new backup must not reuse it");
   assertEquals(fresh.index.sortedIds().byteLength, 0);
