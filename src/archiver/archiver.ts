@@ -1,4 +1,4 @@
-import { basename, dirname, resolve, sep } from "node:path";
+import { resolve, sep } from "node:path";
 import { keyedId, toHex } from "../crypto/mod.ts";
 import {
   acquireSharedLock,
@@ -575,9 +575,4 @@ const NODE_FIELDS = [
 /** Runs one backup; see {@link Archiver}. */
 export function backup(repo: Repository, opts: BackupOptions): Promise<BackupResult> {
   return new Archiver(repo, opts).run();
-}
-
-/** The path of `p` relative to the filesystem root, for display. */
-export function displayPath(p: string): string {
-  return dirname(p) === p ? p : `${dirname(p)}${sep}${basename(p)}`;
 }

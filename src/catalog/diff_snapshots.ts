@@ -114,12 +114,7 @@ async function listAll(
   out: DiffEntry[],
   opts: DiffOptions,
 ): Promise<void> {
-  out.push({
-    path,
-    change,
-    details: [],
-    ...(change === "added" ? { after: node } : { before: node }),
-  });
+  out.push(wholeEntry(path, node, change));
   await listBelow(repo, node, path, change, out, opts);
 }
 
@@ -133,11 +128,16 @@ async function listBelow(
 ): Promise<void> {
   if (node.type !== "dir" || !node.subtree) return;
   for await (const e of walkSnapshot(repo, node.subtree, { prefix: path, signal: opts.signal })) {
-    out.push({
-      path: e.path,
-      change,
-      details: [],
-      ...(change === "added" ? { after: e.node } : { before: e.node }),
-    });
+    out.push(wholeEntry(e.path, e.node, change));
   }
+}
+
+/** The entry of a path that exists on one side only. */
+function wholeEntry(path: string, node: Node, change: "added" | "removed"): DiffEntry {
+  return {
+    path,
+    change,
+    details: [],
+    ...(change === "added" ? { after: node } : { before: node }),
+  };
 }
