@@ -87,11 +87,6 @@ export class PackWriter {
     private readonly options: PackWriterOptions,
   ) {}
 
-  /** Bytes waiting in the open pack. */
-  get pendingBytes(): number {
-    return this.#open?.size ?? 0;
-  }
-
   /** The error that stopped pack writing, if one did. */
   get failure(): Error | undefined {
     return this.#failure;
