@@ -76,5 +76,5 @@ async function loadAnywhere(
     length: place.blob.length,
   });
   const key = await packKey(repo.master.enc, place.pack.salt);
-  return await openBlob(key, repo.master.id, type, id, sealed);
+  return await openBlob(key, repo.master.id, place.blob, sealed);
 }

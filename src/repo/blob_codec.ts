@@ -1,17 +1,39 @@
+/**
+ * Segments: the sealed units inside a pack. A segment holds one large blob
+ * or many small ones of one type, concatenated, compressed together and
+ * encrypted once, so the per-call costs of zstd and AES-GCM are paid per
+ * segment rather than per small file (see docs/FORMAT.md).
+ */
 import { Buffer } from "node:buffer";
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { AuthError, equalBytes, fromHex, keyedId, open, seal } from "../crypto/mod.ts";
-import { blobAad, type BlobType, CorruptError, FLAG_RAW, FLAG_ZSTD } from "./format.ts";
+import { type BlobType, CorruptError, FLAG_RAW, FLAG_ZSTD, segmentAad } from "./format.ts";
 
-/** Blobs smaller than this are stored raw: zstd's frame costs more than it saves. */
+/** Segments smaller than this are stored raw: zstd's frame costs more than it saves. */
 const MIN_COMPRESS = 64;
+
+/**
+ * The most plaintext a segment may decompress to: no writer makes a larger
+ * one (blobs are at most the chunker's maximum), and a hostile segment
+ * cannot make a reader allocate more.
+ */
+export const MAX_SEGMENT_PLAIN = 64 * 1024 * 1024;
+
+/** A blob's place in its segment's plaintext. */
+export interface SegmentMember {
+  type: BlobType;
+  id: string;
+  /** Offset of the blob in the segment's plaintext. */
+  at: number;
+  rawLength: number;
+}
 
 /**
  * Compresses `plain` with zstd when that makes it smaller, checking that the
  * compressed form decompresses to exactly `plain` before it is trusted.
- * Returns the flag byte and payload that become the blob's plaintext.
+ * Returns the flag byte and payload that become the segment's plaintext.
  */
-export function packPayload(plain: Uint8Array, level: number): Uint8Array {
+export function encodeSegment(plain: Uint8Array, level: number): Uint8Array {
   if (level > 0 && plain.length >= MIN_COMPRESS) {
     const z = zstdCompressSync(plain, { params: { [constants.ZSTD_c_compressionLevel]: level } });
     if (z.length + 1 < plain.length) {
@@ -31,49 +53,122 @@ export function packPayload(plain: Uint8Array, level: number): Uint8Array {
   return out;
 }
 
-/** Seals a payload from {@link packPayload} for its place as blob (type, id). */
-export function sealBlob(
+/** Seals an {@link encodeSegment} payload for its place: blob type and offset in the pack. */
+export function sealSegment(
   key: CryptoKey,
   type: BlobType,
-  id: string,
+  offset: number,
   payload: Uint8Array,
 ): Promise<Uint8Array> {
-  return seal(key, payload, blobAad(type, id));
+  return seal(key, payload, segmentAad(type, offset));
 }
 
 /**
- * Opens a stored blob and returns its plaintext, after checking that it
- * authenticates as (type, id), decompresses, and hashes to `id`.
+ * Opens a stored segment and returns its plaintext (every member blob,
+ * concatenated). `what` names it in errors, e.g. the blob being read.
  */
-export async function openBlob(
+export async function openSegment(
   key: CryptoKey,
-  idKey: Uint8Array,
   type: BlobType,
-  id: string,
+  offset: number,
   sealed: Uint8Array,
+  what: string,
 ): Promise<Uint8Array> {
   let payload: Uint8Array;
   try {
-    payload = await open(key, sealed, blobAad(type, id), `${type} blob ${id}`);
+    payload = await open(key, sealed, segmentAad(type, offset), what);
   } catch (err) {
     if (err instanceof AuthError) {
-      throw new CorruptError(`${type} blob ${id} is damaged: authentication failed`, {
-        cause: err,
-      });
+      throw new CorruptError(`${what} is damaged: authentication failed`, { cause: err });
     }
     throw err;
   }
-  let plain: Uint8Array;
-  if (payload[0] === FLAG_RAW) plain = payload.subarray(1);
-  else if (payload[0] === FLAG_ZSTD) {
-    try {
-      plain = new Uint8Array(zstdDecompressSync(payload.subarray(1)));
-    } catch (err) {
-      throw new CorruptError(`${type} blob ${id} is damaged: cannot decompress`, { cause: err });
-    }
-  } else throw new CorruptError(`${type} blob ${id} has unknown flag ${payload[0]}`);
-  if (!equalBytes(keyedId(idKey, plain), fromHex(id))) {
-    throw new CorruptError(`${type} blob ${id} is damaged: content does not match its id`);
+  if (payload[0] === FLAG_RAW) return payload.subarray(1);
+  if (payload[0] !== FLAG_ZSTD) throw new CorruptError(`${what} has unknown flag ${payload[0]}`);
+  try {
+    const plain = zstdDecompressSync(payload.subarray(1), { maxOutputLength: MAX_SEGMENT_PLAIN });
+    return new Uint8Array(plain.buffer, plain.byteOffset, plain.length);
+  } catch (err) {
+    throw new CorruptError(`${what} is damaged: cannot decompress`, { cause: err });
+  }
+}
+
+/** Takes one blob out of its segment's plaintext, checking that it hashes to its id. */
+export function extractBlob(
+  idKey: Uint8Array,
+  segment: Uint8Array,
+  blob: SegmentMember,
+): Uint8Array {
+  const what = `${blob.type} blob ${blob.id}`;
+  if (blob.at + blob.rawLength > segment.length) {
+    throw new CorruptError(`${what} is damaged: its segment ends before the blob does`);
+  }
+  const plain = segment.subarray(blob.at, blob.at + blob.rawLength);
+  if (!equalBytes(keyedId(idKey, plain), fromHex(blob.id))) {
+    throw new CorruptError(`${what} is damaged: content does not match its id`);
   }
   return plain;
+}
+
+/** Opens the segment at `sealed` and returns `blob` from it, verified. */
+export async function openBlob(
+  key: CryptoKey,
+  idKey: Uint8Array,
+  blob: SegmentMember & { offset: number },
+  sealed: Uint8Array,
+): Promise<Uint8Array> {
+  const what = `${blob.type} blob ${blob.id}`;
+  return extractBlob(idKey, await openSegment(key, blob.type, blob.offset, sealed, what), blob);
+}
+
+/** One blob's place in a whole pack: its segment's range and its place there. */
+export interface PackedMember extends SegmentMember {
+  offset: number;
+  length: number;
+}
+
+/**
+ * Visits every blob of a pack read whole, opening each segment once: `visit`
+ * gets each blob's verified plaintext, or the error that kept it from being
+ * read (a damaged segment fails every blob in it).
+ */
+export async function forEachBlob<B extends PackedMember>(
+  key: CryptoKey,
+  idKey: Uint8Array,
+  pack: Uint8Array,
+  blobs: readonly B[],
+  visit: (blob: B, plain: Uint8Array | Error) => void | Promise<void>,
+): Promise<void> {
+  const segments = new Map<number, B[]>();
+  for (const b of blobs) {
+    const members = segments.get(b.offset);
+    if (members) members.push(b);
+    else segments.set(b.offset, [b]);
+  }
+  for (const [offset, members] of segments) {
+    const first = members[0];
+    let segment: Uint8Array | Error;
+    if (members.some((b) => b.length !== first.length || b.type !== first.type)) {
+      segment = new CorruptError(`segment at ${offset} is listed with differing lengths or types`);
+    } else if (offset + first.length > pack.length) {
+      segment = new CorruptError(
+        `segment at ${offset} is cut off: the pack ends at byte ${pack.length}`,
+      );
+    } else {
+      const sealed = pack.subarray(offset, offset + first.length);
+      const what = members.length === 1 ? `${first.type} blob ${first.id}` : `segment at ${offset}`;
+      segment = await openSegment(key, first.type, offset, sealed, what).catch((e) => e as Error);
+    }
+    for (const b of members) {
+      let plain: Uint8Array | Error = segment;
+      if (!(segment instanceof Error)) {
+        try {
+          plain = extractBlob(idKey, segment, b);
+        } catch (err) {
+          plain = err as Error;
+        }
+      }
+      await visit(b, plain);
+    }
+  }
 }

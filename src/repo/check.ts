@@ -1,6 +1,6 @@
 import type { Backend, FileStat } from "../backend/mod.ts";
 import { sha256, toHex } from "../crypto/mod.ts";
-import { openBlob } from "./blob_codec.ts";
+import { forEachBlob } from "./blob_codec.ts";
 import { loadIndexFile, mapLimit, MasterIndex } from "./index.ts";
 import { PACK_HEADER_SIZE, type PackedBlob, packKey, readPackTrailer } from "./pack.ts";
 import { Repository } from "./repository.ts";
@@ -171,7 +171,10 @@ export async function checkRepository(
       const inTrailer = new Map(trailer.blobs.map((b) => [b.id, b]));
       for (const b of pack.blobs) {
         const t = inTrailer.get(b.id);
-        if (!t || t.type !== b.type || t.offset !== b.offset || t.length !== b.length) {
+        if (
+          !t || t.type !== b.type || t.offset !== b.offset || t.length !== b.length ||
+          t.at !== b.at || t.rawLength !== b.rawLength
+        ) {
           return error(
             what,
             `trailer does not list ${b.type} blob ${b.id} where the index says it is`,
@@ -279,29 +282,15 @@ async function readAllData(
       error(`pack ${name}`, "content does not match its name");
     }
     const key = await packKey(repo.master.enc, pack.salt);
-    for (const b of pack.blobs) {
+    await forEachBlob(key, repo.master.id, bytes, pack.blobs, (b, plain) => {
+      if (!(plain instanceof Error)) return void stats.blobsRead++;
       const object = `${b.type} blob ${b.id}`;
-      if (b.offset + b.length > bytes.length) {
-        error(object, `in pack ${name} is cut off: the pack ends at byte ${bytes.length}`);
-        continue;
-      }
-      try {
-        await openBlob(
-          key,
-          repo.master.id,
-          b.type,
-          b.id,
-          bytes.subarray(b.offset, b.offset + b.length),
-        );
-        stats.blobsRead++;
-      } catch (err) {
-        const m = (err as Error).message;
-        error(
-          object,
-          `in pack ${name}: ${m.startsWith(`${object} `) ? m.slice(object.length + 1) : m}`,
-        );
-      }
-    }
+      const m = plain.message;
+      error(
+        object,
+        `in pack ${name}: ${m.startsWith(`${object} `) ? m.slice(object.length + 1) : m}`,
+      );
+    });
     progress("data", ++done, names.length);
   });
 }

@@ -1,7 +1,7 @@
 /**
  * Constants and small codecs of the on-disk format (see docs/FORMAT.md).
  */
-import { concatBytes, fromHex, utf8 } from "../crypto/mod.ts";
+import { utf8 } from "../crypto/mod.ts";
 
 /** The two kinds of blob: file content and directory listings. */
 export type BlobType = "data" | "tree";
@@ -21,19 +21,26 @@ export function blobTypeFromCode(c: string): BlobType {
 /** First 8 bytes of every pack file. */
 export const PACK_MAGIC = utf8("CAIRNPK\x01");
 
-/** Blob plaintext flag byte: stored as is. */
+/** Segment plaintext flag byte: stored as is. */
 export const FLAG_RAW = 0;
-/** Blob plaintext flag byte: zstd-compressed. */
+/** Segment plaintext flag byte: zstd-compressed. */
 export const FLAG_ZSTD = 1;
 
-const BLOB_AAD_PREFIX = utf8("cairn v1 blob ");
+const SEGMENT_AAD_PREFIX = utf8("cairn v1 segment ");
 
 /**
- * What each blob's encryption binds in: its type and id, so a blob moved to
- * another place, or offered under another id, fails authentication.
+ * What each segment's encryption binds in: the type of its blobs and its
+ * byte offset in the pack, so a segment moved within its pack, or offered
+ * as the other type, fails authentication (another pack has another key).
+ * Which blob is which is checked by hashing: every blob's id is a keyed
+ * hash of its plaintext.
  */
-export function blobAad(type: BlobType, id: string): Uint8Array {
-  return concatBytes([BLOB_AAD_PREFIX, utf8(blobTypeCode(type)), fromHex(id)]);
+export function segmentAad(type: BlobType, offset: number): Uint8Array {
+  const out = new Uint8Array(SEGMENT_AAD_PREFIX.length + 1 + 8);
+  out.set(SEGMENT_AAD_PREFIX);
+  out[SEGMENT_AAD_PREFIX.length] = blobTypeCode(type).charCodeAt(0);
+  new DataView(out.buffer).setBigUint64(SEGMENT_AAD_PREFIX.length + 1, BigInt(offset), true);
+  return out;
 }
 
 /** What a whole-file object's encryption binds in: the kind of file. */

@@ -17,6 +17,8 @@ export interface IndexEntry {
   offset: number;
   length: number;
   rawLength: number;
+  /** Offset of the blob in its segment's plaintext. */
+  at: number;
 }
 
 /**
@@ -101,6 +103,7 @@ function addBlobs(map: Map<string, IndexEntry>, pack: PackRef, blobs: readonly P
       offset: b.offset,
       length: b.length,
       rawLength: b.rawLength,
+      at: b.at,
     });
   }
 }

@@ -6,11 +6,12 @@ import {
   open,
   SALT_SIZE,
   seal,
+  SEAL_OVERHEAD,
   sha256,
   toHex,
   utf8,
 } from "../crypto/mod.ts";
-import { packPayload, sealBlob } from "./blob_codec.ts";
+import { encodeSegment, type PackedMember, sealSegment, type SegmentMember } from "./blob_codec.ts";
 import {
   type BlobType,
   blobTypeCode,
@@ -21,14 +22,8 @@ import {
   PACK_MAGIC,
 } from "./format.ts";
 
-/** Where one blob sits in a pack. */
-export interface PackedBlob {
-  type: BlobType;
-  id: string;
-  offset: number;
-  length: number;
-  rawLength: number;
-}
+/** Where one blob sits in a pack: its segment's byte range, and its place in the segment. */
+export type PackedBlob = PackedMember;
 
 /** A durable pack and what it holds: the unit the index records. */
 export interface PackInfo {
@@ -38,8 +33,13 @@ export interface PackInfo {
   blobs: PackedBlob[];
 }
 
-/** Bytes in front of the first blob: magic ‖ salt. */
+/** Bytes in front of the first segment: magic ‖ salt. */
 export const PACK_HEADER_SIZE = PACK_MAGIC.length + SALT_SIZE;
+
+/** A blob at least this large gets a segment of its own. */
+export const SEGMENT_ALONE = 256 * 1024;
+/** Small blobs are gathered until their segment holds this much. */
+export const SEGMENT_TARGET = 512 * 1024;
 
 /** Key of one pack, from its salt. */
 export function packKey(masterEnc: Uint8Array, salt: Uint8Array): Promise<CryptoKey> {
@@ -55,28 +55,41 @@ export interface PackWriterOptions {
   onPack(pack: PackInfo): void | Promise<void>;
 }
 
-interface Pending {
+/** Small blobs of one type waiting to be sealed together. */
+interface OpenSegment {
   type: BlobType;
-  id: string;
-  rawLength: number;
+  members: SegmentMember[];
+  buf: Uint8Array;
+  size: number;
+}
+
+/** A segment whose place in the pack is fixed; its sealing may still run. */
+interface PlacedSegment {
+  members: SegmentMember[];
+  offset: number;
+  length: number;
   sealed: Promise<Uint8Array>;
 }
 
 interface OpenPack {
   salt: Uint8Array;
   key: Promise<CryptoKey>;
-  pending: Pending[];
+  segments: PlacedSegment[];
+  /** Bytes the pack will have up to the end of its last placed segment. */
   size: number;
 }
 
 /**
- * Collects blobs into pack files of about `targetSize` bytes: compresses,
- * verifies and seals each blob (seals run concurrently), and writes a pack
- * with an encrypted trailer listing its blobs, so the index can be rebuilt
- * from the packs alone.
+ * Collects blobs into pack files of about `targetSize` bytes. Small blobs of
+ * one type are gathered into a segment of about {@link SEGMENT_TARGET}
+ * bytes; a blob of {@link SEGMENT_ALONE} or more is a segment by itself.
+ * Each segment is compressed, verified and sealed once (seals run
+ * concurrently), and a pack ends with an encrypted trailer listing its
+ * blobs, so the index can be rebuilt from the packs alone.
  */
 export class PackWriter {
   #open: OpenPack | undefined;
+  #segment: OpenSegment | undefined;
   #writing: Promise<void> = Promise.resolve();
   #backlog = 0;
   #failure: Error | undefined;
@@ -98,7 +111,7 @@ export class PackWriter {
   }
 
   /**
-   * Adds one blob without waiting: `plain` is compressed and copied before
+   * Adds one blob without waiting: `plain` is copied or compressed before
    * this returns, so the caller may reuse it. A full pack is queued for
    * writing; callers bound memory by awaiting {@link drain} when
    * {@link backlog} grows. (Awaiting per blob costs an event-loop turn,
@@ -106,19 +119,25 @@ export class PackWriter {
    */
   add(type: BlobType, id: string, plain: Uint8Array): void {
     if (this.#failure) throw this.#failure;
-    const pack = this.#open ??= this.#newPack();
-    const payload = packPayload(plain, this.options.compressionLevel);
-    pack.pending.push({
-      type,
-      id,
-      rawLength: plain.length,
-      sealed: pack.key.then((key) => sealBlob(key, type, id, payload)),
-    });
-    pack.size += payload.length + 28;
-    if (pack.size >= this.options.targetSize) {
-      this.#open = undefined;
-      this.#queue(pack);
+    if (plain.length >= SEGMENT_ALONE) {
+      this.#place(type, [{ type, id, at: 0, rawLength: plain.length }], plain);
+      return;
     }
+    let seg = this.#segment;
+    if (seg && (seg.type !== type || seg.size + plain.length > seg.buf.length)) {
+      this.#closeSegment();
+      seg = undefined;
+    }
+    seg ??= this.#segment = {
+      type,
+      members: [],
+      buf: new Uint8Array(SEGMENT_TARGET + SEGMENT_ALONE),
+      size: 0,
+    };
+    seg.members.push({ type, id, at: seg.size, rawLength: plain.length });
+    seg.buf.set(plain, seg.size);
+    seg.size += plain.length;
+    if (seg.size >= SEGMENT_TARGET) this.#closeSegment();
   }
 
   /** Resolves when every queued pack is written; rejects if one failed. */
@@ -129,10 +148,36 @@ export class PackWriter {
 
   /** Writes the open pack, if any, and waits for every queued one. */
   flush(): Promise<void> {
+    this.#closeSegment();
     const pack = this.#open;
     this.#open = undefined;
     if (pack) this.#queue(pack);
     return this.drain();
+  }
+
+  #closeSegment(): void {
+    const seg = this.#segment;
+    if (!seg) return;
+    this.#segment = undefined;
+    this.#place(seg.type, seg.members, seg.buf.subarray(0, seg.size));
+  }
+
+  /** Compresses, verifies and places one segment; queues the pack once it is full. */
+  #place(type: BlobType, members: SegmentMember[], plain: Uint8Array): void {
+    const pack = this.#open ??= this.#newPack();
+    const payload = encodeSegment(plain, this.options.compressionLevel);
+    const offset = pack.size;
+    pack.segments.push({
+      members,
+      offset,
+      length: payload.length + SEAL_OVERHEAD,
+      sealed: pack.key.then((key) => sealSegment(key, type, offset, payload)),
+    });
+    pack.size += payload.length + SEAL_OVERHEAD;
+    if (pack.size >= this.options.targetSize) {
+      this.#open = undefined;
+      this.#queue(pack);
+    }
   }
 
   #queue(pack: OpenPack): void {
@@ -150,18 +195,21 @@ export class PackWriter {
 
   #newPack(): OpenPack {
     const salt = crypto.getRandomValues(new Uint8Array(SALT_SIZE));
-    return { salt, key: packKey(this.masterEnc, salt), pending: [], size: 0 };
+    return {
+      salt,
+      key: packKey(this.masterEnc, salt),
+      segments: [],
+      size: PACK_HEADER_SIZE,
+    };
   }
 
-  async #write({ salt, key, pending }: OpenPack): Promise<void> {
-    const sealed = await Promise.all(pending.map((p) => p.sealed));
+  async #write({ salt, key, segments }: OpenPack): Promise<void> {
+    const sealed = await Promise.all(segments.map((s) => s.sealed));
     const blobs: PackedBlob[] = [];
-    let offset = PACK_HEADER_SIZE;
-    for (let i = 0; i < pending.length; i++) {
-      const { type, id, rawLength } = pending[i];
-      blobs.push({ type, id, offset, length: sealed[i].length, rawLength });
-      offset += sealed[i].length;
-    }
+    segments.forEach(({ members, offset, length }, i) => {
+      if (sealed[i].length !== length) throw new Error("a sealed segment has an unexpected size");
+      for (const m of members) blobs.push({ ...m, offset, length });
+    });
     const trailer = await seal(
       await key,
       utf8(JSON.stringify(encodeBlobList(blobs))),
@@ -176,11 +224,11 @@ export class PackWriter {
   }
 }
 
-type BlobTuple = [string, string, number, number, number];
+type BlobTuple = [string, string, number, number, number, number];
 
 /** Compact JSON form of a blob list, shared by pack trailers and index files. */
 export function encodeBlobList(blobs: readonly PackedBlob[]): BlobTuple[] {
-  return blobs.map((b) => [blobTypeCode(b.type), b.id, b.offset, b.length, b.rawLength]);
+  return blobs.map((b) => [blobTypeCode(b.type), b.id, b.offset, b.length, b.rawLength, b.at]);
 }
 
 /** Parses {@link encodeBlobList}'s form, validating every field; `what` names the source. */
@@ -188,12 +236,19 @@ export function decodeBlobList(raw: unknown, what: string): PackedBlob[] {
   if (!Array.isArray(raw)) throw new CorruptError(`${what}: blob list is not an array`);
   return raw.map((t) => {
     if (
-      !Array.isArray(t) || t.length !== 5 || !isId(t[1]) ||
+      !Array.isArray(t) || t.length !== 6 || !isId(t[1]) ||
       !t.slice(2).every((n) => Number.isSafeInteger(n) && n >= 0)
     ) {
       throw new CorruptError(`${what}: malformed blob entry ${JSON.stringify(t)}`);
     }
-    return { type: blobTypeFromCode(t[0]), id: t[1], offset: t[2], length: t[3], rawLength: t[4] };
+    return {
+      type: blobTypeFromCode(t[0]),
+      id: t[1],
+      offset: t[2],
+      length: t[3],
+      rawLength: t[4],
+      at: t[5],
+    };
   });
 }
 

@@ -55,7 +55,7 @@
  */
 import type { FileStat } from "../backend/mod.ts";
 import { NotFoundError } from "../backend/mod.ts";
-import { openBlob } from "./blob_codec.ts";
+import { forEachBlob } from "./blob_codec.ts";
 import { CorruptError } from "./format.ts";
 import { type PackInfo, packKey, readPackTrailer } from "./pack.ts";
 import type { Repository } from "./repository.ts";
@@ -353,13 +353,12 @@ async function repack(
     o.signal?.throwIfAborted();
     const bytes = await repo.backend.load("data", pack.name, undefined, { signal: o.signal });
     const key = await packKey(repo.master.enc, pack.salt);
-    for (const b of blobs) {
-      if (b.offset + b.length > bytes.length) {
-        throw new CorruptError(`pack "${pack.name}" is shorter than its index says`);
+    await forEachBlob(key, repo.master.id, bytes, blobs, (b, plain) => {
+      if (plain instanceof Error) {
+        throw new CorruptError(`pack "${pack.name}": ${plain.message}`, { cause: plain });
       }
-      const sealed = bytes.subarray(b.offset, b.offset + b.length);
-      writer.add(b.type, b.id, await openBlob(key, repo.master.id, b.type, b.id, sealed));
-    }
+      writer.add(b.type, b.id, plain);
+    });
     if (writer.backlog > 1) await writer.drain();
   }
   await writer.flush();

@@ -14,10 +14,10 @@ import {
   DEFAULT_CHUNKER_PARAMS,
   validateChunkerParams,
 } from "../chunker/mod.ts";
-import { openBlob } from "./blob_codec.ts";
+import { extractBlob, openSegment } from "./blob_codec.ts";
 import { type BlobType, CorruptError } from "./format.ts";
 import { type IndexEntry, loadMasterIndex, mapLimit, MasterIndex } from "./index.ts";
-import { type PackInfo, packKey, PackWriter } from "./pack.ts";
+import { type PackInfo, packKey, PackWriter, SEGMENT_ALONE } from "./pack.ts";
 import { loadSealedJson, saveSealedJson } from "./sealed_file.ts";
 import {
   resolveSnapshot,
@@ -62,6 +62,9 @@ export const DEFAULT_COMPRESSION = 1;
  */
 export const DEFAULT_PACK_SIZE = 4 * 1024 * 1024;
 
+/** Segments of small blobs a repository keeps open for the next read. */
+const SEGMENT_CACHE = 16;
+
 /** There is no repository where one was expected. */
 export class NoRepositoryError extends Error {
   constructor(location: string, options?: ErrorOptions) {
@@ -78,6 +81,8 @@ export class NoRepositoryError extends Error {
  */
 export class Repository {
   #packKeys = new Map<string, Promise<CryptoKey>>();
+  /** Recently opened segments of small blobs, newest last: restores read their neighbours next. */
+  #segments = new Map<string, Promise<Uint8Array>>();
   /** Every index file listed when `index` was loaded, superseded ones too. */
   indexFiles: readonly string[] = [];
 
@@ -197,11 +202,36 @@ export class Repository {
     if (entry.type !== type) {
       throw new CorruptError(`blob ${id} is a ${entry.type} blob, not ${type}`);
     }
-    const sealed = await this.backend.load("data", entry.pack.name, {
-      offset: entry.offset,
-      length: entry.length,
-    });
-    return await openBlob(await this.#packKey(entry), this.master.id, type, id, sealed);
+    return extractBlob(this.master.id, await this.#segment(entry, id), { ...entry, id });
+  }
+
+  /**
+   * The plaintext of the segment holding blob `id`. Segments of small blobs
+   * are kept for a while (at most {@link SEGMENT_CACHE} of them, about
+   * 768 KiB each): the next blob wanted is most often in the same one.
+   */
+  #segment(entry: IndexEntry, id: string): Promise<Uint8Array> {
+    const open = async () => {
+      const sealed = await this.backend.load("data", entry.pack.name, {
+        offset: entry.offset,
+        length: entry.length,
+      });
+      const what = `${entry.type} blob ${id}`;
+      return openSegment(await this.#packKey(entry), entry.type, entry.offset, sealed, what);
+    };
+    if (entry.rawLength >= SEGMENT_ALONE) return open();
+    const key = `${entry.pack.name}/${entry.offset}`;
+    let segment = this.#segments.get(key);
+    if (segment) this.#segments.delete(key);
+    else {
+      segment = open();
+      segment.catch(() => this.#segments.delete(key));
+    }
+    this.#segments.set(key, segment);
+    if (this.#segments.size > SEGMENT_CACHE) {
+      this.#segments.delete(this.#segments.keys().next().value!);
+    }
+    return segment;
   }
 
   /** Loads and validates one tree. */

@@ -1,10 +1,11 @@
 import { MemoryBackend } from "../backend/mod.ts";
 import { keyedId, toHex, utf8, WrongPasswordError } from "../crypto/mod.ts";
 import { assertEquals, assertRejects } from "../testing/asserts.ts";
+import { randomBytes } from "./_prune_testing.ts";
 import { CorruptError } from "./format.ts";
 import { loadMasterIndex, MasterIndex, saveIndexFile } from "./index.ts";
 import type { PackInfo } from "./pack.ts";
-import { readPackTrailer } from "./pack.ts";
+import { readPackTrailer, SEGMENT_ALONE } from "./pack.ts";
 import { Repository } from "./repository.ts";
 
 const FAST = { kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 } };
@@ -48,13 +49,14 @@ Deno.test("Repository.init() refuses a backend that already holds a repository",
 });
 
 Deno.test("packs compress what compresses and store the rest raw", async () => {
-  const zeros = new Uint8Array(200_000);
-  const noise = crypto.getRandomValues(new Uint8Array(50_000));
+  // Each is large enough for a segment of its own.
+  const zeros = new Uint8Array(SEGMENT_ALONE);
+  const noise = randomBytes(SEGMENT_ALONE);
   const { packs } = await repoWithBlobs([zeros, noise]);
   const [z, n] = packs[0].blobs;
-  assertEquals(z.rawLength, 200_000);
+  assertEquals(z.rawLength, SEGMENT_ALONE);
   assertEquals(z.length < 1000, true, `zeros stored in ${z.length} bytes`);
-  assertEquals(n.length, 50_000 + 1 + 28, "flag byte plus nonce and tag");
+  assertEquals(n.length, SEGMENT_ALONE + 1 + 28, "flag byte plus nonce and tag");
 });
 
 Deno.test("a pack's trailer lists what the index says it holds", async () => {
@@ -73,18 +75,29 @@ Deno.test("a flipped byte in a pack makes loadBlob name the damaged blob", async
   await assertRejects(() => repo.loadBlob("data", ids[0]), CorruptError, ids[0]);
 });
 
-Deno.test("a blob asked for under another id fails authentication", async () => {
+Deno.test("a blob asked for at another blob's place fails its id check", async () => {
   const { repo, ids } = await repoWithBlobs([utf8("one"), utf8("two")]);
   const entry = repo.index.get(ids[0])!;
-  // Point ids[1] at ids[0]'s bytes: the AAD binds the id, so this must fail.
+  // Point ids[1] at ids[0]'s bytes: the keyed hash of what is there is not ids[1].
   const forged = new MasterIndex();
   forged.addPack({
     name: entry.pack.name,
     salt: entry.pack.salt,
-    blobs: [{ type: "data", id: ids[1], offset: entry.offset, length: entry.length, rawLength: 3 }],
+    blobs: [{ ...entry, id: ids[1] }],
   });
   repo.index = forged;
-  await assertRejects(() => repo.loadBlob("data", ids[1]), CorruptError, "authentication failed");
+  await assertRejects(() => repo.loadBlob("data", ids[1]), CorruptError, "does not match its id");
+});
+
+Deno.test("small blobs share a segment; a large one has its own", async () => {
+  const big = randomBytes(SEGMENT_ALONE);
+  const { repo, ids } = await repoWithBlobs([utf8("one"), big, utf8("two")]);
+  const [one, large, two] = ids.map((id) => repo.index.get(id)!);
+  assertEquals(one.offset, two.offset);
+  assertEquals([one.at, two.at], [0, 3]);
+  assertEquals(large.offset === one.offset, false);
+  assertEquals(await repo.loadBlob("data", ids[2]), utf8("two"));
+  assertEquals(await repo.loadBlob("data", ids[1]), big);
 });
 
 Deno.test("loadMasterIndex() skips index files another one supersedes", async () => {
