@@ -194,8 +194,17 @@ function writeBuffered(
   return false;
 }
 
-self.onmessage = async (e: MessageEvent<ToWorker>) => {
-  const m = e.data;
+/**
+ * Messages are handled one at a time, in order: a batch whose file paused
+ * for a pack write must finish before the next batch reads into the same
+ * buffer (the pool keeps two batches in flight per worker).
+ */
+let handling: Promise<void> = Promise.resolve();
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  handling = handling.then(() => handle(e.data));
+};
+
+async function handle(m: ToWorker): Promise<void> {
   try {
     if (m.type === "init") init(m);
     else if (m.type === "files") {
@@ -216,4 +225,4 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
   } catch (err) {
     post({ type: "fatal", message: (err as Error).message });
   }
-};
+}

@@ -129,3 +129,29 @@ Deno.test("a backup without a parent reads every file again but stores no blob t
   const nodes = async (r: typeof first) => (await sourceNodes(repo, r.snapshot.tree, src)).get("f");
   assertEquals(await nodes(second), await nodes(first));
 });
+
+Deno.test("files whose reading pauses for pack writes keep their bytes (two batches in flight)", async () => {
+  // Small packs and many multi-chunk files: pack writes fall behind, reads
+  // pause, and the worker's next batch must not reuse the paused file's buffer.
+  const { repo, src } = await newRepo({
+    chunker: { min: 4 * 1024, avg: 8 * 1024, max: 16 * 1024 },
+    packSize: 16 * 1024,
+  });
+  const files = new Map<string, Uint8Array>();
+  for (let i = 0; i < 120; i++) {
+    const data = pseudoRandom(40 * 1024 + i * 97, i + 1);
+    files.set(`f${i}`, data);
+    await Deno.writeFile(`${src}/f${i}`, data);
+  }
+  const { snapshot } = await backup(repo, { paths: [src], host: "h", workers: 1 });
+  const nodes = await sourceNodes(repo, snapshot.tree, src);
+  for (const [name, data] of files) {
+    const parts = await Promise.all(
+      nodes.get(name)!.content!.map((id) => repo.loadBlob("data", id)),
+    );
+    const got = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) got.set(p, (at += p.length) - p.length);
+    assertEquals(got, data, name);
+  }
+});
