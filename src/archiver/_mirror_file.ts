@@ -46,14 +46,26 @@ export function retimeMirrorFile(target: MirrorTarget): void {
   }
 }
 
+/** Who we are: a new file is owned by this user and (mostly) this group. */
+const SELF = { uid: Deno.uid(), gid: Deno.gid() };
+
 /** One mirror file being written: `write` in order, then `commit` or `abort`. */
 export class MirrorFileWriter {
   readonly #tmp: string;
   #file: Deno.FsFile | undefined;
+  /** The temp file was created with its final owner and mode bits. */
+  readonly #asFinal: boolean;
 
   constructor(readonly target: MirrorTarget) {
     this.#tmp = tempBeside(target.path);
-    this.#file = Deno.openSync(this.#tmp, { write: true, createNew: true, mode: 0o600 });
+    // When the file will belong to us anyway, create it with its final
+    // permission bits and spare a chown and a chmod (inode updates that
+    // cost as much as the write of a small file). Otherwise only we may
+    // read it until it has its real owner.
+    const owner = target.owner;
+    this.#asFinal = !owner || (owner.uid === SELF.uid && owner.gid === SELF.gid);
+    const mode = this.#asFinal ? target.mode & 0o777 : 0o600;
+    this.#file = Deno.openSync(this.#tmp, { write: true, createNew: true, mode });
   }
 
   /** Appends all of `bytes`. */
@@ -67,20 +79,29 @@ export class MirrorFileWriter {
     const t = this.target;
     const file = this.#file!;
     this.#file = undefined;
+    let done = false;
     try {
       file.utimeSync(new Date(t.atimeMs ?? t.mtimeMs), new Date(t.mtimeMs));
+      if (this.#asFinal) {
+        // The umask, a setgid directory or special bits can still differ.
+        const st = file.statSync();
+        done = (st.mode! & 0o7777) === t.mode &&
+          (!t.owner || (st.uid === t.owner.uid && st.gid === t.owner.gid));
+      }
     } finally {
       file.close();
     }
-    if (t.owner) {
-      try {
-        Deno.chownSync(this.#tmp, t.owner.uid, t.owner.gid);
-      } catch (err) {
-        if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
+    if (!done) {
+      if (t.owner) {
+        try {
+          Deno.chownSync(this.#tmp, t.owner.uid, t.owner.gid);
+        } catch (err) {
+          if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
+        }
       }
+      // After chown, which clears setuid bits; the temp is ours, made with O_EXCL.
+      Deno.chmodSync(this.#tmp, t.mode);
     }
-    // After chown, which clears setuid bits; the temp is ours, made with O_EXCL.
-    Deno.chmodSync(this.#tmp, t.mode);
     Deno.renameSync(this.#tmp, t.path);
   }
 

@@ -20,19 +20,23 @@ export const TEMP_PREFIX = ".tmp-";
  * The temp file is created with `mode` already applied (POSIX still hands back
  * a writable descriptor), so the file is never briefly more open than that.
  * Renaming over an existing file is what makes re-saves idempotent.
+ *
+ * The bytes are written synchronously (a copy into the page cache); the
+ * fsyncs, which take long when the disk is busy (a mirror being written, say),
+ * run off the calling thread, so a worker keeps chunking meanwhile.
  */
-export function writeFileAtomicSync(
+export async function writeFileAtomic(
   dir: string,
   name: string,
   data: Uint8Array,
   mode: number,
-): void {
+): Promise<void> {
   const temp = join(dir, TEMP_PREFIX + randomHex(8));
   const file = Deno.openSync(temp, { write: true, createNew: true, mode });
   try {
     try {
       for (let done = 0; done < data.length;) done += file.writeSync(data.subarray(done));
-      file.syncSync();
+      await file.sync();
     } finally {
       file.close();
     }
@@ -46,7 +50,12 @@ export function writeFileAtomicSync(
     }
     throw err;
   }
-  fsyncDirSync(dir);
+  const handle = Deno.openSync(dir, { read: true });
+  try {
+    await handle.sync();
+  } finally {
+    handle.close();
+  }
 }
 
 /** Makes a directory's entries (new, renamed files) durable. */

@@ -23,7 +23,7 @@ import {
   NotFoundError,
   type OpOptions,
 } from "./backend.ts";
-import { fsyncDirSync, ioError, readRangeSync, writeFileAtomicSync } from "./_fs.ts";
+import { fsyncDirSync, ioError, readRangeSync, writeFileAtomic } from "./_fs.ts";
 import { resolveRange } from "./_range.ts";
 import { settle } from "./_settle.ts";
 
@@ -103,27 +103,25 @@ export class LocalBackend implements Backend {
     });
   }
 
-  /** Writes the file crash-safely; see {@link writeFileAtomicSync}. */
-  save(type: FileType, name: string, data: Uint8Array, options?: OpOptions): Promise<void> {
-    return settle(() => {
-      const path = this.#path(type, name, options);
-      const dir = dirname(path);
+  /** Writes the file crash-safely; see {@link writeFileAtomic}. */
+  async save(type: FileType, name: string, data: Uint8Array, options?: OpOptions): Promise<void> {
+    const path = this.#path(type, name, options);
+    const dir = dirname(path);
+    try {
       try {
-        try {
-          writeFileAtomicSync(dir, name, data, FILE_MODE);
-        } catch (err) {
-          // data/xx may be missing when the layout was made by another tool;
-          // create just that folder. Never recreate the repository itself: an
-          // unmounted disk must fail, not grow an empty repository.
-          if (!(err instanceof Deno.errors.NotFound) || type !== "data") throw err;
-          mkdir(dir);
-          fsyncDirSync(dirname(dir));
-          writeFileAtomicSync(dir, name, data, FILE_MODE);
-        }
+        await writeFileAtomic(dir, name, data, FILE_MODE);
       } catch (err) {
-        throw ioError(err, "save", path);
+        // data/xx may be missing when the layout was made by another tool;
+        // create just that folder. Never recreate the repository itself: an
+        // unmounted disk must fail, not grow an empty repository.
+        if (!(err instanceof Deno.errors.NotFound) || type !== "data") throw err;
+        mkdir(dir);
+        fsyncDirSync(dirname(dir));
+        await writeFileAtomic(dir, name, data, FILE_MODE);
       }
-    });
+    } catch (err) {
+      throw ioError(err, "save", path);
+    }
   }
 
   /** Reads the whole file, or only the requested range of it. */
