@@ -7,7 +7,7 @@
 import { openBackend } from "../backend/mod.ts";
 import { Chunker, gearTable } from "../chunker/mod.ts";
 import { keyedId, toHex } from "../crypto/mod.ts";
-import { type PackInfo, PackWriter } from "../repo/mod.ts";
+import { IdTable, type PackInfo, PackWriter } from "../repo/mod.ts";
 import { chunkFile, readFile } from "./_file_reader.ts";
 import { MirrorFileWriter, retimeMirrorFile } from "./_mirror_file.ts";
 import type {
@@ -24,7 +24,7 @@ let state: {
   buf: Uint8Array;
   idKey: Uint8Array;
   known: Uint8Array;
-  stored: Set<string>;
+  stored: IdTable;
   packer: PackWriter;
 } | undefined;
 
@@ -53,7 +53,7 @@ function init(m: InitMessage) {
     buf: new Uint8Array(m.chunker.max),
     idKey: m.idKey,
     known: new Uint8Array(m.known),
-    stored: new Set(),
+    stored: new IdTable(),
     packer: new PackWriter(backend, m.enc, {
       targetSize: m.packSize,
       compressionLevel: m.compression,
@@ -99,8 +99,8 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
     const raw = keyedId(s.idKey, chunk);
     const id = toHex(raw);
     content.push(id);
-    if (s.stored.has(id) || isKnown(s.known, raw)) return;
-    s.stored.add(id);
+    if (s.stored.find(raw) !== -1 || isKnown(s.known, raw)) return;
+    s.stored.add(raw);
     s.packer.add("data", id, chunk);
     // Pause reading while packs wait to be written, so that a single huge
     // file cannot fill memory (a 4 GiB file peaked at 9.4 GB without this).

@@ -1,7 +1,8 @@
 import type { Backend } from "../backend/mod.ts";
-import { fromBase64, fromHex, toBase64 } from "../crypto/mod.ts";
+import { fromBase64, toBase64, toHex } from "../crypto/mod.ts";
+import { hexInto, IdTable } from "./id_table.ts";
 import { type BlobType, CorruptError, isId } from "./format.ts";
-import { decodeBlobList, encodeBlobList, type PackedBlob } from "./pack.ts";
+import { decodeBlobList, encodeBlobList, MAX_PACK_BYTES, type PackedBlob } from "./pack.ts";
 import { loadSealedJson, saveSealedJson } from "./sealed_file.ts";
 
 /** A pack as the index knows it: enough to fetch and decrypt its blobs. */
@@ -26,27 +27,52 @@ export interface IndexEntry {
  * index file. When a blob is stored twice (two hosts, or two workers, saved
  * it at once) the first place seen is used and both are valid.
  *
- * Memory: about 200 bytes per blob (a Map entry with a 64-character key).
+ * Memory: about 60 bytes per blob (ids as bytes in an {@link IdTable},
+ * places in typed arrays), so a million-blob repository takes some 60 MiB.
  */
 export class MasterIndex {
-  #byId = new Map<string, IndexEntry>();
-  #packs = new Map<string, PackRef>();
+  #ids = new IdTable();
+  #scratch = new Uint8Array(32);
+  #packOf = new Uint32Array(1024);
+  #offset = new Uint32Array(1024);
+  #length = new Uint32Array(1024);
+  #rawLength = new Uint32Array(1024);
+  #at = new Uint32Array(1024);
+  #isTree = new Uint8Array(1024);
+  #packs: PackRef[] = [];
+  #packNos = new Map<string, number>();
   /** Blobs of packs prune dropped but has not deleted yet: readable, never reused. */
   #dropped = new Map<string, IndexEntry>();
 
   /** Number of distinct blobs. */
   get size(): number {
-    return this.#byId.size;
+    return this.#ids.size;
   }
 
   /** Adds every blob of a pack. */
   addPack(pack: PackEntry): void {
-    let ref = this.#packs.get(pack.name);
-    if (!ref) {
-      ref = { name: pack.name, salt: pack.salt };
-      this.#packs.set(pack.name, ref);
+    let no = this.#packNos.get(pack.name);
+    if (no === undefined) {
+      no = this.#packs.length;
+      this.#packs.push({ name: pack.name, salt: pack.salt });
+      this.#packNos.set(pack.name, no);
     }
-    addBlobs(this.#byId, ref, pack.blobs);
+    for (const b of pack.blobs) {
+      if (b.offset + b.length > MAX_PACK_BYTES || b.at + b.rawLength > MAX_PACK_BYTES) {
+        throw new RangeError(`pack ${pack.name}: blob ${b.id} lies beyond 4 GiB`);
+      }
+      const before = this.#ids.size;
+      if (!hexInto(b.id, this.#scratch)) throw new TypeError(`not a blob id: ${b.id}`);
+      const row = this.#ids.add(this.#scratch);
+      if (row < before) continue; // the first place seen stays
+      if (row >= this.#packOf.length) this.#grow();
+      this.#packOf[row] = no;
+      this.#offset[row] = b.offset;
+      this.#length[row] = b.length;
+      this.#rawLength[row] = b.rawLength;
+      this.#at[row] = b.at;
+      this.#isTree[row] = b.type === "tree" ? 1 : 0;
+    }
   }
 
   /**
@@ -56,17 +82,23 @@ export class MasterIndex {
    * {@link sortedIds} ignore them so no new snapshot comes to depend on them.
    */
   addDroppedPack(pack: PackEntry): void {
-    addBlobs(this.#dropped, { name: pack.name, salt: pack.salt }, pack.blobs);
+    const ref = { name: pack.name, salt: pack.salt };
+    for (const b of pack.blobs) {
+      if (this.#dropped.has(b.id)) continue;
+      const { type, offset, length, rawLength, at } = b;
+      this.#dropped.set(b.id, { pack: ref, type, offset, length, rawLength, at });
+    }
   }
 
   /** Where blob `id` is, if anywhere (dropped packs last). */
   get(id: string): IndexEntry | undefined {
-    return this.#byId.get(id) ?? this.#dropped.get(id);
+    const row = hexInto(id, this.#scratch) ? this.#ids.find(this.#scratch) : -1;
+    return row === -1 ? this.#dropped.get(id) : this.#entry(row);
   }
 
   /** Is blob `id` stored? */
   has(id: string): boolean {
-    return this.#byId.has(id);
+    return hexInto(id, this.#scratch) && this.#ids.find(this.#scratch) !== -1;
   }
 
   /** Every pack the index refers to. */
@@ -75,8 +107,10 @@ export class MasterIndex {
   }
 
   /** Every (id, entry) pair. */
-  entries(): IterableIterator<[string, IndexEntry]> {
-    return this.#byId.entries();
+  *entries(): IterableIterator<[string, IndexEntry]> {
+    for (let row = 0; row < this.#ids.size; row++) {
+      yield [toHex(this.#ids.idAt(row)), this.#entry(row)];
+    }
   }
 
   /**
@@ -85,26 +119,37 @@ export class MasterIndex {
    * each holding a copy of the index.
    */
   sortedIds(): SharedArrayBuffer {
-    const ids = [...this.#byId.keys()].sort();
-    const sab = new SharedArrayBuffer(ids.length * 32);
+    const rows = this.#ids.sortedRows();
+    const sab = new SharedArrayBuffer(rows.length * 32);
     const view = new Uint8Array(sab);
-    ids.forEach((id, i) => view.set(fromHex(id), i * 32));
+    rows.forEach((row, i) => view.set(this.#ids.idAt(row), i * 32));
     return sab;
   }
-}
 
-/** Adds the blobs not yet in `map`, each pointing into `pack`. */
-function addBlobs(map: Map<string, IndexEntry>, pack: PackRef, blobs: readonly PackedBlob[]) {
-  for (const b of blobs) {
-    if (map.has(b.id)) continue;
-    map.set(b.id, {
-      pack,
-      type: b.type,
-      offset: b.offset,
-      length: b.length,
-      rawLength: b.rawLength,
-      at: b.at,
-    });
+  #entry(row: number): IndexEntry {
+    return {
+      pack: this.#packs[this.#packOf[row]],
+      type: this.#isTree[row] ? "tree" : "data",
+      offset: this.#offset[row],
+      length: this.#length[row],
+      rawLength: this.#rawLength[row],
+      at: this.#at[row],
+    };
+  }
+
+  #grow(): void {
+    const n = this.#packOf.length * 2;
+    const grow = <T extends Uint32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.#packOf = grow(this.#packOf, (n) => new Uint32Array(n));
+    this.#offset = grow(this.#offset, (n) => new Uint32Array(n));
+    this.#length = grow(this.#length, (n) => new Uint32Array(n));
+    this.#rawLength = grow(this.#rawLength, (n) => new Uint32Array(n));
+    this.#at = grow(this.#at, (n) => new Uint32Array(n));
+    this.#isTree = grow(this.#isTree, (n) => new Uint8Array(n));
   }
 }
 

@@ -8,6 +8,7 @@ export * from "./format.ts";
 export * from "./blob_codec.ts";
 export * from "./pack.ts";
 export * from "./index.ts";
+export * from "./id_table.ts";
 export * from "./tree.ts";
 export * from "./snapshot.ts";
 export * from "./sealed_file.ts";

@@ -33,6 +33,9 @@ export interface PackInfo {
   blobs: PackedBlob[];
 }
 
+/** Packs are at most 4 GiB: offsets and lengths in them are 32-bit. */
+export const MAX_PACK_BYTES = 0xffffffff;
+
 /** Bytes in front of the first segment: magic ‖ salt. */
 export const PACK_HEADER_SIZE = PACK_MAGIC.length + SALT_SIZE;
 
@@ -237,7 +240,8 @@ export function decodeBlobList(raw: unknown, what: string): PackedBlob[] {
   return raw.map((t) => {
     if (
       !Array.isArray(t) || t.length !== 6 || !isId(t[1]) ||
-      !t.slice(2).every((n) => Number.isSafeInteger(n) && n >= 0)
+      !t.slice(2).every((n) => Number.isSafeInteger(n) && n >= 0 && n <= MAX_PACK_BYTES) ||
+      t[2] + t[3] > MAX_PACK_BYTES
     ) {
       throw new CorruptError(`${what}: malformed blob entry ${JSON.stringify(t)}`);
     }

@@ -1,0 +1,110 @@
+/**
+ * A growable set of 32-byte ids kept as bytes, each with a row number
+ * (0, 1, 2, ... in insertion order) that callers use to index arrays of
+ * their own. About 40 bytes per id, against some 200 for a Map keyed by
+ * hex strings: the index of a million-file backup is a few dozen MiB.
+ *
+ * Open addressing with linear probing; ids are keyed hashes, so their
+ * first four bytes are already uniformly spread and serve as the hash.
+ */
+export class IdTable {
+  #ids = new Uint8Array(32 * 1024);
+  /** Row + 1 per slot, 0 for empty; never more than half full. */
+  #slots = new Uint32Array(2048);
+  #size = 0;
+
+  /** Number of ids. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The row of `id`, or -1. */
+  find(id: Uint8Array): number {
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    for (let s = hashOf(id) & mask;; s = (s + 1) & mask) {
+      const v = slots[s];
+      if (v === 0) return -1;
+      if (this.#equals(v - 1, id)) return v - 1;
+    }
+  }
+
+  /** Adds `id` if absent; returns its row either way. */
+  add(id: Uint8Array): number {
+    const found = this.find(id);
+    if (found !== -1) return found;
+    const row = this.#size++;
+    if (this.#ids.length < this.#size * 32) {
+      const grown = new Uint8Array(this.#ids.length * 2);
+      grown.set(this.#ids);
+      this.#ids = grown;
+    }
+    this.#ids.set(id.subarray(0, 32), row * 32);
+    if (this.#size * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
+    else this.#place(row);
+    return row;
+  }
+
+  /** The id in `row` (a view: copy it to keep it). */
+  idAt(row: number): Uint8Array {
+    return this.#ids.subarray(row * 32, row * 32 + 32);
+  }
+
+  /** Every row, ordered by id bytes. */
+  sortedRows(): Uint32Array {
+    const rows = new Uint32Array(this.#size);
+    for (let i = 0; i < rows.length; i++) rows[i] = i;
+    const ids = this.#ids;
+    const view = new DataView(ids.buffer, ids.byteOffset);
+    return rows.sort((a, b) => {
+      for (let i = 0; i < 32; i += 4) {
+        const d = view.getUint32(a * 32 + i) - view.getUint32(b * 32 + i);
+        if (d !== 0) return d;
+      }
+      return 0;
+    });
+  }
+
+  #equals(row: number, id: Uint8Array): boolean {
+    const ids = this.#ids;
+    const base = row * 32;
+    for (let i = 0; i < 32; i++) if (ids[base + i] !== id[i]) return false;
+    return true;
+  }
+
+  #place(row: number): void {
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    let s = hashOf(this.#ids, row * 32) & mask;
+    while (slots[s] !== 0) s = (s + 1) & mask;
+    slots[s] = row + 1;
+  }
+
+  #rehash(slotCount: number): void {
+    this.#slots = new Uint32Array(slotCount);
+    for (let row = 0; row < this.#size; row++) this.#place(row);
+  }
+}
+
+/** Values of hex digits by char code (lowercase only, as ids are written); -1 elsewhere. */
+const HEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX["0123456789abcdef".charCodeAt(i)] = i;
+
+/**
+ * Parses a 64-digit lowercase hex id into `out` without allocating;
+ * false (and `out` undefined) if `hex` is not such an id.
+ */
+export function hexInto(hex: string, out: Uint8Array): boolean {
+  if (hex.length !== 64) return false;
+  for (let i = 0; i < 32; i++) {
+    const hi = HEX[hex.charCodeAt(2 * i)] ?? -1;
+    const lo = HEX[hex.charCodeAt(2 * i + 1)] ?? -1;
+    if (hi < 0 || lo < 0) return false;
+    out[i] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+function hashOf(bytes: Uint8Array, at = 0): number {
+  return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
+}
