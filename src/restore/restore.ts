@@ -5,6 +5,7 @@ import {
   nsToDate,
   type Repository,
   type Snapshot,
+  type Tree,
 } from "../repo/mod.ts";
 import { fileContent } from "./file_content.ts";
 import { IncludeFilter } from "./_include.ts";
@@ -77,6 +78,8 @@ interface Deferred {
 }
 
 const SPECIAL_BITS = 0o7000;
+/** Files of one directory restored at once. */
+const FILES_IN_FLIGHT = 8;
 const SUID_SGID = 0o6000;
 
 /**
@@ -130,7 +133,31 @@ class Restorer {
 
   async #walk(treeId: string, dir: DirFrame, included: boolean): Promise<void> {
     const tree = await this.repo.loadTree(treeId);
+    // Files are restored a few at a time: each waits on reads and decrypts
+    // that run off the main thread, and overlapping them keeps it busy.
+    const inFlight = new Set<Promise<unknown>>();
+    const start = (step: Promise<unknown>) => {
+      const p = step.finally(() => inFlight.delete(p));
+      p.catch(() => {}); // an abort surfaces from the race or the final wait
+      inFlight.add(p);
+    };
+    try {
+      await this.#walkNodes(tree, treeId, dir, included, inFlight, start);
+    } finally {
+      await Promise.all(inFlight);
+    }
+  }
+
+  async #walkNodes(
+    tree: Tree,
+    treeId: string,
+    dir: DirFrame,
+    included: boolean,
+    inFlight: Set<Promise<unknown>>,
+    start: (step: Promise<unknown>) => void,
+  ): Promise<void> {
     for (const node of tree.nodes) {
+      if (inFlight.size >= FILES_IN_FLIGHT) await Promise.race(inFlight);
       this.opts.signal?.throwIfAborted();
       // loadTree checks names too; this restore does not depend on it.
       if (!isSafeName(node.name)) {
@@ -162,7 +189,10 @@ class Restorer {
       if (!this.#guard(snapPath, () => this.#ensureDir(dir))) continue;
       if (node.type === "symlink") this.#symlinks.push({ node, fsPath, snapPath });
       else if (node.type === "file") {
-        await this.#guardAsync(snapPath, () => this.#restoreFile(node, fsPath, snapPath));
+        const restore = this.#guardAsync(snapPath, () => this.#restoreFile(node, fsPath, snapPath));
+        // A hard-linked file is restored alone: its other names link to it.
+        if (node.links > 1) await restore;
+        else start(restore);
       } else await this.#guardAsync(snapPath, () => this.#restoreSpecial(node, fsPath, snapPath));
     }
   }
