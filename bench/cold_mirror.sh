@@ -8,7 +8,13 @@ cd "$(dirname "$0")/.."
 export CAIRN_PASSWORD=bench-password
 src=${1:-$HOME/.cache/cairn-corpus/linux-6.1.170}
 work=$(mktemp -d "${TMPDIR:-/tmp}/cairn-cold.XXXX")
-trap 'rm -rf "$work"' EXIT
+# Mirrors go to a fresh ext4 (as a mirror disk would be): file creation on
+# a long-used filesystem here varied up to 9x between runs.
+truncate -s 8G "$work/fs.img"
+mkfs.ext4 -q -F "$work/fs.img"
+mkdir "$work/fs"
+mount -o loop "$work/fs.img" "$work/fs"
+trap 'umount "$work/fs"; rm -rf "$work"' EXIT
 cairn=(deno run -A --quiet --v8-flags=--max-semi-space-size=2 main.ts)
 timed() {
   sync
@@ -17,6 +23,6 @@ timed() {
 }
 "${cairn[@]}" init -r "$work/r1" > /dev/null
 "${cairn[@]}" init -r "$work/r2" > /dev/null
-timed "backup + mirror:" "${cairn[@]}" backup -r "$work/r1" "$src" --mirror "$work/m1" --json
+timed "backup + mirror:" "${cairn[@]}" backup -r "$work/r1" "$src" --mirror "$work/fs/m1" --json
 timed "backup alone:" "${cairn[@]}" backup -r "$work/r2" "$src" --json
-timed "rsync -a --delete:" rsync -a --delete "$src/" "$work/m2/"
+timed "rsync -a --delete:" rsync -a --delete "$src/" "$work/fs/m2/"

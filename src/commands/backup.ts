@@ -60,7 +60,11 @@ export const backupCommand: Command = {
     },
     parent: { type: "string", arg: "SNAPSHOT", description: "compare with this snapshot" },
     force: { type: "boolean", description: "read every file, ignoring the parent snapshot" },
-    workers: { type: "string", arg: "N", description: "file reader threads (default: cores)" },
+    workers: {
+      type: "string",
+      arg: "N",
+      description: "file reader threads (default: cores, twice that with --mirror)",
+    },
     mirror: {
       type: "string",
       arg: "DIR",
