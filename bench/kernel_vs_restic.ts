@@ -182,7 +182,7 @@ function runScale() {
   console.log(`\n4 GiB file: ${b.wallS.toFixed(1)} s, peak ${b.peakMiB.toFixed(0)} MiB`);
   removeIfThere(big);
 
-  for (const n of [100_000, 400_000]) {
+  for (const n of [100_000, 400_000, 1_000_000]) {
     const tree = `${WORK}/many-${n}`;
     removeIfThere(tree);
     removeIfThere(repo);

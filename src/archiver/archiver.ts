@@ -25,6 +25,7 @@ import {
 } from "./backup_mirror.ts";
 import { FileSaverPool } from "./file_saver_pool.ts";
 import { nodeFromInfo, unchanged } from "./_node.ts";
+import { type ParentTree, ParentTrees, PREFETCH_TREES, sameNode } from "./_parent_trees.ts";
 
 /** What to back up and how; plain data shared by the CLI and job files. */
 export interface BackupOptions {
@@ -90,7 +91,7 @@ export class Archiver {
   readonly #excluder: Excluder;
   readonly #treeIds = new Set<string>();
   readonly #hardLinks = new Map<string, Promise<Node | null>>();
-  readonly #treeCache = new Map<string, Promise<ParentTree>>();
+  #parents!: ParentTrees;
   #newPacks: PackInfo[] = [];
   #indexWrite: Promise<void> = Promise.resolve();
   #poolInstance: FileSaverPool | undefined;
@@ -123,6 +124,7 @@ export class Archiver {
     const { repo, opts } = this;
     opts.onStart?.(() => this.progress);
     this.#trees = repo.newPackWriter((p) => this.#onPack(p));
+    this.#parents = new ParentTrees(repo);
     let tree: string;
     try {
       const parentTree = opts.parent?.tree;
@@ -251,7 +253,7 @@ export class Archiver {
       parent: string | undefined,
       parentMirror: MirrorDir | undefined,
     ): Promise<string> => {
-      const old = await this.#parentNodes(parent);
+      const old = await this.#parents.nodes(parent);
       const nodes: Promise<Node | null>[] = [];
       const md = this.#mirrorVirtualDir(parentMirror, path, [...dir.keys()]);
       for (const [name, sub] of [...dir.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -296,37 +298,6 @@ export class Archiver {
     return mirror.dir(parent, path, mirrorEntry(info), names);
   }
 
-  /**
-   * The nodes of a parent-snapshot tree, by name. Loading one also starts
-   * loading its first subdirectories' trees (up to a bounded number held at
-   * once), so the depth-first walk finds most trees already decrypted.
-   */
-  #parentNodes(treeId: string | undefined): Promise<ParentTree> {
-    if (!treeId || !this.repo.index.has(treeId)) return Promise.resolve(NO_PARENT);
-    const cached = this.#treeCache.get(treeId);
-    if (cached) {
-      this.#treeCache.delete(treeId);
-      return cached;
-    }
-    return this.#loadParent(treeId);
-  }
-
-  async #loadParent(treeId: string): Promise<ParentTree> {
-    const tree = await this.repo.loadTree(treeId);
-    const nodes = new Map(tree.nodes.map((n) => [n.name, n]));
-    let started = 0;
-    for (const n of tree.nodes) {
-      if (started >= PREFETCH_CHILDREN || this.#treeCache.size >= TREE_CACHE_LIMIT) break;
-      if (n.type !== "dir" || !n.subtree || this.#treeCache.has(n.subtree)) continue;
-      if (!this.repo.index.has(n.subtree)) continue;
-      const p = this.#loadParent(n.subtree);
-      p.catch(() => {}); // reported when the walk consumes it
-      this.#treeCache.set(n.subtree, p);
-      started++;
-    }
-    return Object.assign(nodes, { id: treeId });
-  }
-
   async #saveTree(nodes: Promise<Node | null>[], old?: ParentTree): Promise<string> {
     const tree: Tree = { nodes: (await Promise.all(nodes)).filter((n): n is Node => n !== null) };
     // A directory whose every entry is unchanged keeps its parent's tree:
@@ -368,7 +339,7 @@ export class Archiver {
           node,
           path,
           info,
-          oldTree ?? this.#parentNodes(old?.type === "dir" ? old.subtree : undefined),
+          oldTree ?? this.#parents.nodes(old?.type === "dir" ? old.subtree : undefined),
           md,
         );
       case "symlink":
@@ -426,7 +397,7 @@ export class Archiver {
         const e = kids[i];
         if (!e || !e.info.isDirectory || prefetched.has(i)) return;
         const o = old.get(e.name);
-        prefetched.set(i, this.#parentNodes(o?.type === "dir" ? o.subtree : undefined));
+        prefetched.set(i, this.#parents.nodes(o?.type === "dir" ? o.subtree : undefined));
       };
       for (let i = 0; i < kids.length; i++) {
         for (let j = i; j < i + PREFETCH_TREES; j++) prefetch(j);
@@ -534,43 +505,6 @@ function parentFile(old: Node | undefined): ParentFile | undefined {
   if (old?.type !== "file" || !old.content || old.size === undefined) return undefined;
   return { size: old.size, mtimeMs: nsToDate(old.mtime).getTime(), content: old.content };
 }
-
-/** Subdirectories whose parent-snapshot trees are loaded ahead of the walk. */
-const PREFETCH_TREES = 8;
-/** Subdirectory trees a loaded parent tree starts loading, and the most held at once. */
-const PREFETCH_CHILDREN = 4;
-const TREE_CACHE_LIMIT = 256;
-
-/** A parent-snapshot tree's nodes by name, with the tree's id. */
-type ParentTree = Map<string, Node> & { id?: string };
-const NO_PARENT: ParentTree = new Map();
-
-/** Do two nodes record the same entry, field for field? */
-function sameNode(a: Node, b: Node | undefined): boolean {
-  if (!b) return false;
-  for (const k of NODE_FIELDS) if (a[k] !== b[k]) return false;
-  if (a.content === b.content) return true;
-  if (!a.content || !b.content || a.content.length !== b.content.length) return false;
-  return a.content.every((id, i) => id === b.content![i]);
-}
-
-const NODE_FIELDS = [
-  "name",
-  "type",
-  "mode",
-  "uid",
-  "gid",
-  "mtime",
-  "ctime",
-  "atime",
-  "inode",
-  "dev",
-  "links",
-  "size",
-  "subtree",
-  "target",
-  "rdev",
-] as const satisfies readonly (keyof Node)[];
 
 /** Runs one backup; see {@link Archiver}. */
 export function backup(repo: Repository, opts: BackupOptions): Promise<BackupResult> {

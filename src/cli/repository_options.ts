@@ -10,23 +10,30 @@ export function repositoryLocation(ctx: CommandContext): string {
   return loc;
 }
 
+/** Reads a password file; its trailing newline is not part of the password. */
+export function readPasswordFile(file: string): string {
+  try {
+    return Deno.readTextFileSync(file).replace(/\r?\n$/, "");
+  } catch (err) {
+    throw new UsageError(`Cannot read password file ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** The password `$CAIRN_PASSWORD_FILE` or else `$CAIRN_PASSWORD` gives, if either is set. */
+export function passwordFromEnv(env: Record<string, string | undefined>): string | undefined {
+  if (env.CAIRN_PASSWORD_FILE) return readPasswordFile(env.CAIRN_PASSWORD_FILE);
+  return env.CAIRN_PASSWORD;
+}
+
 /**
  * The password, from `--password-file`, `$CAIRN_PASSWORD_FILE` or
  * `$CAIRN_PASSWORD`, never from the command line (it would show in `ps`).
- * A file's trailing newline is not part of the password.
  */
 export function readPassword(ctx: CommandContext): string {
-  const file = stringFlag(ctx.flags, "password-file") ?? ctx.env.CAIRN_PASSWORD_FILE;
-  if (file) {
-    try {
-      return Deno.readTextFileSync(file).replace(/\r?\n$/, "");
-    } catch (err) {
-      throw new UsageError(`Cannot read password file ${file}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-  }
-  const pw = ctx.env.CAIRN_PASSWORD;
+  const file = stringFlag(ctx.flags, "password-file");
+  const pw = file ? readPasswordFile(file) : passwordFromEnv(ctx.env);
   if (pw !== undefined) return pw;
   throw new UsageError(
     "No password given: use --password-file, or set CAIRN_PASSWORD_FILE or CAIRN_PASSWORD",

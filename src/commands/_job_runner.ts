@@ -14,6 +14,7 @@ import {
   type CommandContext,
   type OptionSpec,
   type Output,
+  passwordFromEnv,
   printable,
   stringFlag,
   UsageError,
@@ -125,7 +126,6 @@ export function describeResult(r: RunResult): string {
   return parts.join(", ") + (r.error ? `: ${r.error}` : "");
 }
 
-/** The job's repository location and password; SetupError when they cannot be found. */
 /** Opens the repository; with `init = true`, creates it first when there is none. */
 async function openOrCreate(
   location: string,
@@ -145,6 +145,7 @@ async function openOrCreate(
   return repo;
 }
 
+/** The job's repository location and password; SetupError when they cannot be found. */
 function resolveRepository(
   config: JobConfig,
   job: JobDefinition,
@@ -159,16 +160,17 @@ function resolveRepository(
 }
 
 function readJobPassword(repo: RepositoryConfig, env: Record<string, string | undefined>) {
-  const fromFile = (file: string, firstLineOnly: boolean) => {
+  if (repo.passwordFile !== undefined) {
     let text: string;
     try {
-      text = Deno.readTextFileSync(file);
+      text = Deno.readTextFileSync(repo.passwordFile);
     } catch (err) {
-      throw new SetupError(`cannot read password file ${file}: ${(err as Error).message}`);
+      throw new SetupError(
+        `cannot read password file ${repo.passwordFile}: ${(err as Error).message}`,
+      );
     }
-    return firstLineOnly ? text.split(/\r?\n/)[0] : text.replace(/\r?\n$/, "");
-  };
-  if (repo.passwordFile !== undefined) return fromFile(repo.passwordFile, true);
+    return text.split(/\r?\n/)[0]; // a job's password file: its first line
+  }
   if (repo.passwordEnv !== undefined) {
     const pw = env[repo.passwordEnv];
     if (pw === undefined) {
@@ -178,9 +180,8 @@ function readJobPassword(repo: RepositoryConfig, env: Record<string, string | un
     }
     return pw;
   }
-  // Same fallback as the CLI's repository options.
-  if (env.CAIRN_PASSWORD_FILE) return fromFile(env.CAIRN_PASSWORD_FILE, false);
-  if (env.CAIRN_PASSWORD !== undefined) return env.CAIRN_PASSWORD;
+  const pw = passwordFromEnv(env); // the same fallback as the command line's
+  if (pw !== undefined) return pw;
   throw new SetupError(
     `repository "${repo.name}": no password (set password_file or password_env, ` +
       "or CAIRN_PASSWORD_FILE or CAIRN_PASSWORD)",

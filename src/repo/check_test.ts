@@ -2,6 +2,7 @@ import { backup } from "../archiver/mod.ts";
 import { LocalBackend } from "../backend/mod.ts";
 import { keyedId, toHex, utf8 } from "../crypto/mod.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../testing/asserts.ts";
+import { rawNode } from "../testing/raw_node.ts";
 import { checkRepository, openRepositoryForCheck } from "./check.ts";
 import { CorruptError } from "./format.ts";
 import type { PackInfo } from "./pack.ts";
@@ -165,20 +166,7 @@ Deno.test("checkRepository() reports a data blob a file needs but the index lack
   const { dir, backend, repo } = await fixture();
   const missing = "ab".repeat(32);
   const tree = utf8(JSON.stringify({
-    nodes: [{
-      name: "f",
-      type: "file",
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-      mtime: "0",
-      ctime: "0",
-      inode: 1,
-      dev: 1,
-      links: 1,
-      size: 3,
-      content: [missing],
-    }],
+    nodes: [rawNode("f", "file", { size: 3, content: [missing] })],
   }));
   const treeId = toHex(keyedId(repo.master.id, tree));
   const packs: PackInfo[] = [];

@@ -23,23 +23,6 @@ export async function snap(repo: Repository, paths: string[]): Promise<SnapshotW
   return { ...r.snapshot, id: r.id };
 }
 
-/** A raw node object as a tree blob holds it (no validation). */
-export function rawNode(name: string, type: string, extra: Record<string, unknown> = {}) {
-  return {
-    name,
-    type,
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    mtime: "0",
-    ctime: "0",
-    inode: 1,
-    dev: 1,
-    links: 1,
-    ...extra,
-  };
-}
-
 /**
  * Stores blobs written by hand (trees may be hostile: nothing is validated),
  * indexes them and saves a snapshot of `rootTree`. Returns blob ids by key.

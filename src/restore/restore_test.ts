@@ -3,7 +3,8 @@ import { CorruptError, type Repository, type Tree } from "../repo/mod.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../testing/asserts.ts";
 import { restore } from "./mod.ts";
 import { lstatOrNull } from "./_safe_fs.ts";
-import { handMadeSnapshot, listAll, rawNode, snap, tempRepo, treeBytes } from "./_testing.ts";
+import { rawNode } from "../testing/raw_node.ts";
+import { handMadeSnapshot, listAll, snap, tempRepo, treeBytes } from "./_testing.ts";
 
 const enc = new TextEncoder();
 const T1 = new Date("2021-03-04T05:06:07.123Z");

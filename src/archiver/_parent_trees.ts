@@ -1,0 +1,84 @@
+/**
+ * The parent snapshot's trees, loaded ahead of the walk that compares each
+ * directory with them.
+ *
+ * @module
+ */
+import type { Node, Repository } from "../repo/mod.ts";
+
+/** Subdirectories whose parent-snapshot trees are loaded ahead of the walk. */
+export const PREFETCH_TREES = 8;
+/** Subdirectory trees a loaded parent tree starts loading. */
+const PREFETCH_CHILDREN = 4;
+/** The most trees loaded ahead and not yet asked for. */
+const TREE_CACHE_LIMIT = 256;
+
+/** A parent-snapshot tree's nodes by name, with the tree's id. */
+export type ParentTree = Map<string, Node> & { id?: string };
+const NO_PARENT: ParentTree = new Map();
+
+/** Loads parent-snapshot trees, starting on their first subdirectories' trees too. */
+export class ParentTrees {
+  readonly #cache = new Map<string, Promise<ParentTree>>();
+
+  constructor(private readonly repo: Repository) {}
+
+  /**
+   * The nodes of a parent-snapshot tree, by name (none for no tree, or one
+   * the index lacks). Loading one also starts loading its first
+   * subdirectories' trees, up to a bounded number held at once, so the
+   * depth-first walk finds most trees already decrypted.
+   */
+  nodes(treeId: string | undefined): Promise<ParentTree> {
+    if (!treeId || !this.repo.index.has(treeId)) return Promise.resolve(NO_PARENT);
+    const cached = this.#cache.get(treeId);
+    if (cached) {
+      this.#cache.delete(treeId);
+      return cached;
+    }
+    return this.#load(treeId);
+  }
+
+  async #load(treeId: string): Promise<ParentTree> {
+    const tree = await this.repo.loadTree(treeId);
+    const nodes = new Map(tree.nodes.map((n) => [n.name, n]));
+    let started = 0;
+    for (const n of tree.nodes) {
+      if (started >= PREFETCH_CHILDREN || this.#cache.size >= TREE_CACHE_LIMIT) break;
+      if (n.type !== "dir" || !n.subtree || this.#cache.has(n.subtree)) continue;
+      if (!this.repo.index.has(n.subtree)) continue;
+      const p = this.#load(n.subtree);
+      p.catch(() => {}); // reported when the walk consumes it
+      this.#cache.set(n.subtree, p);
+      started++;
+    }
+    return Object.assign(nodes, { id: treeId });
+  }
+}
+
+/** Do two nodes record the same entry, field for field? */
+export function sameNode(a: Node, b: Node | undefined): boolean {
+  if (!b) return false;
+  for (const k of NODE_FIELDS) if (a[k] !== b[k]) return false;
+  if (a.content === b.content) return true;
+  if (!a.content || !b.content || a.content.length !== b.content.length) return false;
+  return a.content.every((id, i) => id === b.content![i]);
+}
+
+const NODE_FIELDS = [
+  "name",
+  "type",
+  "mode",
+  "uid",
+  "gid",
+  "mtime",
+  "ctime",
+  "atime",
+  "inode",
+  "dev",
+  "links",
+  "size",
+  "subtree",
+  "target",
+  "rdev",
+] as const satisfies readonly (keyof Node)[];
