@@ -70,8 +70,13 @@ export interface BackupResult {
   errors: WalkError[];
 }
 
-/** Write an index file after this many new packs, so an interrupted run resumes. */
+/**
+ * Write an index file after this many new packs, or blobs in them, so an
+ * interrupted run resumes, and the pack lists waiting for it stay small
+ * (a pack of tiny files holds thousands of blobs).
+ */
 const PACKS_PER_INDEX = 64;
+const BLOBS_PER_INDEX = 65_536;
 
 /**
  * One backup run: walks the sources on the main thread, hands files to the
@@ -93,6 +98,7 @@ export class Archiver {
   readonly #hardLinks = new Map<string, Promise<Node | null>>();
   #parents!: ParentTrees;
   #newPacks: PackInfo[] = [];
+  #newBlobs = 0;
   #indexWrite: Promise<void> = Promise.resolve();
   #poolInstance: FileSaverPool | undefined;
   #trees!: PackWriter;
@@ -198,13 +204,17 @@ export class Archiver {
     this.#counts.bytesAdded += p.size;
     for (const b of p.blobs) this.#counts[b.type]++;
     this.#newPacks.push(p);
-    if (this.#newPacks.length >= PACKS_PER_INDEX) void this.#flushIndex(false);
+    this.#newBlobs += p.blobs.length;
+    if (this.#newPacks.length >= PACKS_PER_INDEX || this.#newBlobs >= BLOBS_PER_INDEX) {
+      void this.#flushIndex(false);
+    }
   }
 
   /** Writes the packs seen so far to a new index file; serialised, errors kept for the end. */
   #flushIndex(final: boolean): Promise<void> {
     const packs = this.#newPacks;
     this.#newPacks = [];
+    this.#newBlobs = 0;
     this.#indexWrite = this.#indexWrite.then(async () => {
       if (packs.length === 0) return;
       const name = await saveIndexFile(this.repo.backend, this.repo.master.enc, packs);

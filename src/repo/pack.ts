@@ -43,6 +43,13 @@ export const PACK_HEADER_SIZE = PACK_MAGIC.length + SALT_SIZE;
 export const SEGMENT_ALONE = 256 * 1024;
 /** Small blobs are gathered until their segment holds this much. */
 export const SEGMENT_TARGET = 512 * 1024;
+/**
+ * The most blobs in a segment, and in a pack. Tiny files compress so well
+ * that a pack of them could hold a whole tree's worth of blobs, and every
+ * blob's entry waits in memory until its pack is written.
+ */
+export const SEGMENT_MAX_BLOBS = 4096;
+export const PACK_MAX_BLOBS = 4 * SEGMENT_MAX_BLOBS;
 
 /** Key of one pack, from its salt. */
 export function packKey(masterEnc: Uint8Array, salt: Uint8Array): Promise<CryptoKey> {
@@ -80,6 +87,8 @@ interface OpenPack {
   segments: PlacedSegment[];
   /** Bytes the pack will have up to the end of its last placed segment. */
   size: number;
+  /** Blobs in the placed segments. */
+  blobs: number;
 }
 
 /**
@@ -140,7 +149,9 @@ export class PackWriter {
     seg.members.push({ type, id, at: seg.size, rawLength: plain.length });
     seg.buf.set(plain, seg.size);
     seg.size += plain.length;
-    if (seg.size >= SEGMENT_TARGET) this.#closeSegment();
+    if (seg.size >= SEGMENT_TARGET || seg.members.length >= SEGMENT_MAX_BLOBS) {
+      this.#closeSegment();
+    }
   }
 
   /** Resolves when every queued pack is written; rejects if one failed. */
@@ -177,7 +188,8 @@ export class PackWriter {
       sealed: pack.key.then((key) => sealSegment(key, type, offset, payload)),
     });
     pack.size += payload.length + SEAL_OVERHEAD;
-    if (pack.size >= this.options.targetSize) {
+    pack.blobs += members.length;
+    if (pack.size >= this.options.targetSize || pack.blobs >= PACK_MAX_BLOBS) {
       this.#open = undefined;
       this.#queue(pack);
     }
@@ -203,6 +215,7 @@ export class PackWriter {
       key: packKey(this.masterEnc, salt),
       segments: [],
       size: PACK_HEADER_SIZE,
+      blobs: 0,
     };
   }
 

@@ -5,7 +5,7 @@ import { randomBytes } from "./_prune_testing.ts";
 import { CorruptError } from "./format.ts";
 import { loadMasterIndex, MasterIndex, saveIndexFile } from "./index.ts";
 import type { PackInfo } from "./pack.ts";
-import { readPackTrailer, SEGMENT_ALONE } from "./pack.ts";
+import { PACK_MAX_BLOBS, readPackTrailer, SEGMENT_ALONE, SEGMENT_MAX_BLOBS } from "./pack.ts";
 import { Repository } from "./repository.ts";
 
 const FAST = { kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 } };
@@ -146,4 +146,17 @@ Deno.test("blobs of packs prune dropped stay readable but are never reused", asy
   assertEquals(fresh.index.has(ids[0]), false, "a new backup must not reuse it");
   assertEquals(fresh.index.sortedIds().byteLength, 0);
   assertEquals(await fresh.loadBlob("data", ids[0]), utf8("kept for a late snapshot"));
+});
+
+Deno.test("tiny blobs fill segments and packs by count, not only by size", async () => {
+  const blobs = Array.from({ length: PACK_MAX_BLOBS + 100 }, (_, i) => utf8(`file ${i}\n`));
+  const { repo, ids, packs } = await repoWithBlobs(blobs);
+  assertEquals(packs.length, 2);
+  assertEquals(packs[0].blobs.length, PACK_MAX_BLOBS);
+  const perSegment = new Map<string, number>();
+  for (const b of packs.flatMap((p) => p.blobs.map((b) => `${p.name}/${b.offset}`))) {
+    perSegment.set(b, (perSegment.get(b) ?? 0) + 1);
+  }
+  assertEquals(Math.max(...perSegment.values()), SEGMENT_MAX_BLOBS);
+  assertEquals(await repo.loadBlob("data", ids.at(-1)!), blobs.at(-1));
 });
