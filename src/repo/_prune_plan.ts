@@ -106,11 +106,12 @@ export function planPrune(inp: PlanInput): PrunePlan {
     const mine = new Map<string, PackedBlob>();
     let total = 0;
     let usedBytes = 0;
+    // Plaintext bytes: blobs of one segment share its sealed length.
     for (const b of p.blobs) {
-      total += b.length;
+      total += b.rawLength;
       if (home.get(b.id) === p.name && !mine.has(b.id)) {
         mine.set(b.id, b);
-        usedBytes += b.length;
+        usedBytes += b.rawLength;
       }
     }
     const fresh = stat.mtimeMs !== undefined && stat.mtimeMs > inp.freshAfter;

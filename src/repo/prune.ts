@@ -386,6 +386,7 @@ async function removeIfPresent(
   }
 }
 
-function sum(blobs: { length: number }[]): number {
-  return blobs.reduce((n, b) => n + b.length, 0);
+/** Plaintext bytes of `blobs` (blobs of one segment share its sealed length). */
+function sum(blobs: { rawLength: number }[]): number {
+  return blobs.reduce((n, b) => n + b.rawLength, 0);
 }

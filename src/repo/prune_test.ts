@@ -285,3 +285,26 @@ Deno.test("pruneRepository() under a concurrent backup leaves every snapshot com
   assertEquals(files.size, 3);
   await Deno.remove(s.dir, { recursive: true });
 });
+
+Deno.test("pruneRepository() weighs blobs by their own bytes, not their segment's", async () => {
+  // One pack: a large blob in a segment of its own, and many small ones
+  // sharing a segment. Once the large one is unused most of the pack is
+  // unused, however many small blobs list the small segment's length.
+  const { dir } = await newRepo();
+  const backend = await LocalBackend.create(join(dir, "big-packs"));
+  const repo = await Repository.init(backend, "pw", {
+    kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 },
+    packSize: 4 * 1024 * 1024,
+  });
+  const small: Record<string, Uint8Array> = {};
+  for (let i = 0; i < 40; i++) small[`s${i}`] = randomBytes(2_000);
+  const both = writeTree(dir, "both", { ...small, big: randomBytes(600_000) });
+  const first = await backup(repo, { paths: [both], host: "h", workers: 1 });
+  Deno.removeSync(join(both, "big"));
+  await backup(repo, { paths: [both], host: "h", workers: 1 });
+  await backend.remove("snapshots", first.id);
+  const stats = await pruneRepository(await Repository.open(backend, "pw"), { graceMs: 0 });
+  assertEquals(stats.packsRepacked, 1);
+  assertEquals(await verifyRepository(backend.dir), 1);
+  await Deno.remove(dir, { recursive: true });
+});
