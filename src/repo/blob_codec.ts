@@ -13,11 +13,14 @@ import { type BlobType, CorruptError, FLAG_RAW, FLAG_ZSTD, segmentAad } from "./
 const MIN_COMPRESS = 64;
 
 /**
- * The most plaintext a segment may decompress to: no writer makes a larger
- * one (blobs are at most the chunker's maximum), and a hostile segment
- * cannot make a reader allocate more.
+ * The most plaintext a segment may decompress to. Data blobs are at most the
+ * chunker's maximum (64 MiB at most), but a tree blob lists a whole directory
+ * and grows with it (about 250 bytes an entry), so the bound is far above
+ * both. Segments are authenticated before they are decompressed, so only a
+ * holder of the key could make one inflate without end; the bound is a
+ * backstop, and writers refuse larger blobs.
  */
-export const MAX_SEGMENT_PLAIN = 64 * 1024 * 1024;
+export const MAX_SEGMENT_PLAIN = 1024 * 1024 * 1024;
 
 /** A blob's place in its segment's plaintext. */
 export interface SegmentMember {
@@ -65,7 +68,8 @@ export function sealSegment(
 
 /**
  * Opens a stored segment and returns its plaintext (every member blob,
- * concatenated). `what` names it in errors, e.g. the blob being read.
+ * concatenated). `what` names it in errors, e.g. the blob being read;
+ * `maxPlain` bounds what it may decompress to.
  */
 export async function openSegment(
   key: CryptoKey,
@@ -73,6 +77,7 @@ export async function openSegment(
   offset: number,
   sealed: Uint8Array,
   what: string,
+  maxPlain = MAX_SEGMENT_PLAIN,
 ): Promise<Uint8Array> {
   let payload: Uint8Array;
   try {
@@ -86,7 +91,7 @@ export async function openSegment(
   if (payload[0] === FLAG_RAW) return payload.subarray(1);
   if (payload[0] !== FLAG_ZSTD) throw new CorruptError(`${what} has unknown flag ${payload[0]}`);
   try {
-    const plain = zstdDecompressSync(payload.subarray(1), { maxOutputLength: MAX_SEGMENT_PLAIN });
+    const plain = zstdDecompressSync(payload.subarray(1), { maxOutputLength: maxPlain });
     return new Uint8Array(plain.buffer, plain.byteOffset, plain.length);
   } catch (err) {
     throw new CorruptError(`${what} is damaged: cannot decompress`, { cause: err });

@@ -4,6 +4,7 @@ import {
   encodeSegment,
   extractBlob,
   forEachBlob,
+  MAX_SEGMENT_PLAIN,
   openSegment,
   type PackedMember,
   sealSegment,
@@ -51,10 +52,17 @@ Deno.test("extractBlob() returns a member only if it hashes to its id", () => {
 });
 
 Deno.test("openSegment() refuses a segment that inflates past the bound", async () => {
-  // 80 MiB of zeros compresses to a few KiB; the reader must not inflate it.
-  const bomb = encodeSegment(new Uint8Array(80 * 1024 * 1024), 1);
+  // Zeros past the bound compress to a few KiB; the reader must not inflate them.
+  const bound = 1024 * 1024;
+  const bomb = encodeSegment(new Uint8Array(bound + 1), 1);
   const sealed = await sealSegment(key, "data", 0, bomb);
-  await assertRejects(() => openSegment(key, "data", 0, sealed, "bomb"), CorruptError, "bomb");
+  await assertRejects(
+    () => openSegment(key, "data", 0, sealed, "bomb", bound),
+    CorruptError,
+    "bomb",
+  );
+  assertEquals((await openSegment(key, "data", 0, sealed, "bomb", bound + 1)).length, bound + 1);
+  assert(MAX_SEGMENT_PLAIN >= 1024 * 1024 * 1024, "trees of huge directories must fit");
 });
 
 Deno.test("forEachBlob() opens each segment once and fails all of a damaged one", async () => {

@@ -11,7 +11,13 @@ import {
   toHex,
   utf8,
 } from "../crypto/mod.ts";
-import { encodeSegment, type PackedMember, sealSegment, type SegmentMember } from "./blob_codec.ts";
+import {
+  encodeSegment,
+  MAX_SEGMENT_PLAIN,
+  type PackedMember,
+  sealSegment,
+  type SegmentMember,
+} from "./blob_codec.ts";
 import {
   type BlobType,
   blobTypeCode,
@@ -131,6 +137,9 @@ export class PackWriter {
    */
   add(type: BlobType, id: string, plain: Uint8Array): void {
     if (this.#failure) throw this.#failure;
+    if (plain.length > MAX_SEGMENT_PLAIN) {
+      throw new RangeError(`${type} blob ${id} is ${plain.length} bytes, above the 1 GiB limit`);
+    }
     if (plain.length >= SEGMENT_ALONE) {
       this.#place(type, [{ type, id, at: 0, rawLength: plain.length }], plain);
       return;
