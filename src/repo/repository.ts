@@ -50,9 +50,9 @@ export interface InitOptions {
 }
 
 /**
- * zstd level for new repositories. Level 1 measured 15 s against 22-26 s
- * for level 3 on a first backup of the Linux tree here, for a 6% larger
- * repository (281 MB against 264 MB).
+ * zstd level for new repositories. On a first backup of the Linux tree here
+ * level 3 took 1.56 times as long as level 1 (18.2 s against 11.7 s, same
+ * run) for an 8% smaller repository (227 MB against 246 MB).
  */
 export const DEFAULT_COMPRESSION = 1;
 
