@@ -60,9 +60,12 @@ export function clearSlot(path: string): void {
   Deno.removeSync(path);
 }
 
-/** Creates a new file for writing; fails rather than open an existing entry or a link. */
-export function createExclusive(path: string): Deno.FsFile {
-  return Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
+/**
+ * Creates a new file for writing, with permission bits `mode` (less the
+ * umask); fails rather than open an existing entry or a link.
+ */
+export function createExclusive(path: string, mode = 0o600): Deno.FsFile {
+  return Deno.openSync(path, { write: true, createNew: true, mode });
 }
 
 /** Is the process root (so restoring owners and device nodes can work)? */

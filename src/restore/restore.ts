@@ -78,6 +78,8 @@ interface Deferred {
 }
 
 const SPECIAL_BITS = 0o7000;
+/** Who we are: a new file is owned by this user and (mostly) this group. */
+const SELF = { uid: Deno.uid(), gid: Deno.gid() };
 /** Files of one directory restored at once. */
 const FILES_IN_FLIGHT = 8;
 const SUID_SGID = 0o6000;
@@ -220,10 +222,19 @@ class Restorer {
       return;
     }
     clearSlot(fsPath);
-    const file = createExclusive(fsPath);
+    const owner = this.#owner(node);
+    const mode = this.#mode(node, snapPath);
+    // A file that will be ours anyway is created with its final permission
+    // bits, and when the descriptor's stat shows them (no umask, setgid
+    // directory or special bits in the way) it needs no chown or chmod.
+    // Otherwise only we may read it until it has its real owner and mode.
+    const asFinal = !owner || (owner.uid === SELF.uid && owner.gid === SELF.gid);
+    const file = createExclusive(fsPath, asFinal ? mode & 0o777 : 0o600);
     let ok = false;
     try {
       const created = file.statSync();
+      const final = asFinal && (created.mode! & 0o7777) === mode &&
+        (!owner || (created.uid === owner.uid && created.gid === owner.gid));
       let written = 0;
       for await (
         const blob of fileContent(this.repo, node.content ?? [], { signal: this.opts.signal })
@@ -235,12 +246,14 @@ class Restorer {
       if (written !== node.size) {
         throw new CorruptError(`content is ${written} bytes, but the snapshot says ${node.size}`);
       }
-      setOwnerAndMode(
-        fsPath,
-        (st) => st.isFile && st.ino === created.ino && st.dev === created.dev,
-        this.#owner(node),
-        this.#mode(node, snapPath),
-      );
+      if (!final) {
+        setOwnerAndMode(
+          fsPath,
+          (st) => st.isFile && st.ino === created.ino && st.dev === created.dev,
+          owner,
+          mode,
+        );
+      }
       file.utimeSync(this.#atime(node), nsToDate(node.mtime));
       ok = true;
     } finally {
