@@ -30,7 +30,7 @@ import { encodeSealedJson } from "./sealed_file.ts";
 
 /** Repository-wide settings, stored encrypted in the `config` file. */
 export interface RepoConfig {
-  version: 1;
+  version: typeof FORMAT_VERSION;
   id: string;
   created: string;
   chunker: ChunkerParams;
@@ -61,6 +61,9 @@ export const DEFAULT_COMPRESSION = 1;
  * against 716 MB for 16 MiB packs on a first backup of drivers/ (2 workers).
  */
 export const DEFAULT_PACK_SIZE = 4 * 1024 * 1024;
+
+/** The repository format this cairn writes and reads (docs/FORMAT.md). */
+export const FORMAT_VERSION = 2;
 
 /** Segments of small blobs a repository keeps open for the next read. */
 const SEGMENT_CACHE = 16;
@@ -109,7 +112,7 @@ export class Repository {
     }
     const master = newMasterKey();
     const config: RepoConfig = {
-      version: 1,
+      version: FORMAT_VERSION,
       id: toHex(crypto.getRandomValues(new Uint8Array(16))),
       created: new Date().toISOString(),
       chunker: validateChunkerParams(opts.chunker ?? DEFAULT_CHUNKER_PARAMS),
@@ -145,8 +148,14 @@ export class Repository {
       throw new WrongPasswordError(`Wrong password: no key in ${backend.location} opens with it`);
     }
     const raw = await loadSealedJson(backend, master.enc, "config", "config") as RepoConfig;
-    if (raw?.version !== 1) {
-      throw new CorruptError(`config file has unsupported version ${raw?.version}`);
+    if (raw?.version !== FORMAT_VERSION) {
+      const why = raw?.version === 1
+        ? " (a development build's format, before blob segments; back up into a new repository)"
+        : "";
+      throw new CorruptError(
+        `config file of ${backend.location} has format version ${raw?.version}; ` +
+          `this cairn reads version ${FORMAT_VERSION}${why}`,
+      );
     }
     validateChunkerParams(raw.chunker);
     const { index, listed } = await loadMasterIndex(backend, master.enc);

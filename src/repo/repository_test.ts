@@ -7,6 +7,7 @@ import { loadMasterIndex, MasterIndex, saveIndexFile } from "./index.ts";
 import type { PackInfo } from "./pack.ts";
 import { PACK_MAX_BLOBS, readPackTrailer, SEGMENT_ALONE, SEGMENT_MAX_BLOBS } from "./pack.ts";
 import { Repository } from "./repository.ts";
+import { encodeSealedJson } from "./sealed_file.ts";
 
 const FAST = { kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 } };
 
@@ -159,4 +160,12 @@ Deno.test("tiny blobs fill segments and packs by count, not only by size", async
   }
   assertEquals(Math.max(...perSegment.values()), SEGMENT_MAX_BLOBS);
   assertEquals(await repo.loadBlob("data", ids.at(-1)!), blobs.at(-1));
+});
+
+Deno.test("Repository.open() names the format version it cannot read", async () => {
+  const { backend, repo } = await repoWithBlobs([]);
+  const old = { ...repo.config, version: 1 };
+  await backend.remove("config", "config");
+  await backend.save("config", "config", await encodeSealedJson(repo.master.enc, "config", old));
+  await assertRejects(() => Repository.open(backend, "pw"), CorruptError, "format version 1");
 });
