@@ -313,6 +313,63 @@ Deno.test("a backup killed in the middle leaves no half-written file in the mirr
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("a backup killed while it mirrors a new directory shows none of that directory", async () => {
+  const { dir, env } = await makeRepo();
+  const src = `${dir}/src`;
+  await Deno.mkdir(`${src}/sub/deeper`, { recursive: true });
+  const size = 1 << 20;
+  for (let i = 0; i < 120; i++) {
+    const at = i % 2 ? "sub" : "sub/deeper";
+    await Deno.writeFile(`${src}/${at}/f${String(i).padStart(3, "0")}`, randomBytes(size));
+  }
+  const m = `${dir}/mirror`;
+  const child = cairnCommand(["backup", src, "--mirror", m, "--workers", "1"], { env }).spawn();
+  // Kill it once files are being written in the hidden new directory.
+  for (let i = 0; i < 2000; i++) {
+    const hidden = (await realFiles(m, true)).length;
+    if (hidden >= 5) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  try {
+    child.kill("SIGKILL");
+  } catch { /* already done */ }
+  const { code } = await child.output();
+  const shown = await realFiles(m, false);
+  if (code === 0) assertEquals(shown.length, 120, "a run that finished shows every file");
+  else {
+    // Nothing of `sub` is in the mirror under a real name: it appears whole or not at all.
+    assertEquals(shown, [], "the killed run's new directory stays hidden");
+    assert((await realFiles(m, true)).length >= 5);
+  }
+  // The rerun completes the mirror and removes the killed run's temp directory.
+  await backupMirror(env, [src, "--mirror", m]);
+  assertEquals(await describeTree(m), await describeTree(src));
+  await Deno.remove(dir, { recursive: true });
+});
+
+/**
+ * Regular files below `root`: those under real names, or (`hidden`) those
+ * inside cairn's temp directories.
+ */
+async function realFiles(root: string, hidden: boolean): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, inTemp: boolean) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(d));
+    } catch {
+      return; // not created yet, or renamed away meanwhile
+    }
+    for (const e of entries) {
+      const temp = inTemp || e.name.startsWith(".cairn-part.");
+      if (e.isDirectory) await walk(`${d}/${e.name}`, temp);
+      else if (e.isFile && temp === hidden && e.name !== MARKER) out.push(`${d}/${e.name}`);
+    }
+  };
+  await walk(root, false);
+  return out;
+}
+
 function randomBytes(n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let at = 0; at < n; at += 65536) crypto.getRandomValues(out.subarray(at, at + 65536));

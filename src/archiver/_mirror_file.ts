@@ -2,7 +2,10 @@
  * Writing one mirror file so that the mirror never shows a half-written
  * one: the bytes go to a new temp file beside the target (created with
  * O_EXCL, so never through a link), which gets its mode and times and is
- * then renamed over the target in one step.
+ * then renamed over the target in one step. A file in a directory that is
+ * new to the mirror skips the temp file: the whole directory is built under
+ * a temp name and renamed into place once complete (by `src/mirror`), which
+ * keeps the same promise for a rename per directory instead of per file.
  *
  * No fsync per file: a crash of cairn leaves at worst a temp file (removed by
  * the next run), never a short file under a real name. After a power loss a
@@ -18,12 +21,22 @@ import type { MirrorTarget } from "./_protocol.ts";
 /** Names of mirror temp files start with this; a later run removes any left behind. */
 export const MIRROR_TEMP_PREFIX = ".cairn-part.";
 
-/** A fresh temp path in the directory of `path`. */
+/**
+ * A fresh temp path in the directory of `path`: a random prefix per thread
+ * and a counter, so names never repeat without a random draw per file.
+ * Callers create it with O_EXCL, so a name taken anyway fails, never
+ * follows a link.
+ */
 export function tempBeside(path: string): string {
-  const rand = crypto.getRandomValues(new Uint8Array(8));
-  const hex = Array.from(rand, (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${path.slice(0, path.lastIndexOf("/"))}/${MIRROR_TEMP_PREFIX}${hex}`;
+  const n = (tempCount++).toString(36);
+  return `${path.slice(0, path.lastIndexOf("/"))}/${MIRROR_TEMP_PREFIX}${TEMP_TAG}${n}`;
 }
+
+const TEMP_TAG = Array.from(
+  crypto.getRandomValues(new Uint8Array(6)),
+  (b) => b.toString(16).padStart(2, "0"),
+).join("") + "-";
+let tempCount = 0;
 
 /**
  * Gives the existing mirror file `target.path`, already holding the right
@@ -48,16 +61,26 @@ export function retimeMirrorFile(target: MirrorTarget): void {
 
 /** Who we are: a new file is owned by this user and (mostly) this group. */
 const SELF = { uid: Deno.uid(), gid: Deno.gid() };
+/** Permission bits open(2) leaves out of a new file's mode. */
+const UMASK = Deno.umask();
 
-/** One mirror file being written: `write` in order, then `commit` or `abort`. */
+/**
+ * One mirror file being written: `write` in order, then `commit` or `abort`.
+ * A `fresh` target is written under its own name (its directory is still
+ * hidden under a temp name); any other goes to a temp file beside it that
+ * `commit` renames over it.
+ */
 export class MirrorFileWriter {
-  readonly #tmp: string;
+  /** Where the bytes go until commit. */
+  readonly #at: string;
   #file: Deno.FsFile | undefined;
-  /** The temp file was created with its final owner and mode bits. */
+  /** The file was created with its final owner and mode bits. */
   readonly #asFinal: boolean;
+  /** And those bits are sure to be right without a look (no umask or group surprise). */
+  readonly #surelyFinal: boolean;
 
   constructor(readonly target: MirrorTarget) {
-    this.#tmp = tempBeside(target.path);
+    this.#at = target.fresh ? target.path : tempBeside(target.path);
     // When the file will belong to us anyway, create it with its final
     // permission bits and spare a chown and a chmod (inode updates that
     // cost as much as the write of a small file). Otherwise only we may
@@ -65,7 +88,9 @@ export class MirrorFileWriter {
     const owner = target.owner;
     this.#asFinal = !owner || (owner.uid === SELF.uid && owner.gid === SELF.gid);
     const mode = this.#asFinal ? target.mode & 0o777 : 0o600;
-    this.#file = Deno.openSync(this.#tmp, { write: true, createNew: true, mode });
+    this.#surelyFinal = this.#asFinal && (mode & ~UMASK) === target.mode &&
+      !(owner && target.dirGroup);
+    this.#file = Deno.openSync(this.#at, { write: true, createNew: true, mode });
   }
 
   /** Appends all of `bytes`. */
@@ -79,10 +104,10 @@ export class MirrorFileWriter {
     const t = this.target;
     const file = this.#file!;
     this.#file = undefined;
-    let done = false;
+    let done = this.#surelyFinal;
     try {
       file.utimeSync(new Date(t.atimeMs ?? t.mtimeMs), new Date(t.mtimeMs));
-      if (this.#asFinal) {
+      if (this.#asFinal && !done) {
         // The umask, a setgid directory or special bits can still differ.
         const st = file.statSync();
         done = (st.mode! & 0o7777) === t.mode &&
@@ -94,25 +119,28 @@ export class MirrorFileWriter {
     if (!done) {
       if (t.owner) {
         try {
-          Deno.chownSync(this.#tmp, t.owner.uid, t.owner.gid);
+          Deno.chownSync(this.#at, t.owner.uid, t.owner.gid);
         } catch (err) {
           if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
         }
       }
-      // After chown, which clears setuid bits; the temp is ours, made with O_EXCL.
-      Deno.chmodSync(this.#tmp, t.mode);
+      // After chown, which clears setuid bits; the file is ours, made with O_EXCL.
+      Deno.chmodSync(this.#at, t.mode);
     }
-    Deno.renameSync(this.#tmp, t.path);
+    if (this.#at !== t.path) Deno.renameSync(this.#at, t.path);
   }
 
-  /** Drops the temp file; the target keeps whatever it held. */
+  /**
+   * Drops what was written: the temp file, or a fresh file under its own
+   * name (whose directory would otherwise show it once renamed into place).
+   */
   abort(): void {
     try {
       this.#file?.close();
     } catch { /* already closed */ }
     this.#file = undefined;
     try {
-      Deno.removeSync(this.#tmp);
-    } catch { /* gone already, or the next run removes it */ }
+      Deno.removeSync(this.#at);
+    } catch { /* gone already; a fresh file left here is removed by the main thread */ }
   }
 }

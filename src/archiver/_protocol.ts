@@ -36,6 +36,14 @@ export interface MirrorTarget {
    * are set: a new mtime on the same bytes costs no rewrite.
    */
   expect?: string[];
+  /**
+   * `path` is in a directory this run created under a temp name (renamed
+   * into place once complete), so nothing is there and nobody sees it yet:
+   * the file is written under its own name, with no temp file and rename.
+   */
+  fresh?: boolean;
+  /** The directory is setgid: a new file takes its group, not ours. */
+  dirGroup?: boolean;
 }
 
 export interface FileJob {
