@@ -218,6 +218,86 @@ Deno.test("cairn mirror SNAPSHOT DIR rebuilds a lost mirror, then skips what mat
   await Deno.remove(dir, { recursive: true });
 });
 
+const LOCK = ".cairn-mirror.lock";
+
+/** A job file with one job "docs" backing up `src`, its mirror table given as TOML. */
+async function jobFile(dir: string, env: Record<string, string>, src: string, mirror: string) {
+  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
+  const config = `${dir}/cairn.toml`;
+  await Deno.writeTextFile(
+    config,
+    [
+      `state_dir = "${dir}/state"`,
+      "[repository.main]",
+      `path = "${env.CAIRN_REPO}"`,
+      `password_file = "${dir}/password"`,
+      "[[job]]",
+      `name = "docs"`,
+      `paths = ["${src}"]`,
+      `mirror = ${mirror}`,
+    ].join("\n"),
+  );
+  return config;
+}
+
+async function snapshotCount(env: Record<string, string>): Promise<number> {
+  return lastJson<unknown[]>(await cairn(["snapshots", "--json"], { env })).length;
+}
+
+Deno.test("a mirror whose lock a live run holds is refused; once the holder ends, it is written", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await makeSource(dir);
+  const m = `${dir}/mirror`;
+  await backupMirror(env, [src, "--mirror", m]);
+  const lock = `${await Deno.realPath(m)}/${LOCK}`;
+  const holder = new Deno.Command("sleep", { args: ["60"], stdout: "null" }).spawn();
+  const held = JSON.stringify({
+    host: Deno.hostname(),
+    pid: holder.pid,
+    time: "2024-03-01T12:00Z",
+  });
+  await Deno.writeTextFile(lock, held);
+  try {
+    await Deno.writeTextFile(`${src}/new.txt`, "new\n");
+    for (const args of [["backup", src, "--mirror", m], ["mirror", "latest", m, "--purge"]]) {
+      const r = await cairn(args, { env });
+      assertEquals(r.code, 1, r.stderr);
+      assertStringIncludes(
+        r.stderr,
+        `Refusing to mirror into ${m}: another cairn run is writing it`,
+      );
+      assertStringIncludes(
+        r.stderr,
+        `lock ${lock} held by host ${Deno.hostname()}, pid ${holder.pid}`,
+      );
+      assertEquals(r.stderr.trim().split("\n").length, 1, "one line");
+    }
+    assertEquals(await snapshotCount(env), 1, "a refused backup takes no snapshot");
+    await assertNoFile(`${m}/new.txt`);
+    assertEquals(await Deno.readTextFile(lock), held, "the holder's lock is untouched");
+
+    // In a job the snapshot is taken anyway, and the run is partial.
+    const config = await jobFile(dir, env, src, `{ path = "${m}", purge = true }`);
+    const job = await cairn(["run", "--config", config], { env });
+    assertEquals(job.code, 3, job.stderr);
+    assertStringIncludes(job.stderr, "mirror skipped: Refusing to mirror into");
+    assertStringIncludes(job.stdout, "partial");
+    assertEquals(await snapshotCount(env), 2);
+    await assertNoFile(`${m}/new.txt`);
+  } finally {
+    holder.kill("SIGKILL");
+    await holder.status;
+  }
+  // The holder is gone: its lock is stale, and replaced.
+  const r = await cairn(["backup", src, "--mirror", m, "--json"], { env });
+  assertEquals(r.code, 0, r.stderr);
+  assertStringIncludes(r.stderr, `replaced the stale mirror lock ${lock}`);
+  assertStringIncludes(r.stderr, `process ${holder.pid} is not running`);
+  assertEquals(await describeTree(m), await describeTree(src));
+  await assertNoFile(lock);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("versioned mirrors: a folder per run, unchanged files hard-linked to the previous one", async () => {
   const { dir, env } = await makeRepo();
   const src = await makeSource(dir);
@@ -307,9 +387,14 @@ Deno.test("a backup killed in the middle leaves no half-written file in the mirr
   }
   assert(whole >= 5);
   console.log(`killed with ${whole} of 120 files in the mirror`);
-  // The rerun completes the mirror and removes the killed run's temp files.
-  await backupMirror(env, [src, "--mirror", m]);
+  // The killed run's lock is left; the rerun finds its pid gone, replaces it, completes the
+  // mirror and removes the killed run's temp files.
+  const lock = JSON.parse(await Deno.readTextFile(`${m}/${LOCK}`));
+  const rerun = await cairn(["backup", src, "--mirror", m], { env });
+  assertEquals(rerun.code, 0, rerun.stderr);
+  assertStringIncludes(rerun.stderr, `process ${lock.pid} is not running`);
   assertEquals(await describeTree(m), await describeTree(src));
+  await assertNoFile(`${m}/${LOCK}`);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -363,7 +448,9 @@ async function realFiles(root: string, hidden: boolean): Promise<string[]> {
     for (const e of entries) {
       const temp = inTemp || e.name.startsWith(".cairn-part.");
       if (e.isDirectory) await walk(`${d}/${e.name}`, temp);
-      else if (e.isFile && temp === hidden && e.name !== MARKER) out.push(`${d}/${e.name}`);
+      else if (e.isFile && temp === hidden && e.name !== MARKER && e.name !== LOCK) {
+        out.push(`${d}/${e.name}`);
+      }
     }
   };
   await walk(root, false);

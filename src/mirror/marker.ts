@@ -4,6 +4,12 @@ import { lstatOrNull } from "../restore/mod.ts";
 /** The marker file at the top of every mirror directory. */
 export const MARKER_NAME = ".cairn-mirror.json";
 
+/** The lock file of a mirror folder (see mirror_lock.ts). */
+export const MIRROR_LOCK_NAME = ".cairn-mirror.lock";
+
+/** Names at the top of a mirror that are cairn's own: never mirrored from a source, never purged. */
+export const RESERVED_NAMES: readonly string[] = [MARKER_NAME, MIRROR_LOCK_NAME];
+
 /** What the marker says: whose mirror this is and what it holds. */
 export interface MirrorMarker {
   cairn_mirror: 1;
@@ -104,7 +110,8 @@ export function claimMirrorDir(
   }
   if (marker) return { root, marker, claimed: true };
   let empty = true;
-  for (const _ of Deno.readDirSync(root)) {
+  for (const e of Deno.readDirSync(root)) {
+    if (RESERVED_NAMES.includes(e.name)) continue; // this run's lock
     empty = false;
     break;
   }

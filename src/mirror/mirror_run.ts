@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { applyRetention, type KeepPolicy, type RetentionInput } from "../catalog/mod.ts";
 import { removeEntry } from "./_fs.ts";
 import { claimMirrorDir, type MirrorMarker, MirrorRefusedError, writeMarker } from "./marker.ts";
+import { MirrorLock } from "./mirror_lock.ts";
 import { type MirrorIssue, type MirrorStats, MirrorTree } from "./mirror_tree.ts";
 import {
   expandTemplate,
@@ -40,10 +41,16 @@ export interface MirrorResult {
  * previous version, claims the folder (marker check), and at the end
  * creates links, sets directory metadata, writes the marker naming the
  * snapshot and thins old versions.
+ *
+ * The run holds the lock of the folder it works in from {@link open} to
+ * {@link finish} or {@link abandon}: the mirror itself, or for a versioned
+ * template the folder holding every version, since runs there also thin
+ * each other's folders and a `{snapshot}` folder is renamed into it.
  */
 export class MirrorRun {
   readonly tree: MirrorTree;
   #pending: { at: string; final: string } | undefined;
+  readonly #lock: MirrorLock;
 
   private constructor(
     private readonly opts: MirrorOptions,
@@ -52,8 +59,10 @@ export class MirrorRun {
     private readonly claimed: boolean,
     readonly previous: string | undefined,
     pending: { at: string; final: string } | undefined,
+    lock: MirrorLock,
   ) {
     this.#pending = pending;
+    this.#lock = lock;
     this.tree = new MirrorTree({
       root: path,
       purge: opts.purge,
@@ -66,7 +75,8 @@ export class MirrorRun {
    * Prepares the mirror folder. `sources` are the backed-up paths: a mirror
    * inside a source (or holding one) is refused. A template using
    * `{snapshot}` before the id is known is written under a temporary name
-   * and renamed by {@link finish}.
+   * and renamed by {@link finish}. The lock is taken before anything is
+   * written.
    */
   static open(opts: MirrorOptions, values: TemplateValues, sources: readonly string[]): MirrorRun {
     const template = opts.path;
@@ -96,25 +106,40 @@ export class MirrorRun {
         }
       }
     }
-    let previous: string | undefined;
-    if (versioned) {
-      const versions = findVersions(template, values).filter((v) => v.path !== path);
-      previous = versions.at(-1)?.path;
-    } else if (opts.keep) {
-      opts.onWarning?.("mirror keep has no effect: the path has no {date}, {time} or {snapshot}");
+    const lockDir = resolve(folder);
+    const lock = MirrorLock.acquire(lockDir, { onWarning: opts.onWarning });
+    try {
+      let previous: string | undefined;
+      if (versioned) {
+        const versions = findVersions(template, values).filter((v) => v.path !== path);
+        previous = versions.at(-1)?.path;
+      } else if (opts.keep) {
+        opts.onWarning?.("mirror keep has no effect: the path has no {date}, {time} or {snapshot}");
+      }
+      const claim = claimMirrorDir(path, {
+        purge: opts.purge,
+        job: values.job,
+        host: values.host,
+        template: versioned ? template : undefined,
+        versions: versioned ? folder : undefined,
+      });
+      return new MirrorRun(opts, values, claim.root, claim.claimed, previous, pending, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
     }
-    const claim = claimMirrorDir(path, {
-      purge: opts.purge,
-      job: values.job,
-      host: values.host,
-      template: versioned ? template : undefined,
-      versions: versioned ? folder : undefined,
-    });
-    return new MirrorRun(opts, values, claim.root, claim.claimed, previous, pending);
   }
 
-  /** Completes the mirror of snapshot `id`: links, metadata, marker, retention. */
+  /** Completes the mirror of snapshot `id`: links, metadata, marker, retention; releases the lock. */
   async finish(id: string): Promise<MirrorResult> {
+    try {
+      return await this.#finish(id);
+    } finally {
+      this.#lock.release();
+    }
+  }
+
+  async #finish(id: string): Promise<MirrorResult> {
     await this.tree.finish();
     let path = this.path;
     if (this.#pending) {
@@ -160,12 +185,17 @@ export class MirrorRun {
     return result;
   }
 
-  /** After a failed run: removes a folder still under its temporary `{snapshot}` name. */
+  /**
+   * After a failed run: removes a folder still under its temporary
+   * `{snapshot}` name and releases the lock.
+   */
   abandon(): void {
-    if (this.#pending) {
-      try {
-        removeEntry(this.#pending.at);
-      } catch { /* the next run cannot mistake it for a version: its marker is incomplete */ }
+    try {
+      if (this.#pending) removeEntry(this.#pending.at);
+    } catch {
+      // The next run cannot mistake it for a version: its marker is incomplete.
+    } finally {
+      this.#lock.release();
     }
   }
 

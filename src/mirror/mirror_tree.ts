@@ -8,7 +8,7 @@ import {
 } from "../archiver/mod.ts";
 import { ensureRealDir, isRoot, lstatOrNull } from "../restore/mod.ts";
 import { linkInto, removeEntry, symlinkInto } from "./_fs.ts";
-import { MARKER_NAME } from "./marker.ts";
+import { RESERVED_NAMES } from "./marker.ts";
 
 /** What a mirror run did. */
 export interface MirrorStats {
@@ -267,7 +267,7 @@ export class MirrorDirState implements MirrorDir {
     if (existed) this.#listing = listDirInfo(path);
     const wanted = new Set(names);
     for (const name of this.#listing.keys()) {
-      if (wanted.has(name) || (depth === 0 && name === MARKER_NAME)) continue;
+      if (wanted.has(name) || (depth === 0 && RESERVED_NAMES.includes(name))) continue;
       // Temp files are a crashed run's leftovers (this run lists a directory before writing into it).
       if (name.startsWith(MIRROR_TEMP_PREFIX) || tree.opts.purge) this.#remove(name);
     }
@@ -391,12 +391,11 @@ export class MirrorDirState implements MirrorDir {
     this.#previous = undefined;
   }
 
-  /** The marker's name is not mirrored at the top; everything else is. */
+  /** cairn's own names (marker, lock) are not mirrored at the top; everything else is. */
   #reserved(name: string): boolean {
-    if (this.depth !== 0 || (name !== MARKER_NAME && !name.startsWith(MIRROR_TEMP_PREFIX))) {
-      return false;
-    }
-    this.tree.fail(`${this.path}/${name}`, "not mirrored: the name is reserved for cairn's marker");
+    const ours = RESERVED_NAMES.includes(name) || name.startsWith(MIRROR_TEMP_PREFIX);
+    if (this.depth !== 0 || !ours) return false;
+    this.tree.fail(`${this.path}/${name}`, "not mirrored: the name is reserved for cairn");
     return true;
   }
 
