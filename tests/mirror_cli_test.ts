@@ -220,6 +220,37 @@ Deno.test("cairn mirror SNAPSHOT DIR rebuilds a lost mirror, then skips what mat
 
 const LOCK = ".cairn-mirror.lock";
 
+Deno.test("cairn mirror only retimes files whose bytes are those it holds, under new mtimes", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await makeSource(dir);
+  const m = `${dir}/mirror`;
+  // Snapshot 1, mirrored from the repository (not by the backup).
+  await backupMirror(env, [src, "--mirror", `${dir}/unused`]);
+  const first = await cairn(["mirror", "latest", m, "--purge", "--json"], { env });
+  assertEquals(first.code, 0, first.stderr);
+  // The tree unpacked again: every mtime new, one file's bytes changed at the same size.
+  const later = new Date(Date.now() + 3600_000);
+  for (const f of ["docs/report.txt", "docs/old/draft.txt", "photo.bin", "run.sh"]) {
+    await Deno.utime(`${src}/${f}`, later, later);
+  }
+  await Deno.writeTextFile(`${src}/run.sh`, "#!/bin/sh\necho HI\n");
+  await Deno.utime(`${src}/run.sh`, later, later);
+  const r = await cairn(["backup", src, "--json"], { env });
+  assertEquals(r.code, 0, r.stderr);
+  const before = await fileIdentities(m);
+  const again = await cairn(["mirror", "latest", m, "--purge", "--json"], { env });
+  assertEquals(again.code, 0, again.stderr);
+  const s = lastJson<MirrorJson & { retimed: number }>(again);
+  assertEquals([s.written, s.retimed], [1, 3]);
+  assertEquals(await describeTree(m), await describeTree(src));
+  // The retimed files kept their inodes; the changed one is a new file.
+  const after = await fileIdentities(m);
+  const inode = (x: Record<string, string>, f: string) => x[`${m}/${f}`].split(" ")[0];
+  assertEquals(inode(after, "photo.bin"), inode(before, "photo.bin"));
+  assert(inode(after, "run.sh") !== inode(before, "run.sh"));
+  await Deno.remove(dir, { recursive: true });
+});
+
 /** A job file with one job "docs" backing up `src`, its mirror table given as TOML. */
 async function jobFile(dir: string, env: Record<string, string>, src: string, mirror: string) {
   await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);

@@ -8,4 +8,9 @@ export * from "./archiver.ts";
 export * from "./parent.ts";
 export * from "./backup_mirror.ts";
 export type { FileResult } from "./_protocol.ts";
-export { MIRROR_TEMP_PREFIX, MirrorFileWriter, tempBeside } from "./_mirror_file.ts";
+export {
+  MIRROR_TEMP_PREFIX,
+  MirrorFileWriter,
+  retimeMirrorFile,
+  tempBeside,
+} from "./_mirror_file.ts";

@@ -1,4 +1,10 @@
-import { type MirrorEntry, MirrorFileWriter, type MirrorTarget } from "../archiver/mod.ts";
+import {
+  type MirrorEntry,
+  MirrorFileWriter,
+  type MirrorTarget,
+  type ParentFile,
+  retimeMirrorFile,
+} from "../archiver/mod.ts";
 import {
   CorruptError,
   isSafeName,
@@ -10,6 +16,7 @@ import {
 } from "../repo/mod.ts";
 import { fileContent } from "../restore/mod.ts";
 import { mirrorBase } from "./base.ts";
+import { readMarker } from "./marker.ts";
 import type { MirrorDirState } from "./mirror_tree.ts";
 import { type MirrorOptions, type MirrorResult, MirrorRun } from "./mirror_run.ts";
 
@@ -20,33 +27,32 @@ const PARALLEL_FILES = 8;
  * Brings a mirror up to date from a snapshot already in the repository,
  * with the same rules as a backup's mirror: files whose size and mtime
  * match are left alone, others are streamed from the repository into a
- * temp file and renamed into place.
+ * temp file and renamed into place. When the mirror's marker names the
+ * snapshot it last matched, a file it still holds in that version (same
+ * size and mtime) whose blob ids equal the new version's only gets the new
+ * times and mode: a tree unpacked again (every mtime new) costs no copy.
  */
 export async function mirrorSnapshot(
   repo: Repository,
   snapshot: SnapshotWithId,
   opts: MirrorOptions & { signal?: AbortSignal },
 ): Promise<MirrorResult> {
-  const root = await repo.loadTree(snapshot.tree);
-  // Where each source is in the snapshot, to find the mirror's base directory.
-  const nodes = new Map<string, Node | undefined>();
-  for (const p of snapshot.paths) nodes.set(p, await findNode(repo, root, p));
-  const base = mirrorBase(snapshot.paths, (p) => nodes.get(p)?.type === "dir");
-  let baseNode: Node | undefined;
-  let baseTree = root;
-  for (const name of base.split("/").filter((s) => s !== "")) {
-    baseNode = baseTree.nodes.find((n) => n.name === name && n.type === "dir");
-    if (!baseNode) throw new CorruptError(`Snapshot ${snapshot.id} has no directory ${base}`);
-    baseTree = await repo.loadTree(baseNode.subtree!);
-  }
+  const { baseNode, baseTree, base } = await mirrorBaseOf(repo, snapshot);
   const run = MirrorRun.open(opts, {
     job: snapshot.job,
     host: snapshot.host,
     time: new Date(snapshot.time),
     snapshot: snapshot.id,
   }, []);
+  const held = await heldBase(repo, run.path, snapshot, base);
   const inflight = new Set<Promise<void>>();
   const write = async (node: Node, target: MirrorTarget) => {
+    if (target.expect && sameIds(target.expect, node.content ?? [])) {
+      if (run.tree.guard(target.path, () => retimeMirrorFile(target))) {
+        run.tree.written(target, 0, undefined, true);
+      }
+      return;
+    }
     while (inflight.size >= PARALLEL_FILES) await Promise.race(inflight);
     const p = writeFile(repo, node, target, opts.signal).then(
       (bytes) => run.tree.written(target, bytes),
@@ -54,7 +60,13 @@ export async function mirrorSnapshot(
     ).finally(() => inflight.delete(p));
     inflight.add(p);
   };
-  const walk = async (tree: Tree, dir: MirrorDirState, treeId: string): Promise<void> => {
+  const walk = async (
+    tree: Tree,
+    dir: MirrorDirState,
+    treeId: string,
+    old: Tree | undefined,
+  ): Promise<void> => {
+    const was = new Map(old?.nodes.map((n) => [n.name, n]));
     for (const node of tree.nodes) {
       opts.signal?.throwIfAborted();
       if (!isSafeName(node.name)) {
@@ -67,18 +79,76 @@ export async function mirrorSnapshot(
       if (node.type === "dir") {
         const sub = await repo.loadTree(node.subtree!);
         const child = dir.child(node.name, entryOf(node), sub.nodes.map((n) => n.name));
-        if (child) await walk(sub, child, node.subtree!);
+        const w = was.get(node.name);
+        const oldSub = w?.type === "dir" && w.subtree !== node.subtree
+          ? await repo.loadTree(w.subtree!)
+          : undefined;
+        if (child) await walk(sub, child, node.subtree!, oldSub);
       } else if (node.type === "file") {
-        const target = dir.file(node.name, entryOf(node));
+        const target = dir.file(node.name, entryOf(node), heldFile(was.get(node.name)));
         if (target) await write(node, target);
       } else if (node.type === "symlink") dir.symlink(node.name, node.target ?? "");
     }
     dir.done();
   };
   const top = run.tree.root(baseNode && entryOf(baseNode), baseTree.nodes.map((n) => n.name));
-  await walk(baseTree, top, baseNode?.subtree ?? snapshot.tree);
+  await walk(baseTree, top, baseNode?.subtree ?? snapshot.tree, held);
   await Promise.all(inflight);
   return await run.finish(snapshot.id);
+}
+
+/** The tree standing for the mirror's top in `snapshot`: that of the deepest directory holding every source. */
+async function mirrorBaseOf(repo: Repository, snapshot: SnapshotWithId) {
+  const root = await repo.loadTree(snapshot.tree);
+  // Where each source is in the snapshot, to find the mirror's base directory.
+  const nodes = new Map<string, Node | undefined>();
+  for (const p of snapshot.paths) nodes.set(p, await findNode(repo, root, p));
+  const base = mirrorBase(snapshot.paths, (p) => nodes.get(p)?.type === "dir");
+  let baseNode: Node | undefined;
+  let baseTree = root;
+  for (const name of base.split("/").filter((s) => s !== "")) {
+    baseNode = baseTree.nodes.find((n) => n.name === name && n.type === "dir");
+    if (!baseNode) throw new CorruptError(`Snapshot ${snapshot.id} has no directory ${base}`);
+    baseTree = await repo.loadTree(baseNode.subtree!);
+  }
+  return { base, baseNode, baseTree };
+}
+
+/**
+ * The base tree of the snapshot the mirror at `dir` last matched, as its
+ * marker says, when that is another snapshot of the same base in this
+ * repository; otherwise undefined (no shortcut, nothing else changes).
+ */
+async function heldBase(
+  repo: Repository,
+  dir: string,
+  snapshot: SnapshotWithId,
+  base: string,
+): Promise<Tree | undefined> {
+  const marker = readMarker(dir);
+  if (!marker || marker === "invalid" || !marker.snapshot || marker.snapshot === snapshot.id) {
+    return undefined;
+  }
+  try {
+    const held = await mirrorBaseOf(repo, await repo.loadSnapshot(marker.snapshot));
+    return held.base === base ? held.baseTree : undefined;
+  } catch {
+    return undefined; // forgotten since, or another repository's
+  }
+}
+
+/** What the mirror holds for a file of the held snapshot. */
+function heldFile(node: Node | undefined): ParentFile | undefined {
+  if (node?.type !== "file") return undefined;
+  return {
+    size: node.size ?? 0,
+    mtimeMs: nsToDate(node.mtime).getTime(),
+    content: node.content ?? [],
+  };
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }
 
 async function writeFile(
