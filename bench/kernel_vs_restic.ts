@@ -2,12 +2,15 @@
  * Side-by-side benchmark on the Linux 6.1 source tree: cairn against
  * restic 0.14 (Debian's), same tree, same machine, same run, warm page cache.
  *
- *   deno run -A bench/kernel_vs_restic.ts [--scale | --scale-only]
+ *   deno run -A bench/kernel_vs_restic.ts [--repeat N] [--scale | --scale-only]
  *
  * Measures a first backup into an empty repository, a second one with
  * nothing changed, and an update to 6.1.176; reports wall time, peak memory
  * (GNU time) and repository size, and the ratios. `--scale` adds the memory
  * checks: one 4 GiB file, and a tree of many small files at two sizes.
+ * `--repeat N` runs the kernel and mirror sections N times from scratch and
+ * reports each round and the median of each figure: this machine's speed
+ * drifts by 20% and more between runs, so one round proves little.
  *
  * Needs the corpus from ../shared/corpus/linux-kernel.sh (fetched if
  * missing) and restic (installed with apt-get if missing and root).
@@ -98,11 +101,42 @@ function warm(dir: string) {
   sh("sh", ["-c", `tar -cf - "${dir}" | cat > /dev/null`]);
 }
 
-function row(name: string, c: Measure, r: Measure) {
-  const ratio = c.wallS / r.wallS;
-  return `| ${name} | ${c.wallS.toFixed(2)} s | ${r.wallS.toFixed(2)} s | ${ratio.toFixed(2)} | ${
-    c.peakMiB.toFixed(0)
-  } MiB | ${r.peakMiB.toFixed(0)} MiB |`;
+/** Rounds of one table: per row name, the figures of each round. */
+class Rounds {
+  readonly #rows = new Map<string, number[][]>();
+
+  add(name: string, figures: number[]): void {
+    const all = this.#rows.get(name) ?? [];
+    all.push(figures);
+    this.#rows.set(name, all);
+  }
+
+  /** One line per row: the median of each column, and (several rounds) each round's value of the first. */
+  print(header: string[], format: ((v: number) => string)[], extra?: (name: string) => string) {
+    console.log(`\n| ${header.join(" | ")} |`);
+    console.log(`|${header.map(() => "---").join("|")}|`);
+    for (const [name, rounds] of this.#rows) {
+      const cols = format.map((f, i) => f(median(rounds.map((r) => r[i]))));
+      const each = rounds.length > 1
+        ? ` (rounds: ${rounds.map((r) => format[0](r[0])).join(", ")})`
+        : "";
+      console.log(`| ${name}${each} | ${cols.join(" | ")} |${extra ? ` ${extra(name)} |` : ""}`);
+    }
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+const secs = (v: number) => `${v.toFixed(2)} s`;
+const mib = (v: number) => `${v.toFixed(0)} MiB`;
+const ratio = (v: number) => v.toFixed(2);
+
+function kernelRow(rounds: Rounds, name: string, c: Measure, r: Measure) {
+  rounds.add(name, [c.wallS / r.wallS, c.wallS, r.wallS, c.peakMiB, r.peakMiB]);
 }
 
 function removeIfThere(path: string) {
@@ -113,7 +147,7 @@ function removeIfThere(path: string) {
   }
 }
 
-function runKernel() {
+function runKernel(rounds: Rounds, notes: string[]) {
   const cRepo = `${WORK}/cairn-repo`;
   const rRepo = `${WORK}/restic-repo`;
   const src = `${WORK}/linux`;
@@ -126,23 +160,22 @@ function runKernel() {
   sh(cairnCmd(["init", "-r", cRepo])[0], cairnCmd(["init", "-r", cRepo]).slice(1), cEnv);
   sh("restic", ["init", "-q", "-r", rRepo], rEnv);
 
-  const rows: string[] = [];
   const c1 = timed(cairnCmd(["backup", "-r", cRepo, src, "--json"]), cEnv);
   const r1 = timed(["restic", "-r", rRepo, "backup", "-q", src], rEnv);
-  rows.push(row("first backup (6.1.170)", c1, r1));
+  kernelRow(rounds, "first backup (6.1.170)", c1, r1);
   const cSize1 = duBytes(cRepo);
   const rSize1 = duBytes(rRepo);
 
   const c2 = timed(cairnCmd(["backup", "-r", cRepo, src, "--json"]), cEnv);
   const r2 = timed(["restic", "-r", rRepo, "backup", "-q", src], rEnv);
-  rows.push(row("second backup, nothing changed", c2, r2));
+  kernelRow(rounds, "second backup, nothing changed", c2, r2);
 
   // Update the tree in place to 6.1.176, as an admin's upgrade would.
   sh("rsync", ["-a", "--delete", `${NEW}/`, `${src}/`]);
   warm(src);
   const c3 = timed(cairnCmd(["backup", "-r", cRepo, src, "--json"]), cEnv);
   const r3 = timed(["restic", "-r", rRepo, "backup", "-q", src], rEnv);
-  rows.push(row("update to 6.1.176", c3, r3));
+  kernelRow(rounds, "update to 6.1.176", c3, r3);
 
   // Restore the latest snapshot with each, and check cairn's copy byte for byte.
   const cOut = `${WORK}/restore-cairn`;
@@ -150,21 +183,28 @@ function runKernel() {
   for (const d of [cOut, rOut]) removeIfThere(d);
   const c4 = timed(cairnCmd(["restore", "-r", cRepo, "latest", "--target", cOut]), cEnv);
   const r4 = timed(["restic", "-r", rRepo, "restore", "-q", "latest", "--target", rOut], rEnv);
-  rows.push(row("restore latest (6.1.176)", c4, r4));
+  kernelRow(rounds, "restore latest (6.1.176)", c4, r4);
   const same = new Deno.Command("diff", { args: ["-r", "-q", src, `${cOut}${src}`] }).outputSync();
   for (const d of [cOut, rOut]) removeIfThere(d);
 
-  console.log("\n| run | cairn | restic | cairn/restic | cairn peak | restic peak |");
-  console.log("|---|---|---|---|---|---|");
-  for (const r of rows) console.log(r);
-  const mib = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
-  console.log(
-    `\nrepository after first backup: cairn ${mib(cSize1)}, restic ${mib(rSize1)}; ` +
-      `after all three: cairn ${mib(duBytes(cRepo))}, restic ${mib(duBytes(rRepo))}`,
+  const size = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
+  notes.push(
+    `repository after first backup: cairn ${size(cSize1)}, restic ${size(rSize1)}; ` +
+      `after all three: cairn ${size(duBytes(cRepo))}, restic ${size(duBytes(rRepo))}; ` +
+      `cairn's restore equals the source: ${same.success ? "yes" : "NO"}`,
   );
-  console.log(`cairn's restore equals the source: ${same.success ? "yes" : "NO"}`);
-  console.log("cairn summaries:");
-  for (const m of [c1, c2, c3]) console.log("  " + m.stdout.trim().split("\n").at(-1));
+  notes.push(
+    "cairn summaries:\n" + [c1, c2, c3].map((m) => "  " + m.stdout.trim().split("\n").at(-1))
+      .join("\n"),
+  );
+}
+
+function printKernel(rounds: Rounds, notes: string[]) {
+  rounds.print(
+    ["run", "cairn/restic", "cairn", "restic", "cairn peak", "restic peak"],
+    [ratio, secs, secs, mib, mib],
+  );
+  for (const n of notes) console.log(n);
 }
 
 /** Peak memory for one huge file and for many small ones (`--scale`). */
@@ -205,7 +245,7 @@ function runScale() {
  * the update to 6.1.176. Separate repositories for backup alone and backup +
  * mirror, so each step compares like with like.
  */
-export function runMirror() {
+export function runMirror(rounds: Rounds, notes: string[]) {
   const src = `${WORK}/mirror-src`;
   const repoA = `${WORK}/mirror-repo-alone`;
   const repoM = `${WORK}/mirror-repo-mirrored`;
@@ -223,6 +263,7 @@ export function runMirror() {
   const alone = () => timed(cairnCmd(["backup", "-r", repoA, src, "--json"]), env);
   const mirrored = () =>
     timed(cairnCmd(["backup", "-r", repoM, src, "--mirror", cm, "--json"]), env);
+  const writtenBy = new Map<string, string>();
   const rsync = () => timed(["rsync", "-a", "--delete", "--stats", `${src}/`, `${rm}/`], {});
   const written = (m: Measure) => {
     const j = JSON.parse(m.stdout.trim().split("\n").at(-1)!);
@@ -231,7 +272,6 @@ export function runMirror() {
   };
   const transferred = (m: Measure) =>
     m.stdout.match(/Number of regular files transferred: ([\d,]+)/)?.[1] ?? "?";
-  const rows: string[] = [];
   // Each run starts with no dirty pages of the previous one still being written back.
   const flushed = <T>(run: () => T): T => (sh("sync", []), run());
   const step = (name: string) => {
@@ -239,13 +279,15 @@ export function runMirror() {
     const m = flushed(mirrored);
     const r = flushed(rsync);
     const part = m.wallS - a.wallS;
-    rows.push(
-      `| ${name} | ${a.wallS.toFixed(2)} s | ${m.wallS.toFixed(2)} s | ${part.toFixed(2)} s | ${
-        r.wallS.toFixed(2)
-      } s | ${(part / r.wallS).toFixed(2)} | ${(m.wallS / (a.wallS + r.wallS)).toFixed(2)} | ${
-        written(m)
-      }; rsync ${transferred(r)} files |`,
-    );
+    rounds.add(name, [
+      m.wallS / (a.wallS + r.wallS),
+      part / r.wallS,
+      a.wallS,
+      m.wallS,
+      part,
+      r.wallS,
+    ]);
+    writtenBy.set(name, `${written(m)}; rsync ${transferred(r)} files`);
   };
   step("first run, empty mirror (6.1.170)");
   step("rerun, nothing changed");
@@ -259,20 +301,33 @@ export function runMirror() {
   const diff = new Deno.Command("diff", { args: ["-r", "-q", "-x", ".cairn-mirror.json", src, cm] })
     .outputSync();
 
-  console.log(
-    "\n| mirror run | cairn backup | cairn backup + mirror | mirror part | rsync -a --delete | " +
-      "mirror part / rsync | (backup + mirror) / (backup + rsync) | files written |",
-  );
-  console.log("|---|---|---|---|---|---|---|---|");
-  for (const r of rows) console.log(r);
-  console.log(
-    `\ncairn mirror latest DIR (rebuild from the repository): ${rebuild.wallS.toFixed(2)} s, ` +
+  notes.push(
+    `cairn mirror latest DIR (rebuild from the repository): ${rebuild.wallS.toFixed(2)} s, ` +
       `peak ${rebuild.peakMiB.toFixed(0)} MiB; mirror equals source: ${
         diff.success ? "yes" : "NO"
       }`,
   );
   for (const d of [repoA, repoM, cm, rm, rebuilt, src]) removeIfThere(d);
   if (target !== WORK) sh("umount", [target]);
+  notes.push(
+    "files written (last round): " + [...writtenBy].map(([k, v]) => `${k}: ${v}`).join("; "),
+  );
+}
+
+function printMirror(rounds: Rounds, notes: string[]) {
+  rounds.print(
+    [
+      "mirror run",
+      "(backup + mirror) / (backup + rsync)",
+      "mirror part / rsync",
+      "cairn backup",
+      "cairn backup + mirror",
+      "mirror part",
+      "rsync -a --delete",
+    ],
+    [ratio, ratio, secs, secs, secs, secs],
+  );
+  for (const n of notes) console.log(n);
 }
 
 /**
@@ -306,7 +361,20 @@ function freshTargetFs(): string {
 if (import.meta.main) {
   Deno.mkdirSync(WORK, { recursive: true });
   ensureInputs();
-  if (!Deno.args.includes("--scale-only")) runKernel();
+  const at = Deno.args.indexOf("--repeat");
+  const repeat = at === -1 ? 1 : Number(Deno.args[at + 1]);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new TypeError("--repeat takes a whole number");
+  if (!Deno.args.includes("--scale-only")) {
+    const rounds = new Rounds();
+    const notes: string[] = [];
+    for (let i = 0; i < repeat; i++) runKernel(rounds, notes);
+    printKernel(rounds, notes);
+  }
   if (Deno.args.includes("--scale") || Deno.args.includes("--scale-only")) runScale();
-  if (!Deno.args.includes("--scale-only")) runMirror();
+  if (!Deno.args.includes("--scale-only")) {
+    const rounds = new Rounds();
+    const notes: string[] = [];
+    for (let i = 0; i < repeat; i++) runMirror(rounds, notes);
+    printMirror(rounds, notes);
+  }
 }
