@@ -329,6 +329,49 @@ Deno.test("a mirror whose lock a live run holds is refused; once the holder ends
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("--mirror-require-mount refuses a mirror whose disk is not mounted", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await makeSource(dir);
+  const usb = `${dir}/usb`; // a directory on the same filesystem: not a mount point
+  await Deno.mkdir(usb);
+  const refusal = `Refusing to mirror into ${usb}/www: ${usb} is not a mount point ` +
+    "(is the disk mounted?)";
+  const r = await cairn(["backup", src, "--mirror", `${usb}/www`, "--mirror-require-mount", usb], {
+    env,
+  });
+  assertEquals(r.code, 1, r.stderr);
+  assertEquals(r.stderr.trim(), `cairn backup: ${refusal}`);
+  assertEquals(await snapshotCount(env), 0, "a refused backup takes no snapshot");
+  assertEquals(await Array.fromAsync(Deno.readDir(usb)), [], "nothing was written");
+  const usage = await cairn(["backup", src, "--mirror-require-mount", usb], { env });
+  assertEquals(usage.code, 2);
+
+  // In a job the snapshot is taken anyway, and the run is partial.
+  const config = await jobFile(
+    dir,
+    env,
+    src,
+    `{ path = "${usb}/{job}/{date}", require_mount = "${usb}" }`,
+  );
+  const job = await cairn(["run", "--config", config], { env });
+  assertEquals(job.code, 3, job.stderr);
+  assertStringIncludes(
+    job.stderr,
+    `mirror skipped: Refusing to mirror into ${usb}/docs: ${usb} is`,
+  );
+  assertEquals(await snapshotCount(env), 1);
+  assertEquals(await Array.fromAsync(Deno.readDir(usb)), []);
+
+  const m = await cairn(["mirror", "latest", `${usb}/www`, "--require-mount", usb], { env });
+  assertEquals(m.code, 1);
+  assertEquals(m.stderr.trim(), `cairn mirror: ${refusal}`);
+  // `/` is always a mount point.
+  const ok = await cairn(["mirror", "latest", `${dir}/m`, "--require-mount", "/"], { env });
+  assertEquals(ok.code, 0, ok.stderr);
+  assertEquals(await describeTree(`${dir}/m`), await describeTree(src));
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("versioned mirrors: a folder per run, unchanged files hard-linked to the previous one", async () => {
   const { dir, env } = await makeRepo();
   const src = await makeSource(dir);

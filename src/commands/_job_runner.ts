@@ -252,6 +252,7 @@ async function backupMaybeMirrored(
       path: job.mirror.path,
       purge: job.mirror.purge,
       keep: job.mirror.keep,
+      requireMount: job.mirror.requireMount,
       onError: (p, m) => say(`warning: mirror: ${printable(p)}: ${printable(m)}`),
       onWarning: (m) => say(`warning: ${printable(m)}`),
     });

@@ -26,7 +26,7 @@ export const backupCommand: Command = {
   name: "backup",
   summary: "back up files and directories into a new snapshot",
   usage:
-    "cairn backup PATH... [--tag T] [--host H] [--exclude GLOB] [--time ISO8601] [--mirror DIR [--no-purge]] [--json]",
+    "cairn backup PATH... [--tag T] [--host H] [--exclude GLOB] [--time ISO8601] [--mirror DIR [--no-purge] [--mirror-require-mount PATH]] [--json]",
   description: [
     "Files whose size, mtime, ctime and inode match the parent snapshot (the latest one",
     "of the same host and paths) are not read again. Exit code 3 means the snapshot was",
@@ -34,7 +34,8 @@ export const backupCommand: Command = {
     "With --mirror, DIR is brought up to date in the same pass, from the same reads: a",
     "plain copy of the sources (one source directory's contents go straight into DIR).",
     "Entries no longer in the source are deleted from DIR unless --no-purge; a non-empty",
-    "DIR that is not a cairn mirror is refused. See docs/MIRROR.md.",
+    "DIR that is not a cairn mirror is refused, as is one another run is writing (a lock)",
+    "or, with --mirror-require-mount, one whose disk is not mounted. See docs/MIRROR.md.",
   ].join("\n"),
   usesRepository: true,
   options: {
@@ -74,6 +75,11 @@ export const backupCommand: Command = {
       type: "boolean",
       description: "keep files in the mirror that are no longer in the source",
     },
+    "mirror-require-mount": {
+      type: "string",
+      arg: "PATH",
+      description: "refuse the mirror unless PATH is a mount point and DIR is on it",
+    },
   },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 1, Infinity);
@@ -97,12 +103,17 @@ export const backupCommand: Command = {
       : await findParent(repo, host, paths, { ref: stringFlag(ctx.flags, "parent") });
     const { output } = ctx;
     const mirrorPath = stringFlag(ctx.flags, "mirror");
+    const requireMount = stringFlag(ctx.flags, "mirror-require-mount");
     if (mirrorPath === undefined && ctx.flags["no-purge"]) {
       throw new UsageError("--no-purge needs --mirror DIR");
+    }
+    if (mirrorPath === undefined && requireMount !== undefined) {
+      throw new UsageError("--mirror-require-mount needs --mirror DIR");
     }
     const mirror = mirrorPath === undefined ? undefined : {
       path: resolve(mirrorPath),
       purge: ctx.flags["no-purge"] !== true,
+      requireMount: requireMount === undefined ? undefined : resolve(requireMount),
       onError: (p: string, m: string) =>
         output.err(`warning: mirror: ${printable(p)}: ${printable(m)}`),
       onWarning: (m: string) => output.err(`warning: ${printable(m)}`),

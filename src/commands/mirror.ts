@@ -1,9 +1,11 @@
+import { resolve } from "node:path";
 import {
   type Command,
   ExitCode,
   expectPositionals,
   openRepository,
   printable,
+  stringFlag,
 } from "../cli/mod.ts";
 import { mirrorLine, mirrorSnapshot, mirrorSummary } from "../mirror/mod.ts";
 
@@ -11,18 +13,25 @@ import { mirrorLine, mirrorSnapshot, mirrorSummary } from "../mirror/mod.ts";
 export const mirrorCommand: Command = {
   name: "mirror",
   summary: "bring a mirror directory up to date from a snapshot",
-  usage: "cairn mirror SNAPSHOT DIR [--purge] [--json]",
+  usage: "cairn mirror SNAPSHOT DIR [--purge] [--require-mount PATH] [--json]",
   description: [
     "DIR becomes a plain copy of the snapshot's sources (one source directory's contents go",
     "straight into DIR), for a second copy or to rebuild a lost mirror. Files whose size and",
     "mtime already match are left alone; others are written to a temp file and renamed into",
     "place. With --purge, entries not in the snapshot are deleted, which is refused for a",
     "non-empty DIR that is not a cairn mirror. DIR may be a path template ({job}, {host},",
-    "{date}, {time}, {snapshot}). Exit code 3 means some entries could not be mirrored.",
+    "{date}, {time}, {snapshot}). A DIR another run is writing is refused (a lock), and so",
+    "is one whose disk is not mounted with --require-mount. Exit code 3 means some entries",
+    "could not be mirrored.",
   ].join("\n"),
   usesRepository: true,
   options: {
     purge: { type: "boolean", description: "delete entries that are not in the snapshot" },
+    "require-mount": {
+      type: "string",
+      arg: "PATH",
+      description: "refuse unless PATH is a mount point and DIR is on it",
+    },
   },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 2);
@@ -30,9 +39,11 @@ export const mirrorCommand: Command = {
     const repo = await openRepository(ctx);
     const snapshot = await repo.findSnapshot(ref);
     const { output } = ctx;
+    const requireMount = stringFlag(ctx.flags, "require-mount");
     const result = await mirrorSnapshot(repo, snapshot, {
       path: dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`,
       purge: ctx.flags.purge === true,
+      requireMount: requireMount === undefined ? undefined : resolve(requireMount),
       signal: ctx.signal,
       onError: (p, m) => output.err(`error: ${printable(p)}: ${printable(m)}`),
       onWarning: (m) => output.err(`warning: ${printable(m)}`),

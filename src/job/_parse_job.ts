@@ -67,7 +67,7 @@ function parseHooks(r: Reader, key: string): HookCommand[] {
 }
 
 function parseMirror(r: Reader, ctx: JobParseContext): MirrorConfig {
-  r.onlyKeys(["path", "purge", "keep"]);
+  r.onlyKeys(["path", "purge", "keep", "require_mount"]);
   const raw = r.string("path", true);
   // `${VAR}` and `~` are expanded first; the `{job}`-style placeholders left over are checked here.
   const path = r.convert("path", raw, (s) => expandPath(s, ctx.expand));
@@ -85,7 +85,25 @@ function parseMirror(r: Reader, ctx: JobParseContext): MirrorConfig {
   const mirror: MirrorConfig = { path, purge: r.boolean("purge", true) };
   const keep = r.subTable("keep");
   if (keep) mirror.keep = parseKeep(r.child("keep", keep));
+  const mount = r.string("require_mount");
+  if (mount !== undefined) {
+    mirror.requireMount = r.convert("require_mount", mount, (s) => expandPath(s, ctx.expand));
+    if (!onMount(path, mirror.requireMount)) {
+      r.fail(["require_mount"], `mirror path "${raw}" is not on "${mirror.requireMount}"`);
+    }
+  }
   return mirror;
+}
+
+/**
+ * Can the mirror path template lie on `mount`? Each of the mount's
+ * components must match the template's (a component with a placeholder
+ * can match anything until the run expands it; the run checks again).
+ */
+function onMount(template: string, mount: string): boolean {
+  const t = template.split("/").filter((p) => p !== "");
+  const m = mount.split("/").filter((p) => p !== "");
+  return m.length <= t.length && m.every((p, i) => t[i] === p || t[i].includes("{"));
 }
 
 /** Reads the `index`-th `[[job]]`. */

@@ -153,6 +153,20 @@ Deno.test("parseJobConfig() accepts a table of good files", async (t) => {
       (c) => c.jobs[0].mirror,
       { path: "/mnt/m/{snapshot}", purge: true },
     ],
+    [
+      "a mirror that must be on a mounted disk",
+      BASE + `mirror = { path = "/mnt/usb/{job}/{date}", require_mount = "/mnt/usb/" }\n`,
+      (c) => c.jobs[0].mirror,
+      { path: "/mnt/usb/{job}/{date}", purge: true, requireMount: "/mnt/usb" },
+    ],
+    [
+      "require_mount may be the mirror itself, or under a placeholder, and expands ~",
+      BASE + `mirror = { path = "~/usb", require_mount = "~/usb" }\n` +
+      `[[job]]\nname = "b"\npaths = ["/b"]\n` +
+      `mirror = { path = "/media/{host}/b", require_mount = "/media/web-1" }\n`,
+      (c) => c.jobs.map((j) => j.mirror?.requireMount),
+      ["/home/ann/usb", "/media/web-1"],
+    ],
     ["host override", BASE + `host = "web-1"\n`, (c) => c.jobs[0].host, "web-1"],
     ["an empty file has no jobs", ``, (c) => c.jobs, []],
   ];
@@ -310,6 +324,31 @@ Deno.test("parseJobConfig() rejects a table of bad files with file, line and key
       "relative mirror path",
       BASE + `mirror = { path = "{job}/x" }\n`,
       /key "mirror.path": path "\{job\}\/x" is not absolute/,
+    ],
+    [
+      "require_mount not a string",
+      BASE + `mirror = { path = "/mnt/usb/x", require_mount = true }\n`,
+      /^cairn\.toml:\d+: job "etc": key "mirror.require_mount": expected a string, got a boolean$/,
+    ],
+    [
+      "relative require_mount",
+      BASE + `mirror = { path = "/mnt/usb/x", require_mount = "mnt/usb" }\n`,
+      /key "mirror.require_mount": path "mnt\/usb" is not absolute$/,
+    ],
+    [
+      "empty require_mount",
+      BASE + `mirror = { path = "/mnt/usb/x", require_mount = "" }\n`,
+      /key "mirror.require_mount": must not be empty$/,
+    ],
+    [
+      "mirror not on require_mount",
+      BASE + `mirror = { path = "/mnt/usb2/x", require_mount = "/mnt/usb" }\n`,
+      /key "mirror.require_mount": mirror path "\/mnt\/usb2\/x" is not on "\/mnt\/usb"$/,
+    ],
+    [
+      "require_mount below the mirror",
+      BASE + `mirror = { path = "/mnt", require_mount = "/mnt/usb" }\n`,
+      /key "mirror.require_mount": mirror path "\/mnt" is not on "\/mnt\/usb"$/,
     ],
     [
       "tag with comma",

@@ -32,6 +32,7 @@ Deno.test("examples/cairn.toml parses and uses every job key", async () => {
       "keep",
       "mirror",
       "purge",
+      "require_mount",
       "last",
       "hourly",
       "daily",

@@ -42,6 +42,8 @@ export interface MirrorConfig {
   purge: boolean;
   /** Retention for mirrored copies. */
   keep?: KeepPolicy;
+  /** A mount point the mirror must be on: the run's mirror is refused when it is not mounted. */
+  requireMount?: string;
 }
 
 /** One `[[job]]`. */

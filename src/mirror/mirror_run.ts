@@ -4,6 +4,7 @@ import { removeEntry } from "./_fs.ts";
 import { claimMirrorDir, type MirrorMarker, MirrorRefusedError, writeMarker } from "./marker.ts";
 import { MirrorLock } from "./mirror_lock.ts";
 import { type MirrorIssue, type MirrorStats, MirrorTree } from "./mirror_tree.ts";
+import { requireMount } from "./require_mount.ts";
 import {
   expandTemplate,
   findVersions,
@@ -20,6 +21,8 @@ export interface MirrorOptions {
   purge: boolean;
   /** Retention for the folders of a versioned template. */
   keep?: KeepPolicy;
+  /** Refuse unless this directory is a mount point holding the mirror (the disk is mounted). */
+  requireMount?: string;
   onError?: (path: string, message: string) => void;
   onWarning?: (message: string) => void;
 }
@@ -75,8 +78,8 @@ export class MirrorRun {
    * Prepares the mirror folder. `sources` are the backed-up paths: a mirror
    * inside a source (or holding one) is refused. A template using
    * `{snapshot}` before the id is known is written under a temporary name
-   * and renamed by {@link finish}. The lock is taken before anything is
-   * written.
+   * and renamed by {@link finish}. Before anything is written, the mount
+   * point (`requireMount`) is checked and the lock taken.
    */
   static open(opts: MirrorOptions, values: TemplateValues, sources: readonly string[]): MirrorRun {
     const template = opts.path;
@@ -107,6 +110,9 @@ export class MirrorRun {
       }
     }
     const lockDir = resolve(folder);
+    if (opts.requireMount !== undefined) {
+      for (const d of new Set([lockDir, path])) requireMount(opts.requireMount, d);
+    }
     const lock = MirrorLock.acquire(lockDir, { onWarning: opts.onWarning });
     try {
       let previous: string | undefined;

@@ -82,3 +82,30 @@ Deno.test("the lock is released when finish() fails", async () => {
   assert(!exists(`${dir}/v/${MIRROR_LOCK_NAME}`));
   Deno.removeSync(dir, { recursive: true });
 });
+
+Deno.test("requireMount refuses before anything is written", () => {
+  const dir = Deno.makeTempDirSync();
+  assertThrows(
+    () =>
+      MirrorRun.open(
+        { path: `${dir}/usb/www`, purge: true, requireMount: `${dir}/usb` },
+        VALUES,
+        [],
+      ),
+    MirrorRefusedError,
+    `Refusing to mirror into ${dir}/usb/www: ${dir}/usb does not exist (is the disk mounted?)`,
+  );
+  Deno.mkdirSync(`${dir}/usb`);
+  assertThrows(
+    () =>
+      MirrorRun.open(
+        { path: `${dir}/usb/{job}/{date}`, purge: true, requireMount: `${dir}/usb` },
+        VALUES,
+        [],
+      ),
+    MirrorRefusedError,
+    `Refusing to mirror into ${dir}/usb/www: ${dir}/usb is not a mount point (is the disk mounted?)`,
+  );
+  assertEquals(names(`${dir}/usb`), []);
+  Deno.removeSync(dir, { recursive: true });
+});

@@ -4,8 +4,9 @@
  * snapshot), safely (nothing leaves the mirror root, nothing is written
  * through a link, no half-written file ever shows), with a marker file that
  * keeps a purge out of directories that are not cairn mirrors, a lock
- * that keeps two runs out of one mirror, and versioned folders whose
- * unchanged files are hard links to the previous version's.
+ * that keeps two runs out of one mirror, an optional mount point check, and
+ * versioned folders whose unchanged files are hard links to the previous
+ * version's.
  *
  * @module
  */
@@ -17,4 +18,5 @@ export * from "./mirror_run.ts";
 export * from "./mirror_snapshot.ts";
 export * from "./mirror_tree.ts";
 export * from "./report.ts";
+export * from "./require_mount.ts";
 export * from "./template.ts";
