@@ -44,56 +44,63 @@ export async function mirrorSnapshot(
     time: new Date(snapshot.time),
     snapshot: snapshot.id,
   }, []);
-  const held = await heldBase(repo, run.path, snapshot, base);
   const inflight = new Set<Promise<void>>();
-  const write = async (node: Node, target: MirrorTarget) => {
-    if (target.expect && sameIds(target.expect, node.content ?? [])) {
-      if (run.tree.guard(target.path, () => retimeMirrorFile(target))) {
-        run.tree.written(target, 0, undefined, true);
+  try {
+    const held = await heldBase(repo, run.path, snapshot, base);
+    const write = async (node: Node, target: MirrorTarget) => {
+      if (target.expect && sameIds(target.expect, node.content ?? [])) {
+        if (run.tree.guard(target.path, () => retimeMirrorFile(target))) {
+          run.tree.written(target, 0, undefined, true);
+        }
+        return;
       }
-      return;
-    }
-    while (inflight.size >= PARALLEL_FILES) await Promise.race(inflight);
-    const p = writeFile(repo, node, target, opts.signal).then(
-      (bytes) => run.tree.written(target, bytes),
-      (err) => run.tree.written(target, 0, (err as Error).message),
-    ).finally(() => inflight.delete(p));
-    inflight.add(p);
-  };
-  const walk = async (
-    tree: Tree,
-    dir: MirrorDirState,
-    treeId: string,
-    old: Tree | undefined,
-  ): Promise<void> => {
-    const was = new Map(old?.nodes.map((n) => [n.name, n]));
-    for (const node of tree.nodes) {
-      opts.signal?.throwIfAborted();
-      if (!isSafeName(node.name)) {
-        throw new CorruptError(
-          `Refusing to mirror: tree ${treeId} has an entry named ${
-            JSON.stringify(node.name)
-          }, which is not a single path component`,
-        );
+      while (inflight.size >= PARALLEL_FILES) await Promise.race(inflight);
+      const p = writeFile(repo, node, target, opts.signal).then(
+        (bytes) => run.tree.written(target, bytes),
+        (err) => run.tree.written(target, 0, (err as Error).message),
+      ).finally(() => inflight.delete(p));
+      inflight.add(p);
+    };
+    const walk = async (
+      tree: Tree,
+      dir: MirrorDirState,
+      treeId: string,
+      old: Tree | undefined,
+    ): Promise<void> => {
+      const was = new Map(old?.nodes.map((n) => [n.name, n]));
+      for (const node of tree.nodes) {
+        opts.signal?.throwIfAborted();
+        if (!isSafeName(node.name)) {
+          throw new CorruptError(
+            `Refusing to mirror: tree ${treeId} has an entry named ${
+              JSON.stringify(node.name)
+            }, which is not a single path component`,
+          );
+        }
+        if (node.type === "dir") {
+          const sub = await repo.loadTree(node.subtree!);
+          const child = dir.child(node.name, entryOf(node), sub.nodes.map((n) => n.name));
+          const w = was.get(node.name);
+          const oldSub = w?.type === "dir" && w.subtree !== node.subtree
+            ? await repo.loadTree(w.subtree!)
+            : undefined;
+          if (child) await walk(sub, child, node.subtree!, oldSub);
+        } else if (node.type === "file") {
+          const target = dir.file(node.name, entryOf(node), heldFile(was.get(node.name)));
+          if (target) await write(node, target);
+        } else if (node.type === "symlink") dir.symlink(node.name, node.target ?? "");
       }
-      if (node.type === "dir") {
-        const sub = await repo.loadTree(node.subtree!);
-        const child = dir.child(node.name, entryOf(node), sub.nodes.map((n) => n.name));
-        const w = was.get(node.name);
-        const oldSub = w?.type === "dir" && w.subtree !== node.subtree
-          ? await repo.loadTree(w.subtree!)
-          : undefined;
-        if (child) await walk(sub, child, node.subtree!, oldSub);
-      } else if (node.type === "file") {
-        const target = dir.file(node.name, entryOf(node), heldFile(was.get(node.name)));
-        if (target) await write(node, target);
-      } else if (node.type === "symlink") dir.symlink(node.name, node.target ?? "");
-    }
-    dir.done();
-  };
-  const top = run.tree.root(baseNode && entryOf(baseNode), baseTree.nodes.map((n) => n.name));
-  await walk(baseTree, top, baseNode?.subtree ?? snapshot.tree, held);
-  await Promise.all(inflight);
+      dir.done();
+    };
+    const top = run.tree.root(baseNode && entryOf(baseNode), baseTree.nodes.map((n) => n.name));
+    await walk(baseTree, top, baseNode?.subtree ?? snapshot.tree, held);
+    await Promise.all(inflight);
+  } catch (err) {
+    // Files still being written finish first; then the lock goes, the folder stays for the next run.
+    await Promise.allSettled(inflight);
+    run.abandon();
+    throw err;
+  }
   return await run.finish(snapshot.id);
 }
 
