@@ -11,7 +11,7 @@ import { fileContent } from "./file_content.ts";
 import { IncludeFilter } from "./_include.ts";
 import {
   clearSlot,
-  createExclusive,
+  createReplacing,
   ensureRealDir,
   isRoot,
   lstatOrNull,
@@ -69,6 +69,8 @@ interface DirFrame {
   node?: Node;
   parent?: DirFrame;
   made: boolean;
+  /** The directory is setgid: new entries take its group. */
+  setgid?: boolean;
 }
 
 interface Deferred {
@@ -80,6 +82,8 @@ interface Deferred {
 const SPECIAL_BITS = 0o7000;
 /** Who we are: a new file is owned by this user and (mostly) this group. */
 const SELF = { uid: Deno.uid(), gid: Deno.gid() };
+/** Permission bits open(2) leaves out of a new file's mode. */
+const UMASK = Deno.umask();
 /** Files of one directory restored at once. */
 const FILES_IN_FLIGHT = 8;
 const SUID_SGID = 0o6000;
@@ -122,10 +126,12 @@ class Restorer {
     Deno.mkdirSync(this.opts.target, { recursive: true, mode: 0o700 });
     // The target itself may be a link the user chose; everything below it is ours to check.
     const root = Deno.realPathSync(this.opts.target);
-    if (!Deno.lstatSync(root).isDirectory) {
+    const st = Deno.lstatSync(root);
+    if (!st.isDirectory) {
       throw new Error(`Restore target ${this.opts.target} is not a directory`);
     }
-    const frame: DirFrame = { fsPath: root, snapPath: "/", depth: 0, made: true };
+    const setgid = ((st.mode ?? 0) & 0o2000) !== 0;
+    const frame: DirFrame = { fsPath: root, snapPath: "/", depth: 0, made: true, setgid };
     await this.#walk(rootTree, frame, this.#include.all);
     for (const s of this.#symlinks) this.#restoreSymlink(s);
     this.#dirs.sort((a, b) => b.depth - a.depth);
@@ -191,7 +197,10 @@ class Restorer {
       if (!this.#guard(snapPath, () => this.#ensureDir(dir))) continue;
       if (node.type === "symlink") this.#symlinks.push({ node, fsPath, snapPath });
       else if (node.type === "file") {
-        const restore = this.#guardAsync(snapPath, () => this.#restoreFile(node, fsPath, snapPath));
+        const restore = this.#guardAsync(
+          snapPath,
+          () => this.#restoreFile(node, fsPath, snapPath, dir.setgid === true),
+        );
         // A hard-linked file is restored alone: its other names link to it.
         if (node.links > 1) await restore;
         else start(restore);
@@ -203,14 +212,19 @@ class Restorer {
   #ensureDir(dir: DirFrame): void {
     if (dir.made) return;
     if (dir.parent) this.#ensureDir(dir.parent);
-    ensureRealDir(dir.fsPath);
+    dir.setgid = ((ensureRealDir(dir.fsPath).mode ?? 0) & 0o2000) !== 0;
     dir.made = true;
     this.#dirs.push(dir);
     this.#result.dirs++;
     this.#progress(dir.snapPath);
   }
 
-  async #restoreFile(node: Node, fsPath: string, snapPath: string): Promise<void> {
+  async #restoreFile(
+    node: Node,
+    fsPath: string,
+    snapPath: string,
+    setgidDir: boolean,
+  ): Promise<void> {
     const key = node.links > 1 ? `${node.dev}:${node.inode}` : undefined;
     const first = key === undefined ? undefined : this.#linked.get(key);
     if (first !== undefined) {
@@ -221,25 +235,26 @@ class Restorer {
       this.#progress(snapPath);
       return;
     }
-    clearSlot(fsPath);
     const owner = this.#owner(node);
     const mode = this.#mode(node, snapPath);
     // A file that will be ours anyway is created with its final permission
-    // bits, and when the descriptor's stat shows them (no umask, setgid
-    // directory or special bits in the way) it needs no chown or chmod.
-    // Otherwise only we may read it until it has its real owner and mode.
+    // bits, and when nothing can make them differ (the umask, a setgid
+    // directory, special bits), or the descriptor's stat shows they do not,
+    // it needs no chown or chmod. Otherwise only we may read it until it has
+    // its real owner and mode.
     const asFinal = !owner || (owner.uid === SELF.uid && owner.gid === SELF.gid);
-    const file = createExclusive(fsPath, asFinal ? mode & 0o777 : 0o600);
+    const file = createReplacing(fsPath, asFinal ? mode & 0o777 : 0o600);
     let ok = false;
     try {
-      const created = file.statSync();
-      const final = asFinal && (created.mode! & 0o7777) === mode &&
-        (!owner || (created.uid === owner.uid && created.gid === owner.gid));
+      const surely = asFinal && (mode & 0o777 & ~UMASK) === mode && !(owner && setgidDir);
+      const created = surely ? undefined : file.statSync();
+      const final = surely || (asFinal && (created!.mode! & 0o7777) === mode &&
+        (!owner || (created!.uid === owner.uid && created!.gid === owner.gid)));
       let written = 0;
       for await (
         const blob of fileContent(this.repo, node.content ?? [], { signal: this.opts.signal })
       ) {
-        await writeAll(file, blob);
+        writeAll(file, blob);
         written += blob.length;
         this.#result.bytes += blob.length;
       }
@@ -249,7 +264,7 @@ class Restorer {
       if (!final) {
         setOwnerAndMode(
           fsPath,
-          (st) => st.isFile && st.ino === created.ino && st.dev === created.dev,
+          (st) => st.isFile && st.ino === created!.ino && st.dev === created!.dev,
           owner,
           mode,
         );
