@@ -1,5 +1,3 @@
-import { join } from "node:path";
-
 /** One directory entry with its lstat result. */
 export interface DirEntry {
   name: string;
@@ -29,8 +27,11 @@ export function listDir(dir: string): { entries: DirEntry[]; errors: WalkError[]
   const names: string[] = [];
   for (const e of Deno.readDirSync(dir)) names.push(e.name);
   names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // `dir` is a normalized absolute path and a name one component: no
+  // path.join (whose normalizing showed in profiles of unchanged backups).
+  const base = dir.endsWith("/") ? dir : `${dir}/`;
   for (const name of names) {
-    const path = join(dir, name);
+    const path = base + name;
     try {
       entries.push({ name, path, info: Deno.lstatSync(path) });
     } catch (err) {
