@@ -156,6 +156,34 @@ Deno.test("an unchanged rerun writes no mirror file: inodes and ctimes stay", as
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("a file larger than the read buffer with new times only is retimed; a changed one rewritten", async () => {
+  const { dir, env } = await makeRepo();
+  const src = `${dir}/src`;
+  await Deno.mkdir(src);
+  // Above the 8 MiB read buffer: its bytes are not all in memory at the end of the read.
+  const big = randomBytes(9 << 20);
+  await Deno.writeFile(`${src}/big.img`, big);
+  await Deno.writeFile(`${src}/big2.img`, big.slice(0, 8 << 20).reverse());
+  const m = `${dir}/mirror`;
+  await backupMirror(env, [src, "--mirror", m]);
+  const before = await fileIdentities(m);
+  const later = new Date(Date.now() + 3600_000);
+  await Deno.utime(`${src}/big.img`, later, later);
+  // Same size and times moved too, one byte in the middle changed.
+  const changed = await Deno.readFile(`${src}/big2.img`);
+  changed[4 << 20] ^= 0xff;
+  await Deno.writeFile(`${src}/big2.img`, changed);
+  await Deno.utime(`${src}/big2.img`, later, later);
+  const s = await backupMirror(env, [src, "--mirror", m]);
+  assertEquals([s.written, s.retimed], [1, 1]);
+  const after = await fileIdentities(m);
+  const inode = (x: Record<string, string>, f: string) => x[`${m}/${f}`].split(" ")[0];
+  assertEquals(inode(after, "big.img"), inode(before, "big.img"));
+  assert(inode(after, "big2.img") !== inode(before, "big2.img"));
+  assertEquals(await describeTree(m), await describeTree(src));
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("a purge is refused in a non-empty directory that is not a cairn mirror", async () => {
   const { dir, env } = await makeRepo();
   const src = await makeSource(dir);

@@ -72,10 +72,11 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
   const content: string[] = [];
   const mirror: MirrorState = {};
   const mirrorFailed = (err: unknown) => failMirror(mirror, err);
-  // A file that fits the buffer and may be unchanged in content is compared
-  // before anything is written: its bytes are all still in `buf` at the end.
-  const buffered = job.mirror?.expect !== undefined && !job.mirrorOnly && job.size < s.buf.length;
-  if (job.mirror && !buffered) {
+  // A file that may be unchanged in content is compared before anything is
+  // written: its bytes are all still in `buf` at the end, or for a larger
+  // file, read again only if its blob ids differ.
+  const compared = job.mirror?.expect !== undefined && !job.mirrorOnly;
+  if (job.mirror && !compared) {
     try {
       mirror.writer = new MirrorFileWriter(job.mirror);
     } catch (err) {
@@ -146,7 +147,7 @@ function finishFile(
   size: number,
 ): FileResult {
   const s = state!;
-  const buffered = job.mirror?.expect !== undefined && !job.mirrorOnly && job.size < s.buf.length;
+  const compared = job.mirror?.expect !== undefined && !job.mirrorOnly;
   if (mirror.writer) {
     try {
       mirror.writer.commit();
@@ -155,9 +156,9 @@ function finishFile(
     }
   }
   const result: FileResult = { ok: true, content, size };
-  if (buffered) {
+  if (compared) {
     try {
-      if (writeBuffered(job.mirror!, content, s.buf, size)) result.mirrorRetimed = true;
+      if (writeCompared(job, content, s.buf, size)) result.mirrorRetimed = true;
     } catch (err) {
       mirror.error = (err as Error).message;
     }
@@ -167,17 +168,15 @@ function finishFile(
 }
 
 /**
- * The mirror part of a file read whole into `buf`: when its blob ids are
- * the ones the mirror file already holds, only metadata is set (true);
- * otherwise the bytes are written to a temp file and renamed into place.
+ * The mirror part of a file that was read and chunked without writing its
+ * copy: when its blob ids are the ones the mirror file already holds, only
+ * metadata is set (true). Otherwise the bytes are written to a temp file
+ * and renamed into place: from `buf` when the file was read whole into it,
+ * else by reading the file a second time (only a large file whose stale
+ * mirror copy had its size and mtime pays that).
  */
-function writeBuffered(
-  target: MirrorTarget,
-  content: string[],
-  buf: Uint8Array,
-  size: number,
-): boolean {
-  if (size >= buf.length) throw new Error("the file grew while it was read; mirrored next run");
+function writeCompared(job: FileJob, content: string[], buf: Uint8Array, size: number): boolean {
+  const target = job.mirror!;
   const expect = target.expect!;
   if (expect.length === content.length && expect.every((id, i) => id === content[i])) {
     retimeMirrorFile(target);
@@ -185,7 +184,8 @@ function writeBuffered(
   }
   const w = new MirrorFileWriter(target);
   try {
-    w.write(buf.subarray(0, size));
+    if (size < buf.length && job.size < buf.length) w.write(buf.subarray(0, size));
+    else readFile(job.path, job.size, buf, (bytes) => w.write(bytes));
     w.commit();
   } catch (err) {
     w.abort();
