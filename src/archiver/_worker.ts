@@ -10,14 +10,7 @@ import { keyedId, toHex } from "../crypto/mod.ts";
 import { IdTable, type PackInfo, PackWriter } from "../repo/mod.ts";
 import { chunkFile, readFile } from "./_file_reader.ts";
 import { MirrorFileWriter, retimeMirrorFile } from "./_mirror_file.ts";
-import type {
-  FileJob,
-  FileResult,
-  FromWorker,
-  InitMessage,
-  MirrorTarget,
-  ToWorker,
-} from "./_protocol.ts";
+import type { FileJob, FileResult, FromWorker, InitMessage, ToWorker } from "./_protocol.ts";
 
 let state: {
   chunker: Chunker;
