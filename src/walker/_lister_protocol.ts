@@ -1,0 +1,102 @@
+/** Messages between a {@link DirLister} and its worker. */
+import type { WalkError } from "./list_dir.ts";
+
+/** What the worker walks: the main thread's rules for descending, as plain data. */
+export interface ListerInit {
+  type: "init";
+  /** Exclude patterns (see `Excluder`): an excluded directory is not descended into. */
+  excludes: string[];
+  /** Names whose presence in a directory leaves it out (`--exclude-if-present`). */
+  markers: string[];
+  /** With `--one-file-system`: the devices of the sources; others are not descended into. */
+  devs: number[] | null;
+  /** Entries listed but not yet consumed at which the worker pauses. */
+  window: number;
+}
+
+export type ToLister =
+  | ListerInit
+  | { type: "walk"; root: string }
+  | { type: "consumed"; entries: number };
+
+/** Numbers per entry in {@link EncodedListing.nums}. */
+export const FIELDS = 13;
+
+/** One directory's listing, with each entry's lstat packed into numbers. */
+export interface EncodedListing {
+  dir: string;
+  names: string[];
+  /** {@link FIELDS} numbers per entry; see `encodeInfo`. */
+  nums: Float64Array;
+  errors: WalkError[];
+  /** The directory itself could not be listed. */
+  error?: string;
+}
+
+export type FromLister =
+  | { type: "listings"; items: EncodedListing[] }
+  | { type: "done"; root: string };
+
+const KIND = ["file", "dir", "symlink", "fifo", "socket", "char", "block"] as const;
+
+/** Packs the parts of an lstat result a backup uses into `out` at `at`. */
+export function encodeInfo(info: Deno.FileInfo, out: Float64Array, at: number): void {
+  out[at] = info.isFile
+    ? 0
+    : info.isDirectory
+    ? 1
+    : info.isSymlink
+    ? 2
+    : info.isFifo
+    ? 3
+    : info.isSocket
+    ? 4
+    : info.isCharDevice
+    ? 5
+    : info.isBlockDevice
+    ? 6
+    : 0;
+  out[at + 1] = info.size;
+  out[at + 2] = info.mtime?.getTime() ?? NaN;
+  out[at + 3] = info.atime?.getTime() ?? NaN;
+  out[at + 4] = info.ctime?.getTime() ?? NaN;
+  out[at + 5] = info.birthtime?.getTime() ?? NaN;
+  out[at + 6] = info.mode ?? NaN;
+  out[at + 7] = info.uid ?? NaN;
+  out[at + 8] = info.gid ?? NaN;
+  out[at + 9] = info.ino ?? NaN;
+  out[at + 10] = info.dev ?? NaN;
+  out[at + 11] = info.nlink ?? NaN;
+  out[at + 12] = info.rdev ?? NaN;
+}
+
+const num = (v: number) => (Number.isNaN(v) ? null : v);
+const date = (v: number) => (Number.isNaN(v) ? null : new Date(v));
+
+/** The lstat result packed by {@link encodeInfo}, as a `Deno.FileInfo`. */
+export function decodeInfo(nums: Float64Array, at: number): Deno.FileInfo {
+  const kind = KIND[nums[at]];
+  return {
+    isFile: kind === "file",
+    isDirectory: kind === "dir",
+    isSymlink: kind === "symlink",
+    isFifo: kind === "fifo",
+    isSocket: kind === "socket",
+    isCharDevice: kind === "char",
+    isBlockDevice: kind === "block",
+    size: nums[at + 1],
+    mtime: date(nums[at + 2]),
+    atime: date(nums[at + 3]),
+    ctime: date(nums[at + 4]),
+    birthtime: date(nums[at + 5]),
+    mode: num(nums[at + 6]),
+    uid: num(nums[at + 7]),
+    gid: num(nums[at + 8]),
+    ino: num(nums[at + 9]),
+    dev: num(nums[at + 10]) ?? 0,
+    nlink: num(nums[at + 11]),
+    rdev: num(nums[at + 12]),
+    blksize: null,
+    blocks: null,
+  };
+}

@@ -1,0 +1,110 @@
+/// <reference lib="deno.worker" />
+/**
+ * The directory lister's worker: walks the sources depth first in the
+ * order the backup visits them, lists each directory with `listDir` (sync
+ * readdir and lstat, the main thread's costliest calls on an unchanged
+ * tree) and sends the listings ahead in batches, pausing while a window of
+ * entries waits to be consumed.
+ */
+import { Excluder } from "./excluder.ts";
+import { listDir } from "./list_dir.ts";
+import {
+  type EncodedListing,
+  encodeInfo,
+  FIELDS,
+  type FromLister,
+  type ListerInit,
+  type ToLister,
+} from "./_lister_protocol.ts";
+
+/** Entries per message: large enough to spare per-message costs, small enough to start early. */
+const BATCH_ENTRIES = 512;
+
+let opts: ListerInit | undefined;
+let excluder = new Excluder();
+let devs: Set<number> | null = null;
+const roots: string[] = [];
+/** Directories still to list in the current root, the next on top. */
+const stack: string[] = [];
+let current: string | undefined;
+let outstanding = 0;
+let batch: EncodedListing[] = [];
+let batchEntries = 0;
+
+const post = (m: FromLister) => self.postMessage(m);
+
+function flush(): void {
+  if (batch.length === 0) return;
+  post({ type: "listings", items: batch });
+  batch = [];
+  batchEntries = 0;
+}
+
+/** Lists one directory and queues the subdirectories the backup will walk. */
+function visit(dir: string): void {
+  let listing;
+  try {
+    listing = listDir(dir);
+  } catch (err) {
+    batch.push({
+      dir,
+      names: [],
+      nums: new Float64Array(0),
+      errors: [],
+      error: (err as Error).message,
+    });
+    outstanding++;
+    return;
+  }
+  const { entries, errors } = listing;
+  const nums = new Float64Array(entries.length * FIELDS);
+  const names: string[] = new Array(entries.length);
+  for (let i = 0; i < entries.length; i++) {
+    names[i] = entries[i].name;
+    encodeInfo(entries[i].info, nums, i * FIELDS);
+  }
+  batch.push({ dir, names, nums, errors });
+  batchEntries += entries.length;
+  outstanding += entries.length + 1;
+  // The same decisions as the archiver's walk: a marker leaves the whole
+  // directory out, excluded and other-device directories are not entered.
+  if (opts!.markers.length && entries.some((e) => opts!.markers.includes(e.name))) return;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i];
+    if (!e.info.isDirectory || excluder.excludes(e.path)) continue;
+    if (devs && !devs.has(e.info.dev ?? 0)) continue;
+    stack.push(e.path);
+  }
+}
+
+function pump(): void {
+  while (outstanding < opts!.window) {
+    if (stack.length === 0) {
+      if (current !== undefined) {
+        flush();
+        post({ type: "done", root: current });
+        current = undefined;
+      }
+      const next = roots.shift();
+      if (next === undefined) break;
+      current = next;
+      stack.push(next);
+    }
+    visit(stack.pop()!);
+    if (batchEntries >= BATCH_ENTRIES) flush();
+  }
+  flush();
+}
+
+self.onmessage = (e: MessageEvent<ToLister>) => {
+  const m = e.data;
+  if (m.type === "init") {
+    opts = m;
+    excluder = new Excluder(m.excludes);
+    devs = m.devs ? new Set(m.devs) : null;
+    return;
+  }
+  if (m.type === "walk") roots.push(m.root);
+  else outstanding -= m.entries;
+  pump();
+};
