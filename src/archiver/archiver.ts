@@ -286,7 +286,7 @@ export class Archiver {
     ): Promise<string> => {
       const old = await this.#parents.nodes(parent);
       const nodes: Promise<Node | null>[] = [];
-      const md = this.#mirrorVirtualDir(parentMirror, path, [...dir.keys()]);
+      const md = await this.#mirrorVirtualDir(parentMirror, path, [...dir.keys()]);
       for (const [name, sub] of [...dir.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
         const child = path === sep ? sep + name : path + sep + name;
         let info: Deno.FileInfo;
@@ -318,7 +318,7 @@ export class Archiver {
     parent: MirrorDir | undefined,
     path: string,
     names: string[],
-  ): MirrorDir | undefined {
+  ): MirrorDir | undefined | Promise<MirrorDir | undefined> {
     const mirror = this.opts.mirror;
     if (!mirror) return undefined;
     let info: Deno.FileInfo;
@@ -402,7 +402,7 @@ export class Archiver {
     const mirror = this.opts.mirror;
     let md: MirrorDir | undefined;
     let oldNodes: ParentTree | undefined;
-    if (crossing && mirror) md = mirror.dir(parentMirror, path, mirrorEntry(info), []);
+    if (crossing && mirror) md = await mirror.dir(parentMirror, path, mirrorEntry(info), []);
     if (!crossing) {
       let listing;
       try {
@@ -420,7 +420,7 @@ export class Archiver {
       const old = oldNodes = await oldTree;
       const kids = listing.entries.filter((e) => !this.#excluder.excludes(e.path));
       if (mirror) {
-        md = mirror.dir(parentMirror, path, mirrorEntry(info), kids.map((e) => e.name));
+        md = await mirror.dir(parentMirror, path, mirrorEntry(info), kids.map((e) => e.name));
       }
       // Load the parent snapshot's trees of the next few subdirectories while
       // walking this one, so the sequential walk rarely waits on a decrypt.

@@ -47,13 +47,14 @@ export interface BackupMirror {
    * The mirror directory standing for the source directory `path`, whose
    * entries in the snapshot will be `names`; `parent` is the directory's
    * parent's mirror directory, if that is mirrored. Undefined: not mirrored.
+   * A promise when the directory's listing comes from another thread.
    */
   dir(
     parent: MirrorDir | undefined,
     path: string,
     entry: MirrorEntry,
     names: readonly string[],
-  ): MirrorDir | undefined;
+  ): MirrorDir | undefined | Promise<MirrorDir | undefined>;
   /**
    * A worker finished with `target`; `error` says why the mirror copy was not
    * written; `retimed` that its bytes were already right and only metadata was set.

@@ -6,6 +6,7 @@ import {
   type BackupResult,
 } from "../archiver/mod.ts";
 import type { Repository } from "../repo/mod.ts";
+import { DirLister } from "../walker/mod.ts";
 import { mirrorBase } from "./base.ts";
 import type { MirrorDirState } from "./mirror_tree.ts";
 import { type MirrorOptions, type MirrorResult, MirrorRun } from "./mirror_run.ts";
@@ -28,7 +29,9 @@ export async function backupWithMirror(
 ): Promise<MirroredBackupResult> {
   const time = opts.time ?? new Date();
   const paths = opts.paths.map((p) => resolve(p));
-  const run = MirrorRun.open(mirror, { job: opts.job, host: opts.host, time }, paths);
+  // The mirror's listings come from a worker thread ahead of the walk, as the sources' do.
+  const lister = new DirLister();
+  const run = MirrorRun.open(mirror, { job: opts.job, host: opts.host, time }, paths, lister);
   const base = mirrorBase(paths, (p) => {
     try {
       return Deno.lstatSync(p).isDirectory;
@@ -39,7 +42,7 @@ export async function backupWithMirror(
   const hooks: BackupMirror = {
     dir(parent, path, entry, names) {
       if (parent) {
-        return (parent as MirrorDirState).child(
+        return (parent as MirrorDirState).childAhead(
           path.slice(path.lastIndexOf("/") + 1),
           entry,
           names,
@@ -55,6 +58,8 @@ export async function backupWithMirror(
   } catch (err) {
     run.abandon();
     throw err;
+  } finally {
+    lister.close();
   }
   return { ...result, mirror: await run.finish(result.id) };
 }

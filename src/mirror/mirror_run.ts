@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { applyRetention, type KeepPolicy, type RetentionInput } from "../catalog/mod.ts";
+import type { DirLister } from "../walker/mod.ts";
 import { removeEntry } from "./_fs.ts";
 import { claimMirrorDir, type MirrorMarker, MirrorRefusedError, writeMarker } from "./marker.ts";
 import { MirrorLock } from "./mirror_lock.ts";
@@ -63,6 +64,7 @@ export class MirrorRun {
     readonly previous: string | undefined,
     pending: { at: string; final: string } | undefined,
     lock: MirrorLock,
+    lister: DirLister | undefined,
   ) {
     this.#pending = pending;
     this.#lock = lock;
@@ -71,6 +73,7 @@ export class MirrorRun {
       purge: opts.purge,
       previous,
       onError: opts.onError,
+      lister,
     });
   }
 
@@ -81,7 +84,12 @@ export class MirrorRun {
    * and renamed by {@link finish}. Before anything is written, the mount
    * point (`requireMount`) is checked and the lock taken.
    */
-  static open(opts: MirrorOptions, values: TemplateValues, sources: readonly string[]): MirrorRun {
+  static open(
+    opts: MirrorOptions,
+    values: TemplateValues,
+    sources: readonly string[],
+    lister?: DirLister,
+  ): MirrorRun {
     const template = opts.path;
     if (!template.startsWith("/")) throw new TypeError(`Mirror path ${template} is not absolute`);
     const versioned = isVersioned(template);
@@ -129,7 +137,16 @@ export class MirrorRun {
         template: versioned ? template : undefined,
         versions: versioned ? folder : undefined,
       });
-      return new MirrorRun(opts, values, claim.root, claim.claimed, previous, pending, lock);
+      return new MirrorRun(
+        opts,
+        values,
+        claim.root,
+        claim.claimed,
+        previous,
+        pending,
+        lock,
+        lister,
+      );
     } catch (err) {
       lock.release();
       throw err;

@@ -7,6 +7,7 @@ import {
   tempBeside,
 } from "../archiver/mod.ts";
 import { ensureRealDir, isRoot, lstatOrNull } from "../restore/mod.ts";
+import type { DirLister } from "../walker/mod.ts";
 import { linkInto, removeEntry, symlinkInto } from "./_fs.ts";
 import { RESERVED_NAMES } from "./marker.ts";
 
@@ -41,6 +42,11 @@ export interface MirrorTreeOptions {
   /** The previous version's folder: unchanged files become hard links to its copies. */
   previous?: string;
   onError?: (path: string, message: string) => void;
+  /**
+   * Lists the mirror's directories ahead of the walk ({@link MirrorDirState.childAhead});
+   * started on the root by {@link MirrorTree.root}, closed by the caller.
+   */
+  lister?: DirLister;
 }
 
 /** Setuid/setgid bits are never mirrored (DESIGN.md: not unless asked for). */
@@ -93,13 +99,15 @@ export class MirrorTree {
   root(entry: MirrorEntry | undefined, names: readonly string[]): MirrorDirState {
     ensureRealDir(this.opts.root);
     const setgid = ((Deno.lstatSync(this.opts.root).mode ?? 0) & 0o2000) !== 0;
+    const listing = listDirInfo(this.opts.root);
+    this.opts.lister?.walk(this.opts.root);
     return new MirrorDirState(
       this,
       this.opts.root,
       this.opts.previous,
       0,
       names,
-      true,
+      listing,
       entry,
       false,
       setgid,
@@ -256,15 +264,16 @@ export class MirrorDirState implements MirrorDir {
     private readonly prev: string | undefined,
     private readonly depth: number,
     names: readonly string[],
-    existed: boolean,
+    /** What the directory holds; undefined when it is new. */
+    listing: Map<string, Deno.FileInfo> | undefined,
     entry: MirrorEntry | undefined,
     /** New to the mirror, under a name nobody sees yet: everything in it is new. */
     private readonly fresh = false,
     /** Setgid: new entries take its group. */
     private readonly setgid = false,
   ) {
-    tree.addDir(path, entry, depth, !existed);
-    if (existed) this.#listing = listDirInfo(path);
+    tree.addDir(path, entry, depth, listing === undefined);
+    if (listing) this.#listing = listing;
     const wanted = new Set(names);
     for (const name of this.#listing.keys()) {
       if (wanted.has(name) || (depth === 0 && RESERVED_NAMES.includes(name))) continue;
@@ -273,8 +282,37 @@ export class MirrorDirState implements MirrorDir {
     }
   }
 
+  /**
+   * {@link child}, with the listing of an existing subdirectory taken from
+   * the tree's lister when it has it: the mirror's readdir and lstat calls
+   * run in its thread, ahead of the walk.
+   */
+  async childAhead(
+    name: string,
+    entry: MirrorEntry,
+    names: readonly string[],
+  ): Promise<MirrorDirState | undefined> {
+    const lister = this.tree.opts.lister;
+    if (!lister || this.fresh || !this.#listing.get(name)?.isDirectory) {
+      return this.child(name, entry, names);
+    }
+    let listing: Map<string, Deno.FileInfo> | undefined;
+    try {
+      const got = await lister.take(`${this.path}/${name}`);
+      if (got) listing = new Map(got.entries.map((e) => [e.name, e.info]));
+    } catch {
+      listing = new Map(); // as listDirInfo: what cannot be listed holds nothing we know of
+    }
+    return this.child(name, entry, names, listing);
+  }
+
   /** The mirror directory for subdirectory `name`, created if missing. */
-  child(name: string, entry: MirrorEntry, names: readonly string[]): MirrorDirState | undefined {
+  child(
+    name: string,
+    entry: MirrorEntry,
+    names: readonly string[],
+    listing?: Map<string, Deno.FileInfo>,
+  ): MirrorDirState | undefined {
     if (this.#reserved(name)) return undefined;
     const tree = this.tree;
     const path = `${this.path}/${name}`;
@@ -291,7 +329,7 @@ export class MirrorDirState implements MirrorDir {
         prev,
         this.depth + 1,
         names,
-        false,
+        undefined,
         entry,
         true,
         this.setgid,
@@ -309,7 +347,7 @@ export class MirrorDirState implements MirrorDir {
       prev,
       this.depth + 1,
       names,
-      cur.isDirectory,
+      cur.isDirectory ? listing ?? listDirInfo(path) : undefined,
       entry,
       false,
       setgid,
