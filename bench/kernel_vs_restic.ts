@@ -2,7 +2,7 @@
  * Side-by-side benchmark on the Linux 6.1 source tree: cairn against
  * restic 0.14 (Debian's), same tree, same machine, same run, warm page cache.
  *
- *   deno run -A bench/kernel_vs_restic.ts [--repeat N] [--scale | --scale-only]
+ *   deno run -A bench/kernel_vs_restic.ts [--repeat N] [--scale | --scale-only | --mirror-only]
  *
  * Measures a first backup into an empty repository, a second one with
  * nothing changed, and an update to 6.1.176; reports wall time, peak memory
@@ -368,14 +368,16 @@ if (import.meta.main) {
   const at = Deno.args.indexOf("--repeat");
   const repeat = at === -1 ? 1 : Number(Deno.args[at + 1]);
   if (!Number.isInteger(repeat) || repeat < 1) throw new TypeError("--repeat takes a whole number");
-  if (!Deno.args.includes("--scale-only")) {
+  const only = (section: string) =>
+    !Deno.args.some((a) => a.endsWith("-only") && a !== `--${section}-only`);
+  if (only("kernel")) {
     const rounds = new Rounds();
     const notes: string[] = [];
     for (let i = 0; i < repeat; i++) runKernel(rounds, notes);
     printKernel(rounds, notes);
   }
   if (Deno.args.includes("--scale") || Deno.args.includes("--scale-only")) runScale();
-  if (!Deno.args.includes("--scale-only")) {
+  if (only("mirror")) {
     const rounds = new Rounds();
     const notes: string[] = [];
     for (let i = 0; i < repeat; i++) runMirror(rounds, notes);

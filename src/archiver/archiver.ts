@@ -207,11 +207,14 @@ export class Archiver {
    * The walk must wait for the workers: reading and chunking, not listing,
    * bound this backup now, and a lister thread would only take CPU from
    * them (a first backup of the Linux tree took 6% longer with it), so the
-   * walk lists directories itself from here on.
+   * walk lists directories itself from here on, and tells the mirror so.
    */
   #waitForRoom(pool: FileSaverPool): Promise<void> {
-    this.#lister?.close();
-    this.#lister = undefined;
+    if (this.#lister) {
+      this.#lister.close();
+      this.#lister = undefined;
+      this.opts.mirror?.saturated?.();
+    }
     return pool.room();
   }
 

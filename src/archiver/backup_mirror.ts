@@ -60,6 +60,11 @@ export interface BackupMirror {
    * written; `retimed` that its bytes were already right and only metadata was set.
    */
   written(target: MirrorTarget, bytes: number, error?: string, retimed?: boolean): void;
+  /**
+   * The walk now waits for the file savers: from here on reading, not
+   * listing, bounds the backup (a mirror may stop listing ahead in a thread).
+   */
+  saturated?(): void;
 }
 
 /** One mirrored directory, while the walk is in it. */

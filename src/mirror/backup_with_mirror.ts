@@ -51,6 +51,7 @@ export async function backupWithMirror(
       return path === base ? run.tree.root(entry, names) : undefined;
     },
     written: (target, bytes, error, retimed) => run.tree.written(target, bytes, error, retimed),
+    saturated: () => lister.close(),
   };
   let result: BackupResult;
   try {
