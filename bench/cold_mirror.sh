@@ -15,7 +15,9 @@ mkfs.ext4 -q -F "$work/fs.img"
 mkdir "$work/fs"
 mount -o loop "$work/fs.img" "$work/fs"
 trap 'umount "$work/fs"; rm -rf "$work"' EXIT
-cairn=(deno run -A --quiet --v8-flags=--max-semi-space-size=2 main.ts)
+# The pinned Deno's own binary (npx would add its start-up to every timing).
+deno=$(command -v deno || npx -y deno@2.9.6 eval 'console.log(Deno.execPath())')
+cairn=("$deno" run -A --quiet --v8-flags=--max-semi-space-size=2 main.ts)
 timed() {
   sync
   echo 3 > /proc/sys/vm/drop_caches
