@@ -423,21 +423,11 @@ Deno.test("versioned mirrors: a folder per run, unchanged files hard-linked to t
 Deno.test("a job's mirror with {snapshot} and keep: one folder per snapshot, the newest kept", async () => {
   const { dir, env } = await makeRepo();
   const src = await makeSource(dir);
-  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
-  const config = `${dir}/cairn.toml`;
-  await Deno.writeTextFile(
-    config,
-    [
-      `state_dir = "${dir}/state"`,
-      "[repository.main]",
-      `path = "${env.CAIRN_REPO}"`,
-      `password_file = "${dir}/password"`,
-      "[[job]]",
-      `name = "docs"`,
-      `repository = "main"`,
-      `paths = ["${src}"]`,
-      `mirror = { path = "${dir}/usb/{job}/{snapshot}", purge = true, keep = { last = 2 } }`,
-    ].join("\n"),
+  const config = await jobFile(
+    dir,
+    env,
+    src,
+    `{ path = "${dir}/usb/{job}/{snapshot}", purge = true, keep = { last = 2 } }`,
   );
   for (let i = 0; i < 3; i++) {
     await Deno.writeTextFile(`${src}/run-${i}.txt`, `run ${i}\n`);

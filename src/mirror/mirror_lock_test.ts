@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../testing/asserts.ts";
 import { MIRROR_LOCK_NAME, MirrorRefusedError } from "./marker.ts";
 import { MirrorLock, processAlive } from "./mirror_lock.ts";
+import { lstatOrNull } from "../restore/mod.ts";
 
 const HOST = Deno.hostname();
 
@@ -14,14 +15,7 @@ function readLock(dir: string): { host: string; pid: number; time: string } {
   return JSON.parse(Deno.readTextFileSync(`${dir}/${MIRROR_LOCK_NAME}`));
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const exists = (path: string) => lstatOrNull(path) !== null;
 
 /** The pid of a process that has finished. */
 async function deadPid(): Promise<number> {

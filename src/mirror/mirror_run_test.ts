@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../testing/asserts.ts";
 import { MARKER_NAME, MIRROR_LOCK_NAME, MirrorRefusedError } from "./marker.ts";
 import { type MirrorOptions, MirrorRun } from "./mirror_run.ts";
+import { lstatOrNull } from "../restore/mod.ts";
 
 const VALUES = { job: "www", host: "web-1", time: new Date(2024, 2, 1, 12) };
 const ID = "3fa2".repeat(16);
@@ -9,14 +10,7 @@ function names(dir: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const exists = (path: string) => lstatOrNull(path) !== null;
 
 /** A run over an empty source: the root only. */
 function open(opts: MirrorOptions): MirrorRun {
