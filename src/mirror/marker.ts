@@ -78,6 +78,24 @@ export interface ClaimedDir {
 }
 
 /**
+ * The real path of mirror folder `dir`, created (with its parents) if
+ * missing. A link the user chose as the folder is followed, once; anything
+ * but a directory there is refused.
+ */
+export function openMirrorFolder(dir: string): string {
+  let st: Deno.FileInfo | null;
+  try {
+    st = Deno.statSync(dir);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    st = null;
+  }
+  if (st && !st.isDirectory) throw new MirrorRefusedError(`Mirror path ${dir} is not a directory`);
+  if (!st) Deno.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  return Deno.realPathSync(dir);
+}
+
+/**
  * Opens `dir` as a mirror, creating it if needed. A directory that is not
  * empty and has no marker is someone else's: purging into it is refused,
  * and it is never marked (so a later purge stays refused). A marker of
@@ -87,16 +105,7 @@ export function claimMirrorDir(
   dir: string,
   opts: { purge: boolean; job?: string; host?: string; template?: string; versions?: string },
 ): ClaimedDir {
-  let st: Deno.FileInfo | null;
-  try {
-    st = Deno.statSync(dir); // a link the user chose as the mirror is followed, once
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-    st = null;
-  }
-  if (st && !st.isDirectory) throw new MirrorRefusedError(`Mirror path ${dir} is not a directory`);
-  if (!st) Deno.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const root = Deno.realPathSync(dir);
+  const root = openMirrorFolder(dir);
   const marker = readMarker(root);
   if (marker === "invalid") {
     throw new MirrorRefusedError(

@@ -1,7 +1,7 @@
 import process from "node:process";
 import { tempBeside } from "../archiver/mod.ts";
 import { lstatOrNull } from "../restore/mod.ts";
-import { MIRROR_LOCK_NAME, MirrorRefusedError } from "./marker.ts";
+import { MIRROR_LOCK_NAME, MirrorRefusedError, openMirrorFolder } from "./marker.ts";
 
 /** A lock whose file has not been touched for this long is stale, whoever holds it. */
 export const MIRROR_LOCK_STALE_MS = 6 * 3600_000;
@@ -78,18 +78,7 @@ export class MirrorLock {
 
   /** Takes the lock of `folder` (created if missing), replacing a stale one. */
   static acquire(folder: string, opts: MirrorLockOptions = {}): MirrorLock {
-    let st: Deno.FileInfo | null;
-    try {
-      st = Deno.statSync(folder); // a link the user chose as the mirror is followed, once
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-      st = null;
-    }
-    if (st && !st.isDirectory) {
-      throw new MirrorRefusedError(`Mirror path ${folder} is not a directory`);
-    }
-    if (!st) Deno.mkdirSync(folder, { recursive: true, mode: 0o755 });
-    const real = Deno.realPathSync(folder);
+    const real = openMirrorFolder(folder);
     const path = `${real === "/" ? "" : real}/${MIRROR_LOCK_NAME}`;
     const now = opts.now ?? Date.now;
     const info: MirrorLockInfo = {
