@@ -7,7 +7,7 @@ import {
   tempBeside,
 } from "../archiver/mod.ts";
 import { ensureRealDir, isRoot, lstatOrNull } from "../restore/mod.ts";
-import type { DirLister } from "../walker/mod.ts";
+import { type DirLister, listDir, type Listing } from "../walker/mod.ts";
 import { linkInto, removeEntry, symlinkInto } from "./_fs.ts";
 import { RESERVED_NAMES } from "./marker.ts";
 
@@ -97,8 +97,7 @@ export class MirrorTree {
 
   /** The root directory, standing for the sources' base directory (entry undefined: `/`). */
   root(entry: MirrorEntry | undefined, names: readonly string[]): MirrorDirState {
-    ensureRealDir(this.opts.root);
-    const setgid = ((Deno.lstatSync(this.opts.root).mode ?? 0) & 0o2000) !== 0;
+    const setgid = ((ensureRealDir(this.opts.root).mode ?? 0) & 0o2000) !== 0;
     const listing = listDirInfo(this.opts.root);
     this.opts.lister?.walk(this.opts.root);
     return new MirrorDirState(
@@ -299,7 +298,7 @@ export class MirrorDirState implements MirrorDir {
     let listing: Map<string, Deno.FileInfo> | undefined;
     try {
       const got = await lister.take(`${this.path}/${name}`);
-      if (got) listing = new Map(got.entries.map((e) => [e.name, e.info]));
+      if (got) listing = infoByName(got);
     } catch {
       listing = new Map(); // as listDirInfo: what cannot be listed holds nothing we know of
     }
@@ -489,20 +488,17 @@ function unstage(at: string, final: string): void {
   }
 }
 
-/** lstat of every entry of `dir`; empty when it cannot be listed. */
+/** lstat of every entry of `dir` by name (see `listDir`); empty when it cannot be listed. */
 function listDirInfo(dir: string): Map<string, Deno.FileInfo> {
-  const out = new Map<string, Deno.FileInfo>();
-  let names: string[];
   try {
-    names = [...Deno.readDirSync(dir)].map((e) => e.name);
+    return infoByName(listDir(dir));
   } catch {
-    return out;
+    return new Map();
   }
-  for (const name of names) {
-    const st = lstatOrNull(`${dir}/${name}`);
-    if (st) out.set(name, st);
-  }
-  return out;
+}
+
+function infoByName(listing: Listing): Map<string, Deno.FileInfo> {
+  return new Map(listing.entries.map((e) => [e.name, e.info]));
 }
 
 /** The fast-mirror rule: a regular file of the same size and mtime is the same file. */
