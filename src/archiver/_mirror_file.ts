@@ -38,6 +38,11 @@ const TEMP_TAG = Array.from(
 ).join("") + "-";
 let tempCount = 0;
 
+/** Do two files' blob id lists name the same bytes? */
+export function sameContent(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}
+
 /**
  * Gives the existing mirror file `target.path`, already holding the right
  * bytes, the target's times, owner and mode, after checking it is still a

@@ -9,7 +9,7 @@ import { Chunker, gearTable } from "../chunker/mod.ts";
 import { keyedId, toHex } from "../crypto/mod.ts";
 import { IdTable, type PackInfo, PackWriter } from "../repo/mod.ts";
 import { chunkFile, readFile } from "./_file_reader.ts";
-import { MirrorFileWriter, retimeMirrorFile } from "./_mirror_file.ts";
+import { MirrorFileWriter, retimeMirrorFile, sameContent } from "./_mirror_file.ts";
 import type { FileJob, FileResult, FromWorker, InitMessage, ToWorker } from "./_protocol.ts";
 
 let state: {
@@ -65,11 +65,7 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
   const content: string[] = [];
   const mirror: MirrorState = {};
   const mirrorFailed = (err: unknown) => failMirror(mirror, err);
-  // A file that may be unchanged in content is compared before anything is
-  // written: its bytes are all still in `buf` at the end, or for a larger
-  // file, read again only if its blob ids differ.
-  const compared = job.mirror?.expect !== undefined && !job.mirrorOnly;
-  if (job.mirror && !compared) {
+  if (job.mirror && !comparedFirst(job)) {
     try {
       mirror.writer = new MirrorFileWriter(job.mirror);
     } catch (err) {
@@ -140,7 +136,6 @@ function finishFile(
   size: number,
 ): FileResult {
   const s = state!;
-  const compared = job.mirror?.expect !== undefined && !job.mirrorOnly;
   if (mirror.writer) {
     try {
       mirror.writer.commit();
@@ -149,7 +144,7 @@ function finishFile(
     }
   }
   const result: FileResult = { ok: true, content, size };
-  if (compared) {
+  if (comparedFirst(job)) {
     try {
       if (writeCompared(job, content, s.buf, size)) result.mirrorRetimed = true;
     } catch (err) {
@@ -158,6 +153,16 @@ function finishFile(
   }
   if (mirror.error !== undefined) result.mirrorError = mirror.error;
   return result;
+}
+
+/**
+ * Is the file's mirror copy written only after its blob ids are compared
+ * with the ones the copy may already hold? Then a file whose bytes did not
+ * change costs no write: its bytes are all still in `buf` at the end, or for
+ * a larger file, read again only if its ids differ.
+ */
+function comparedFirst(job: FileJob): boolean {
+  return job.mirror?.expect !== undefined && !job.mirrorOnly;
 }
 
 /**
@@ -170,8 +175,7 @@ function finishFile(
  */
 function writeCompared(job: FileJob, content: string[], buf: Uint8Array, size: number): boolean {
   const target = job.mirror!;
-  const expect = target.expect!;
-  if (expect.length === content.length && expect.every((id, i) => id === content[i])) {
+  if (sameContent(target.expect!, content)) {
     retimeMirrorFile(target);
     return true;
   }

@@ -5,7 +5,6 @@ import {
   type BackupSummary,
   encodeTree,
   type Node,
-  nsToDate,
   type PackInfo,
   type PackWriter,
   releaseLock,
@@ -21,7 +20,7 @@ import {
   type MirrorDir,
   mirrorEntry,
   type MirrorTarget,
-  type ParentFile,
+  parentFile,
 } from "./backup_mirror.ts";
 import { FileSaverPool } from "./file_saver_pool.ts";
 import { nodeFromInfo, unchanged } from "./_node.ts";
@@ -533,12 +532,6 @@ interface Deferred {
 
 function done(node: Node | null): Deferred {
   return { node: Promise.resolve(node) };
-}
-
-/** What the parent snapshot says of a file, for the mirror. */
-function parentFile(old: Node | undefined): ParentFile | undefined {
-  if (old?.type !== "file" || !old.content || old.size === undefined) return undefined;
-  return { size: old.size, mtimeMs: nsToDate(old.mtime).getTime(), content: old.content };
 }
 
 /** Runs one backup; see {@link Archiver}. */

@@ -1,3 +1,4 @@
+import { type Node, nsToDate } from "../repo/mod.ts";
 import type { MirrorTarget } from "./_protocol.ts";
 
 export type { MirrorTarget };
@@ -20,6 +21,12 @@ export interface ParentFile {
   size: number;
   mtimeMs: number;
   content: string[];
+}
+
+/** What a snapshot's node says of a file, as an up-to-date mirror copy of it would hold. */
+export function parentFile(node: Node | undefined): ParentFile | undefined {
+  if (node?.type !== "file" || !node.content || node.size === undefined) return undefined;
+  return { size: node.size, mtimeMs: nsToDate(node.mtime).getTime(), content: node.content };
 }
 
 /** The mirror's view of an lstat result. */

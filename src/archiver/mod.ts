@@ -12,5 +12,6 @@ export {
   MIRROR_TEMP_PREFIX,
   MirrorFileWriter,
   retimeMirrorFile,
+  sameContent,
   tempBeside,
 } from "./_mirror_file.ts";

@@ -2,8 +2,9 @@ import {
   type MirrorEntry,
   MirrorFileWriter,
   type MirrorTarget,
-  type ParentFile,
+  parentFile,
   retimeMirrorFile,
+  sameContent,
 } from "../archiver/mod.ts";
 import {
   CorruptError,
@@ -48,7 +49,7 @@ export async function mirrorSnapshot(
   try {
     const held = await heldBase(repo, run.path, snapshot, base);
     const write = async (node: Node, target: MirrorTarget) => {
-      if (target.expect && sameIds(target.expect, node.content ?? [])) {
+      if (target.expect && sameContent(target.expect, node.content ?? [])) {
         if (run.tree.guard(target.path, () => retimeMirrorFile(target))) {
           run.tree.written(target, 0, undefined, true);
         }
@@ -86,7 +87,7 @@ export async function mirrorSnapshot(
             : undefined;
           if (child) await walk(sub, child, node.subtree!, oldSub);
         } else if (node.type === "file") {
-          const target = dir.file(node.name, entryOf(node), heldFile(was.get(node.name)));
+          const target = dir.file(node.name, entryOf(node), parentFile(was.get(node.name)));
           if (target) await write(node, target);
         } else if (node.type === "symlink") dir.symlink(node.name, node.target ?? "");
       }
@@ -142,20 +143,6 @@ async function heldBase(
   } catch {
     return undefined; // forgotten since, or another repository's
   }
-}
-
-/** What the mirror holds for a file of the held snapshot. */
-function heldFile(node: Node | undefined): ParentFile | undefined {
-  if (node?.type !== "file") return undefined;
-  return {
-    size: node.size ?? 0,
-    mtimeMs: nsToDate(node.mtime).getTime(),
-    content: node.content ?? [],
-  };
-}
-
-function sameIds(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((id, i) => id === b[i]);
 }
 
 async function writeFile(
