@@ -206,3 +206,51 @@ Deno.test("--help lists the commands and each command's options", async () => {
   assertStringIncludes(b.stdout, "--exclude");
   assertStringIncludes(b.stdout, "--password-file");
 });
+
+Deno.test("a source reached through a symlinked directory restores under the path as given", async () => {
+  const { env } = await makeRepo();
+  const base = await Deno.makeTempDir({ prefix: "cairn-alias-" });
+  await Deno.mkdir(`${base}/real/sub`, { recursive: true });
+  await Deno.writeTextFile(`${base}/real/sub/f.txt`, "through the link\n");
+  await Deno.writeTextFile(`${base}/other.txt`, "beside it\n");
+  await Deno.symlink("real", `${base}/alias`); // as /lib -> usr/lib on a merged-/usr system
+  const mirror = `${base}/mirror`;
+  const sources = [`${base}/alias/sub`, `${base}/other.txt`];
+  for (const round of [1, 2]) { // the second run compares with the first as its parent
+    const r = await cairn(["backup", ...sources, "--mirror", mirror, "--json"], { env });
+    assertEquals(r.code, 0, `round ${round}: ${r.stderr}`);
+  }
+  const check = await cairn(["check", "--read-data"], { env });
+  assertEquals(check.code, 0, check.stdout + check.stderr);
+  const ls = await cairn(["ls", "latest"], { env });
+  assertEquals(ls.code, 0, ls.stderr);
+  assertStringIncludes(ls.stdout, `${base}/alias/sub/f.txt`);
+  const dump = await cairn(["dump", "latest", `${base}/alias/sub/f.txt`], { env });
+  assertEquals([dump.code, dump.stdout], [0, "through the link\n"]);
+  const target = `${base}/out`;
+  const restored = await cairn(["restore", "latest", "--target", target], { env });
+  assertEquals(restored.code, 0, restored.stderr);
+  assert(
+    Deno.lstatSync(`${target}${base}/alias`).isDirectory,
+    "the alias is stored as a directory",
+  );
+  assertEquals(Deno.readTextFileSync(`${target}${base}/alias/sub/f.txt`), "through the link\n");
+  assertEquals(Deno.readTextFileSync(`${target}${base}/other.txt`), "beside it\n");
+  // The mirror's top stands for `base`, the deepest directory holding both sources.
+  assertEquals(Deno.readTextFileSync(`${mirror}/alias/sub/f.txt`), "through the link\n");
+  assert(Deno.lstatSync(`${mirror}/alias`).isDirectory);
+});
+
+Deno.test("a source below a source that is a symlink is reported, not dropped in silence", async () => {
+  const { env } = await makeRepo();
+  const base = await Deno.makeTempDir({ prefix: "cairn-alias-" });
+  await Deno.mkdir(`${base}/real/sub`, { recursive: true });
+  await Deno.writeTextFile(`${base}/real/sub/f.txt`, "x");
+  await Deno.symlink("real", `${base}/alias`);
+  const r = await cairn(["backup", `${base}/alias`, `${base}/alias/sub`], { env });
+  assertEquals(r.code, 3, r.stderr);
+  assertStringIncludes(r.stderr, `${base}/alias/sub: not saved: it lies below ${base}/alias`);
+  const ls = await cairn(["ls", "latest", "-l"], { env });
+  assertEquals(ls.code, 0, ls.stderr);
+  assertMatch(ls.stdout, /alias -> real/);
+});

@@ -251,28 +251,25 @@ export class Archiver {
   /**
    * The root tree holds each source under its full path (`/home/ann` is
    * stored as `home` → `ann`), so sources with equal names never collide.
+   *
+   * A path is recorded as given: each directory above a source is stored as
+   * the directory it leads to (`stat`, following links), so a source reached
+   * through a symlinked ancestor (`/lib/os-release` where `/lib -> usr/lib`)
+   * restores under the same path as real directories. Only a source itself
+   * is taken as it is (`lstat`): a source that is a symlink is saved as the
+   * link. A source below another source that is a symlink cannot be stored
+   * beside that link, and is reported rather than silently dropped.
    */
   async #saveRoot(paths: string[], parentTree: string | undefined): Promise<string> {
     type VDir = Map<string, VDir | null>;
     const root: VDir = new Map();
-    for (const p of [...new Set(paths)].sort()) {
-      const parts = p.split(sep).filter((s) => s !== "");
-      let dir = root;
-      let covered = false;
-      for (let i = 0; i < parts.length && !covered; i++) {
-        const last = i === parts.length - 1;
-        const next = dir.get(parts[i]);
-        if (next === null) covered = true; // an ancestor is itself a source
-        else if (last) dir.set(parts[i], null);
-        else {
-          if (!next) dir.set(parts[i], new Map());
-          dir = dir.get(parts[i])!;
-        }
-      }
-    }
-    for (const p of paths) {
+    const sources = [...new Set(paths)].sort();
+    const symlinkSources = new Set<string>();
+    for (const p of sources) {
       try {
-        this.#rootDevs.add(Deno.lstatSync(p).dev ?? 0);
+        const info = Deno.lstatSync(p);
+        this.#rootDevs.add(info.dev ?? 0);
+        if (info.isSymlink) symlinkSources.add(p);
       } catch { /* reported when the source is saved */ }
     }
     this.#lister = new DirLister({
@@ -280,6 +277,31 @@ export class Archiver {
       excludeIfPresent: this.opts.excludeIfPresent,
       devs: this.opts.oneFileSystem ? [...this.#rootDevs] : undefined,
     });
+    // `/` itself is a source: its listing is the root tree, and it covers every other source.
+    if (sources.includes(sep)) return await this.#saveWholeRoot(parentTree);
+    for (const p of sources) {
+      const parts = p.split(sep).filter((s) => s !== "");
+      let dir = root;
+      for (let i = 0; i < parts.length; i++) {
+        const last = i === parts.length - 1;
+        const next = dir.get(parts[i]);
+        if (next === null) { // an ancestor is itself a source
+          const ancestor = sep + parts.slice(0, i + 1).join(sep);
+          if (symlinkSources.has(ancestor)) {
+            this.#error(
+              p,
+              `not saved: it lies below ${ancestor}, a symlink that is itself a source`,
+            );
+          }
+          break;
+        }
+        if (last) dir.set(parts[i], null);
+        else {
+          if (!next) dir.set(parts[i], new Map());
+          dir = dir.get(parts[i])!;
+        }
+      }
+    }
     const saveV = async (
       dir: VDir,
       path: string,
@@ -293,7 +315,7 @@ export class Archiver {
         const child = path === sep ? sep + name : path + sep + name;
         let info: Deno.FileInfo;
         try {
-          info = Deno.lstatSync(child);
+          info = sub === null ? Deno.lstatSync(child) : Deno.statSync(child);
         } catch (err) {
           this.#error(child, (err as Error).message);
           continue;
@@ -303,6 +325,8 @@ export class Archiver {
           let d = this.#entry(name, child, info, old.get(name), undefined, md);
           if (d instanceof Promise) d = await d;
           nodes.push(d.node);
+        } else if (!info.isDirectory) {
+          this.#error(child, "not a directory, so the sources below it cannot be saved");
         } else {
           const node = nodeFromInfo(name, info);
           node.subtree = await saveV(sub, child, old.get(name)?.subtree, md);
@@ -315,6 +339,22 @@ export class Archiver {
     return await saveV(root, sep, parentTree, undefined);
   }
 
+  /** A backup of `/`: the root tree is the listing of `/` itself. */
+  async #saveWholeRoot(parentTree: string | undefined): Promise<string> {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(sep);
+    } catch (err) {
+      throw new Error(`cannot read ${sep}: ${(err as Error).message}`);
+    }
+    this.#lister?.walk(sep);
+    const root = nodeFromInfo(sep, info);
+    const d = await this.#walkDir(root, sep, info, this.#parents.nodes(parentTree), undefined);
+    const node = await d.node;
+    if (!node?.subtree) throw new Error(`cannot list ${sep}`);
+    return node.subtree;
+  }
+
   /** The mirror directory of a directory above the sources (it holds only sources). */
   #mirrorVirtualDir(
     parent: MirrorDir | undefined,
@@ -325,7 +365,7 @@ export class Archiver {
     if (!mirror) return undefined;
     let info: Deno.FileInfo;
     try {
-      info = Deno.lstatSync(path);
+      info = Deno.statSync(path); // as the tree records it: the directory a link leads to
     } catch {
       return undefined; // reported when its entries are saved
     }

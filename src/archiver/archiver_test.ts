@@ -119,6 +119,28 @@ Deno.test("two sources with the same name are kept apart under their full paths"
   }
 });
 
+Deno.test("a backup of / stores the listing of / as the root tree", async () => {
+  const { repo } = await newRepo();
+  // Keep it small: every top-level entry but /etc is excluded, and everything inside /etc.
+  const excludes = [...Deno.readDirSync("/")].filter((e) => e.name !== "etc").map((e) =>
+    `/${e.name}`
+  );
+  const r = await backup(repo, { paths: ["/"], excludes: [...excludes, "/etc/*"], host: "h" });
+  assertEquals(r.errors, []);
+  const root = await repo.loadTree(r.snapshot.tree);
+  assertEquals(root.nodes.map((n) => [n.name, n.type]), [["etc", "dir"]]);
+  assertEquals(r.snapshot.paths, ["/"]);
+});
+
+Deno.test("a directory above a source that is not a directory is reported, not stored", async () => {
+  const { repo, src } = await newRepo();
+  await Deno.writeTextFile(`${src}/plain`, "a file, not a directory");
+  await Deno.writeTextFile(`${src}/kept`, "kept");
+  const r = await backup(repo, { paths: [`${src}/plain/below`, `${src}/kept`], host: "h" });
+  assertEquals(r.errors.map((e) => e.path), [`${src}/plain`]);
+  assertEquals([...(await sourceNodes(repo, r.snapshot.tree, src)).keys()], ["kept"]);
+});
+
 Deno.test("a backup without a parent reads every file again but stores no blob twice", async () => {
   const { repo, src } = await newRepo();
   await Deno.writeFile(`${src}/f`, pseudoRandom(300_000, 3));
