@@ -21,7 +21,16 @@ const NO_PARENT: ParentTree = new Map();
 export class ParentTrees {
   readonly #cache = new Map<string, Promise<ParentTree>>();
 
-  constructor(private readonly repo: Repository) {}
+  /**
+   * @param onUnreadable told once per parent tree that cannot be loaded (a
+   *   damaged pack, or a snapshot written by an older cairn that `check`
+   *   rejects): that directory is compared with nothing and read again, so a
+   *   bad parent costs time, never a backup.
+   */
+  constructor(
+    private readonly repo: Repository,
+    private readonly onUnreadable?: (treeId: string, err: Error) => void,
+  ) {}
 
   /**
    * The nodes of a parent-snapshot tree, by name (none for no tree, or one
@@ -40,16 +49,20 @@ export class ParentTrees {
   }
 
   async #load(treeId: string): Promise<ParentTree> {
-    const tree = await this.repo.loadTree(treeId);
+    let tree;
+    try {
+      tree = await this.repo.loadTree(treeId);
+    } catch (err) {
+      this.onUnreadable?.(treeId, err as Error);
+      return NO_PARENT;
+    }
     const nodes = new Map(tree.nodes.map((n) => [n.name, n]));
     let started = 0;
     for (const n of tree.nodes) {
       if (started >= PREFETCH_CHILDREN || this.#cache.size >= TREE_CACHE_LIMIT) break;
       if (n.type !== "dir" || !n.subtree || this.#cache.has(n.subtree)) continue;
       if (!this.repo.index.has(n.subtree)) continue;
-      const p = this.#load(n.subtree);
-      p.catch(() => {}); // reported when the walk consumes it
-      this.#cache.set(n.subtree, p);
+      this.#cache.set(n.subtree, this.#load(n.subtree));
       started++;
     }
     return Object.assign(nodes, { id: treeId });

@@ -46,6 +46,8 @@ export interface BackupOptions {
   signal?: AbortSignal;
   /** Called for each entry that cannot be backed up. */
   onError?: (e: WalkError) => void;
+  /** Called for problems that do not make the snapshot incomplete (an unreadable parent tree). */
+  onWarning?: (message: string) => void;
   programVersion?: string;
   /** Called once at the start with a function that reads live progress counters. */
   onStart?: (progress: () => BackupProgress) => void;
@@ -131,7 +133,12 @@ export class Archiver {
     const { repo, opts } = this;
     opts.onStart?.(() => this.progress);
     this.#trees = repo.newPackWriter((p) => this.#onPack(p));
-    this.#parents = new ParentTrees(repo);
+    this.#parents = new ParentTrees(repo, (id, err) =>
+      opts.onWarning?.(
+        `parent snapshot: tree ${
+          id.slice(0, 8)
+        } cannot be read, so its files are read again: ${err.message}`,
+      ));
     let tree: string;
     try {
       const parentTree = opts.parent?.tree;

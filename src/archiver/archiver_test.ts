@@ -1,5 +1,7 @@
 import { LocalBackend } from "../backend/mod.ts";
-import { type Node, Repository } from "../repo/mod.ts";
+import { keyedId, toHex, utf8 } from "../crypto/mod.ts";
+import { type Node, type PackInfo, Repository, saveIndexFile } from "../repo/mod.ts";
+import { rawNode } from "../testing/raw_node.ts";
 import { assert, assertEquals } from "../testing/asserts.ts";
 import { backup } from "./archiver.ts";
 import { findParent } from "./parent.ts";
@@ -139,6 +141,46 @@ Deno.test("a directory above a source that is not a directory is reported, not s
   const r = await backup(repo, { paths: [`${src}/plain/below`, `${src}/kept`], host: "h" });
   assertEquals(r.errors.map((e) => e.path), [`${src}/plain`]);
   assertEquals([...(await sourceNodes(repo, r.snapshot.tree, src)).keys()], ["kept"]);
+});
+
+Deno.test("a parent snapshot whose tree cannot be read is warned about, and the files read again", async () => {
+  const { repo, src } = await newRepo();
+  await Deno.writeTextFile(`${src}/f`, "content");
+  // What older versions wrote for a source below a symlinked directory: a
+  // symlink node with a subtree, which every reader rejects.
+  const bad = utf8(
+    JSON.stringify({ nodes: [rawNode("tmp", "symlink", { subtree: "ab".repeat(32) })] }),
+  );
+  const badId = toHex(keyedId(repo.master.id, bad));
+  const packs: PackInfo[] = [];
+  const w = repo.newPackWriter((p) => void packs.push(p));
+  w.add("tree", badId, bad);
+  await w.flush();
+  await saveIndexFile(repo.backend, repo.master.enc, packs);
+  for (const p of packs) repo.index.addPack(p);
+  const snapshot = {
+    time: new Date().toISOString(),
+    tree: badId,
+    paths: [src],
+    host: "h",
+    username: "u",
+    tags: [],
+    program_version: "test",
+  };
+  const parent = { ...snapshot, id: await repo.saveSnapshot(snapshot) };
+  const warnings: string[] = [];
+  const r = await backup(repo, {
+    paths: [src],
+    host: "h",
+    parent,
+    onWarning: (m) => warnings.push(m),
+  });
+  assertEquals(r.errors, []);
+  assertEquals(r.summary.files_new, 1);
+  assertEquals(warnings.length, 1, warnings.join("\n"));
+  assert(warnings[0].includes(`tree ${badId.slice(0, 8)} cannot be read`), warnings[0]);
+  const f = (await sourceNodes(repo, r.snapshot.tree, src)).get("f")!;
+  assertEquals(new TextDecoder().decode(await repo.loadBlob("data", f.content![0])), "content");
 });
 
 Deno.test("a backup without a parent reads every file again but stores no blob twice", async () => {

@@ -208,6 +208,7 @@ async function backupJob(
     programVersion: `cairn ${VERSION}`,
     onError: (e) =>
       output.err(`job "${job.name}": warning: ${printable(e.path)}: ${printable(e.message)}`),
+    onWarning: (m) => output.err(`job "${job.name}": warning: ${printable(m)}`),
   };
   const { r, mirror, mirrorProblem } = await backupMaybeMirrored(repo, job, opts, output);
   const s = r.summary;

@@ -132,6 +132,7 @@ export const backupCommand: Command = {
         signal: ctx.signal,
         programVersion: `cairn ${VERSION}`,
         onError: (e) => output.err(`warning: ${printable(e.path)}: ${printable(e.message)}`),
+        onWarning: (m) => output.err(`warning: ${printable(m)}`),
         onStart: onProgressSource,
       };
       return mirror ? backupWithMirror(repo, opts, mirror) : backup(repo, opts);
