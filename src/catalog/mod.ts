@@ -9,3 +9,5 @@ export * from "./path_glob.ts";
 export * from "./diff_snapshots.ts";
 export * from "./find.ts";
 export * from "./retention.ts";
+export * from "./select.ts";
+export { filterSnapshots, type SnapshotFilter } from "./retention_group.ts";

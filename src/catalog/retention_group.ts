@@ -60,8 +60,11 @@ export interface SnapshotFilter {
   jobs?: string[];
 }
 
-/** Selects the snapshots a `forget --host H --tag T` run considers at all. */
-export function filterSnapshots<T extends RetentionInput>(
+/** The fields a {@linkcode SnapshotFilter} looks at. */
+export type FilterInput = Pick<RetentionInput, "host" | "paths" | "tags" | "job">;
+
+/** Selects the snapshots a `forget --host H --tag T` run (or a SNAPSHOT argument) considers. */
+export function filterSnapshots<T extends FilterInput>(
   snapshots: readonly T[],
   filter: SnapshotFilter,
 ): T[] {

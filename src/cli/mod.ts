@@ -9,3 +9,4 @@ export * from "./errors.ts";
 export * from "./output.ts";
 export * from "./repository_options.ts";
 export * from "./run.ts";
+export * from "./snapshot_filter.ts";

@@ -1,6 +1,13 @@
 import { type ChangeKind, diffSnapshots, diffSummary } from "../catalog/mod.ts";
-import { type Command, expectPositionals, openRepository, printable } from "../cli/mod.ts";
-import { resolveSnapshot } from "../repo/mod.ts";
+import { selectSnapshot } from "../catalog/mod.ts";
+import {
+  type Command,
+  expectPositionals,
+  openRepository,
+  printable,
+  SNAPSHOT_FILTER_OPTIONS,
+  snapshotFilter,
+} from "../cli/mod.ts";
 
 const MARK: Record<ChangeKind, string> = { added: "+", removed: "-", modified: "M", metadata: "U" };
 
@@ -8,19 +15,20 @@ const MARK: Record<ChangeKind, string> = { added: "+", removed: "-", modified: "
 export const diffCommand: Command = {
   name: "diff",
   summary: "show what changed between two snapshots",
-  usage: "cairn diff SNAPSHOT1 SNAPSHOT2 [--json]",
+  usage: "cairn diff SNAPSHOT1 SNAPSHOT2 [--host H] [--path P] [--tag T] [--job J] [--json]",
   description: [
     "One line per change: '+' added, '-' removed, 'M' content (or type) changed,",
     "'U' only metadata (mode, owner, mtime) changed; then a count of each.",
   ].join("\n"),
   usesRepository: true,
-  options: {},
+  options: { ...SNAPSHOT_FILTER_OPTIONS },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 2);
     const repo = await openRepository(ctx);
     const all = await repo.listSnapshots();
-    const a = resolveSnapshot(all, ctx.positionals[0]);
-    const b = resolveSnapshot(all, ctx.positionals[1]);
+    const filter = snapshotFilter(ctx.flags);
+    const a = selectSnapshot(all, ctx.positionals[0], filter);
+    const b = selectSnapshot(all, ctx.positionals[1], filter);
     const entries = await diffSnapshots(repo, a, b, { signal: ctx.signal });
     const summary = diffSummary(entries);
     if (ctx.flags.json) {

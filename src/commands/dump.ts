@@ -1,20 +1,27 @@
 import { findPath, splitPath } from "../catalog/mod.ts";
-import { type Command, expectPositionals, openRepository, printable } from "../cli/mod.ts";
+import {
+  type Command,
+  expectPositionals,
+  findSnapshotArg,
+  openRepository,
+  printable,
+  SNAPSHOT_FILTER_OPTIONS,
+} from "../cli/mod.ts";
 import { fileContent } from "../restore/mod.ts";
 
 /** `cairn dump`: one file's content to stdout. */
 export const dumpCommand: Command = {
   name: "dump",
   summary: "write a file from a snapshot to stdout",
-  usage: "cairn dump SNAPSHOT FILE",
+  usage: "cairn dump SNAPSHOT FILE [--host H] [--path P] [--tag T] [--job J]",
   description: "Streams the file blob by blob, so memory stays small for a file of any size.",
   usesRepository: true,
-  options: {},
+  options: { ...SNAPSHOT_FILTER_OPTIONS },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 2);
     const [ref, path] = ctx.positionals;
     const repo = await openRepository(ctx);
-    const snapshot = await repo.findSnapshot(ref);
+    const snapshot = await findSnapshotArg(repo, ref, ctx.flags);
     const abs = "/" + splitPath(path).join("/");
     const node = await findPath(repo, snapshot, abs);
     const where = `${printable(abs)} in snapshot ${snapshot.id.slice(0, 8)}`;

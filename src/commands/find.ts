@@ -1,11 +1,12 @@
-import { find } from "../catalog/mod.ts";
+import { filterSnapshots, find } from "../catalog/mod.ts";
 import {
   type Command,
   expectPositionals,
   formatBytes,
   openRepository,
   printable,
-  stringFlag,
+  SNAPSHOT_FILTER_OPTIONS,
+  snapshotFilter,
 } from "../cli/mod.ts";
 import { nsToDate } from "../repo/mod.ts";
 import { entryJson, modeString } from "./ls.ts";
@@ -15,23 +16,18 @@ import { localTime } from "./snapshots.ts";
 export const findCommand: Command = {
   name: "find",
   summary: "find files by name or path across snapshots",
-  usage: "cairn find GLOB [--host H] [--json]",
+  usage: "cairn find GLOB [--host H] [--path P] [--tag T] [--job J] [--json]",
   description: [
     "A GLOB without '/' matches names at any depth ('*.pdf'); with '/' the whole path",
     "('/home/*/notes.txt'). For each matching path, lists its distinct versions",
     "(content or mtime) and the snapshots that hold each.",
   ].join("\n"),
   usesRepository: true,
-  options: {
-    host: { type: "string", arg: "HOST", description: "only snapshots of this host" },
-  },
+  options: { ...SNAPSHOT_FILTER_OPTIONS },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 1);
     const repo = await openRepository(ctx);
-    const host = stringFlag(ctx.flags, "host");
-    const snapshots = (await repo.listSnapshots()).filter((s) =>
-      host === undefined || s.host === host
-    );
+    const snapshots = filterSnapshots(await repo.listSnapshots(), snapshotFilter(ctx.flags));
     const r = await find(repo, snapshots, ctx.positionals[0], { signal: ctx.signal });
     if (ctx.flags.json) {
       ctx.output.out(JSON.stringify({

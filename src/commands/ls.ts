@@ -2,9 +2,11 @@ import { findPath, splitPath, walkSnapshot } from "../catalog/mod.ts";
 import {
   type Command,
   expectPositionals,
+  findSnapshotArg,
   formatBytes,
   openRepository,
   printable,
+  SNAPSHOT_FILTER_OPTIONS,
 } from "../cli/mod.ts";
 import { type Node, nsToDate } from "../repo/mod.ts";
 import { localTime } from "./snapshots.ts";
@@ -13,7 +15,7 @@ import { localTime } from "./snapshots.ts";
 export const lsCommand: Command = {
   name: "ls",
   summary: "list the files in a snapshot",
-  usage: "cairn ls SNAPSHOT [PATH] [--long] [--json]",
+  usage: "cairn ls SNAPSHOT [PATH] [--long] [--host H] [--path P] [--tag T] [--job J] [--json]",
   description: [
     "Lists PATH (default: /) and everything below it. SNAPSHOT is an id, a unique",
     "id prefix or 'latest'. --json prints one array of entries.",
@@ -21,12 +23,13 @@ export const lsCommand: Command = {
   usesRepository: true,
   options: {
     long: { type: "boolean", short: "l", description: "show mode, owner, size and time" },
+    ...SNAPSHOT_FILTER_OPTIONS,
   },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 1, 2);
     const [ref, path = "/"] = ctx.positionals;
     const repo = await openRepository(ctx);
-    const snapshot = await repo.findSnapshot(ref);
+    const snapshot = await findSnapshotArg(repo, ref, ctx.flags);
     const abs = "/" + splitPath(path).join("/");
     const top = await findPath(repo, snapshot, abs);
     if (!top) {

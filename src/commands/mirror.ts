@@ -3,8 +3,10 @@ import {
   type Command,
   ExitCode,
   expectPositionals,
+  findSnapshotArg,
   openRepository,
   printable,
+  SNAPSHOT_FILTER_OPTIONS,
   stringFlag,
 } from "../cli/mod.ts";
 import { mirrorLine, mirrorSnapshot, mirrorSummary } from "../mirror/mod.ts";
@@ -13,7 +15,8 @@ import { mirrorLine, mirrorSnapshot, mirrorSummary } from "../mirror/mod.ts";
 export const mirrorCommand: Command = {
   name: "mirror",
   summary: "bring a mirror directory up to date from a snapshot",
-  usage: "cairn mirror SNAPSHOT DIR [--purge] [--require-mount PATH] [--json]",
+  usage:
+    "cairn mirror SNAPSHOT DIR [--purge] [--require-mount PATH] [--host H] [--path P] [--tag T] [--job J] [--json]",
   description: [
     "DIR becomes a plain copy of the snapshot's sources (one source directory's contents go",
     "straight into DIR), for a second copy or to rebuild a lost mirror. Files whose size and",
@@ -32,12 +35,13 @@ export const mirrorCommand: Command = {
       arg: "PATH",
       description: "refuse unless PATH is a mount point and DIR is on it",
     },
+    ...SNAPSHOT_FILTER_OPTIONS,
   },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 2);
     const [ref, dir] = ctx.positionals;
     const repo = await openRepository(ctx);
-    const snapshot = await repo.findSnapshot(ref);
+    const snapshot = await findSnapshotArg(repo, ref, ctx.flags);
     const { output } = ctx;
     const requireMount = stringFlag(ctx.flags, "require-mount");
     const result = await mirrorSnapshot(repo, snapshot, {

@@ -2,10 +2,12 @@ import {
   type Command,
   ExitCode,
   expectPositionals,
+  findSnapshotArg,
   formatBytes,
   listFlag,
   openRepository,
   printable,
+  SNAPSHOT_FILTER_OPTIONS,
   stringFlag,
   UsageError,
 } from "../cli/mod.ts";
@@ -15,7 +17,8 @@ import { restore, type RestoreProgress } from "../restore/mod.ts";
 export const restoreCommand: Command = {
   name: "restore",
   summary: "restore a snapshot into a directory",
-  usage: "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--special] [--json]",
+  usage:
+    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--special] [--host H] [--path P] [--tag T] [--job J] [--json]",
   description: [
     "Paths keep their place below DIR: /home/ann is restored to DIR/home/ann.",
     "Nothing is written outside DIR or through a symbolic link. A glob without '/'",
@@ -36,13 +39,14 @@ export const restoreCommand: Command = {
       type: "boolean",
       description: "also restore setuid/setgid bits, FIFOs and device nodes",
     },
+    ...SNAPSHOT_FILTER_OPTIONS,
   },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 1);
     const target = stringFlag(ctx.flags, "target");
     if (!target) throw new UsageError("cairn restore: --target DIR is required");
     const repo = await openRepository(ctx);
-    const snapshot = await repo.findSnapshot(ctx.positionals[0]);
+    const snapshot = await findSnapshotArg(repo, ctx.positionals[0], ctx.flags);
     const { output } = ctx;
     const json = ctx.flags.json === true;
     let latest: RestoreProgress | undefined;

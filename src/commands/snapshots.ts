@@ -1,10 +1,11 @@
+import { filterSnapshots } from "../catalog/mod.ts";
 import {
   type Command,
   expectPositionals,
-  listFlag,
   openRepository,
   printable,
-  stringFlag,
+  SNAPSHOT_FILTER_OPTIONS,
+  snapshotFilter,
 } from "../cli/mod.ts";
 import type { SnapshotWithId } from "../repo/mod.ts";
 
@@ -12,44 +13,49 @@ import type { SnapshotWithId } from "../repo/mod.ts";
 export const snapshotsCommand: Command = {
   name: "snapshots",
   summary: "list snapshots",
-  usage: "cairn snapshots [--host H] [--tag T] [--json]",
+  usage: "cairn snapshots [--host H] [--path P] [--tag T] [--job J] [--json]",
+  description: [
+    "Lists snapshots oldest first, grouped by host, with the job that made each.",
+    "--json prints one flat array.",
+  ].join("\n"),
   usesRepository: true,
-  options: {
-    host: { type: "string", arg: "HOST", description: "only snapshots of this host" },
-    tag: {
-      type: "string",
-      multiple: true,
-      arg: "TAG",
-      description: "only snapshots with this tag",
-    },
-  },
+  options: { ...SNAPSHOT_FILTER_OPTIONS },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 0);
     const repo = await openRepository(ctx);
-    const host = stringFlag(ctx.flags, "host");
-    const tags = listFlag(ctx.flags, "tag");
-    const all = (await repo.listSnapshots()).filter((s) =>
-      (host === undefined || s.host === host) && tags.every((t) => s.tags.includes(t))
-    );
+    const all = filterSnapshots(await repo.listSnapshots(), snapshotFilter(ctx.flags));
     if (ctx.flags.json) {
       ctx.output.out(JSON.stringify(all.map(snapshotJson)));
       return 0;
     }
-    ctx.output.out(
-      `${"ID".padEnd(10)} ${"Time".padEnd(20)} ${"Host".padEnd(12)} ${"Tags".padEnd(14)} Paths`,
-    );
-    for (const s of all) {
-      const flags = s.incomplete ? " (incomplete)" : "";
+    const hosts = [...new Set(all.map((s) => s.host))].sort();
+    for (const host of hosts) {
+      const mine = all.filter((s) => s.host === host);
+      ctx.output.out(`host ${printable(host)}: ${plural(mine.length, "snapshot")}`);
       ctx.output.out(
-        `${s.id.slice(0, 8).padEnd(10)} ${localTime(s.time).padEnd(20)} ${
-          printable(s.host).padEnd(12)
-        } ${printable(s.tags.join(",")).padEnd(14)} ${s.paths.map(printable).join(" ")}${flags}`,
+        `  ${"ID".padEnd(10)} ${"Time".padEnd(20)} ${"Job".padEnd(12)} ${"Tags".padEnd(14)} Paths`,
       );
+      for (const s of mine) {
+        const flags = s.incomplete ? " (incomplete)" : "";
+        ctx.output.out(
+          `  ${s.id.slice(0, 8).padEnd(10)} ${localTime(s.time).padEnd(20)} ${
+            printable(s.job ?? "-").padEnd(12)
+          } ${printable(s.tags.join(",")).padEnd(14)} ${s.paths.map(printable).join(" ")}${flags}`,
+        );
+      }
     }
-    ctx.output.out(`${all.length} snapshot${all.length === 1 ? "" : "s"}`);
+    ctx.output.out(
+      `${plural(all.length, "snapshot")}${
+        hosts.length > 1 ? ` from ${plural(hosts.length, "host")}` : ""
+      }`,
+    );
     return 0;
   },
 };
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
 
 /** The JSON form of a snapshot in command output. */
 export function snapshotJson(s: SnapshotWithId) {

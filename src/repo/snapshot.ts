@@ -70,7 +70,11 @@ export function resolveSnapshot(
   const hits = all.filter((s) => s.id.startsWith(ref));
   if (hits.length === 0) throw new Error(`No snapshot found with id "${ref}"`);
   if (hits.length > 1) {
-    throw new Error(`Snapshot prefix "${ref}" is ambiguous (${hits.length} match)`);
+    const shown = hits.slice(0, 5).map((s) => `${s.id.slice(0, 12)} (${s.host}, ${s.time})`);
+    const more = hits.length > 5 ? `, and ${hits.length - 5} more` : "";
+    throw new Error(
+      `Snapshot prefix "${ref}" is ambiguous: ${hits.length} match: ${shown.join(", ")}${more}`,
+    );
   }
   return hits[0];
 }

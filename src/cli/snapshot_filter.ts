@@ -1,0 +1,55 @@
+import { selectSnapshot, type SnapshotFilter } from "../catalog/mod.ts";
+import type { Repository, SnapshotWithId } from "../repo/mod.ts";
+import { type Flags, listFlag, type OptionSpec } from "./command.ts";
+
+/**
+ * The options that narrow which snapshots a SNAPSHOT argument (`latest`
+ * included) or a listing considers, with restic's meanings: each may be
+ * repeated; a snapshot passes when it is of any given host and job, holds
+ * every given path, and carries every tag of at least one `--tag` set.
+ */
+export const SNAPSHOT_FILTER_OPTIONS: Record<string, OptionSpec> = {
+  host: {
+    type: "string",
+    multiple: true,
+    arg: "HOST",
+    description: "only snapshots of this host (repeatable: any of them)",
+  },
+  path: {
+    type: "string",
+    multiple: true,
+    arg: "PATH",
+    description: "only snapshots that include this source path (repeatable: all of them)",
+  },
+  tag: {
+    type: "string",
+    multiple: true,
+    arg: "TAG[,TAG]",
+    description: "only snapshots with all these tags (repeatable: any of the sets)",
+  },
+  job: {
+    type: "string",
+    multiple: true,
+    arg: "JOB",
+    description: "only snapshots of this job (repeatable: any of them)",
+  },
+};
+
+/** The filter the options above give. */
+export function snapshotFilter(flags: Flags): SnapshotFilter {
+  return {
+    hosts: listFlag(flags, "host"),
+    paths: listFlag(flags, "path"),
+    tags: listFlag(flags, "tag"),
+    jobs: listFlag(flags, "job"),
+  };
+}
+
+/** The snapshot a SNAPSHOT argument names, among those the filter options select. */
+export async function findSnapshotArg(
+  repo: Repository,
+  ref: string,
+  flags: Flags,
+): Promise<SnapshotWithId> {
+  return selectSnapshot(await repo.listSnapshots(), ref, snapshotFilter(flags));
+}
