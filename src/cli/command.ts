@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "./errors.ts";
+import { nearest } from "./suggest.ts";
 import type { Output } from "./output.ts";
 
 /** One option of a command, as node:util's parseArgs takes it, plus help text. */
@@ -93,10 +94,20 @@ export function parseCommandArgs(
     });
     return { flags: values as Flags, positionals };
   } catch (err) {
-    throw new UsageError((err as Error).message.split("\n")[0], {
-      cause: err,
-    });
+    throw new UsageError(argumentError(err as Error & { code?: string }, specs), { cause: err });
   }
+}
+
+/** node:util's parse error as one line, with the nearest option for an unknown one. */
+function argumentError(err: Error & { code?: string }, specs: Record<string, OptionSpec>): string {
+  const unknown = err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" &&
+    /^Unknown option '([^']*)'/.exec(err.message)?.[1];
+  if (!unknown) return err.message.split("\n")[0];
+  const long = unknown.replace(/^-+/, "").replace(/=.*$/, "");
+  const near = unknown.startsWith("--") ? nearest(long, Object.keys(specs)) : undefined;
+  return `unknown option ${unknown.replace(/=.*$/, "")}${
+    near ? ` (did you mean --${near}?)` : ""
+  }; see --help`;
 }
 
 /** The help text of one command. */

@@ -13,4 +13,6 @@ export const ExitCode = {
   usage: 2,
   /** The backup finished but some source files could not be read. */
   partial: 3,
+  /** Stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it). */
+  interrupted: 130,
 } as const;

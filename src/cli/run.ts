@@ -1,10 +1,12 @@
 import { WrongPasswordError } from "../crypto/mod.ts";
+import denoJson from "../../deno.json" with { type: "json" };
 import { type Command, type CommandContext, commandHelp, parseCommandArgs } from "./command.ts";
 import { ExitCode, UsageError } from "./errors.ts";
 import { type Output, printable } from "./output.ts";
+import { nearest } from "./suggest.ts";
 
-/** The version printed by `cairn version`. */
-export const VERSION = "0.1.0";
+/** The version printed by `cairn version`: the one `deno.json` declares, so there is one place. */
+export const VERSION: string = denoJson.version;
 
 /** Top-level help: every command with its summary. */
 export function mainHelp(commands: readonly Command[]): string {
@@ -17,9 +19,9 @@ export function mainHelp(commands: readonly Command[]): string {
     "Commands:",
     ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     "",
-    "Run 'cairn COMMAND --help' for a command's options.",
+    "Run 'cairn help COMMAND' (or 'cairn COMMAND --help') for a command's options.",
     "Exit codes: 0 success, 1 fatal error, 2 usage or configuration error,",
-    "3 backup finished but some source files could not be read.",
+    "3 backup finished but some source files could not be read, 130 interrupted.",
   ].join("\n");
 }
 
@@ -40,6 +42,9 @@ export async function runCli(
   signal: AbortSignal,
 ): Promise<number> {
   const [name, ...rest] = args;
+  if (name === "help" && rest.length > 0) {
+    return runCli(commands, [rest[0], "--help"], env, output, signal);
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     output.out(mainHelp(commands));
     return name === undefined ? ExitCode.usage : ExitCode.ok;
@@ -50,7 +55,9 @@ export async function runCli(
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
-    output.err(`cairn: unknown command "${printable(name)}" (see 'cairn --help')`);
+    const near = nearest(name, [...commands.map((c) => c.name), "help", "version"]);
+    const hint = near ? `did you mean "${near}"? ` : "";
+    output.err(`cairn: unknown command "${printable(name)}" (${hint}see 'cairn --help')`);
     return ExitCode.usage;
   }
   try {
@@ -62,9 +69,14 @@ export async function runCli(
     const ctx: CommandContext = { flags, positionals, env, output, signal };
     return await cmd.run(ctx);
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    output.err(`cairn ${cmd.name}: ${printable(msg.split("\n")[0])}`);
+    const prefix = `cairn ${cmd.name}: `;
+    let msg = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    // A message that names its command already is not prefixed twice.
+    while (msg.startsWith(prefix)) msg = msg.slice(prefix.length);
+    if (signal.aborted) msg = "interrupted";
+    output.err(`${prefix}${printable(msg)}`);
     if (env.CAIRN_DEBUG && err instanceof Error && err.stack) output.err(err.stack);
+    if (signal.aborted) return ExitCode.interrupted;
     if (isUsageError(err)) return ExitCode.usage;
     if (err instanceof WrongPasswordError) return ExitCode.fatal;
     return ExitCode.fatal;
