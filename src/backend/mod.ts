@@ -15,6 +15,7 @@
  */
 
 export {
+  AlreadyExistsError,
   assertValidName,
   type Backend,
   type BackendOp,
@@ -24,6 +25,7 @@ export {
   type FileType,
   NotFoundError,
   type OpOptions,
+  type SaveOptions,
 } from "./backend.ts";
 export { LocalBackend } from "./local.ts";
 export { MemoryBackend } from "./memory.ts";
