@@ -22,9 +22,13 @@ export interface BackendFixture {
 }
 
 /** Registers the conformance tests for the backends that `make` creates. */
-export function backendConformance(name: string, make: () => Promise<BackendFixture>): void {
+export function backendConformance(
+  name: string,
+  make: () => Promise<BackendFixture>,
+  options: { ignore?: boolean } = {},
+): void {
   const test = (title: string, fn: (backend: Backend) => Promise<void>) =>
-    Deno.test(`${name}: ${title}`, async () => {
+    Deno.test({ name: `${name}: ${title}`, ignore: options.ignore }, async () => {
       const { backend, cleanup } = await make();
       try {
         await fn(backend);

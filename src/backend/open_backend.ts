@@ -7,28 +7,54 @@
 
 import type { Backend } from "./backend.ts";
 import { LocalBackend } from "./local.ts";
+import { RetryBackend } from "./retry.ts";
+import { S3Backend, type S3BackendOptions } from "./s3.ts";
+import { isS3Location, parseS3Location, type S3Settings } from "./_s3_location.ts";
+
+/** What a location alone does not say: the environment, and a job file's S3 keys. */
+export interface OpenOptions {
+  /** Where AWS_* variables are read; default the process environment. */
+  env?: Record<string, string | undefined>;
+  /** A job file's S3 repository keys (they override settings in the location). */
+  s3?: S3Settings;
+  /** Low-level S3 tuning, for tests. */
+  s3Backend?: Omit<S3BackendOptions, "env">;
+}
 
 /**
  * Opens the backend for `location`: a plain path or `local:PATH` (relative
- * paths resolve against the cwd). Other schemes throw a `TypeError`.
- * Does no I/O; a missing repository shows up on the first operation.
+ * paths resolve against the cwd), or `s3:…` (see _s3_location.ts), which
+ * comes wrapped in a {@link RetryBackend}. Other schemes throw a
+ * `TypeError`. Sends nothing; a missing repository shows up on the first
+ * operation.
  */
-export function openBackend(location: string): Backend {
+export function openBackend(location: string, options: OpenOptions = {}): Backend {
+  if (isS3Location(location)) return new RetryBackend(openS3(location, options));
   return new LocalBackend(localPath(location));
 }
 
 /**
  * Prepares storage for a new repository at `location` (for a local path:
- * makes the folder layout) and opens it. Rejects if a repository is already
- * there. `init` must use this rather than {@link openBackend}, which never
- * creates folders so that an unmounted disk fails instead of filling up.
+ * makes the folder layout; for S3: makes the bucket if it is missing) and
+ * opens it. Rejects with `Deno.errors.AlreadyExists` if a repository is
+ * already there. `init` must use this rather than {@link openBackend}, which
+ * never creates folders so that an unmounted disk fails instead of filling up.
  */
-export function createBackend(location: string): Promise<Backend> {
-  try {
-    return LocalBackend.create(localPath(location));
-  } catch (err) {
-    return Promise.reject(err);
+export async function createBackend(location: string, options: OpenOptions = {}): Promise<Backend> {
+  if (isS3Location(location)) {
+    const loc = parseS3Location(location, options.s3);
+    return new RetryBackend(
+      await S3Backend.create(loc, { ...options.s3Backend, env: options.env }),
+    );
   }
+  return await LocalBackend.create(localPath(location));
+}
+
+function openS3(location: string, options: OpenOptions): S3Backend {
+  return new S3Backend(parseS3Location(location, options.s3), {
+    ...options.s3Backend,
+    env: options.env,
+  });
 }
 
 /** The filesystem path a location names; throws for other schemes. */
@@ -43,7 +69,7 @@ function localPath(location: string): string {
     return path;
   }
   throw new TypeError(
-    `Repository location "${location}": scheme "${scheme}:" is not supported yet ` +
-      `(write ./${location} for a local path)`,
+    `Repository location "${location}": scheme "${scheme}:" is not supported ` +
+      `(use a path, local:PATH or s3:…; write ./${location} for a local path)`,
   );
 }
