@@ -3,8 +3,10 @@
  *
  * A {@link Backend} stores whole, immutable files by (type, name) and knows
  * nothing about what is in them. {@link LocalBackend} is the default, a
- * directory on a local disk; {@link openBackend} picks a backend from a
- * location string and {@link createBackend} prepares one for a new repository. Behaviour that is not storage — retrying, fault injection —
+ * directory on a local disk, and {@link S3Backend} keeps one in an S3 bucket;
+ * {@link openBackend} picks a backend from a location string and
+ * {@link createBackend} prepares one for a new repository. Behaviour that is
+ * not storage — retrying, fault injection —
  * wraps a backend ({@link RetryBackend}, {@link FaultBackend}) instead of
  * living inside one, and {@link MemoryBackend} keeps engine tests fast.
  *
@@ -31,4 +33,5 @@ export { LocalBackend } from "./local.ts";
 export { MemoryBackend } from "./memory.ts";
 export { type FailNextOptions, FaultBackend, type FaultHook, InjectedFault } from "./fault.ts";
 export { isTransientError, RetryBackend, type RetryEvent, type RetryOptions } from "./retry.ts";
-export { createBackend, openBackend } from "./open_backend.ts";
+export { S3Backend, type S3BackendOptions, S3Error, type S3Settings } from "./s3.ts";
+export { createBackend, openBackend, type OpenOptions } from "./open_backend.ts";
