@@ -33,5 +33,6 @@ export { LocalBackend } from "./local.ts";
 export { MemoryBackend } from "./memory.ts";
 export { type FailNextOptions, FaultBackend, type FaultHook, InjectedFault } from "./fault.ts";
 export { isTransientError, RetryBackend, type RetryEvent, type RetryOptions } from "./retry.ts";
-export { S3Backend, type S3BackendOptions, S3Error, type S3Settings } from "./s3.ts";
+// Only types from s3.ts: its code loads when an s3: location is opened.
+export type { S3Backend, S3BackendOptions, S3Error, S3Settings } from "./s3.ts";
 export { createBackend, openBackend, type OpenOptions } from "./open_backend.ts";

@@ -5,11 +5,18 @@
  * @module
  */
 
-import type { Backend } from "./backend.ts";
+import type { Backend, ByteRange, FileStat, FileType, OpOptions, SaveOptions } from "./backend.ts";
 import { LocalBackend } from "./local.ts";
 import { RetryBackend } from "./retry.ts";
-import { S3Backend, type S3BackendOptions } from "./s3.ts";
-import { isS3Location, parseS3Location, type S3Settings } from "./_s3_location.ts";
+import type { S3Backend, S3BackendOptions } from "./s3.ts";
+import { resolveS3 } from "./_s3_credentials.ts";
+import {
+  formatS3Location,
+  isS3Location,
+  parseS3Location,
+  type S3Location,
+  type S3Settings,
+} from "./_s3_location.ts";
 
 /** What a location alone does not say: the environment, and a job file's S3 keys. */
 export interface OpenOptions {
@@ -29,7 +36,15 @@ export interface OpenOptions {
  * operation.
  */
 export function openBackend(location: string, options: OpenOptions = {}): Backend {
-  if (isS3Location(location)) return new RetryBackend(openS3(location, options));
+  if (isS3Location(location)) {
+    const loc = checkS3(location, options);
+    return new RetryBackend(
+      new LazyBackend(formatS3Location(loc), async () => {
+        const { S3Backend } = await import("./s3.ts");
+        return new S3Backend(loc, { ...options.s3Backend, env: options.env });
+      }),
+    );
+  }
   return new LocalBackend(localPath(location));
 }
 
@@ -42,7 +57,8 @@ export function openBackend(location: string, options: OpenOptions = {}): Backen
  */
 export async function createBackend(location: string, options: OpenOptions = {}): Promise<Backend> {
   if (isS3Location(location)) {
-    const loc = parseS3Location(location, options.s3);
+    const loc = checkS3(location, options);
+    const { S3Backend } = await import("./s3.ts");
     return new RetryBackend(
       await S3Backend.create(loc, { ...options.s3Backend, env: options.env }),
     );
@@ -50,11 +66,57 @@ export async function createBackend(location: string, options: OpenOptions = {})
   return await LocalBackend.create(localPath(location));
 }
 
-function openS3(location: string, options: OpenOptions): S3Backend {
-  return new S3Backend(parseS3Location(location, options.s3), {
-    ...options.s3Backend,
-    env: options.env,
-  });
+/**
+ * Parses an S3 location and resolves its credentials now, so that a bad
+ * location or missing key fails when the backend is opened, not later.
+ */
+function checkS3(location: string, options: OpenOptions): S3Location {
+  const loc = parseS3Location(location, options.s3);
+  resolveS3(loc.settings, options.env ?? Deno.env.toObject(), loc.endpoint.startsWith("https:"));
+  return loc;
+}
+
+/**
+ * Loads a backend's module on first use. The S3 code and its packages took
+ * about 40 ms to import here (README), which a local-only run, or
+ * `cairn --help`, should not pay.
+ */
+class LazyBackend implements Backend {
+  #backend: Promise<Backend> | undefined;
+  readonly #open: () => Promise<S3Backend>;
+
+  constructor(readonly location: string, open: () => Promise<S3Backend>) {
+    this.#open = open;
+  }
+
+  #get(): Promise<Backend> {
+    this.#backend ??= this.#open();
+    return this.#backend;
+  }
+
+  async save(type: FileType, name: string, data: Uint8Array, options?: SaveOptions) {
+    return (await this.#get()).save(type, name, data, options);
+  }
+
+  async load(type: FileType, name: string, range?: ByteRange, options?: OpOptions) {
+    return (await this.#get()).load(type, name, range, options);
+  }
+
+  async stat(type: FileType, name: string, options?: OpOptions): Promise<FileStat> {
+    return (await this.#get()).stat(type, name, options);
+  }
+
+  async *list(type: FileType, options?: OpOptions): AsyncIterable<FileStat> {
+    yield* (await this.#get()).list(type, options);
+  }
+
+  async remove(type: FileType, name: string, options?: OpOptions) {
+    return (await this.#get()).remove(type, name, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.#backend) await (await this.#backend).close();
+  }
 }
 
 /** The filesystem path a location names; throws for other schemes. */
