@@ -178,8 +178,7 @@ class Deadline {
       return new S3TransportError(`S3 ${what}: ${this.#timedOut}`, { cause: err });
     }
     if (err instanceof S3Error || err instanceof S3TransportError) return err;
-    const message = err instanceof Error ? err.message : String(err);
-    return new S3TransportError(`S3 ${what} failed: ${oneLine(message)}`, { cause: err });
+    return new S3TransportError(`S3 ${what} failed: ${oneLine(causeChain(err))}`, { cause: err });
   }
 }
 
@@ -247,6 +246,17 @@ export function errorDocument(text: string): { code: string; message: string } {
   } catch {
     return { code: "", message: "" };
   }
+}
+
+/** "fetch failed: invalid peer certificate: UnknownIssuer": the message and its causes. */
+function causeChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 4; depth++) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (message && !parts.some((p) => p.includes(message))) parts.push(message);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(": ");
 }
 
 function oneLine(s: string): string {

@@ -327,3 +327,35 @@ Deno.test({
     await b.close();
   },
 });
+
+Deno.test("S3Backend trusts an https endpoint's CA only when ca_file names it", async () => {
+  const dir = new URL("./testdata/", import.meta.url);
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: Deno.readTextFileSync(new URL("server.pem", dir)),
+    key: Deno.readTextFileSync(new URL("server.key", dir)),
+    onListen: () => {},
+  }, () => new Response(null, { headers: { "content-length": "7" } }));
+  try {
+    const location = `s3:https://127.0.0.1:${server.addr.port}/bucket/repo`;
+    const caFile = new URL("ca.pem", dir).pathname;
+    const trusted = new S3Backend(location + `?ca_file=${encodeURIComponent(caFile)}`, {
+      env: FAKE_ENV,
+    });
+    equal((await trusted.stat("data", hexName(1))).size, 7);
+    await trusted.close();
+    const viaBundle = new S3Backend(location, { env: { ...FAKE_ENV, AWS_CA_BUNDLE: caFile } });
+    equal((await viaBundle.stat("data", hexName(1))).size, 7);
+    await viaBundle.close();
+    const untrusted = new S3Backend(location, { env: FAKE_ENV });
+    await rejects(untrusted.stat("data", hexName(1)), (err: Error) => {
+      ok(err instanceof S3TransportError, String(err));
+      ok(/certificate|UnknownIssuer|tls/i.test(err.message), err.message);
+      return true;
+    });
+    await untrusted.close();
+  } finally {
+    await server.shutdown();
+  }
+});
