@@ -209,3 +209,22 @@ function randomBytes(size: number): Uint8Array {
   }
   return out;
 }
+
+Deno.test("s3: missing credentials or a bad location is a one-line usage error, exit 2", async () => {
+  const env = {
+    CAIRN_PASSWORD: "pw",
+    AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
+    AWS_CONFIG_FILE: "/nonexistent/config",
+  };
+  const noKeys = await cairn(["snapshots", "--repo", "s3:http://127.0.0.1:9/bkt/repo"], { env });
+  assertEquals(noKeys.code, 2, noKeys.stderr);
+  assertStringIncludes(noKeys.stderr, "No S3 credentials");
+  assertEquals(noKeys.stderr.trim().split("\n").length, 1, noKeys.stderr);
+  const keys = { ...env, AWS_ACCESS_KEY_ID: "AKID", AWS_SECRET_ACCESS_KEY: "secret-value-123" };
+  const bad = await cairn(["snapshots", "--repo", "s3:http://backup.example.com/bkt"], {
+    env: keys,
+  });
+  assertEquals(bad.code, 1, bad.stderr);
+  assertStringIncludes(bad.stderr, "plain http is only allowed");
+  assert(!bad.stderr.includes("secret-value-123"));
+});
