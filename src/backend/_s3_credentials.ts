@@ -36,6 +36,8 @@ type Env = Record<string, string | undefined>;
  * name is the one the command line maps to a configuration error.
  */
 export class S3ConfigError extends Error {
+  /** Retrying cannot fix a setting. */
+  readonly transient = false;
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ConfigError";

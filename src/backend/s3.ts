@@ -46,6 +46,7 @@ import {
   type SaveOptions,
 } from "./backend.ts";
 import { assertValidRange, resolveRange } from "./_range.ts";
+import { abortableSleep } from "./retry.ts";
 import { resolveS3 } from "./_s3_credentials.ts";
 import {
   errorDocument,
@@ -358,7 +359,7 @@ export class S3Backend implements Backend {
         await this.#delete(mine, signal).catch(() => {});
       }
       if (alone) return this.#compareExisting(type, name, data, signal);
-      await sleep(50 + Math.random() * 100 * 2 ** round, signal);
+      await abortableSleep(50 + Math.random() * 100 * 2 ** round, signal);
     }
     throw new S3TransportError(
       `S3: could not settle who creates ${type} file "${name}" after ${CLAIM_ROUNDS} rounds`,
@@ -573,19 +574,4 @@ function randomHex(bytes: number): string {
     crypto.getRandomValues(new Uint8Array(bytes)),
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    signal?.throwIfAborted();
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
