@@ -80,7 +80,9 @@ export interface S3BackendOptions {
 /** Claims older than this (by the server's clock) belong to dead writers. */
 const CLAIM_TTL_MS = 60 * 60_000;
 /** Rounds of the claim protocol before giving up (transiently). */
-const CLAIM_ROUNDS = 8;
+const CLAIM_ROUNDS = 16;
+/** Upper bound of the random wait between rounds. */
+const CLAIM_MAX_WAIT_MS = 2000;
 
 /** Stores a repository in an S3 bucket under an optional key prefix. */
 export class S3Backend implements Backend {
@@ -359,7 +361,10 @@ export class S3Backend implements Backend {
         await this.#delete(mine, signal).catch(() => {});
       }
       if (alone) return this.#compareExisting(type, name, data, signal);
-      await abortableSleep(50 + Math.random() * 100 * 2 ** round, signal);
+      await abortableSleep(
+        50 + Math.random() * Math.min(CLAIM_MAX_WAIT_MS, 100 * 2 ** round),
+        signal,
+      );
     }
     throw new S3TransportError(
       `S3: could not settle who creates ${type} file "${name}" after ${CLAIM_ROUNDS} rounds`,

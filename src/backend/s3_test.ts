@@ -1,5 +1,6 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { backendConformance, bytes, hexName } from "./conformance_test_kit.ts";
+import { AlreadyExistsError } from "./backend.ts";
 import { RetryBackend } from "./retry.ts";
 import { S3Backend, S3Error, S3TransportError } from "./s3.ts";
 import { ensureTestBucket, freshS3Location, removeS3Prefix, s3TestServer } from "../testing/s3.ts";
@@ -358,4 +359,37 @@ Deno.test("S3Backend trusts an https endpoint's CA only when ca_file names it", 
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test({
+  name: "S3Backend finds that RGW honours If-None-Match and uses it, not claims",
+  ignore,
+  fn: async () => {
+    const sent: { method: string; path: string; conditional: boolean }[] = [];
+    const spy: typeof fetch = (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      const headers = new Headers(init?.headers);
+      sent.push({
+        method: init?.method ?? "GET",
+        path: url.pathname,
+        conditional: headers.get("if-none-match") === "*",
+      });
+      return fetch(input, init);
+    };
+    const { backend, cleanup } = await fresh({ fetch: spy });
+    try {
+      await backend.save("config", "config", bytes(10, 1), { ifAbsent: true });
+      await rejects(
+        backend.save("config", "config", bytes(10, 2), { ifAbsent: true }),
+        AlreadyExistsError,
+      );
+      const puts = sent.filter((r) => r.method === "PUT");
+      ok(puts.some((r) => r.conditional && r.path.includes("/claims/probe-")), "probed once");
+      equal(puts.filter((r) => r.conditional && r.path.endsWith("/config")).length, 2);
+      ok(!puts.some((r) => r.path.includes("/claims/config-")), "no claim objects");
+    } finally {
+      await backend.close();
+      await cleanup();
+    }
+  },
 });
