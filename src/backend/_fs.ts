@@ -19,7 +19,9 @@ export const TEMP_PREFIX = ".tmp-";
  *
  * The temp file is created with `mode` already applied (POSIX still hands back
  * a writable descriptor), so the file is never briefly more open than that.
- * Renaming over an existing file is what makes re-saves idempotent.
+ * Renaming over an existing file is what makes re-saves idempotent. With
+ * `ifAbsent` the temp file is hard-linked instead, which fails on an existing
+ * name: the result is then `"exists"` and nothing was changed.
  *
  * The bytes are written synchronously (a copy into the page cache); the
  * fsyncs, which take long when the disk is busy (a mirror being written, say),
@@ -30,7 +32,8 @@ export async function writeFileAtomic(
   name: string,
   data: Uint8Array,
   mode: number,
-): Promise<void> {
+  ifAbsent = false,
+): Promise<"written" | "exists"> {
   const temp = join(dir, TEMP_PREFIX + randomHex(8));
   const file = Deno.openSync(temp, { write: true, createNew: true, mode });
   try {
@@ -40,7 +43,17 @@ export async function writeFileAtomic(
     } finally {
       file.close();
     }
-    Deno.renameSync(temp, join(dir, name));
+    if (ifAbsent) {
+      // link() never replaces an existing name, so of racing creators one wins.
+      try {
+        Deno.linkSync(temp, join(dir, name));
+      } catch (err) {
+        if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+        Deno.removeSync(temp);
+        return "exists";
+      }
+      Deno.removeSync(temp);
+    } else Deno.renameSync(temp, join(dir, name));
   } catch (err) {
     try {
       Deno.removeSync(temp);
@@ -56,6 +69,7 @@ export async function writeFileAtomic(
   } finally {
     handle.close();
   }
+  return "written";
 }
 
 /** Makes a directory's entries (new, renamed files) durable. */

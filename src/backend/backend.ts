@@ -11,9 +11,20 @@
  *   or the whole file, never a prefix. When `save` resolves the file is
  *   durable (on a local disk: fsynced and its directory fsynced).
  * - `save` of a name that already exists with the same bytes succeeds (saves
- *   are idempotent); callers never save different bytes under one name.
+ *   are idempotent); callers never save different bytes under one name,
+ *   except through `ifAbsent` ({@link SaveOptions}).
+ * - `save` with `ifAbsent` creates the file only if no file has that name:
+ *   when one exists with other bytes it rejects with
+ *   {@link AlreadyExistsError} and leaves the stored file alone; when one
+ *   exists with the same bytes it succeeds (so a retried create whose
+ *   acknowledgement was lost is not mistaken for losing a race). Of several
+ *   concurrent creates of one name with different bytes at most one
+ *   succeeds. This is how files whose names are not derived from their
+ *   content (`config`) are written.
  * - `load` and `stat` of a missing file reject with {@link NotFoundError}.
- * - `remove` of a missing file rejects with {@link NotFoundError}.
+ * - `remove` of a missing file rejects with {@link NotFoundError}. (Object
+ *   stores answer a DELETE of a missing key with success; their backend
+ *   looks the key up first so that callers see one rule.)
  * - `list` yields every file of a type that was durably saved before the
  *   call started; it may or may not include files saved during the listing.
  *   If it cannot list completely it throws rather than ending early.
@@ -28,14 +39,22 @@ export interface Backend {
   /** A short human description, e.g. `local:/srv/repo`. */
   readonly location: string;
 
-  /** Stores `data` under (type, name), atomically and durably. */
-  save(type: FileType, name: string, data: Uint8Array, options?: OpOptions): Promise<void>;
+  /**
+   * Stores `data` under (type, name), atomically and durably. There is no
+   * rename in the contract: object stores have none, so atomicity is each
+   * backend's own business (a local disk writes a temp file and renames it).
+   */
+  save(type: FileType, name: string, data: Uint8Array, options?: SaveOptions): Promise<void>;
 
   /**
    * Loads a file, or `length` bytes of it from `offset` when given (a
    * negative offset counts from the end, for pack trailers). A range that is
    * not wholly inside the file rejects with a `RangeError` rather than
-   * returning fewer bytes, so truncation is never mistaken for data.
+   * returning fewer bytes, so truncation is never mistaken for data. (An
+   * object store cuts such a range short; its backend checks the size the
+   * answer reports and refuses the same way.) A backend that receives fewer
+   * bytes than it was promised rejects with a transient error, never returns
+   * them.
    */
   load(type: FileType, name: string, range?: ByteRange, options?: OpOptions): Promise<Uint8Array>;
 
@@ -82,6 +101,24 @@ export interface FileStat {
 
 export interface OpOptions {
   signal?: AbortSignal;
+}
+
+/** Options of {@link Backend.save}. */
+export interface SaveOptions extends OpOptions {
+  /**
+   * Create the file only if no file of that name exists, else reject with
+   * {@link AlreadyExistsError} (same bytes: succeed). For names that are not
+   * content-derived, where two writers could otherwise overwrite each other.
+   */
+  ifAbsent?: boolean;
+}
+
+/** A create-only save found the name taken by other bytes. Callers branch on this. */
+export class AlreadyExistsError extends Error {
+  constructor(readonly type: FileType, readonly fileName: string, options?: ErrorOptions) {
+    super(`Cannot create ${type} file "${fileName}": it already exists`, options);
+    this.name = "AlreadyExistsError";
+  }
 }
 
 /** A file the caller asked for does not exist. Callers branch on this. */

@@ -7,7 +7,13 @@
  */
 
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
-import { type Backend, FILE_TYPES, type FileType, NotFoundError } from "./backend.ts";
+import {
+  AlreadyExistsError,
+  type Backend,
+  FILE_TYPES,
+  type FileType,
+  NotFoundError,
+} from "./backend.ts";
 
 /** A fresh, empty backend for one test, and how to dispose of it. */
 export interface BackendFixture {
@@ -16,9 +22,13 @@ export interface BackendFixture {
 }
 
 /** Registers the conformance tests for the backends that `make` creates. */
-export function backendConformance(name: string, make: () => Promise<BackendFixture>): void {
+export function backendConformance(
+  name: string,
+  make: () => Promise<BackendFixture>,
+  options: { ignore?: boolean } = {},
+): void {
   const test = (title: string, fn: (backend: Backend) => Promise<void>) =>
-    Deno.test(`${name}: ${title}`, async () => {
+    Deno.test({ name: `${name}: ${title}`, ignore: options.ignore }, async () => {
       const { backend, cleanup } = await make();
       try {
         await fn(backend);
@@ -124,6 +134,31 @@ export function backendConformance(name: string, make: () => Promise<BackendFixt
     await Promise.all(Array.from({ length: 8 }, () => b.save("keys", hexName(9), data)));
     assertBytes(await b.load("keys", hexName(9)), data);
     deepStrictEqual(await names(b, "keys"), [hexName(9)]);
+  });
+
+  test("save() with ifAbsent creates a file once and keeps the first bytes", async (b) => {
+    const first = bytes(300, 20);
+    await b.save("config", "config", first, { ifAbsent: true });
+    await rejects(
+      b.save("config", "config", bytes(300, 21), { ifAbsent: true }),
+      (err) => err instanceof AlreadyExistsError && err.type === "config",
+    );
+    // The same bytes again: a retried create whose answer was lost.
+    await b.save("config", "config", first, { ifAbsent: true });
+    assertBytes(await b.load("config", "config"), first);
+  });
+
+  test("of concurrent ifAbsent saves with different bytes exactly one wins", async (b) => {
+    const candidates = Array.from({ length: 6 }, (_, i) => bytes(200 + i, 30 + i));
+    const results = await Promise.allSettled(
+      candidates.map((data) => b.save("config", "config", data, { ifAbsent: true })),
+    );
+    const won = results.flatMap((r, i) => r.status === "fulfilled" ? [i] : []);
+    equal(won.length, 1, `winners: ${won}`);
+    for (const r of results) {
+      if (r.status === "rejected") ok(r.reason instanceof AlreadyExistsError, String(r.reason));
+    }
+    assertBytes(await b.load("config", "config"), candidates[won[0]]);
   });
 
   test("every operation rejects an invalid name with TypeError", async (b) => {

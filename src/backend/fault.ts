@@ -5,7 +5,15 @@
  * @module
  */
 
-import type { Backend, BackendOp, ByteRange, FileStat, FileType, OpOptions } from "./backend.ts";
+import type {
+  Backend,
+  BackendOp,
+  ByteRange,
+  FileStat,
+  FileType,
+  OpOptions,
+  SaveOptions,
+} from "./backend.ts";
 
 /**
  * Decides per call whether to fail: return an error to throw it instead of
@@ -95,7 +103,7 @@ export class FaultBackend implements Backend {
   }
 
   /** Saves through the wrapped backend unless a fault says otherwise. */
-  async save(type: FileType, name: string, data: Uint8Array, options?: OpOptions): Promise<void> {
+  async save(type: FileType, name: string, data: Uint8Array, options?: SaveOptions): Promise<void> {
     const after = this.#before("save", type, name);
     await this.inner.save(type, name, data, options);
     if (after) throw after;

@@ -15,6 +15,7 @@
 
 import { basename, dirname, join, resolve } from "node:path";
 import {
+  AlreadyExistsError,
   assertValidName,
   type Backend,
   type ByteRange,
@@ -22,6 +23,7 @@ import {
   type FileType,
   NotFoundError,
   type OpOptions,
+  type SaveOptions,
 } from "./backend.ts";
 import { fsyncDirSync, ioError, readRangeSync, writeFileAtomic } from "./_fs.ts";
 import { resolveRange } from "./_range.ts";
@@ -104,12 +106,14 @@ export class LocalBackend implements Backend {
   }
 
   /** Writes the file crash-safely; see {@link writeFileAtomic}. */
-  async save(type: FileType, name: string, data: Uint8Array, options?: OpOptions): Promise<void> {
+  async save(type: FileType, name: string, data: Uint8Array, options?: SaveOptions): Promise<void> {
     const path = this.#path(type, name, options);
     const dir = dirname(path);
+    const ifAbsent = options?.ifAbsent ?? false;
+    let result: "written" | "exists";
     try {
       try {
-        await writeFileAtomic(dir, name, data, FILE_MODE);
+        result = await writeFileAtomic(dir, name, data, FILE_MODE, ifAbsent);
       } catch (err) {
         // data/xx may be missing when the layout was made by another tool;
         // create just that folder. Never recreate the repository itself: an
@@ -117,10 +121,13 @@ export class LocalBackend implements Backend {
         if (!(err instanceof Deno.errors.NotFound) || type !== "data") throw err;
         mkdir(dir);
         fsyncDirSync(dirname(dir));
-        await writeFileAtomic(dir, name, data, FILE_MODE);
+        result = await writeFileAtomic(dir, name, data, FILE_MODE, ifAbsent);
       }
     } catch (err) {
       throw ioError(err, "save", path);
+    }
+    if (result === "exists" && !sameBytes(await this.load(type, name, undefined, options), data)) {
+      throw new AlreadyExistsError(type, name);
     }
   }
 
@@ -225,6 +232,10 @@ export class LocalBackend implements Backend {
       throw ioError(err, verb, path);
     }
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function isListable(type: FileType, name: string): boolean {

@@ -5,6 +5,7 @@
  */
 
 import {
+  AlreadyExistsError,
   assertValidName,
   type Backend,
   type ByteRange,
@@ -13,6 +14,7 @@ import {
   type FileType,
   NotFoundError,
   type OpOptions,
+  type SaveOptions,
 } from "./backend.ts";
 import { resolveRange } from "./_range.ts";
 import { settle } from "./_settle.ts";
@@ -37,7 +39,7 @@ export class MemoryBackend implements Backend {
   );
 
   /** Stores a copy of `data`; re-saving identical bytes is a no-op. */
-  save(type: FileType, name: string, data: Uint8Array, options?: OpOptions): Promise<void> {
+  save(type: FileType, name: string, data: Uint8Array, options?: SaveOptions): Promise<void> {
     return settle(() => {
       assertValidName(type, name);
       options?.signal?.throwIfAborted();
@@ -45,6 +47,7 @@ export class MemoryBackend implements Backend {
       const existing = files.get(name);
       if (existing) {
         if (!equalBytes(existing.data, data)) {
+          if (options?.ifAbsent) throw new AlreadyExistsError(type, name);
           throw new Error(`Cannot save ${type} file "${name}": it exists with different bytes`);
         }
         return;

@@ -3,8 +3,10 @@
  *
  * A {@link Backend} stores whole, immutable files by (type, name) and knows
  * nothing about what is in them. {@link LocalBackend} is the default, a
- * directory on a local disk; {@link openBackend} picks a backend from a
- * location string and {@link createBackend} prepares one for a new repository. Behaviour that is not storage — retrying, fault injection —
+ * directory on a local disk, and {@link S3Backend} keeps one in an S3 bucket;
+ * {@link openBackend} picks a backend from a location string and
+ * {@link createBackend} prepares one for a new repository. Behaviour that is
+ * not storage — retrying, fault injection —
  * wraps a backend ({@link RetryBackend}, {@link FaultBackend}) instead of
  * living inside one, and {@link MemoryBackend} keeps engine tests fast.
  *
@@ -15,6 +17,7 @@
  */
 
 export {
+  AlreadyExistsError,
   assertValidName,
   type Backend,
   type BackendOp,
@@ -24,9 +27,12 @@ export {
   type FileType,
   NotFoundError,
   type OpOptions,
+  type SaveOptions,
 } from "./backend.ts";
 export { LocalBackend } from "./local.ts";
 export { MemoryBackend } from "./memory.ts";
 export { type FailNextOptions, FaultBackend, type FaultHook, InjectedFault } from "./fault.ts";
 export { isTransientError, RetryBackend, type RetryEvent, type RetryOptions } from "./retry.ts";
-export { createBackend, openBackend } from "./open_backend.ts";
+// Only types from s3.ts: its code loads when an s3: location is opened.
+export type { S3Backend, S3BackendOptions, S3Error, S3Settings } from "./s3.ts";
+export { createBackend, openBackend, type OpenOptions } from "./open_backend.ts";

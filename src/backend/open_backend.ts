@@ -5,29 +5,117 @@
  * @module
  */
 
-import type { Backend } from "./backend.ts";
+import type { Backend, ByteRange, FileStat, FileType, OpOptions, SaveOptions } from "./backend.ts";
 import { LocalBackend } from "./local.ts";
+import { RetryBackend } from "./retry.ts";
+import type { S3Backend, S3BackendOptions } from "./s3.ts";
+import { resolveS3 } from "./_s3_credentials.ts";
+import {
+  formatS3Location,
+  isS3Location,
+  parseS3Location,
+  type S3Location,
+  type S3Settings,
+} from "./_s3_location.ts";
+
+/** What a location alone does not say: the environment, and a job file's S3 keys. */
+export interface OpenOptions {
+  /** Where AWS_* variables are read; default the process environment. */
+  env?: Record<string, string | undefined>;
+  /** A job file's S3 repository keys (they override settings in the location). */
+  s3?: S3Settings;
+  /** Low-level S3 tuning, for tests. */
+  s3Backend?: Omit<S3BackendOptions, "env">;
+}
 
 /**
  * Opens the backend for `location`: a plain path or `local:PATH` (relative
- * paths resolve against the cwd). Other schemes throw a `TypeError`.
- * Does no I/O; a missing repository shows up on the first operation.
+ * paths resolve against the cwd), or `s3:…` (see _s3_location.ts), which
+ * comes wrapped in a {@link RetryBackend}. Other schemes throw a
+ * `TypeError`. Sends nothing; a missing repository shows up on the first
+ * operation.
  */
-export function openBackend(location: string): Backend {
+export function openBackend(location: string, options: OpenOptions = {}): Backend {
+  if (isS3Location(location)) {
+    const loc = checkS3(location, options);
+    return new RetryBackend(
+      new LazyBackend(formatS3Location(loc), async () => {
+        const { S3Backend } = await import("./s3.ts");
+        return new S3Backend(loc, { ...options.s3Backend, env: options.env });
+      }),
+    );
+  }
   return new LocalBackend(localPath(location));
 }
 
 /**
  * Prepares storage for a new repository at `location` (for a local path:
- * makes the folder layout) and opens it. Rejects if a repository is already
- * there. `init` must use this rather than {@link openBackend}, which never
- * creates folders so that an unmounted disk fails instead of filling up.
+ * makes the folder layout; for S3: makes the bucket if it is missing) and
+ * opens it. Rejects with `Deno.errors.AlreadyExists` if a repository is
+ * already there. `init` must use this rather than {@link openBackend}, which
+ * never creates folders so that an unmounted disk fails instead of filling up.
  */
-export function createBackend(location: string): Promise<Backend> {
-  try {
-    return LocalBackend.create(localPath(location));
-  } catch (err) {
-    return Promise.reject(err);
+export async function createBackend(location: string, options: OpenOptions = {}): Promise<Backend> {
+  if (isS3Location(location)) {
+    const loc = checkS3(location, options);
+    const { S3Backend } = await import("./s3.ts");
+    return new RetryBackend(
+      await S3Backend.create(loc, { ...options.s3Backend, env: options.env }),
+    );
+  }
+  return await LocalBackend.create(localPath(location));
+}
+
+/**
+ * Parses an S3 location and resolves its credentials now, so that a bad
+ * location or missing key fails when the backend is opened, not later.
+ */
+function checkS3(location: string, options: OpenOptions): S3Location {
+  const loc = parseS3Location(location, options.s3);
+  resolveS3(loc.settings, options.env ?? Deno.env.toObject(), loc.endpoint.startsWith("https:"));
+  return loc;
+}
+
+/**
+ * Loads a backend's module on first use. The S3 code and its packages took
+ * about 40 ms to import here (README), which a local-only run, or
+ * `cairn --help`, should not pay.
+ */
+class LazyBackend implements Backend {
+  #backend: Promise<Backend> | undefined;
+  readonly #open: () => Promise<S3Backend>;
+
+  constructor(readonly location: string, open: () => Promise<S3Backend>) {
+    this.#open = open;
+  }
+
+  #get(): Promise<Backend> {
+    this.#backend ??= this.#open();
+    return this.#backend;
+  }
+
+  async save(type: FileType, name: string, data: Uint8Array, options?: SaveOptions) {
+    return (await this.#get()).save(type, name, data, options);
+  }
+
+  async load(type: FileType, name: string, range?: ByteRange, options?: OpOptions) {
+    return (await this.#get()).load(type, name, range, options);
+  }
+
+  async stat(type: FileType, name: string, options?: OpOptions): Promise<FileStat> {
+    return (await this.#get()).stat(type, name, options);
+  }
+
+  async *list(type: FileType, options?: OpOptions): AsyncIterable<FileStat> {
+    yield* (await this.#get()).list(type, options);
+  }
+
+  async remove(type: FileType, name: string, options?: OpOptions) {
+    return (await this.#get()).remove(type, name, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.#backend) await (await this.#backend).close();
   }
 }
 
@@ -43,7 +131,7 @@ function localPath(location: string): string {
     return path;
   }
   throw new TypeError(
-    `Repository location "${location}": scheme "${scheme}:" is not supported yet ` +
-      `(write ./${location} for a local path)`,
+    `Repository location "${location}": scheme "${scheme}:" is not supported ` +
+      `(use a path, local:PATH or s3:…; write ./${location} for a local path)`,
   );
 }

@@ -7,6 +7,7 @@
  */
 
 import {
+  AlreadyExistsError,
   type Backend,
   type BackendOp,
   type ByteRange,
@@ -14,6 +15,7 @@ import {
   type FileType,
   NotFoundError,
   type OpOptions,
+  type SaveOptions,
 } from "./backend.ts";
 
 /** What {@link RetryOptions.onRetry} is told before each wait. */
@@ -52,7 +54,11 @@ export interface RetryOptions {
  * kind of file) are permanent; anything else is worth retrying.
  */
 export function isTransientError(error: unknown): boolean {
-  if (error instanceof NotFoundError) return false;
+  // Errors that know whether they are worth retrying say so (an S3 answer:
+  // a 503 is, a 403 is not; a cut-off body is, though fetch calls it a TypeError).
+  const own = (error as { transient?: unknown } | null)?.transient;
+  if (typeof own === "boolean") return own;
+  if (error instanceof NotFoundError || error instanceof AlreadyExistsError) return false;
   if (error instanceof TypeError || error instanceof RangeError) return false;
   if (error instanceof DOMException) {
     return error.name !== "AbortError" && error.name !== "TimeoutError";
@@ -99,7 +105,7 @@ export class RetryBackend implements Backend {
   }
 
   /** Saves, retrying transient failures. */
-  save(type: FileType, name: string, data: Uint8Array, options?: OpOptions): Promise<void> {
+  save(type: FileType, name: string, data: Uint8Array, options?: SaveOptions): Promise<void> {
     return this.#retry(
       "save",
       type,
@@ -195,7 +201,8 @@ export class RetryBackend implements Backend {
   }
 }
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`, rejecting with the signal's reason if it aborts first. */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     signal?.throwIfAborted();
     const onAbort = () => {

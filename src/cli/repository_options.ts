@@ -44,13 +44,19 @@ export function readPassword(ctx: CommandContext): string {
 export function openRepository(ctx: CommandContext): Promise<Repository> {
   const location = repositoryLocation(ctx);
   const password = readPassword(ctx);
-  return Repository.open(openBackend(location), password);
+  return Repository.open(openBackend(location, { env: ctx.env }), password);
 }
 
-/** Creates the storage for a new repository (folders on a local disk). */
-export async function createRepositoryBackend(location: string) {
+/**
+ * Creates the storage for a new repository (folders on a local disk, the
+ * bucket on S3 when it is missing); AWS_* variables come from `env`.
+ */
+export async function createRepositoryBackend(
+  location: string,
+  env: Record<string, string | undefined>,
+) {
   try {
-    return await createBackend(location);
+    return await createBackend(location, { env });
   } catch (err) {
     if (err instanceof Deno.errors.AlreadyExists) {
       throw new Error(`A repository already exists at ${location}; refusing to overwrite it`, {

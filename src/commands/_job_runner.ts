@@ -7,7 +7,7 @@
  */
 
 import { backup, type BackupOptions, type BackupResult, findParent } from "../archiver/mod.ts";
-import { createBackend, openBackend } from "../backend/mod.ts";
+import { createBackend, openBackend, type OpenOptions } from "../backend/mod.ts";
 import { applyRetention, type RetentionInput } from "../catalog/retention.ts";
 import { filterSnapshots, groupSnapshots } from "../catalog/retention_group.ts";
 import {
@@ -34,7 +34,12 @@ import {
   StatusStore,
   writeMetrics,
 } from "../job/mod.ts";
-import { NoRepositoryError, Repository, type SnapshotWithId } from "../repo/mod.ts";
+import {
+  NoRepositoryError,
+  Repository,
+  RepositoryExistsError,
+  type SnapshotWithId,
+} from "../repo/mod.ts";
 import {
   backupWithMirror,
   mirrorLine,
@@ -71,14 +76,14 @@ export async function runJobNow(
   let repo: Repository | undefined;
   try {
     signal?.throwIfAborted();
-    const { location, password, init } = resolveRepository(config, job, options.env);
+    const { location, password, init, open } = resolveRepository(config, job, options.env);
     const before = await runHooks(job.before, { job: job.name, stopOnFailure: true, signal });
     signal?.throwIfAborted(); // a hook killed by the abort is an interruption, not a skip
     const failed = hookFailure(before);
     if (failed) {
       result = { result: "skipped", error: `before: ${failed}` };
     } else {
-      repo = await openOrCreate(location, password, init, say);
+      repo = await openOrCreate(location, open, password, init, say);
       result = await backupJob(repo, job, options);
     }
   } catch (err) {
@@ -129,18 +134,28 @@ export function describeResult(r: RunResult): string {
 /** Opens the repository; with `init = true`, creates it first when there is none. */
 async function openOrCreate(
   location: string,
+  open: OpenOptions,
   password: string,
   init: boolean,
   say: (line: string) => void,
 ): Promise<Repository> {
   try {
-    return await Repository.open(openBackend(location), password);
+    return await Repository.open(openBackend(location, open), password);
   } catch (err) {
     if (!init || !(err instanceof NoRepositoryError)) throw err;
   }
-  const repo = await Repository.init(await createBackend(location), password, {
-    host: Deno.hostname(),
-  });
+  let repo: Repository;
+  try {
+    repo = await Repository.init(await createBackend(location, open), password, {
+      host: Deno.hostname(),
+    });
+  } catch (err) {
+    // Another host's init got there first (both found no repository): use
+    // the one it made, as if it had been there all along.
+    const raced = err instanceof RepositoryExistsError || err instanceof Deno.errors.AlreadyExists;
+    if (!raced) throw err;
+    return await Repository.open(openBackend(location, open), password);
+  }
   say(`created repository ${repo.config.id} at ${location}`);
   return repo;
 }
@@ -150,13 +165,17 @@ function resolveRepository(
   config: JobConfig,
   job: JobDefinition,
   env: Record<string, string | undefined>,
-): { location: string; password: string; init: boolean } {
+): { location: string; open: OpenOptions; password: string; init: boolean } {
   const repo: RepositoryConfig | undefined = config.repositories[job.repository];
   if (!repo) throw new SetupError(`unknown repository "${job.repository}"`);
-  if (repo.path === undefined) {
-    throw new SetupError(`repository "${repo.name}": ${repo.url} is not supported yet`);
-  }
-  return { location: repo.path, password: readJobPassword(repo, env), init: repo.init === true };
+  const location = repo.path ?? repo.url;
+  if (location === undefined) throw new SetupError(`repository "${repo.name}" has no location`);
+  return {
+    location,
+    open: { env, s3: repo.s3 },
+    password: readJobPassword(repo, env),
+    init: repo.init === true,
+  };
 }
 
 function readJobPassword(repo: RepositoryConfig, env: Record<string, string | undefined>) {

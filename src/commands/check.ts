@@ -27,7 +27,7 @@ export const checkCommand: Command = {
   },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 0);
-    const backend = openBackend(repositoryLocation(ctx));
+    const backend = openBackend(repositoryLocation(ctx), { env: ctx.env });
     const repo = await openRepositoryForCheck(backend, readPassword(ctx));
     const { output } = ctx;
     const result = await checkRepository(repo, {

@@ -49,7 +49,7 @@ export const initCommand: Command = {
     if (compression !== undefined && compression > 19) {
       throw new RangeError(`--compression ${compression} is above zstd's maximum of 19`);
     }
-    const backend = await createRepositoryBackend(location);
+    const backend = await createRepositoryBackend(location, ctx.env);
     const repo = await Repository.init(backend, password, {
       kdf,
       compression,

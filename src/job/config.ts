@@ -11,7 +11,7 @@ import { KeyLocator } from "./_locate.ts";
 import { checkName, parseJob } from "./_parse_job.ts";
 import { parseExpires, parseRemote, parseReportUrl } from "./_parse_remote.ts";
 import { type Doc, Reader } from "./_reader.ts";
-import type { JobConfig, JobDefinition, RepositoryConfig } from "./types.ts";
+import type { JobConfig, JobDefinition, RepositoryConfig, S3RepositorySettings } from "./types.ts";
 
 /** Options for {@linkcode parseJobConfig}. */
 export interface ParseJobConfigOptions {
@@ -74,8 +74,48 @@ function syntaxError(file: string, e: TomlError): ConfigError {
   });
 }
 
+/** Repository keys that only an S3 `url` may have. */
+const S3_KEYS = [
+  "region",
+  "path_style",
+  "ca_file",
+  "storage_class",
+  "access_key_id_file",
+  "secret_access_key_file",
+];
+
+function parseS3Keys(r: Reader, expand: ExpandEnv): S3RepositorySettings {
+  const s3: S3RepositorySettings = {};
+  const region = r.string("region");
+  if (region !== undefined) s3.region = region;
+  if (r.has("path_style")) s3.pathStyle = r.boolean("path_style", false);
+  const storageClass = r.string("storage_class");
+  if (storageClass !== undefined) {
+    if (!/^[A-Z_]+$/.test(storageClass)) {
+      r.fail(["storage_class"], `"${storageClass}" is not an S3 storage class (e.g. STANDARD_IA)`);
+    }
+    s3.storageClass = storageClass;
+  }
+  const files = [
+    ["ca_file", "caFile"],
+    ["access_key_id_file", "accessKeyIdFile"],
+    ["secret_access_key_file", "secretAccessKeyFile"],
+  ] as const;
+  for (const [key, field] of files) {
+    const v = r.string(key);
+    if (v !== undefined) s3[field] = r.convert(key, v, (s) => expandPath(s, expand));
+  }
+  if ((s3.accessKeyIdFile === undefined) !== (s3.secretAccessKeyFile === undefined)) {
+    r.fail(
+      [s3.accessKeyIdFile === undefined ? "access_key_id_file" : "secret_access_key_file"],
+      `set both "access_key_id_file" and "secret_access_key_file", or neither`,
+    );
+  }
+  return s3;
+}
+
 function parseRepository(r: Reader, name: string, expand: ExpandEnv): RepositoryConfig {
-  r.onlyKeys(["path", "url", "password_file", "password_env", "init"]);
+  r.onlyKeys(["path", "url", "password_file", "password_env", "init", ...S3_KEYS]);
   const repo: RepositoryConfig = { name };
   if (r.boolean("init", false)) repo.init = true;
   const path = r.string("path");
@@ -90,6 +130,11 @@ function parseRepository(r: Reader, name: string, expand: ExpandEnv): Repository
       r.fail(["url"], `unsupported repository URL "${url}" (supported: s3:…)`);
     }
     repo.url = u;
+    const s3 = parseS3Keys(r, expand);
+    if (Object.keys(s3).length > 0) repo.s3 = s3;
+  } else {
+    const stray = S3_KEYS.find((k) => r.has(k));
+    if (stray) r.fail([stray], `only allowed with url = "s3:…"`);
   }
   const file = r.string("password_file");
   const env = r.string("password_env");

@@ -129,6 +129,21 @@ Deno.test("parseJobConfig() accepts a table of good files", async (t) => {
       { name: "s3", url: "s3:https://s3.example.com/bucket/cairn", passwordEnv: "CAIRN_PW" },
     ],
     [
+      "s3 repositories take region, path_style, ca_file, storage_class and key files",
+      `[repository.s3]\nurl = "s3:https://rgw.lan/bkt"\nregion = "eu-1"\npath_style = false\n` +
+      `ca_file = "~/ca.pem"\nstorage_class = "STANDARD_IA"\n` +
+      `access_key_id_file = "$DATA/id"\nsecret_access_key_file = "$DATA/secret"\n`,
+      (c) => c.repositories.s3.s3,
+      {
+        region: "eu-1",
+        pathStyle: false,
+        caFile: "/home/ann/ca.pem",
+        storageClass: "STANDARD_IA",
+        accessKeyIdFile: "/srv/data/id",
+        secretAccessKeyFile: "/srv/data/secret",
+      },
+    ],
+    [
       "state_dir and metrics_file expand",
       `state_dir = "$DATA/state"\nmetrics_file = "~/m.prom"\n`,
       (c) => [c.stateDir, c.metricsFile],
@@ -290,6 +305,16 @@ Deno.test("parseJobConfig() rejects a table of bad files with file, line and key
       "path and url",
       BASE.replaceAll(`password_file = "/etc/cairn/password"`, `url = "s3:x/y"`),
       /^cairn\.toml:1: repository "local": set exactly one of "path" \(local\) and "url" \(remote\)$/,
+    ],
+    [
+      "s3 keys on a local repository",
+      BASE.replaceAll(`password_file = "/etc/cairn/password"`, `region = "eu-1"`),
+      /repository "local": key "region": only allowed with url = "s3:…"/,
+    ],
+    [
+      "one s3 key file without the other",
+      `[repository.r]\nurl = "s3:https://h/b"\naccess_key_id_file = "/k"\n`,
+      /key "secret_access_key_file": set both "access_key_id_file" and "secret_access_key_file"/,
     ],
     [
       "unsupported url",

@@ -49,6 +49,11 @@ Deno.test("examples/cairn.toml parses and uses every job key", async () => {
       "token_file",
       "poll",
       "ca_file",
+      "access_key_id_file",
+      "secret_access_key_file",
+      "region",
+      "path_style",
+      "storage_class",
       "repositories",
       "paths",
     ]

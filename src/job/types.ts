@@ -24,6 +24,18 @@ export interface RepositoryConfig {
   passwordEnv?: string;
   /** Create the repository on first use when there is none (`init = true`). */
   init?: boolean;
+  /** S3 settings of a `url = "s3:…"` repository; only keys the file sets are present. */
+  s3?: S3RepositorySettings;
+}
+
+/** The S3 keys of a repository table (docs/JOBS.md). Credentials are named by file. */
+export interface S3RepositorySettings {
+  region?: string;
+  pathStyle?: boolean;
+  caFile?: string;
+  storageClass?: string;
+  accessKeyIdFile?: string;
+  secretAccessKeyFile?: string;
 }
 
 /** A `before`/`after` command. */

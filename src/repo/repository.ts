@@ -1,4 +1,4 @@
-import { type Backend, NotFoundError } from "../backend/mod.ts";
+import { AlreadyExistsError, type Backend, NotFoundError } from "../backend/mod.ts";
 import {
   createKeyFile,
   type KdfParams,
@@ -77,6 +77,17 @@ export class NoRepositoryError extends Error {
 }
 
 /**
+ * A repository was already there when `init` went to create one, possibly
+ * made a moment earlier by another host starting at the same time.
+ */
+export class RepositoryExistsError extends Error {
+  constructor(location: string, options?: ErrorOptions) {
+    super(`A repository already exists at ${location}; refusing to overwrite it`, options);
+    this.name = "RepositoryExistsError";
+  }
+}
+
+/**
  * An open repository: its keys, config and index, and the operations every
  * command builds on (load blobs and trees, write packs, index files and
  * snapshots). Readers never lock; several writers may work at once because
@@ -96,7 +107,13 @@ export class Repository {
     public index: MasterIndex,
   ) {}
 
-  /** Creates a new repository in an empty backend. */
+  /**
+   * Creates a new repository in an empty backend. The config is written
+   * create-only, last: of several inits racing for one location exactly one
+   * wins, and each loser removes its key file and throws
+   * {@link RepositoryExistsError}, so the repository left behind has one
+   * config and only keys that open it.
+   */
   static async init(
     backend: Backend,
     password: string,
@@ -104,9 +121,7 @@ export class Repository {
   ): Promise<Repository> {
     try {
       await backend.stat("config", "config");
-      throw new Error(
-        `A repository already exists at ${backend.location}; refusing to overwrite it`,
-      );
+      throw new RepositoryExistsError(backend.location);
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
@@ -120,8 +135,16 @@ export class Repository {
       pack_size: opts.packSize ?? DEFAULT_PACK_SIZE,
     };
     const keyFile = await createKeyFile(master, password, opts.kdf, opts);
-    await backend.save("keys", toHex(sha256(keyFile)), keyFile);
-    await backend.save("config", "config", await encodeSealedJson(master.enc, "config", config));
+    const keyName = toHex(sha256(keyFile));
+    await backend.save("keys", keyName, keyFile);
+    const sealed = await encodeSealedJson(master.enc, "config", config);
+    try {
+      await backend.save("config", "config", sealed, { ifAbsent: true });
+    } catch (err) {
+      if (!(err instanceof AlreadyExistsError)) throw err;
+      await backend.remove("keys", keyName).catch(() => {});
+      throw new RepositoryExistsError(backend.location, { cause: err });
+    }
     return new Repository(backend, master, config, new MasterIndex());
   }
 
@@ -135,19 +158,33 @@ export class Repository {
       }
       throw err;
     }
+    // A key that opens with the password but not the config is a loser's of
+    // two racing inits, seen before it removed its key: skip it.
     let master: MasterKey | undefined;
+    let raw: RepoConfig | undefined;
+    let mismatch: unknown;
     for await (const k of backend.list("keys")) {
+      let candidate: MasterKey;
       try {
-        master = await openKeyFile(await backend.load("keys", k.name), password, k.name);
-        break;
+        candidate = await openKeyFile(await backend.load("keys", k.name), password, k.name);
       } catch (err) {
-        if (!(err instanceof WrongPasswordError)) throw err;
+        if (err instanceof WrongPasswordError || err instanceof NotFoundError) continue;
+        throw err;
       }
+      try {
+        raw = await loadSealedJson(backend, candidate.enc, "config", "config") as RepoConfig;
+      } catch (err) {
+        if (!(err instanceof CorruptError)) throw err;
+        mismatch ??= err;
+        continue;
+      }
+      master = candidate;
+      break;
     }
     if (!master) {
+      if (mismatch) throw mismatch;
       throw new WrongPasswordError(`Wrong password: no key in ${backend.location} opens with it`);
     }
-    const raw = await loadSealedJson(backend, master.enc, "config", "config") as RepoConfig;
     if (raw?.version !== FORMAT_VERSION) {
       const why = raw?.version === 1
         ? " (a development build's format, before blob segments; back up into a new repository)"

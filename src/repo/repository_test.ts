@@ -6,7 +6,7 @@ import { CorruptError } from "./format.ts";
 import { loadMasterIndex, MasterIndex, saveIndexFile } from "./index.ts";
 import type { PackInfo } from "./pack.ts";
 import { PACK_MAX_BLOBS, readPackTrailer, SEGMENT_ALONE, SEGMENT_MAX_BLOBS } from "./pack.ts";
-import { Repository } from "./repository.ts";
+import { Repository, RepositoryExistsError } from "./repository.ts";
 import { encodeSealedJson } from "./sealed_file.ts";
 
 const FAST = { kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 } };
@@ -168,4 +168,33 @@ Deno.test("Repository.open() names the format version it cannot read", async () 
   await backend.remove("config", "config");
   await backend.save("config", "config", await encodeSealedJson(repo.master.enc, "config", old));
   await assertRejects(() => Repository.open(backend, "pw"), CorruptError, "format version 1");
+});
+
+Deno.test("racing Repository.init() calls leave one repository and only its key", async () => {
+  const backend = new MemoryBackend();
+  const results = await Promise.allSettled(
+    [1, 2, 3].map(() => Repository.init(backend, "pw", FAST)),
+  );
+  const won = results.filter((r) => r.status === "fulfilled");
+  assertEquals(won.length, 1);
+  for (const r of results) {
+    if (r.status === "rejected") assertEquals(r.reason instanceof RepositoryExistsError, true);
+  }
+  assertEquals((await Array.fromAsync(backend.list("keys"))).length, 1);
+  const repo = await Repository.open(backend, "pw");
+  assertEquals(repo.config.id, (won[0] as PromiseFulfilledResult<Repository>).value.config.id);
+});
+
+Deno.test("Repository.open() skips a key that opens with the password but not the config", async () => {
+  // What a losing init leaves for a moment: its key, for a config that lost.
+  // It is saved first so that it is also listed first.
+  const backend = new MemoryBackend();
+  const stray = new MemoryBackend();
+  await Repository.init(stray, "pw", FAST);
+  for await (const k of stray.list("keys")) {
+    await backend.save("keys", k.name, await stray.load("keys", k.name));
+  }
+  const repo = await Repository.init(backend, "pw", FAST);
+  assertEquals((await Array.fromAsync(backend.list("keys"))).length, 2);
+  assertEquals((await Repository.open(backend, "pw")).config.id, repo.config.id);
 });
