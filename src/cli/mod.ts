@@ -10,3 +10,4 @@ export * from "./output.ts";
 export * from "./repository_options.ts";
 export * from "./run.ts";
 export * from "./snapshot_filter.ts";
+export * from "./completion.ts";

@@ -16,6 +16,7 @@ import { mirrorCommand } from "./mirror.ts";
 import { checkCommand } from "./check.ts";
 import { pruneCommand } from "./prune.ts";
 import { JOB_COMMANDS } from "./_fleet_commands.ts";
+import { completionCommand, manCommand } from "./completion.ts";
 
 export const COMMANDS: readonly Command[] = [
   initCommand,
@@ -30,4 +31,6 @@ export const COMMANDS: readonly Command[] = [
   checkCommand,
   pruneCommand,
   ...JOB_COMMANDS,
+  completionCommand(() => COMMANDS),
+  manCommand(() => COMMANDS),
 ];
