@@ -160,8 +160,8 @@ Deno.test("cairn agent --once runs a never-run job, then nothing until it is due
 
   const text = await cairn(["status", "--config", t.config]);
   assertEquals(text.code, 0, text.stderr);
-  assertMatch(text.stdout, /docs:\n {2}last run .*: success/);
-  assertMatch(text.stdout, /manual:\n {2}never ran/);
+  assertMatch(text.stdout, /docs: ok\n {2}last run .*: success/);
+  assertMatch(text.stdout, /manual: never\n {2}never ran/);
 });
 
 Deno.test("cairn forget --keep-last 1 removes the older snapshots of each group", async () => {

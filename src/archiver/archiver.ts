@@ -272,12 +272,19 @@ export class Archiver {
     const root: VDir = new Map();
     const sources = [...new Set(paths)].sort();
     const symlinkSources = new Set<string>();
+    const missing: string[] = [];
     for (const p of sources) {
       try {
         const info = Deno.lstatSync(p);
         this.#rootDevs.add(info.dev ?? 0);
         if (info.isSymlink) symlinkSources.add(p);
-      } catch { /* reported when the source is saved */ }
+      } catch (err) {
+        missing.push(`${p}: ${(err as Error).message}`); // one of many: reported when saved
+      }
+    }
+    // Not one source to read: an empty "partial" snapshot would only hide that nothing is backed up.
+    if (missing.length === sources.length) {
+      throw new Error(`none of the sources can be read (${missing.join("; ")})`);
     }
     this.#lister = new DirLister({
       excludes: this.opts.excludes,

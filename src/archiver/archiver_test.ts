@@ -219,3 +219,16 @@ Deno.test("files whose reading pauses for pack writes keep their bytes (two batc
     assertEquals(got, data, name);
   }
 });
+
+Deno.test("a backup whose every source is missing fails and writes no snapshot", async () => {
+  const { repo, src } = await newRepo();
+  let message = "";
+  try {
+    await backup(repo, { paths: [`${src}/gone`, `${src}/also-gone`], host: "h" });
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  assert(message.startsWith("none of the sources can be read"), message);
+  assert(message.includes(`${src}/also-gone`), message);
+  assertEquals((await repo.listSnapshots()).length, 0);
+});

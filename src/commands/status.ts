@@ -1,6 +1,13 @@
 import { join } from "node:path";
 import { type Command, expectPositionals, formatBytes, printable } from "../cli/mod.ts";
-import { type JobDefinition, parseSchedule, type StatusRecord, StatusStore } from "../job/mod.ts";
+import {
+  healthExitCode,
+  type JobDefinition,
+  jobHealth,
+  parseSchedule,
+  type StatusRecord,
+  StatusStore,
+} from "../job/mod.ts";
 import { CONFIG_OPTION, loadConfigFlag } from "./_job_runner.ts";
 import { localTime } from "./snapshots.ts";
 
@@ -13,6 +20,9 @@ export const statusCommand: Command = {
     "Lists the jobs of the file, then any other job with a status record in the state",
     "directory (e.g. jobs from a remote job document). 'next' is the time the agent last",
     "planned, or for a job the agent has not planned: its next cron slot.",
+    "A scheduled job is overdue when two of its slots have passed since it last started.",
+    "Exit code: 0 all jobs ok (or never run), 1 some job's last run failed or a job is",
+    "overdue, 3 some job's last run was partial (files it could not read).",
   ].join("\n"),
   usesRepository: false,
   options: { config: CONFIG_OPTION },
@@ -33,15 +43,18 @@ export const statusCommand: Command = {
         ? record.nextRun
         : undefined;
       const nextRun = planned ?? estimateNext(job, record, now) ?? record.nextRun;
-      return { ...record, ...(nextRun ? { nextRun } : {}), schedule: job?.schedule ?? null };
+      const schedule = job?.schedule ?? null;
+      const health = jobHealth(record, schedule, now);
+      return { ...record, ...(nextRun ? { nextRun } : {}), schedule, health };
     }));
+    const code = healthExitCode(rows.map((r) => r.health));
     if (ctx.flags.json) {
       ctx.output.out(JSON.stringify(rows));
-      return 0;
+      return code;
     }
     if (rows.length === 0) ctx.output.out("no jobs");
     for (const r of rows) ctx.output.out(describe(r, config.jobs.some((j) => j.name === r.job)));
-    return 0;
+    return code;
   },
 };
 
@@ -72,8 +85,11 @@ function estimateNext(
   return new Date(Math.max(slot, now)).toISOString();
 }
 
-function describe(r: StatusRecord & { schedule: string | null }, inFile: boolean): string {
-  const lines = [`${printable(r.job)}:`];
+function describe(
+  r: StatusRecord & { schedule: string | null; health: string },
+  inFile: boolean,
+): string {
+  const lines = [`${printable(r.job)}: ${r.health}`];
   const when = (iso?: string) => iso ? localTime(iso) : "-";
   if (!r.lastStart) lines.push("  never ran");
   else {

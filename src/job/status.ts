@@ -9,6 +9,7 @@
 
 import { join } from "node:path";
 import type { AgentHistory, RunOutcome, RunRecord } from "./agent.ts";
+import { parseSchedule } from "./schedule.ts";
 import { writeFileAtomic } from "./_atomic.ts";
 
 /** What `cairn status` shows for one job. Times are ISO 8601 strings (JSON-friendly). */
@@ -27,6 +28,37 @@ export interface StatusRecord {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * How a job stands, for monitoring: `overdue` when a scheduled job has let
+ * two of its slots pass since it last started (one missed slot can be
+ * jitter or a long run; two mean no agent is running it), else its last
+ * result. `never` for a job with no run yet.
+ */
+export type JobHealth = "ok" | "partial" | "failed" | "overdue" | "never";
+
+export function jobHealth(
+  record: StatusRecord,
+  schedule: string | null | undefined,
+  now: number,
+): JobHealth {
+  if (!record.lastStart) return "never";
+  if (schedule) {
+    const s = parseSchedule(schedule);
+    const first = s.next(Date.parse(record.lastStart));
+    const second = first === undefined ? undefined : s.next(first);
+    if (second !== undefined && second < now) return "overdue";
+  }
+  if (record.result === "failed") return "failed";
+  if (record.result === "partial") return "partial";
+  return "ok";
+}
+
+/** The exit code of `cairn status`: 1 if any job failed or is overdue, else 3 if any is partial. */
+export function healthExitCode(health: readonly JobHealth[]): 0 | 1 | 3 {
+  if (health.some((h) => h === "failed" || h === "overdue")) return 1;
+  return health.includes("partial") ? 3 : 0;
+}
 
 /** Folds a finished run into the previous record. */
 export function applyRun(previous: StatusRecord | undefined, run: RunRecord): StatusRecord {
