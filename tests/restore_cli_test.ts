@@ -29,8 +29,21 @@ Deno.test("restore writes the snapshot back under the target and prints a summar
   assertEquals((await Deno.lstat(`${out}${src}/docs/report.txt`)).mode! & 0o777, 0o600);
   assertEquals(await Deno.readLink(`${out}${src}/link`), "docs/report.txt");
   assertEquals(await Deno.readTextFile(`${out}${src}/bad\x1b[31mname`), "escape codes in a name");
-  // The terminal never sees the raw escape sequence.
+  // The terminal never sees the raw escape sequence: commands that print the
+  // name (ls, and a restore error about it) print it escaped.
   assert(!r.stdout.includes("\x1b") && !r.stderr.includes("\x1b"));
+  const ls = await cairn(["ls", "latest", src], { env });
+  assertEquals(ls.code, 0, ls.stderr);
+  assertStringIncludes(ls.stdout, `${src}/bad\\u{1b}[31mname\n`);
+  assert(!ls.stdout.includes("\x1b"), "ls printed a raw escape");
+  const blocked = `${dir}/blocked`;
+  await Deno.mkdir(`${blocked}${src}/bad\x1b[31mname/sub`, { recursive: true });
+  const warn = await cairn(["restore", "latest", "--target", blocked], { env });
+  assertStringIncludes(
+    warn.stderr,
+    `${src}/bad\\u{1b}[31mname: a non-empty directory is in the way`,
+  );
+  assert(!warn.stdout.includes("\x1b") && !warn.stderr.includes("\x1b"), "restore printed it raw");
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(src, { recursive: true });
 });
