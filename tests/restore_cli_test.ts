@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+import { cairn, lastJson, makeRepo, UNPRIVILEGED } from "./_launcher.ts";
 
 async function source(): Promise<string> {
   const src = await Deno.makeTempDir({ prefix: "cairn-src-" });
@@ -114,4 +114,33 @@ Deno.test("check passes on a fresh repository and names a damaged pack after --r
   assert(json.errors.some((e) => e.object === `pack ${packName}`));
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(src, { recursive: true });
+});
+
+Deno.test({
+  name: "restore by a user who may not chown keeps its own ownership and restores everything",
+  // As root the restore runs in a user namespace as uid 1000, so this runs
+  // wherever the owner-restoring test (root only) does not, and there too.
+  ignore: UNPRIVILEGED === undefined,
+  async fn() {
+    const { dir, env } = await makeRepo();
+    const src = await source();
+    if (Deno.uid() === 0) {
+      await Deno.chown(`${src}/docs/report.txt`, 1234, 2345);
+      await Deno.chown(`${src}/docs`, 3456, 4567);
+    }
+    assertEquals((await cairn(["backup", src], { env })).code, 0);
+    const out = `${dir}/out`;
+    const r = await cairn(["restore", "latest", "--target", out], { env, wrap: UNPRIVILEGED });
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stdout, "restored 5 files");
+    // Files made in the namespace belong, outside it, to whoever ran the test.
+    for (const p of ["docs", "docs/report.txt", "docs/old/draft.txt"]) {
+      const st = await Deno.lstat(`${out}${src}/${p}`);
+      assertEquals([st.uid, st.gid], [Deno.uid(), Deno.gid()], p);
+    }
+    assertEquals(await Deno.readTextFile(`${out}${src}/docs/report.txt`), "report\n");
+    assertEquals((await Deno.lstat(`${out}${src}/docs/report.txt`)).mode! & 0o777, 0o600);
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(src, { recursive: true });
+  },
 });
