@@ -68,6 +68,7 @@ Deno.test("cairn agent reloads its file on SIGHUP, keeps its jobs on a bad one, 
 
   const child = cairnCommand(["agent", "--config", config]).spawn();
   const log = logOf(child);
+  let stopped = false;
   try {
     // A job that never ran is due at once.
     let at = await log.until(/agent started: 1 job\(s\), 1 scheduled/);
@@ -85,10 +86,9 @@ Deno.test("cairn agent reloads its file on SIGHUP, keeps its jobs on a bad one, 
     child.kill("SIGTERM");
     at = await log.until(/stopping after the running job's safe point/, at);
     await log.until(/agent stopped/, at);
+    stopped = true;
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* exited */ }
+    if (!stopped) child.kill("SIGKILL"); // a failed step: do not leave the agent running
   }
   const status = await child.status;
   await child.stdout.cancel();
