@@ -20,6 +20,8 @@ export interface CairnOptions {
   env?: Record<string, string>;
   cwd?: string;
   stdin?: Uint8Array;
+  /** A command to run cairn under, e.g. `unshare --user ...`; cairn's own command follows it. */
+  wrap?: string[];
 }
 
 /** Variables passed through from the test process; everything else is explicit. */
@@ -37,8 +39,9 @@ export function cairnCommand(args: string[], opts: CairnOptions = {}): Deno.Comm
   const [cmd, argv] = bin
     ? [bin, args]
     : [Deno.execPath(), ["run", "--allow-all", "--quiet", MAIN, ...args]];
-  return new Deno.Command(cmd, {
-    args: argv,
+  const [program, ...rest] = [...opts.wrap ?? [], cmd, ...argv];
+  return new Deno.Command(program, {
+    args: rest,
     env,
     clearEnv: true,
     cwd: opts.cwd,
@@ -79,3 +82,23 @@ export function lastJson<T = Record<string, unknown>>(r: CairnResult): T {
   const lines = r.stdout.trim().split("\n");
   return JSON.parse(lines[lines.length - 1]);
 }
+
+/**
+ * How to run cairn without root's power to read any file: as root, in a user
+ * namespace as uid 1000 (root's files then obey their mode bits); otherwise
+ * as is. Undefined when root cannot make a user namespace here.
+ */
+export const UNPRIVILEGED: string[] | undefined = await (async () => {
+  if (Deno.uid() !== 0) return [];
+  const wrap = ["unshare", "--user", "--map-user=1000", "--map-group=1000"];
+  try {
+    const out = await new Deno.Command(wrap[0], {
+      args: [...wrap.slice(1), "id", "-u"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return out.success && new TextDecoder().decode(out.stdout).trim() === "1000" ? wrap : undefined;
+  } catch {
+    return undefined;
+  }
+})();

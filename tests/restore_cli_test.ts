@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+import { cairn, lastJson, makeRepo, UNPRIVILEGED } from "./_launcher.ts";
 
 async function source(): Promise<string> {
   const src = await Deno.makeTempDir({ prefix: "cairn-src-" });
@@ -29,8 +29,21 @@ Deno.test("restore writes the snapshot back under the target and prints a summar
   assertEquals((await Deno.lstat(`${out}${src}/docs/report.txt`)).mode! & 0o777, 0o600);
   assertEquals(await Deno.readLink(`${out}${src}/link`), "docs/report.txt");
   assertEquals(await Deno.readTextFile(`${out}${src}/bad\x1b[31mname`), "escape codes in a name");
-  // The terminal never sees the raw escape sequence.
+  // The terminal never sees the raw escape sequence: commands that print the
+  // name (ls, and a restore error about it) print it escaped.
   assert(!r.stdout.includes("\x1b") && !r.stderr.includes("\x1b"));
+  const ls = await cairn(["ls", "latest", src], { env });
+  assertEquals(ls.code, 0, ls.stderr);
+  assertStringIncludes(ls.stdout, `${src}/bad\\u{1b}[31mname\n`);
+  assert(!ls.stdout.includes("\x1b"), "ls printed a raw escape");
+  const blocked = `${dir}/blocked`;
+  await Deno.mkdir(`${blocked}${src}/bad\x1b[31mname/sub`, { recursive: true });
+  const warn = await cairn(["restore", "latest", "--target", blocked], { env });
+  assertStringIncludes(
+    warn.stderr,
+    `${src}/bad\\u{1b}[31mname: a non-empty directory is in the way`,
+  );
+  assert(!warn.stdout.includes("\x1b") && !warn.stderr.includes("\x1b"), "restore printed it raw");
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(src, { recursive: true });
 });
@@ -101,4 +114,33 @@ Deno.test("check passes on a fresh repository and names a damaged pack after --r
   assert(json.errors.some((e) => e.object === `pack ${packName}`));
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(src, { recursive: true });
+});
+
+Deno.test({
+  name: "restore by a user who may not chown keeps its own ownership and restores everything",
+  // As root the restore runs in a user namespace as uid 1000, so this runs
+  // wherever the owner-restoring test (root only) does not, and there too.
+  ignore: UNPRIVILEGED === undefined,
+  async fn() {
+    const { dir, env } = await makeRepo();
+    const src = await source();
+    if (Deno.uid() === 0) {
+      await Deno.chown(`${src}/docs/report.txt`, 1234, 2345);
+      await Deno.chown(`${src}/docs`, 3456, 4567);
+    }
+    assertEquals((await cairn(["backup", src], { env })).code, 0);
+    const out = `${dir}/out`;
+    const r = await cairn(["restore", "latest", "--target", out], { env, wrap: UNPRIVILEGED });
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stdout, "restored 5 files");
+    // Files made in the namespace belong, outside it, to whoever ran the test.
+    for (const p of ["docs", "docs/report.txt", "docs/old/draft.txt"]) {
+      const st = await Deno.lstat(`${out}${src}/${p}`);
+      assertEquals([st.uid, st.gid], [Deno.uid(), Deno.gid()], p);
+    }
+    assertEquals(await Deno.readTextFile(`${out}${src}/docs/report.txt`), "report\n");
+    assertEquals((await Deno.lstat(`${out}${src}/docs/report.txt`)).mode! & 0o777, 0o600);
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(src, { recursive: true });
+  },
 });

@@ -1,16 +1,20 @@
 /**
  * Properties: any tree of files, directories and symlinks backs up and
- * restores byte for byte, with names, modes and mtimes intact; and any
- * snapshot a backup reports as saved passes `check` and restores, whatever
- * paths it was given, symlinked ancestors included.
+ * restores byte for byte, with names, modes and mtimes intact; any snapshot
+ * a backup reports as saved passes `check` and restores, whatever paths it
+ * was given, symlinked ancestors included; and trees with hard links,
+ * special bits, FIFOs and owners survive a parent backup after edits, a
+ * restore into an existing target and a mirror. CI (`CI=true`) runs more
+ * cases.
  */
 import fc from "fast-check";
 import { join } from "node:path";
 import { backup } from "../src/archiver/mod.ts";
 import { LocalBackend } from "../src/backend/mod.ts";
+import { backupWithMirror } from "../src/mirror/mod.ts";
 import { checkRepository, Repository } from "../src/repo/mod.ts";
 import { restore } from "../src/restore/mod.ts";
-import { assertEquals } from "../src/testing/asserts.ts";
+import { assert, assertEquals } from "../src/testing/asserts.ts";
 
 type Entry =
   | { kind: "file"; name: string; data: Uint8Array; mode: number; mtime: number }
@@ -124,7 +128,262 @@ Deno.test("random trees round-trip byte for byte with their metadata", async () 
       assertEquals(result.errors, []);
       assertEquals(describe(join(target, src)), describe(src));
     }),
-    { numRuns: 25 },
+    { numRuns: Deno.env.get("CI") === "true" ? 50 : 25 },
+  );
+  await Deno.remove(base, { recursive: true });
+});
+
+// ---- hard links, special bits, FIFOs, owners, parents, existing targets, mirrors ----
+
+const ROOT = Deno.uid() === 0;
+/** More cases in CI than on a laptop. */
+const RUNS = Deno.env.get("CI") === "true" ? 30 : 8;
+
+type Rich =
+  | { kind: "file"; name: string; data: Uint8Array; mode: number; mtime: number; owner: number }
+  | { kind: "fifo"; name: string; mode: number; owner: number }
+  | { kind: "link"; name: string; target: string }
+  | { kind: "dir"; name: string; mode: number; mtime: number; owner: number; children: Rich[] };
+
+/** Owners tried as root (uid = gid + 1 each, so a swap shows). */
+const OWNERS = [[0, 0], [1000, 999], [4321, 4320]];
+
+const richArb: fc.Arbitrary<Rich[]> = fc.letrec((tie) => ({
+  entries: fc.uniqueArray(tie("entry") as fc.Arbitrary<Rich>, {
+    maxLength: 5,
+    selector: (e) => e.name,
+  }),
+  entry: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    fc.record({
+      kind: fc.constant("file" as const),
+      name: nameArb,
+      data: dataArb,
+      mode: fc.constantFrom(0o644, 0o600, 0o4755, 0o2750, 0o6711, 0o1644, 0o444),
+      mtime: mtimeArb,
+      owner: fc.nat(OWNERS.length - 1),
+    }),
+    fc.record({
+      kind: fc.constant("fifo" as const),
+      name: nameArb,
+      mode: fc.constantFrom(0o600, 0o644),
+      owner: fc.nat(OWNERS.length - 1),
+    }),
+    fc.record({
+      kind: fc.constant("link" as const),
+      name: nameArb,
+      target: fc.constantFrom("/etc/hostname", "../up", "dangling"),
+    }),
+    fc.record({
+      kind: fc.constant("dir" as const),
+      name: nameArb,
+      mode: fc.constantFrom(0o755, 0o700, 0o1777, 0o2755, 0o1770),
+      mtime: mtimeArb,
+      owner: fc.nat(OWNERS.length - 1),
+      children: tie("entries") as fc.Arbitrary<Rich[]>,
+    }),
+  ),
+})).entries;
+
+/** After the first backup: edits to the n-th regular file (modulo their count), or a new file. */
+type Edit =
+  | { op: "rewrite"; file: number; data: Uint8Array }
+  | { op: "chmod"; file: number; mode: number }
+  | { op: "touch"; file: number; mtime: number }
+  | { op: "delete"; file: number }
+  | { op: "add"; data: Uint8Array };
+
+const editArb: fc.Arbitrary<Edit> = fc.oneof(
+  fc.record({ op: fc.constant("rewrite" as const), file: fc.nat(), data: dataArb }),
+  fc.record({
+    op: fc.constant("chmod" as const),
+    file: fc.nat(),
+    mode: fc.constantFrom(0o600, 0o755, 0o4755),
+  }),
+  fc.record({ op: fc.constant("touch" as const), file: fc.nat(), mtime: mtimeArb }),
+  fc.record({ op: fc.constant("delete" as const), file: fc.nat() }),
+  fc.record({ op: fc.constant("add" as const), data: dataArb }),
+);
+
+const caseArb = fc.record({
+  entries: richArb,
+  // Hard links: extra names at the top for the n-th regular file (modulo their count).
+  links: fc.array(fc.nat(), { maxLength: 3 }),
+  edits: fc.array(editArb, { maxLength: 5 }),
+});
+
+function chownIfRoot(path: string, owner: number) {
+  if (ROOT) Deno.chownSync(path, OWNERS[owner][0], OWNERS[owner][1]);
+}
+
+function buildRich(dir: string, entries: Rich[]) {
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.kind === "file") {
+      Deno.writeFileSync(p, e.data);
+      chownIfRoot(p, e.owner); // before chmod: chown clears setuid bits
+      Deno.chmodSync(p, e.mode);
+      Deno.utimeSync(p, e.mtime / 1000, e.mtime / 1000);
+    } else if (e.kind === "fifo") {
+      const mk = new Deno.Command("mkfifo", { args: ["-m", e.mode.toString(8), p] }).outputSync();
+      if (!mk.success) throw new Error(`mkfifo ${p} failed`);
+      chownIfRoot(p, e.owner);
+    } else if (e.kind === "link") Deno.symlinkSync(e.target, p);
+    else {
+      Deno.mkdirSync(p);
+      buildRich(p, e.children);
+      chownIfRoot(p, e.owner);
+      Deno.chmodSync(p, e.mode);
+      Deno.utimeSync(p, e.mtime / 1000, e.mtime / 1000);
+    }
+  }
+}
+
+/** Regular files below `dir`, by path, sorted. */
+function regularFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of [...Deno.readDirSync(dir)].map((e) => e.name).sort()) {
+    const p = join(dir, name);
+    const st = Deno.lstatSync(p);
+    if (st.isDirectory) out.push(...regularFiles(p));
+    else if (st.isFile) out.push(p);
+  }
+  return out;
+}
+
+function applyEdit(src: string, edit: Edit, i: number) {
+  if (edit.op === "add") {
+    Deno.writeFileSync(join(src, `NEW${i}`), edit.data);
+    return;
+  }
+  const files = regularFiles(src);
+  if (files.length === 0) return;
+  const p = files[edit.file % files.length];
+  if (edit.op === "rewrite") {
+    const mode = Deno.lstatSync(p).mode! & 0o7777;
+    Deno.chmodSync(p, 0o600);
+    Deno.writeFileSync(p, edit.data);
+    Deno.chmodSync(p, mode);
+  } else if (edit.op === "chmod") Deno.chmodSync(p, edit.mode);
+  else if (edit.op === "touch") Deno.utimeSync(p, edit.mtime / 1000, edit.mtime / 1000);
+  else Deno.removeSync(p);
+}
+
+/**
+ * Everything observable below `root`, flat, by relative path: type, mode,
+ * mtime, owner (as root), content, and for a hard-linked file the first
+ * path (among `only`, when given) that shares its inode. `mirror` leaves out
+ * what docs/MIRROR.md says a mirror does not keep: setuid/setgid bits and
+ * FIFOs, and cairn's own files in the mirror's top folder.
+ */
+function flat(
+  root: string,
+  opts: { only?: Set<string>; mirror?: boolean } = {},
+): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  const firstOfInode = new Map<number, string>();
+  const walk = (dir: string, rel: string) => {
+    for (const name of [...Deno.readDirSync(dir)].map((e) => e.name).sort()) {
+      const path = `${rel}/${name}`;
+      if (opts.mirror && rel === "" && name.startsWith(".cairn-mirror")) continue;
+      const p = join(dir, name);
+      const st = Deno.lstatSync(p);
+      if (opts.mirror && st.isFifo) continue;
+      const bits = opts.mirror ? 0o1777 : 0o7777;
+      const d: Record<string, unknown> = {};
+      if (ROOT && !st.isSymlink) d.owner = [st.uid, st.gid];
+      if (st.isSymlink) d.link = Deno.readLinkSync(p);
+      else if (st.isFifo) d.fifo = st.mode! & 0o7777;
+      else if (st.isFile) {
+        Object.assign(d, { mode: st.mode! & bits, mtime: st.mtime!.getTime() });
+        d.data = Deno.readFileSync(p);
+        if (st.nlink! > 1 && (!opts.only || opts.only.has(path))) {
+          const first = firstOfInode.get(st.ino!) ?? path;
+          firstOfInode.set(st.ino!, first);
+          if (first !== path) d.sameAs = first;
+        }
+      } else {
+        Object.assign(d, { dir: st.mode! & bits, mtime: st.mtime!.getTime() });
+        walk(p, path);
+      }
+      out.set(path, d);
+    }
+  };
+  walk(root, "");
+  return out;
+}
+
+/** `want` ⊆ `got`, entry by entry. */
+function assertHolds(
+  got: Map<string, Record<string, unknown>>,
+  want: Map<string, Record<string, unknown>>,
+  what: string,
+) {
+  for (const [path, d] of want) assertEquals(got.get(path), d, `${what}: ${path}`);
+}
+
+Deno.test("random trees with hard links, special bits, FIFOs and owners survive a backup, a parent backup after edits, restores into an existing target and a mirror", async () => {
+  const base = await Deno.makeTempDir({ prefix: "cairn-prop2-" });
+  const repo = await Repository.init(await LocalBackend.create(`${base}/repo`), "pw", {
+    kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 },
+    chunker: { min: 4096, avg: 16384, max: 65536 },
+  });
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(caseArb, async ({ entries, links, edits }) => {
+      const n = run++;
+      const src = `${base}/src-${n}`;
+      const target = `${base}/out-${n}`;
+      const mirror = `${base}/mirror-${n}`;
+      Deno.mkdirSync(src);
+      buildRich(src, entries);
+      const files = regularFiles(src);
+      links.forEach((k, i) => {
+        if (files.length) Deno.linkSync(files[k % files.length], join(src, `HL${i}`));
+      });
+
+      const opts = { paths: [src], host: "prop", workers: 1 };
+      const mirrorOpts = { path: mirror, purge: true };
+      const first = await backupWithMirror(repo, opts, mirrorOpts);
+      assertEquals([first.errors, first.mirror.errors], [[], []]);
+      const r1 = await restore(repo, first.snapshot, { target, special: true });
+      assertEquals(r1.errors, []);
+      const before = flat(src);
+      assertEquals(flat(join(target, src)), before, "first restore");
+      assertEquals(flat(mirror, { mirror: true }), flat(src, { mirror: true }), "first mirror");
+
+      edits.forEach((e, i) => applyEdit(src, e, i));
+      const second = await backupWithMirror(
+        repo,
+        { ...opts, parent: { ...first.snapshot, id: first.id } },
+        mirrorOpts,
+      );
+      assertEquals([second.errors, second.mirror.errors], [[], []]);
+      const after = flat(src);
+      assertEquals(
+        flat(mirror, { mirror: true }),
+        flat(src, { mirror: true }),
+        "mirror after edits",
+      );
+
+      // Into the target that holds the first restore: what the source has now is
+      // there exactly; anything else is what the edits deleted.
+      const r2 = await restore(repo, second.snapshot, { target, special: true });
+      assertEquals(r2.errors, []);
+      const restored = flat(join(target, src), { only: new Set(after.keys()) });
+      assertHolds(restored, after, "restore into an existing target");
+      for (const path of restored.keys()) {
+        assert(after.has(path) || before.has(path), `${path} came from nowhere`);
+      }
+      // The second snapshot on its own, in a fresh target, is the edited source exactly.
+      const fresh = `${base}/fresh-${n}`;
+      assertEquals(
+        (await restore(repo, second.snapshot, { target: fresh, special: true })).errors,
+        [],
+      );
+      assertEquals(flat(join(fresh, src)), after, "fresh restore of the parent-based snapshot");
+    }),
+    { numRuns: RUNS },
   );
   await Deno.remove(base, { recursive: true });
 });
@@ -177,7 +436,7 @@ Deno.test("any snapshot a backup saves passes check and restores, sources throug
         }
       },
     ),
-    { numRuns: 25 },
+    { numRuns: Deno.env.get("CI") === "true" ? 50 : 25 },
   );
   await Deno.remove(base, { recursive: true });
 });

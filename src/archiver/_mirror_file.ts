@@ -64,6 +64,13 @@ export function retimeMirrorFile(target: MirrorTarget): void {
   }
 }
 
+/**
+ * Test hook (tests/mirror_cli_test.ts): the process kills itself once it has
+ * written the first bytes of the mirror file of this name, so a test sees a
+ * crash in the middle of a file at a known point.
+ */
+const KILL_AT = Deno.env.get("CAIRN_TEST_KILL_AFTER_MIRROR_FILE") || undefined;
+
 /** Who we are: a new file is owned by this user and (mostly) this group. */
 const SELF = { uid: Deno.uid(), gid: Deno.gid() };
 /** Permission bits open(2) leaves out of a new file's mode. */
@@ -102,6 +109,9 @@ export class MirrorFileWriter {
   write(bytes: Uint8Array): void {
     let at = 0;
     while (at < bytes.length) at += this.#file!.writeSync(bytes.subarray(at));
+    if (KILL_AT !== undefined && this.target.path.endsWith(`/${KILL_AT}`)) {
+      Deno.kill(Deno.pid, "SIGKILL");
+    }
   }
 
   /** Sets times, owner and mode, and renames the whole file into place. */

@@ -42,9 +42,28 @@ Deno.test("StatusStore round-trips records and keeps the last success across fai
 });
 
 Deno.test("StatusStore rejects job names that would escape the state directory", async () => {
-  const store = new StatusStore("/nonexistent");
-  await assertRejects(() => store.read("../x"));
-  await assertRejects(() => store.write({ job: ".." }));
+  // A real, writable state directory with bait where an escaping name would
+  // land, so nothing but the name check can make these calls fail.
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/jobs`);
+    await Deno.writeTextFile(`${dir}/x.json`, JSON.stringify({ job: "x" }));
+    const store = new StatusStore(dir);
+    for (const job of ["../x", "..", ".", "a/b", ""]) {
+      const err = await assertRejects(() => store.read(job), TypeError);
+      assertEquals(err.message, `Invalid job name "${job}"`);
+    }
+    for (const job of ["../escaped", "..", "sub/../../escaped"]) {
+      const err = await assertRejects(() => store.write({ job }), TypeError);
+      assertEquals(err.message, `Invalid job name "${job}"`);
+    }
+    const left: string[] = [];
+    for await (const e of Deno.readDir(dir)) left.push(e.name);
+    assertEquals(left.sort(), ["jobs", "x.json"]);
+    assertEquals([...Deno.readDirSync(`${dir}/jobs`)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("renderMetrics() writes one series per job and a 0/1 series per result", () => {

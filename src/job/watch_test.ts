@@ -12,6 +12,12 @@ function setup(files: string[]) {
   let hangup = () => {};
   const loaded: JobConfig[] = [];
   const errors: string[] = [];
+  /** Waiters for the next load's outcome (a reload or an error). */
+  let outcome = Promise.withResolvers<void>();
+  const settled = () => {
+    outcome.resolve();
+    outcome = Promise.withResolvers<void>();
+  };
   const controller = new AbortController();
   const w = watchConfig({
     path: "cairn.toml",
@@ -25,8 +31,14 @@ function setup(files: string[]) {
         );
       });
     },
-    onReload: (c) => loaded.push(c),
-    onError: (e) => errors.push(e.message.replace(/^.*cairn\.toml/, "cairn.toml")),
+    onReload: (c) => {
+      loaded.push(c);
+      settled();
+    },
+    onError: (e) => {
+      errors.push(e.message.replace(/^.*cairn\.toml/, "cairn.toml"));
+      settled();
+    },
     signal: controller.signal,
     debounceMs: 5,
     watchFile: (_p, trigger) => (fileChanged = trigger),
@@ -39,13 +51,51 @@ function setup(files: string[]) {
     controller,
     fileChanged: () => fileChanged(),
     hangup: () => hangup(),
+    /** Settles when the next load has been reported. */
+    nextOutcome: () => outcome.promise,
   };
+}
+
+/**
+ * Replaces the global timers while `fn` runs with ones that fire only when
+ * `fire()` is called, so debouncing is checked without waiting on a clock.
+ */
+async function withManualTimers(
+  fn: (t: { pending: () => number; fire: () => void }) => Promise<void>,
+) {
+  const timers = new Map<number, () => void>();
+  let next = 1;
+  const real = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  g.setTimeout = (cb: () => void) => {
+    timers.set(next, cb);
+    return next++;
+  };
+  g.clearTimeout = (id: number) => void timers.delete(id);
+  try {
+    await fn({
+      pending: () => timers.size,
+      fire: () => {
+        const due = [...timers.values()];
+        timers.clear();
+        for (const cb of due) cb();
+      },
+    });
+  } finally {
+    Object.assign(globalThis, real);
+  }
 }
 
 Deno.test("watchConfig() reloads on SIGHUP and keeps the old config when the new file is invalid", async () => {
   const s = setup([GOOD, GOOD.replace(`"/a"`, `"a"`)]);
-  s.hangup();
-  await new Promise((r) => setTimeout(r, 30));
+  const loadedOnce = s.nextOutcome();
+  s.hangup(); // loads at once: no debounce for a signal
+  await loadedOnce;
+  // The load's own promise settles in the microtasks after onReload; a
+  // reload() asked for before then joins the finishing load. One turn of
+  // the event loop (not a wait on the clock) lets it settle.
+  await new Promise((r) => setTimeout(r, 0));
   assertEquals(s.loaded.map((c) => c.jobs.map((j) => j.paths)), [[["/a"]]]);
   await s.w.reload(); // what SIGHUP does
   assertEquals(s.loaded.length, 1);
@@ -54,13 +104,19 @@ Deno.test("watchConfig() reloads on SIGHUP and keeps the old config when the new
 });
 
 Deno.test("watchConfig() debounces a burst of file changes into one reload", async () => {
-  const s = setup([GOOD, GOOD]);
-  s.fileChanged();
-  s.fileChanged();
-  s.fileChanged();
-  await new Promise((r) => setTimeout(r, 50));
-  assertEquals([s.loaded.length, s.errors.length], [1, 0]);
-  s.controller.abort();
+  await withManualTimers(async (timers) => {
+    const s = setup([GOOD, GOOD]);
+    s.fileChanged();
+    s.fileChanged();
+    s.fileChanged();
+    assertEquals(timers.pending(), 1, "each change restarts the one timer");
+    assertEquals(s.loaded.length, 0, "nothing loads before the quiet period ends");
+    const outcome = s.nextOutcome();
+    timers.fire();
+    await outcome;
+    assertEquals([s.loaded.length, s.errors.length, timers.pending()], [1, 0, 0]);
+    s.controller.abort();
+  });
 });
 
 Deno.test("watchConfig() with the real file watcher picks up a rewritten file", async () => {
@@ -70,23 +126,25 @@ Deno.test("watchConfig() with the real file watcher picks up a rewritten file", 
   const controller = new AbortController();
   const loaded: JobConfig[] = [];
   const errors: Error[] = [];
+  const reloaded = Promise.withResolvers<void>();
   watchConfig({
     path,
     load: (p) => loadJobConfig(p, { env: {}, uid: 0 }),
-    onReload: (c) => loaded.push(c),
+    onReload: (c) => {
+      loaded.push(c);
+      if (c.jobs[0].paths[0] === "/b") reloaded.resolve();
+    },
     onError: (e) => errors.push(e),
     signal: controller.signal,
     debounceMs: 20,
     onHangup: () => {},
   });
   try {
-    await new Promise((r) => setTimeout(r, 50));
-    // Replace by rename, as editors and config management do.
+    // The watch is in place once watchConfig() returns. Replace the file by
+    // rename, as editors and config management do, and wait for its reload.
     await Deno.writeTextFile(`${path}.new`, GOOD.replace(`"/a"`, `"/b"`));
     await Deno.rename(`${path}.new`, path);
-    for (let i = 0; i < 100 && loaded.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await reloaded.promise;
     assertEquals(loaded.at(-1)?.jobs[0].paths, ["/b"]);
     assertEquals(errors.filter((e) => !(e instanceof ConfigError)), []);
   } finally {

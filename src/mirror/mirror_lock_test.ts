@@ -116,18 +116,37 @@ Deno.test("an unreadable lock is taken as being written for a minute, then as st
   Deno.removeSync(dir, { recursive: true });
 });
 
-Deno.test("a held lock is refreshed, and release() leaves a lock that is no longer ours", async () => {
+Deno.test("a held lock is refreshed, and release() leaves a lock that is no longer ours", () => {
   const dir = Deno.makeTempDirSync();
   const warnings: string[] = [];
-  const lock = MirrorLock.acquire(dir, { refreshMs: 10, onWarning: (m) => warnings.push(m) });
+  // The lock's refresh timer is taken from setInterval() as it is created and
+  // run by hand: each call below is one tick, with no wait on the clock.
+  const ticks: (() => void)[] = [];
+  const realSetInterval = globalThis.setInterval;
+  globalThis.setInterval = ((fn: () => void) => {
+    ticks.push(fn);
+    return realSetInterval(() => {}, 2 ** 31 - 1); // a real id for unrefTimer and clearInterval
+  }) as typeof setInterval;
+  const T = Date.UTC(2030, 0, 1);
+  let lock: MirrorLock;
+  try {
+    lock = MirrorLock.acquire(dir, {
+      refreshMs: 10,
+      now: () => T,
+      onWarning: (m) => warnings.push(m),
+    });
+  } finally {
+    globalThis.setInterval = realSetInterval;
+  }
+  assertEquals(ticks.length, 1);
   const old = new Date(Date.now() - 3600_000);
   Deno.utimeSync(lock.path, old, old);
-  await new Promise((r) => setTimeout(r, 60));
-  assert(Deno.statSync(lock.path).mtime!.getTime() > Date.now() - 60_000, "touched");
+  ticks[0]();
+  assertEquals(Deno.statSync(lock.path).mtime!.getTime(), T, "touched");
   // Another run judged it stale and replaced it: this run must not remove that lock.
   Deno.writeTextFileSync(`${dir}/other`, JSON.stringify({ host: "h", pid: 1, time: "t" }));
   Deno.renameSync(`${dir}/other`, lock.path);
-  await new Promise((r) => setTimeout(r, 60));
+  ticks[0]();
   assertEquals(warnings.length, 1);
   assertStringIncludes(warnings[0], "taken over");
   lock.release();

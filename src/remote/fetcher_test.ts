@@ -287,11 +287,12 @@ Deno.test("RemoteJobSource.poll() gives up on a slow body after the timeout", as
   let timer: ReturnType<typeof setTimeout> | undefined;
   await withServer((req) => {
     if (req.url.endsWith(".sig")) return new Response(sig);
-    // Sends the first bytes, then stalls well past the client's timeout.
+    // Sends the first bytes, then stalls far past the client's timeout (the
+    // timer only keeps a broken client from waiting forever).
     const body = new ReadableStream<Uint8Array>({
       start(c) {
         c.enqueue(doc.subarray(0, 10));
-        timer = setTimeout(() => c.close(), 5000);
+        timer = setTimeout(() => c.close(), 120_000);
       },
       cancel() {
         clearTimeout(timer);
@@ -303,10 +304,11 @@ Deno.test("RemoteJobSource.poll() gives up on a slow body after the timeout", as
     using s = (await openSource({ urlTemplate: `${origin}/{host}`, publicKey: pub }, state, {
       timeoutMs: 300,
     })).source;
-    const t0 = performance.now();
     const r = await s.poll();
+    // Had the client waited for the body to end, it would hold a short document
+    // (rejected), not a timeout.
     assert.equal(r.status, "unreachable");
-    assert.ok(performance.now() - t0 < 2000);
+    assert.match((r as { reason: string }).reason, /timed out/);
     clearTimeout(timer);
     await Deno.remove(state, { recursive: true });
   });

@@ -15,21 +15,37 @@ const report = (job: string, result: RunReport["result"] = "success"): RunReport
   error: result === "failure" ? "repository locked" : null,
 });
 
-/** A port that nothing listens on (yet). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
+/**
+ * The queue talks to a front server on an OS-chosen port that stays bound
+ * for the whole test: while the endpoint is "down" it answers 503 (a retry,
+ * like a refused connection), and once `start()` runs it passes requests to
+ * a real serveFleet() on a port of its own. No port is picked, let go and
+ * bound again, which another test running in parallel could take meanwhile.
+ */
 async function setup(extra: Partial<ReportQueueOptions> = {}) {
   const dir = await Deno.makeTempDir({ prefix: "cairn-reports-" });
   await Deno.mkdir(`${dir}/jobs`);
   await Deno.writeTextFile(`${dir}/tokens`, "web1 s3cret\n");
   await Deno.writeTextFile(`${dir}/token`, "s3cret\n");
-  const port = freePort();
-  const origin = `http://127.0.0.1:${port}`;
+  let backend: string | undefined;
+  const frontAbort = new AbortController();
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const front = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: frontAbort.signal,
+    onListen: (a) => listening.resolve(a as Deno.NetAddr),
+  }, async (req) => {
+    if (!backend) return new Response("down", { status: 503 });
+    const url = new URL(req.url);
+    const res = await fetch(`${backend}${url.pathname}${url.search}`, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+    });
+    return new Response(res.body, { status: res.status, headers: res.headers });
+  });
+  const origin = `http://127.0.0.1:${(await listening.promise).port}`;
   const logs: string[] = [];
   const queue = await ReportQueue.open({
     dir: `${dir}/queue`,
@@ -43,13 +59,15 @@ async function setup(extra: Partial<ReportQueueOptions> = {}) {
     const ac = new AbortController();
     const server = await serveFleet({
       jobsDir: `${dir}/jobs`,
-      listen: { hostname: "127.0.0.1", port },
+      listen: { hostname: "127.0.0.1", port: 0 },
       tokensFile: `${dir}/tokens`,
       signal: ac.signal,
       log: () => {},
     });
+    backend = `http://127.0.0.1:${server.addr.port}`;
     return {
       stop: async () => {
+        backend = undefined;
         ac.abort();
         await server.finished;
       },
@@ -64,6 +82,8 @@ async function setup(extra: Partial<ReportQueueOptions> = {}) {
     status: async () => (await (await fetch(`${origin}/v1/status`)).json()).hosts,
     [Symbol.asyncDispose]: async () => {
       queue.close();
+      frontAbort.abort();
+      await front.finished;
       await Deno.remove(dir, { recursive: true });
     },
   };

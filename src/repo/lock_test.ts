@@ -1,4 +1,5 @@
 import { backup } from "../archiver/mod.ts";
+import type { Backend } from "../backend/mod.ts";
 import { assert, assertEquals, assertRejects } from "../testing/asserts.ts";
 import {
   acquireExclusiveLock,
@@ -10,6 +11,7 @@ import {
   STALE_LOCK_MS,
 } from "./lock.ts";
 import { pruneRepository } from "./prune.ts";
+import { Repository } from "./repository.ts";
 import { agePacks, listAll, newRepo, randomBytes, writeTree } from "./_prune_testing.ts";
 
 const HOUR = 3600_000;
@@ -38,8 +40,36 @@ Deno.test("a second prune is refused while the exclusive lock is held", async ()
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("two prunes locking at once never both proceed", async () => {
-  const { dir, repo } = await newRepo();
+/**
+ * The repository opened through a backend whose listing of `locks/` first
+ * waits until `parties` listings have begun: every prune has written its lock
+ * before any looks for the others, the closest race there is.
+ */
+async function racingRepo(backend: Backend, parties: number): Promise<Repository> {
+  let waiting = 0;
+  const { promise: allThere, resolve } = Promise.withResolvers<void>();
+  const gated: Backend = {
+    location: backend.location,
+    save: (...a) => backend.save(...a),
+    load: (...a) => backend.load(...a),
+    stat: (...a) => backend.stat(...a),
+    remove: (...a) => backend.remove(...a),
+    close: () => backend.close(),
+    list: (type, opts) => {
+      if (type !== "locks") return backend.list(type, opts);
+      return (async function* () {
+        if (++waiting === parties) resolve();
+        await allThere;
+        yield* backend.list(type, opts);
+      })();
+    },
+  };
+  return await Repository.open(gated, "pw");
+}
+
+Deno.test("two prunes locking at once never both proceed, and a retry settles it", async () => {
+  const { dir, backend } = await newRepo();
+  const repo = await racingRepo(backend, 2);
   const results = await Promise.allSettled([
     acquireExclusiveLock(repo),
     acquireExclusiveLock(repo),
@@ -48,8 +78,24 @@ Deno.test("two prunes locking at once never both proceed", async () => {
   assert(won.length <= 1, "both acquired the exclusive lock");
   for (const r of results) {
     if (r.status === "fulfilled") await releaseLock(r.value);
-    else assert(r.reason instanceof LockedError);
+    else assert(r.reason instanceof LockedError, `refused for another reason: ${r.reason}`);
   }
+  assertEquals(await listLocks(repo), [], "a refused prune left its lock behind");
+  // Once the race is over, the next attempt wins.
+  await releaseLock(await acquireExclusiveLock(repo));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("of two prunes one after the other, exactly one holds the lock", async () => {
+  const { dir, repo } = await newRepo();
+  const first = await acquireExclusiveLock(repo);
+  // Each latecomer, one at a time, is refused naming the holder, and leaves no lock.
+  for (let i = 0; i < 2; i++) {
+    const err = await assertRejects(() => acquireExclusiveLock(repo), LockedError);
+    assertEquals((err as LockedError).holder.name, first.name);
+  }
+  assertEquals((await listLocks(repo)).map((l) => l.name), [first.name]);
+  await releaseLock(first);
   await Deno.remove(dir, { recursive: true });
 });
 

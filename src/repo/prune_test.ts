@@ -156,9 +156,21 @@ Deno.test("pruneRepository() survives a crash at every write and a rerun complet
   copyTree(template, join(s.dir, "clean"));
   await pruneRepository(await Repository.open(counted, "pw"), { graceMs: 0 });
   const writes = counted.calls.save + counted.calls.remove;
-  const cleanFiles = await listAll(counted);
-  const shape = (files: string[]) =>
-    ["data/", "index/", "locks/"].map((t) => files.filter((f) => f.startsWith(t)).length);
+  // What a finished prune leaves, by name where names are stable: the template's
+  // files it kept, and the blobs its index lists (repacked packs and the new
+  // index file are named by their random salts, so only their count is fixed).
+  const templateFiles = new Set(await listAll(new LocalBackend(template)));
+  const shape = async (backend: Backend) => {
+    const files = await listAll(backend);
+    return {
+      kept: files.filter((f) => templateFiles.has(f)),
+      newData: files.filter((f) => f.startsWith("data/") && !templateFiles.has(f)).length,
+      newIndex: files.filter((f) => f.startsWith("index/") && !templateFiles.has(f)).length,
+      locks: files.filter((f) => f.startsWith("locks/")),
+      blobs: [...await indexedIds(backend)].sort(),
+    };
+  };
+  const cleanShape = await shape(counted);
   assert(writes >= 6, `only ${writes} writes`);
 
   for (let k = 1; k <= writes; k++) {
@@ -182,7 +194,7 @@ Deno.test("pruneRepository() survives a crash at every write and a rerun complet
     await removeStaleLocks(await Repository.open(plain, "pw"), { now: () => Date.now() + HOUR });
     await pruneRepository(await Repository.open(plain, "pw"), { graceMs: 0 });
     assertEquals(await verifyRepository(at), 2, `after the rerun of a crash at write ${k}`);
-    assertEquals(shape(await listAll(plain)), shape(cleanFiles), `files after crash ${k}`);
+    assertEquals(await shape(plain), cleanShape, `files after crash ${k}`);
     const last = await pruneRepository(await Repository.open(plain, "pw"), { graceMs: 0 });
     assertEquals([last.packsDropped, last.packsDeleted, last.indexFilesDeleted], [0, 0, 0]);
   }
@@ -255,17 +267,38 @@ Deno.test("pruneRepository() under a concurrent backup leaves every snapshot com
     d1: randomBytes(30_000),
   });
   const t = Date.now();
-  const running = backup(await Repository.open(s.backend, "pw"), {
+  // The backup's backend holds it right after its shared lock is saved, until
+  // the prune is done: the prune runs while the backup is surely under way.
+  const announced = Promise.withResolvers<void>();
+  const pruned = Promise.withResolvers<void>();
+  const inner = s.backend;
+  const paused: Backend = {
+    location: inner.location,
+    load: (...a) => inner.load(...a),
+    stat: (...a) => inner.stat(...a),
+    list: (...a) => inner.list(...a),
+    remove: (...a) => inner.remove(...a),
+    close: () => inner.close(),
+    save: async (type, name, data, opts) => {
+      await inner.save(type, name, data, opts);
+      if (type === "locks") {
+        announced.resolve();
+        await pruned.promise;
+      }
+    },
+  };
+  const running = backup(await Repository.open(paused, "pw"), {
     paths: [D],
     host: "h",
     workers: 2,
   });
-  // Wait until the backup has announced itself, then prune while it runs.
+  await Promise.race([
+    announced.promise,
+    running.then(() => Promise.reject(new Error("the backup ran without a shared lock"))),
+  ]);
   const repo = await Repository.open(s.backend, "pw");
-  while ((await listLocks(repo)).every((l) => l.kind !== "shared")) {
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  const p1 = await pruneRepository(repo, { now: () => t });
+  assertEquals((await listLocks(repo)).map((l) => l.kind), ["shared"]);
+  const p1 = await pruneRepository(repo, { now: () => t }).finally(() => pruned.resolve());
   const r = await running;
   assertEquals(p1.backupsRunning, 1);
   assertEquals(

@@ -1,0 +1,102 @@
+/**
+ * The agent as a real process: SIGHUP reloads its job file (an invalid one
+ * is logged and the old jobs stay), SIGTERM stops it cleanly.
+ *
+ * @module
+ */
+import { assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
+import { cairnCommand, makeRepo } from "./_launcher.ts";
+
+/** Reads a child's stderr as it comes; `until` waits for a pattern, failing if the child exits. */
+function logOf(child: Deno.ChildProcess) {
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  let done = false;
+  return {
+    get text() {
+      return text;
+    },
+    async until(pattern: RegExp, from = 0): Promise<number> {
+      for (;;) {
+        const m = pattern.exec(text.slice(from));
+        if (m) return from + m.index + m[0].length;
+        if (done) throw new Error(`agent exited before logging ${pattern}:\n${text}`);
+        const r = await reader.read();
+        if (r.done) done = true;
+        else text += r.value;
+      }
+    },
+    async rest(): Promise<string> {
+      while (!done) {
+        const r = await reader.read();
+        if (r.done) done = true;
+        else text += r.value;
+      }
+      return text;
+    },
+  };
+}
+
+Deno.test("cairn agent reloads its file on SIGHUP, keeps its jobs on a bad one, and stops on SIGTERM", async () => {
+  const { dir, env } = await makeRepo();
+  await Deno.mkdir(`${dir}/src`);
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "a\n");
+  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
+  // The agent is given a link in conf/ to the file in real/: the file watcher
+  // looks at conf/, so an edit in real/ reaches the agent only through SIGHUP.
+  await Deno.mkdir(`${dir}/real`);
+  await Deno.mkdir(`${dir}/conf`);
+  const real = `${dir}/real/cairn.toml`;
+  const config = `${dir}/conf/cairn.toml`;
+  await Deno.symlink(real, config);
+  const job = (name: string) => [
+    "[[job]]",
+    `name = "${name}"`,
+    `repository = "main"`,
+    `paths = ["${dir}/src"]`,
+    `schedule = "@yearly"`,
+  ];
+  const file = (...jobs: string[]) =>
+    [
+      `state_dir = "${dir}/state"`,
+      "[repository.main]",
+      `path = "${env.CAIRN_REPO}"`,
+      `password_file = "${dir}/password"`,
+      ...jobs.flatMap(job),
+    ].join("\n") + "\n";
+  await Deno.writeTextFile(real, file("first"));
+
+  const child = cairnCommand(["agent", "--config", config]).spawn();
+  const log = logOf(child);
+  let stopped = false;
+  try {
+    // A job that never ran is due at once.
+    let at = await log.until(/agent started: 1 job\(s\), 1 scheduled/);
+    at = await log.until(/job "first": snapshot [0-9a-f]{8}/, at);
+
+    await Deno.writeTextFile(real, file("first", "second"));
+    child.kill("SIGHUP");
+    at = await log.until(/reloaded .*cairn\.toml: 2 local job\(s\)/, at);
+    at = await log.until(/job "second": snapshot [0-9a-f]{8}/, at);
+
+    await Deno.writeTextFile(real, "[[job]\nname = \n");
+    child.kill("SIGHUP");
+    at = await log.until(/reload failed, keeping the previous jobs: .*cairn\.toml/, at);
+
+    child.kill("SIGTERM");
+    at = await log.until(/stopping after the running job's safe point/, at);
+    await log.until(/agent stopped/, at);
+    stopped = true;
+  } finally {
+    if (!stopped) child.kill("SIGKILL"); // a failed step: do not leave the agent running
+  }
+  const status = await child.status;
+  await child.stdout.cancel();
+  const text = await log.rest();
+  assertEquals([status.code, status.signal], [0, null], text);
+  // Each job ran once: the reload did not rerun the first one.
+  assertEquals(text.match(/job "first": starting/g)?.length, 1, text);
+  assertEquals(text.match(/job "second": starting/g)?.length, 1, text);
+  assertStringIncludes(text, "agent stopped");
+  await Deno.remove(dir, { recursive: true });
+});
