@@ -17,9 +17,10 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Expands a leading `~` or `~/` and `$VAR` / `${VAR}` anywhere; `$$` is a
- * literal `$`. An unset variable is an error rather than an empty string,
- * because `"$BACKUP_ROOT/etc"` silently becoming `"/etc"` is exactly the kind
- * of surprise a backup tool must not have.
+ * literal `$`. An unset or empty variable is an error rather than an empty
+ * string, because `"$BACKUP_ROOT/etc"` silently becoming `"/etc"` (or
+ * `"/$EMPTY"` becoming `"/"`) is exactly the kind of surprise a backup tool
+ * must not have.
  *
  * @throws {Error} with a short reason, which the caller attaches to the key.
  */
@@ -38,6 +39,9 @@ export function expandVars(text: string, ctx: ExpandEnv): string {
     const value = ctx.env[name];
     if (value === undefined) {
       throw new Error(`environment variable "${name}" is not set (used in "${text}")`);
+    }
+    if (value === "") {
+      throw new Error(`environment variable "${name}" is empty (used in "${text}")`);
     }
     return value;
   });

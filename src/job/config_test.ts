@@ -287,8 +287,13 @@ Deno.test("parseJobConfig() rejects a table of bad files with file, line and key
     ],
     [
       "variable making a relative path",
-      BASE.replaceAll(`["/etc"]`, `["$EMPTY/etc", "\${EMPTY}etc"]`),
-      /key "paths\[1\]": path "\$\{EMPTY\}etc" expands to "etc", which is not absolute/,
+      BASE.replaceAll(`["/etc"]`, `["$DATA/etc", "\${DATA}etc", "etc$DATA"]`),
+      /key "paths\[2\]": path "etc\$DATA" expands to "etc\/srv\/data", which is not absolute/,
+    ],
+    [
+      "empty variable making the root",
+      BASE.replaceAll(`["/etc"]`, `["/$EMPTY"]`),
+      /^cairn\.toml:8: job "etc": key "paths\[0\]": environment variable "EMPTY" is empty \(used in "\/\$EMPTY"\)$/,
     ],
     [
       "unset variable",
