@@ -77,7 +77,12 @@ export async function runJobNow(
   try {
     signal?.throwIfAborted();
     const { location, password, init, open } = resolveRepository(config, job, options.env);
-    const before = await runHooks(job.before, { job: job.name, stopOnFailure: true, signal });
+    const before = await runHooks(job.before, {
+      job: job.name,
+      stopOnFailure: true,
+      signal,
+      inherit: options.env,
+    });
     signal?.throwIfAborted(); // a hook killed by the abort is an interruption, not a skip
     const failed = hookFailure(before);
     if (failed) {
@@ -94,7 +99,12 @@ export async function runJobNow(
     const env: Record<string, string> = {};
     if (result.snapshot) env.CAIRN_SNAPSHOT = result.snapshot;
     // Not aborted with the run: `after` hooks are where users undo what `before` did.
-    const after = await runHooks(job.after, { job: job.name, result: result.result, env })
+    const after = await runHooks(job.after, {
+      job: job.name,
+      result: result.result,
+      env,
+      inherit: options.env,
+    })
       .catch((err) => [{ command: "after", code: null, success: false, output: String(err) }]);
     const failed = hookFailure(after);
     if (failed) say(`warning: after: ${failed}`);

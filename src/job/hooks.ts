@@ -25,6 +25,11 @@ export interface RunHooksOptions {
   result?: RunOutcome;
   /** Extra variables (e.g. `CAIRN_SNAPSHOT`). */
   env?: Record<string, string>;
+  /**
+   * The environment hooks inherit from, filtered by {@linkcode hookEnvironment}.
+   * Default: the process environment.
+   */
+  inherit?: Record<string, string | undefined>;
   /** Stop at the first failing command (for `before`). Default false. */
   stopOnFailure?: boolean;
   /** Keep at most this much output per command (the end, where errors are). Default 8 KiB. */
@@ -41,7 +46,38 @@ async function tail(stream: ReadableStream<Uint8Array>, max: number, sink: Uint8
   }
 }
 
-/** Runs one command with the process environment plus `env`; output is captured, bounded. */
+/**
+ * The variables hooks inherit: an allow-list, not a scrub list. The agent's
+ * environment holds secrets under names no list can know in advance
+ * (`CAIRN_PASSWORD`, any repository's `password_env`, `AWS_SECRET_ACCESS_KEY`,
+ * `AWS_SESSION_TOKEN`, tokens of whatever runs the agent), and a hook needs
+ * none of them to find programs, files and the locale.
+ */
+export const HOOK_ENV: readonly string[] = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "TMPDIR",
+  "TERM",
+];
+
+/** The part of `env` hooks may see: {@linkcode HOOK_ENV} and the `LC_*` locale variables. */
+export function hookEnvironment(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && (HOOK_ENV.includes(name) || /^LC_[A-Z_]+$/.test(name))) {
+      out[name] = value;
+    }
+  }
+  return out;
+}
+
+/** Runs one command with exactly the variables in `env`; output is captured, bounded. */
 export async function runHook(
   hook: HookCommand,
   env: Record<string, string>,
@@ -53,6 +89,7 @@ export async function runHook(
     child = new Deno.Command(hook.argv[0], {
       args: hook.argv.slice(1),
       env,
+      clearEnv: true,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -77,7 +114,8 @@ export async function runHook(
 }
 
 /**
- * Runs commands one after another with `CAIRN_JOB` (and `CAIRN_RESULT`) set.
+ * Runs commands one after another with the allowed part of the environment
+ * (see {@linkcode HOOK_ENV}), `env`, and `CAIRN_JOB` (and `CAIRN_RESULT`) set.
  * With `stopOnFailure` (the `before` hooks) the first failure ends the list;
  * the caller then skips the run, reporting {@linkcode hookFailure}.
  */
@@ -85,7 +123,11 @@ export async function runHooks(
   hooks: readonly HookCommand[],
   options: RunHooksOptions,
 ): Promise<HookResult[]> {
-  const env: Record<string, string> = { ...options.env, CAIRN_JOB: options.job };
+  const env: Record<string, string> = {
+    ...hookEnvironment(options.inherit ?? Deno.env.toObject()),
+    ...options.env,
+    CAIRN_JOB: options.job,
+  };
   if (options.result) env.CAIRN_RESULT = options.result;
   const results: HookResult[] = [];
   for (const hook of hooks) {

@@ -47,3 +47,25 @@ Deno.test("runHooks() reports a missing program as a failure, not a crash", asyn
   assertEquals(results[0].success, false);
   assertEquals(hookFailure(results)?.startsWith('command "/nonexistent/x" could not run'), true);
 });
+
+Deno.test("runHooks() passes on PATH and the locale but no password or S3 secret", async () => {
+  const results = await runHooks([sh("env")], {
+    job: "db",
+    inherit: {
+      PATH: "/usr/bin:/bin",
+      LC_ALL: "C.UTF-8",
+      CAIRN_PASSWORD: "hunter2",
+      CAIRN_PASSWORD_FILE: "/etc/cairn/pw",
+      AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+      AWS_SECRET_ACCESS_KEY: "secret-key",
+      AWS_SESSION_TOKEN: "session",
+      DB_PASSWORD: "from-password_env",
+    },
+  });
+  const lines = results[0].output.split("\n");
+  for (const want of ["CAIRN_JOB=db", "PATH=/usr/bin:/bin", "LC_ALL=C.UTF-8"]) {
+    assertEquals(lines.includes(want), true, `${want} in ${lines}`);
+  }
+  const leaked = lines.filter((l) => /^(CAIRN_PASSWORD|AWS_|DB_PASSWORD)/.test(l));
+  assertEquals(leaked, []);
+});
