@@ -7,6 +7,12 @@
  * strings, which is what real job files contain. A key it cannot find falls
  * back to its nearest enclosing table, which is still the right place to look.
  *
+ * The work is linear in the length of the text: keys are kept in a tree of
+ * path segments, never as joined prefix strings, and no regular expression
+ * here can backtrack over a line more than a constant number of times. A
+ * signed remote document or a job file with one key of 60,000 dotted parts
+ * must cost milliseconds, not minutes and gigabytes.
+ *
  * @module
  */
 
@@ -17,9 +23,18 @@ const BARE_OR_QUOTED = String.raw`(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')`;
 const KEY_LINE = new RegExp(
   String.raw`^\s*(${BARE_OR_QUOTED}(?:\s*\.\s*${BARE_OR_QUOTED})*)\s*=`,
 );
-const ARRAY_HEADER = /^\s*\[\[\s*(.+?)\s*\]\]/;
-const TABLE_HEADER = /^\s*\[\s*([^\[].*?)\s*\]/;
+// `[^\]]*` rather than a lazy `.*?\s*`: the lazy form retries the trailing
+// `\s*` at every position, quadratic on a long line of spaces.
+const ARRAY_HEADER = /^\s*\[\[([^\]]*)\]\]/;
+const TABLE_HEADER = /^\s*\[(?!\[)([^\]]*)\]/;
 const INLINE_KEY = /[{,]\s*([A-Za-z0-9_-]+)\s*=/g;
+
+/**
+ * Keys deeper than this are located by their first MAX_DEPTH parts. Job files
+ * nest five deep (`job.0.mirror.keep.daily`); the cap keeps a key of 500,000
+ * parts from costing a tree node per part.
+ */
+const MAX_DEPTH = 32;
 
 function splitKey(text: string): string[] {
   const out: string[] = [];
@@ -27,31 +42,26 @@ function splitKey(text: string): string[] {
   for (const m of text.matchAll(re)) {
     const k = m[0];
     out.push(k.startsWith('"') || k.startsWith("'") ? k.slice(1, -1) : k);
+    if (out.length === MAX_DEPTH) break;
   }
   return out;
 }
 
-function keyOf(path: KeyPath): string {
-  return path.join("\u0000");
+/** One key or table: where it was first seen, and how many `[[…]]` entries it has had. */
+interface Node {
+  line: number;
+  /** Index of the last `[[array]]` entry, for arrays of tables. */
+  last?: number;
+  kids?: Map<string, Node>;
 }
 
 /** Line numbers (1-based) of every table and key found in `text`. */
 export class KeyLocator {
-  #lines = new Map<string, number>();
+  readonly #root: Node = { line: 0 };
 
   /** Scans `text` once. */
   constructor(text: string) {
-    const counts = new Map<string, number>();
-    const resolve = (segs: string[]): (string | number)[] => {
-      const out: (string | number)[] = [];
-      for (const s of segs) {
-        out.push(s);
-        const n = counts.get(keyOf(out));
-        if (n !== undefined) out.push(n);
-      }
-      return out;
-    };
-    let current: (string | number)[] = [];
+    let current = this.#root;
     let inMultiline: string | undefined;
     const lines = text.split(/\r?\n/);
     for (let i = 0; i < lines.length; i++) {
@@ -64,26 +74,22 @@ export class KeyLocator {
       let m = ARRAY_HEADER.exec(line);
       if (m) {
         const segs = splitKey(m[1]);
-        const parent = resolve(segs.slice(0, -1));
-        const base = [...parent, segs[segs.length - 1]];
-        const n = (counts.get(keyOf(base)) ?? -1) + 1;
-        counts.set(keyOf(base), n);
-        current = [...base, n];
-        this.#record(current, lineNo);
+        if (segs.length === 0) continue;
+        const base = this.#walk(this.#root, segs, lineNo, true);
+        base.last = (base.last ?? -1) + 1;
+        current = this.#child(base, String(base.last), lineNo);
         continue;
       }
       m = TABLE_HEADER.exec(line);
       if (m && !KEY_LINE.test(line)) {
-        current = resolve(splitKey(m[1]));
-        this.#record(current, lineNo);
+        current = this.#walk(this.#root, splitKey(m[1]), lineNo, true);
         continue;
       }
       m = KEY_LINE.exec(line);
       if (!m) continue;
-      const full = [...current, ...splitKey(m[1])];
-      this.#record(full, lineNo);
+      const full = this.#walk(current, splitKey(m[1]), lineNo, false);
       const rest = line.slice(m[0].length);
-      for (const im of rest.matchAll(INLINE_KEY)) this.#record([...full, im[1]], lineNo);
+      for (const im of rest.matchAll(INLINE_KEY)) this.#child(full, im[1], lineNo);
       for (const q of ['"""', "'''"]) {
         const count = rest.split(q).length - 1;
         if (count % 2 === 1) inMultiline = q;
@@ -91,20 +97,39 @@ export class KeyLocator {
     }
   }
 
-  #record(path: KeyPath, line: number) {
-    // Every prefix too, so `keep.daily = 1` also locates `keep`.
-    for (let n = 1; n <= path.length; n++) {
-      const k = keyOf(path.slice(0, n));
-      if (!this.#lines.has(k)) this.#lines.set(k, line);
-    }
+  /**
+   * Follows (and creates) `segs` below `from`. In a table header, a segment
+   * that names an array of tables means its last entry, as in TOML.
+   */
+  #walk(from: Node, segs: readonly string[], line: number, header: boolean): Node {
+    let node = from;
+    segs.forEach((seg, i) => {
+      node = this.#child(node, seg, line);
+      if (header && i < segs.length - 1 && node.last !== undefined) {
+        node = this.#child(node, String(node.last), line);
+      }
+    });
+    return node;
+  }
+
+  /** The child `seg` of `node`, created at `line` if new (the first line seen wins). */
+  #child(node: Node, seg: string, line: number): Node {
+    node.kids ??= new Map();
+    let kid = node.kids.get(seg);
+    if (!kid) node.kids.set(seg, kid = { line });
+    return kid;
   }
 
   /** The line of `path`, or of its nearest enclosing key or table that was found. */
   find(path: KeyPath): number | undefined {
-    for (let n = path.length; n > 0; n--) {
-      const line = this.#lines.get(keyOf(path.slice(0, n)));
-      if (line !== undefined) return line;
+    let node = this.#root;
+    let found: number | undefined;
+    for (const seg of path) {
+      const kid = node.kids?.get(String(seg));
+      if (!kid) break;
+      node = kid;
+      found = kid.line;
     }
-    return undefined;
+    return found;
   }
 }

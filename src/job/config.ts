@@ -39,6 +39,14 @@ export interface ParseJobConfigOptions {
   repositories?: Record<string, RepositoryConfig>;
 }
 
+/**
+ * The largest job file or remote job document accepted, in bytes: 1 MiB, the
+ * fetcher's download bound too. A real job file is a few KiB (a thousand jobs
+ * fit in 200 KiB); the bound keeps a hostile or broken file from costing the
+ * agent more than a moment before it is refused.
+ */
+export const MAX_JOB_FILE_BYTES = 1 << 20;
+
 const TOP_KEYS = ["state_dir", "metrics_file", "repository", "job", "remote"];
 const REMOTE_DOC_KEYS = ["repository", "job", "version", "expires", "report_url"];
 const NOT_IN_REMOTE = "is not allowed in remote job documents (it is a local setting)";
@@ -170,6 +178,11 @@ export function parseJobConfig(
   const remoteDoc = options.remote ?? false;
   const env = options.env ?? (remoteDoc ? {} : Deno.env.toObject());
   const expand: ExpandEnv = { env, home: options.home ?? env.HOME };
+  // UTF-8 is at most 3 bytes per UTF-16 unit: count exactly only near the bound.
+  if (text.length * 3 > MAX_JOB_FILE_BYTES) {
+    const bytes = new TextEncoder().encode(text).length;
+    if (bytes > MAX_JOB_FILE_BYTES) throw tooLarge(source);
+  }
   let data: Record<string, unknown>;
   try {
     data = parse(text);
@@ -262,6 +275,10 @@ export function parseJobConfig(
   return config;
 }
 
+function tooLarge(file: string): ConfigError {
+  return new ConfigError({ file }, `too large: more than ${MAX_JOB_FILE_BYTES} bytes`);
+}
+
 /**
  * Reads and parses a job file. A missing or unreadable file is a
  * {@linkcode ConfigError} too, so the CLI has one error path (exit 2).
@@ -272,12 +289,28 @@ export async function loadJobConfig(
 ): Promise<JobConfig> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    // Not readTextFile: a huge (or endless, like /dev/zero) file is refused
+    // after MAX_JOB_FILE_BYTES + 1 bytes instead of being read whole.
+    text = await readBoundedText(path, MAX_JOB_FILE_BYTES);
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const why = e instanceof Deno.errors.NotFound
       ? "file not found"
       : `cannot read file: ${(e as Error).message}`;
     throw new ConfigError({ file: path }, why, { cause: e });
   }
   return parseJobConfig(text, path, options);
+}
+
+async function readBoundedText(path: string, limit: number): Promise<string> {
+  using file = await Deno.open(path);
+  const buf = new Uint8Array(limit + 1);
+  let n = 0;
+  while (n < buf.length) {
+    const got = await file.read(buf.subarray(n));
+    if (got === null) break;
+    n += got;
+  }
+  if (n > limit) throw tooLarge(path);
+  return new TextDecoder().decode(buf.subarray(0, n));
 }

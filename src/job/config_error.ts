@@ -4,6 +4,13 @@
  * @module
  */
 
+const MAX_KEY = 120;
+const MAX_MESSAGE = 1000;
+
+function clip(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
 /** Where a {@linkcode ConfigError} points to. */
 export interface ConfigErrorLocation {
   /** The file (or other source name) the text came from. */
@@ -36,10 +43,13 @@ export class ConfigError extends Error {
   ) {
     const parts = [location.line ? `${location.file}:${location.line}` : location.file];
     if (options?.context) parts.push(options.context);
-    if (location.key) parts.push(`key "${location.key}"`);
+    if (location.key) parts.push(`key "${clip(location.key, MAX_KEY)}"`);
     parts.push(detail);
     // One line, always: multi-line causes (e.g. TOML excerpts) would break log parsing.
-    super(parts.join(": ").replace(/\s*\n\s*/g, " "), { cause: options?.cause });
+    // Short too: a hostile file's 100 KB key must not become a 100 KB log line.
+    super(clip(parts.join(": ").replace(/\s*\n\s*/g, " "), MAX_MESSAGE), {
+      cause: options?.cause,
+    });
     this.file = location.file;
     this.line = location.line;
     this.key = location.key;
