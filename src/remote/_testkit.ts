@@ -35,6 +35,7 @@ export function parseTestDocument(text: string, source: string): RemoteDocument 
       name: String(j.name),
       repository: String(j.repository),
       paths: j.paths as string[],
+      ...(typeof j.host === "string" ? { host: j.host } : {}),
     })),
   };
 }
@@ -42,7 +43,13 @@ export function parseTestDocument(text: string, source: string): RemoteDocument 
 /** A job document for host `web1` with the given version, expiry and paths. */
 export function jobDocument(
   version: number,
-  options: { expires?: Date; paths?: string[]; repository?: string; reportUrl?: string } = {},
+  options: {
+    expires?: Date;
+    paths?: string[];
+    repository?: string;
+    reportUrl?: string;
+    host?: string;
+  } = {},
 ): string {
   const expires = options.expires ?? new Date(Date.now() + 3600_000);
   const repo = options.repository ?? "main";
@@ -59,6 +66,7 @@ export function jobDocument(
     `name = "www"`,
     `repository = "${repo}"`,
     `paths = ${JSON.stringify(options.paths ?? ["/srv/www"])}`,
+    ...(options.host ? [`host = "${options.host}"`] : []),
     "",
   ];
   return lines.join("\n");

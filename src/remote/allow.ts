@@ -20,6 +20,8 @@ export interface AllowedJobShape {
   name: string;
   repository: string;
   paths: readonly string[];
+  /** Host recorded in snapshots (and used by retention): only the agent's own. */
+  host?: string;
   /** Hook commands: never allowed remotely (the job parser rejects them too). */
   before?: readonly unknown[];
   after?: readonly unknown[];
@@ -57,6 +59,12 @@ export function checkAllowed(
   doc: AllowedDocumentShape,
   rules: AllowRules,
   local?: Readonly<Record<string, PinnedRepository>>,
+  /**
+   * The agent's host name. A job's `host` must be absent or equal to it: a
+   * document acts only as its agent, or its `keep` rule could forget another
+   * host's snapshots in a shared repository.
+   */
+  host?: string,
 ): string | undefined {
   const repos = new Set(rules.repositories);
   for (const [name, def] of Object.entries(doc.repositories ?? {})) {
@@ -73,6 +81,10 @@ export function checkAllowed(
     if (job.mirror !== undefined) {
       return `job "${job.name}": mirror is not allowed in a remote document`;
     }
+    if (job.host !== undefined && job.host !== host) {
+      return `job "${job.name}": host "${job.host}" is not this agent's host` +
+        (host === undefined ? "" : ` "${host}"`) + " (a remote document acts only as its agent)";
+    }
     if (!repos.has(job.repository)) {
       return `job "${job.name}": repository "${job.repository}" is not in remote.allow.repositories`;
     }
@@ -82,6 +94,63 @@ export function checkAllowed(
     }
   }
   return undefined;
+}
+
+/**
+ * Returns why a job path, *resolved*, leaves the allowed prefixes (one line
+ * naming the job, the path and where it leads), or undefined when all stay.
+ *
+ * {@linkcode checkAllowed} checks the strings; this follows symlinks. With
+ * `/srv/allowed/link -> /etc`, the string `/srv/allowed/link/secret` is under
+ * `/srv` but the backup would read `/etc/secret`. Each path is resolved
+ * (realpath) as far as it exists, and so is each prefix (`/srv -> /data/srv`
+ * keeps working). A link can be planted after a document was accepted, so the
+ * agent checks again just before each run; what is left is the moment
+ * between that check and the backup opening the path.
+ */
+export async function checkResolvedPaths(
+  job: Pick<AllowedJobShape, "name" | "paths">,
+  prefixes: readonly string[],
+): Promise<string | undefined> {
+  const allowed: string[] = [];
+  for (const prefix of prefixes) {
+    const r = await resolveExisting(trimSlash(prefix) || "/");
+    if (typeof r === "string") allowed.push(r);
+  }
+  for (const path of job.paths) {
+    const r = await resolveExisting(path);
+    if (typeof r !== "string") return `job "${job.name}": path "${path}" ${r.problem}`;
+    if (!allowed.some((prefix) => isUnderPrefix(r, prefix))) {
+      return `job "${job.name}": path "${path}" leads to "${r}", ` +
+        "which is not under any remote.allow.paths prefix";
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The real path of `path` as far as it exists, with the missing rest
+ * appended as written; a dangling symlink on the way is a problem, since what
+ * it will lead to is not known yet.
+ */
+async function resolveExisting(path: string): Promise<string | { problem: string }> {
+  const missing: string[] = [];
+  let head = path;
+  for (;;) {
+    try {
+      const real = await Deno.realPath(head);
+      return missing.length === 0 ? real : posix.join(real, ...missing.reverse());
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory)) {
+        return { problem: `cannot be resolved: ${(err as Error).message}` };
+      }
+    }
+    const link = await Deno.lstat(head).then((i) => i.isSymlink, () => false);
+    if (link) return { problem: `runs through a dangling symlink "${head}"` };
+    if (head === "/") return path;
+    missing.push(posix.basename(head));
+    head = posix.dirname(head);
+  }
 }
 
 /** True when `path` equals `prefix` or lies below it, by whole components. */

@@ -16,7 +16,7 @@
  * an outage into data loss.
  */
 
-import { checkAllowed } from "./allow.ts";
+import { checkAllowed, checkResolvedPaths } from "./allow.ts";
 import {
   assertSecureUrl,
   createClient,
@@ -196,7 +196,7 @@ export class RemoteJobSource<T extends RemoteDocument> implements Disposable {
     if (expires.getTime() <= now.getTime()) {
       throw new Rejected(`document version ${version} expired ${expires.toISOString()}`);
     }
-    this.#checkAllowed(doc.config);
+    await this.#checkAllowed(doc.config);
 
     const cache: CachedDocument = {
       url: this.url,
@@ -247,8 +247,10 @@ export class RemoteJobSource<T extends RemoteDocument> implements Disposable {
     return { config, version, expires };
   }
 
-  #checkAllowed(config: T): void {
-    const why = checkAllowed(config, this.opts.allow, this.opts.localRepositories);
+  async #checkAllowed(config: T): Promise<void> {
+    const o = this.opts;
+    let why = checkAllowed(config, o.allow, o.localRepositories, o.host);
+    for (const job of config.jobs) why ??= await checkResolvedPaths(job, o.allow.paths);
     if (why) throw new Rejected(`not allowed: ${why}`);
   }
 
@@ -273,7 +275,7 @@ export class RemoteJobSource<T extends RemoteDocument> implements Disposable {
     // (allow rules tightened locally): an older document must not come back.
     this.#floor = doc.version;
     try {
-      this.#checkAllowed(doc.config);
+      await this.#checkAllowed(doc.config);
     } catch (err) {
       this.#log(`ignoring cached version ${doc.version}: ${describeError(err)}`);
       return;

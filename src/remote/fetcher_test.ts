@@ -154,6 +154,52 @@ Deno.test("RemoteJobSource.poll() rejects a job outside the allow list", async (
   assert.match(repo.result.status === "rejected" ? repo.result.reason : "", /repository "other"/);
 });
 
+Deno.test("RemoteJobSource.poll() rejects a job that would act as another host", async () => {
+  const { result } = await afterGoodVersion((fleet) =>
+    fleet.publish("web1", jobDocument(2, { host: "db1" }))
+  );
+  assert.equal(
+    result.status === "rejected" && result.reason,
+    'not allowed: job "www": host "db1" is not this agent\'s host "web1" ' +
+      "(a remote document acts only as its agent)",
+  );
+});
+
+Deno.test("RemoteJobSource.poll() rejects a path that runs through a symlink out of the prefix", async () => {
+  await using fleet = await TestFleet.start();
+  const root = await Deno.realPath(fleet.dir);
+  await Deno.mkdir(`${root}/allowed/www`, { recursive: true });
+  await Deno.mkdir(`${root}/outside`);
+  await Deno.writeTextFile(`${root}/outside/secret`, "s3cret");
+  await Deno.symlink(`${root}/outside`, `${root}/allowed/link`);
+  // The prefix itself may be a symlink: it is resolved too.
+  await Deno.symlink(`${root}/allowed`, `${root}/alias`);
+  const rules = { repositories: ["main"], paths: [`${root}/alias`] };
+  const { source, logs } = await openSource(fleet, `${root}/state`, { allow: rules });
+  using s = source;
+
+  await fleet.publish(
+    "web1",
+    jobDocument(1, { paths: [`${root}/alias/www`, `${root}/alias/new`] }),
+  );
+  assert.equal((await s.poll()).status, "updated", logs.join("\n"));
+
+  await fleet.publish("web1", jobDocument(2, { paths: [`${root}/alias/link/secret`] }));
+  const r = await s.poll();
+  assert.equal(
+    r.status === "rejected" && r.reason,
+    `not allowed: job "www": path "${root}/alias/link/secret" leads to "${root}/outside/secret", ` +
+      "which is not under any remote.allow.paths prefix",
+  );
+  assert.equal(r.current?.version, 1);
+
+  // A dangling link is refused too: where it leads can change later.
+  await Deno.symlink(`${root}/nowhere`, `${root}/allowed/dangling`);
+  await fleet.publish("web1", jobDocument(3, { paths: [`${root}/alias/dangling/x`] }));
+  const d = await s.poll();
+  assert.match(d.status === "rejected" ? d.reason : "", /runs through a dangling symlink/);
+});
+
 Deno.test("RemoteJobSource.poll() rejects a signed document that does not parse", async () => {
   const { result } = await afterGoodVersion((fleet) => fleet.publish("web1", "version = [\n"));
   assert.match(result.status === "rejected" ? result.reason : "", /^invalid document: /);

@@ -40,6 +40,7 @@ export {
   type AllowedJobShape,
   type AllowRules,
   checkAllowed,
+  checkResolvedPaths,
   isUnderPrefix,
   type PinnedRepository,
 } from "./allow.ts";
