@@ -135,3 +135,76 @@ Deno.test("cairn serve refuses a missing jobs directory with exit 2", async () =
   assertEquals(r.code, 2);
   assertStringIncludes(r.stderr, "--jobs-dir /nonexistent/cairn-jobs");
 });
+
+Deno.test("agent --once re-checks a remote job's paths at run time: a link planted after the poll is refused", async () => {
+  const { dir, env } = await makeRepo();
+  const host = Deno.hostname();
+  await Deno.mkdir(`${dir}/srv/site/sub`, { recursive: true });
+  await Deno.mkdir(`${dir}/outside/sub`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/outside/sub/secret`, "not for the fleet\n");
+  await Deno.mkdir(`${dir}/local`);
+  await Deno.writeTextFile(`${dir}/local/a`, "a\n");
+  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
+  const keygen = await cairn(["keygen", "--out", `${dir}/signing`]);
+  assertEquals(keygen.code, 0, keygen.stderr);
+
+  const jobsDir = `${dir}/jobs`;
+  await Deno.mkdir(jobsDir);
+  const server = await startServe(jobsDir);
+  try {
+    const doc = `${jobsDir}/${host}.toml`;
+    await Deno.writeTextFile(
+      doc,
+      [
+        "version = 1",
+        `expires = ${new Date(Date.now() + 3600_000).toISOString()}`,
+        "[[job]]",
+        `name = "www"`,
+        `paths = ["${dir}/srv/site/sub"]`,
+        `schedule = "@yearly"`,
+      ].join("\n") + "\n",
+    );
+    assertEquals((await cairn(["sign", doc, "--key", `${dir}/signing`])).code, 0);
+    const boot = `${dir}/cairn.toml`;
+    // The local job runs first (local jobs come before remote ones) and plants
+    // the link after the document was fetched and accepted.
+    await Deno.writeTextFile(
+      boot,
+      [
+        `state_dir = "${dir}/state"`,
+        "[repository.main]",
+        `path = "${env.CAIRN_REPO}"`,
+        `password_file = "${dir}/password"`,
+        "[[job]]",
+        `name = "plant"`,
+        `paths = ["${dir}/local"]`,
+        `schedule = "@yearly"`,
+        `before = ["rm -r '${dir}/srv/site' && ln -s '${dir}/outside' '${dir}/srv/site'"]`,
+        "[remote]",
+        `url = "${server.base}/v1/agents/{host}/jobs.toml"`,
+        `public_key = "${keygen.stdout.trim()}"`,
+        "[remote.allow]",
+        `repositories = ["main"]`,
+        `paths = ["${dir}/srv"]`,
+      ].join("\n") + "\n",
+    );
+
+    const r = await cairn(["agent", "--config", boot, "--once"]);
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, "remote jobs: accepted version 1");
+    const st = lastJson<{ job: string; result: string; error?: string }[]>(
+      await cairn(["status", "--config", boot, "--json"]),
+    );
+    const www = st.find((s) => s.job === "www")!;
+    assertEquals(www.result, "failed");
+    assertStringIncludes(
+      www.error ?? "",
+      `path "${dir}/srv/site/sub" leads to "${await Deno.realPath(dir)}/outside/sub"`,
+    );
+    const snaps = lastJson<{ job: string }[]>(await cairn(["snapshots", "--json"], { env }));
+    assertEquals(snaps.map((s) => s.job), ["plant"], "the remote job backed up nothing");
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

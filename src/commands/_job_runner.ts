@@ -34,6 +34,7 @@ import {
   StatusStore,
   writeMetrics,
 } from "../job/mod.ts";
+import { checkResolvedPaths } from "../remote/mod.ts";
 import {
   NoRepositoryError,
   Repository,
@@ -54,6 +55,13 @@ export interface RunJobNowOptions {
   output: Output;
   /** For `password_env` and the CAIRN_PASSWORD(_FILE) fallback. */
   env: Record<string, string | undefined>;
+  /**
+   * Set for a job from a remote document: the `remote.allow.paths` prefixes.
+   * The job's paths are checked again, resolved, just before the run (a
+   * symlink may have been planted since the document was accepted), and the
+   * job acts as this machine's host whatever its `host` says.
+   */
+  remoteAllowPaths?: readonly string[];
 }
 
 /** A problem with the job's repository settings, found before anything runs. */
@@ -74,8 +82,13 @@ export async function runJobNow(
   const say = (line: string) => output.err(`job "${job.name}": ${line}`);
   let result: RunResult;
   let repo: Repository | undefined;
+  if (options.remoteAllowPaths) job = { ...job, host: undefined };
   try {
     signal?.throwIfAborted();
+    if (options.remoteAllowPaths) {
+      const why = await checkResolvedPaths(job, options.remoteAllowPaths);
+      if (why) throw new SetupError(`not allowed: ${why}`);
+    }
     const { location, password, init, open } = resolveRepository(config, job, options.env);
     const before = await runHooks(job.before, {
       job: job.name,

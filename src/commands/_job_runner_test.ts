@@ -169,6 +169,38 @@ mirror = { path = "$DIR/mirror/{job}" }
   assert(Deno.lstatSync(join(t.dir, "mirror", "m", ".cairn-mirror.json")).isFile);
 });
 
+Deno.test("runJobNow() of a remote job refuses a path a symlink now leads out of the prefix", async () => {
+  await using t = await setup(`
+[[job]]
+name = "www"
+paths = ["$DIR/allowed/site/sub"]
+host = "other"
+`);
+  const allowed = [join(t.dir, "allowed")];
+  const job = t.config.jobs[0];
+  await Deno.mkdir(join(t.dir, "allowed", "site", "sub"), { recursive: true });
+  await Deno.writeTextFile(join(t.dir, "allowed", "site", "sub", "ok.txt"), "fine");
+  const run = () =>
+    runJobNow(t.config, job, { output: t.output, env: {}, remoteAllowPaths: allowed });
+  const ok = await run();
+  assertEquals(ok.result, "success", ok.error);
+  // A remote job acts as this machine, whatever its host says.
+  assertEquals((await t.snapshots()).map((s) => s.host), [Deno.hostname()]);
+
+  // Planted after the document was accepted: site -> the source tree outside the prefix.
+  await Deno.remove(join(t.dir, "allowed", "site"), { recursive: true });
+  await Deno.symlink(t.src, join(t.dir, "allowed", "site"));
+  const r = await run();
+  assertEquals(r.result, "failed");
+  assertEquals(
+    r.error,
+    `not allowed: job "www": path "${t.dir}/allowed/site/sub" leads to "${await Deno.realPath(
+      t.src,
+    )}/sub", which is not under any remote.allow.paths prefix`,
+  );
+  assertEquals((await t.snapshots()).length, 1, "nothing was backed up");
+});
+
 Deno.test("worstExitCode() ranks failed above partial above success", () => {
   assertEquals(worstExitCode([]), 0);
   assertEquals(worstExitCode(["success", "partial"]), 3);

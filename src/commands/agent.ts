@@ -67,6 +67,8 @@ function timestamped(output: Output): Output {
 interface Origin {
   config: JobConfig;
   reportUrl?: string;
+  /** From the remote document: confined to `[remote.allow]` at run time too. */
+  remote?: boolean;
 }
 
 /** The agent's job set: the bootstrap file's jobs plus those of the remote document. */
@@ -182,7 +184,12 @@ class Fleet {
         const origin = this.#origins.get(job) ?? { config: this.boot };
         this.#ran.set(job.name, origin);
         this.#log(`job "${job.name}": starting`);
-        return runJobNow(origin.config, job, { signal, output: this.output, env: this.env });
+        return runJobNow(origin.config, job, {
+          signal,
+          output: this.output,
+          env: this.env,
+          remoteAllowPaths: origin.remote ? this.boot.remote?.allow.paths ?? [] : undefined,
+        });
       },
       onRun: (record) => this.#onRun(record),
       log: (line) => this.#log(line),
@@ -283,7 +290,7 @@ class Fleet {
           this.#log(`remote job "${job.name}" ignored: a local job has that name`);
           continue;
         }
-        this.#origins.set(job, { config, reportUrl: doc.reportUrl });
+        this.#origins.set(job, { config, reportUrl: doc.reportUrl, remote: true });
         jobs.push(job);
       }
     }
