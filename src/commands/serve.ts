@@ -9,7 +9,8 @@ export const serveCommand: Command = {
   description: [
     "Serves DIR/{host}.toml and DIR/{host}.toml.sig, stores reports in DIR/reports and",
     "shows each host's last results at GET /v1/status. Without --tokens, agent requests",
-    "are not authenticated: listen on loopback only. Runs until SIGINT or SIGTERM.",
+    "are not authenticated: listen on loopback only. Requests must arrive in time (head 10s,",
+    "body 30s) and at most 256 connections are open at once. Runs until SIGINT or SIGTERM.",
   ].join("\n"),
   usesRepository: false,
   options: {

@@ -14,6 +14,7 @@
 
 import { join } from "node:path";
 import { readBounded, TooLargeError } from "./_http.ts";
+import { serveLimited, type ServerLimits } from "./_http_server.ts";
 import { pickReport, reportProblem, type RunReport } from "./report.ts";
 
 /** Settings for {@link serveFleet}. */
@@ -29,6 +30,12 @@ export interface ServeFleetOptions {
   tokensFile?: string;
   /** Largest report body accepted; default 64 KiB. */
   maxReportBytes?: number;
+  /**
+   * Time limits on request heads, bodies and responses, and the cap on open
+   * connections (defaults: 10 s, 30 s, 30 s, 256). A client that sends half a
+   * request is closed when its limit passes, however slowly it dribbles.
+   */
+  limits?: Omit<ServerLimits, "maxBodyBytes">;
   signal?: AbortSignal;
   /** Receives one line per notable event; default `console.error`. */
   log?: (line: string) => void;
@@ -47,7 +54,7 @@ export type ReceivedReport = RunReport & { received: string };
 const HOST_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,252}$/;
 const AGENT_RE = /^\/v1\/agents\/([^/]+)\/(jobs\.toml|jobs\.toml\.sig|reports)$/;
 
-/** Starts the reference fleet endpoint with `Deno.serve`. */
+/** Starts the reference fleet endpoint (with the limits of `_http_server.ts`). */
 export async function serveFleet(options: ServeFleetOptions): Promise<FleetServer> {
   const log = options.log ?? console.error;
   const tokens = options.tokensFile ? await loadTokens(options.tokensFile) : undefined;
@@ -105,17 +112,18 @@ export async function serveFleet(options: ServeFleetOptions): Promise<FleetServe
     hostname: options.listen?.hostname ?? "127.0.0.1",
     port: options.listen?.port ?? 8080,
   };
-  const { promise, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
+  const server = serveLimited({
+    ...options.limits,
     ...listen,
+    maxBodyBytes: maxReport,
     signal: options.signal,
-    onListen: (addr) => resolve(addr as Deno.NetAddr),
     onError: (err) => {
       log(`serve: ${(err as Error).message?.split("\n")[0]}`);
       return text(500, "internal error");
     },
+    onLimit: (open) => log(`serve: ${open} connections open, refusing more until one closes`),
   }, handler);
-  return { addr: await promise, finished: server.finished };
+  return server;
 }
 
 async function serveFile(req: Request, path: string): Promise<Response> {

@@ -187,3 +187,128 @@ Deno.test("loadTokens() names the line of a malformed tokens file", async () => 
     await Deno.remove(path);
   }
 });
+
+// ---- slow clients: a raw TCP socket on loopback ----
+
+async function limitedServer(limits: Parameters<typeof serveFleet>[0]["limits"]) {
+  const dir = await Deno.makeTempDir({ prefix: "cairn-serve-" });
+  const ac = new AbortController();
+  const logs: string[] = [];
+  const server = await serveFleet({
+    jobsDir: dir,
+    listen: { hostname: "127.0.0.1", port: 0 },
+    limits,
+    signal: ac.signal,
+    log: (l) => logs.push(l),
+  });
+  return {
+    port: server.addr.port,
+    logs,
+    async [Symbol.asyncDispose]() {
+      ac.abort();
+      await server.finished;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/**
+ * Sends `first`, then one byte of `drip` after another (the pacing is the
+ * client's, nothing is asserted on it) until the server closes the
+ * connection; returns what the server sent. Fails if it is still open after
+ * `guardMs`, many times the limit under test.
+ */
+async function dribble(port: number, first: string, drip: string, guardMs = 10_000) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const enc = new TextEncoder();
+  let closed = false;
+  const writing = (async () => {
+    try {
+      await conn.write(enc.encode(first));
+      for (let i = 0; !closed; i = (i + 1) % drip.length) {
+        await conn.write(enc.encode(drip[i]));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } catch {
+      // The server closed the connection.
+    }
+  })();
+  const reading = (async () => {
+    let out = "";
+    const buf = new Uint8Array(4096);
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) return out;
+      out += new TextDecoder().decode(buf.subarray(0, n));
+    }
+  })();
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<undefined>((r) => guard = setTimeout(() => r(undefined), guardMs));
+  const answer = await Promise.race([reading, timedOut]);
+  clearTimeout(guard);
+  closed = true;
+  conn.close();
+  await writing;
+  await reading;
+  if (answer === undefined) throw new Error(`connection still open after ${guardMs} ms`);
+  return answer;
+}
+
+Deno.test("serveFleet() closes a client that dribbles its request head past the limit", async () => {
+  await using s = await limitedServer({ headerTimeoutMs: 200 });
+  const answer = await dribble(
+    s.port,
+    "POST /v1/agents/web1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+    "X-Slow: aaaaaaaa\r\n",
+  );
+  assert.match(answer, /^HTTP\/1\.1 408 /);
+  assert.match(answer, /connection: close/);
+});
+
+Deno.test("serveFleet() closes a client that dribbles its body past the limit", async () => {
+  await using s = await limitedServer({ bodyTimeoutMs: 200 });
+  const answer = await dribble(
+    s.port,
+    "POST /v1/agents/web1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{",
+    "a",
+  );
+  assert.match(answer, /^HTTP\/1\.1 408 /);
+});
+
+Deno.test("serveFleet() refuses connections past the cap until one closes", async () => {
+  await using s = await limitedServer({ maxConnections: 2, headerTimeoutMs: 300 });
+  const idle = await Promise.all(
+    [1, 2].map(() => Deno.connect({ hostname: "127.0.0.1", port: s.port })),
+  );
+  // Both slots are taken once the server answers requests on neither; the third is refused at once.
+  const refused = await dribble(s.port, "", " ", 5_000);
+  assert.match(refused, /^HTTP\/1\.1 503 /);
+  assert.match(s.logs.join("\n"), /2 connections open, refusing more/);
+  // The idle ones are closed by the head time limit, which frees their slots.
+  for (const conn of idle) {
+    assert.equal(await conn.read(new Uint8Array(4096)).then((n) => n !== null), true, "408 sent");
+    conn.close();
+  }
+  const res = await fetch(`http://127.0.0.1:${s.port}/v1/status`);
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+});
+
+Deno.test("serveFleet() refuses chunked bodies and conflicting lengths instead of guessing", async () => {
+  await using s = await limitedServer({});
+  const post = "POST /v1/agents/web1/reports HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  const chunked = await dribble(
+    s.port,
+    post + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    " ",
+  );
+  assert.match(chunked, /^HTTP\/1\.1 411 /);
+  const twice = await dribble(
+    s.port,
+    post + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}x",
+    " ",
+  );
+  assert.match(twice, /^HTTP\/1\.1 400 /);
+  const folded = await dribble(s.port, "GET /v1/status HTTP/1.1\r\nHost: a\r\n  b\r\n\r\n", " ");
+  assert.match(folded, /^HTTP\/1\.1 400 /);
+});

@@ -1,0 +1,336 @@
+/**
+ * A small HTTP/1.1 server for `cairn serve` with the limits `Deno.serve`
+ * lacks: a time limit on the request head and on the body, and a cap on open
+ * connections. With `Deno.serve`, 2,000 clients that sent half a request and
+ * then one byte now and then all stayed open; here each is closed when its
+ * limit passes, however it dribbles, and connections past the cap are refused
+ * at once.
+ *
+ * It is deliberately strict and small, which is all the fleet endpoint needs:
+ * one request per connection (every response says `connection: close`), a
+ * body only with `Content-Length` (no chunked uploads: 411), heads of at most
+ * 16 KiB. The handler is an ordinary `(Request) => Response`.
+ *
+ * @module
+ */
+
+/** Limits of {@link serveLimited}; each is injectable so tests can use small ones. */
+export interface ServerLimits {
+  /** Time from accepting a connection to the end of the request head. Default 10 s. */
+  headerTimeoutMs?: number;
+  /** Time to receive the whole body once the head is in. Default 30 s. */
+  bodyTimeoutMs?: number;
+  /** Time to write the whole response. Default 30 s. */
+  responseTimeoutMs?: number;
+  /** Connections open at once; more are answered 503 and closed. Default 256. */
+  maxConnections?: number;
+  /** Largest request head. Default 16 KiB. */
+  maxHeaderBytes?: number;
+  /** Largest body; a larger Content-Length is answered 413 unread. Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+/** Settings of {@link serveLimited}. */
+export interface LimitedServerOptions extends ServerLimits {
+  hostname: string;
+  port: number;
+  signal?: AbortSignal;
+  /** Turns a handler exception into a response. */
+  onError: (err: unknown) => Response;
+  /** Called once, when the connection cap is reached (until it is free again). */
+  onLimit?: (open: number) => void;
+}
+
+/** A running server. */
+export interface LimitedServer {
+  addr: Deno.NetAddr;
+  /** Settles when the server has shut down (after `signal` aborts). */
+  finished: Promise<void>;
+}
+
+const TIMEOUT = Symbol("timeout");
+const HEAD_END = new Uint8Array([13, 10, 13, 10]);
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const REASONS: Record<number, string> = {
+  100: "Continue",
+  200: "OK",
+  201: "Created",
+  304: "Not Modified",
+  400: "Bad Request",
+  401: "Unauthorized",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  411: "Length Required",
+  413: "Content Too Large",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  503: "Service Unavailable",
+};
+
+/** Serves `handler` on `hostname:port` within the limits. */
+export function serveLimited(
+  options: LimitedServerOptions,
+  handler: (req: Request) => Response | Promise<Response>,
+): LimitedServer {
+  const limits = {
+    header: options.headerTimeoutMs ?? 10_000,
+    body: options.bodyTimeoutMs ?? 30_000,
+    response: options.responseTimeoutMs ?? 30_000,
+    connections: options.maxConnections ?? 256,
+    headBytes: options.maxHeaderBytes ?? 16 << 10,
+    bodyBytes: options.maxBodyBytes ?? 1 << 20,
+  };
+  const listener = Deno.listen({ hostname: options.hostname, port: options.port });
+  const addr = listener.addr as Deno.NetAddr;
+  const base = `http://${
+    addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
+  }:${addr.port}`;
+  const open = new Set<Deno.Conn>();
+  const tasks = new Set<Promise<void>>();
+  let full = false;
+  const stop = () => {
+    listener.close();
+    for (const conn of open) closeQuietly(conn);
+  };
+  options.signal?.addEventListener("abort", stop, { once: true });
+
+  const serveConn = async (conn: Deno.Conn) => {
+    try {
+      const res = await readAndHandle(conn, limits, base, handler, options.onError);
+      if (res) await respond(conn, res, Date.now() + limits.response);
+    } catch {
+      // A connection reset or closed at shutdown: nothing to answer.
+    } finally {
+      // Forget it before closing, so a client that sees the close can count on the slot.
+      open.delete(conn);
+      if (open.size < limits.connections) full = false;
+      closeQuietly(conn);
+    }
+  };
+
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        if (open.size >= limits.connections) {
+          if (!full) options.onLimit?.(open.size);
+          full = true;
+          // A short answer fits the socket buffer: no read, no wait.
+          conn.write(encodeHead(503, new Headers(), 0)).catch(() => {}).finally(() =>
+            closeQuietly(conn)
+          );
+          continue;
+        }
+        open.add(conn);
+        const task = serveConn(conn);
+        tasks.add(task);
+        task.finally(() => tasks.delete(task));
+      }
+    } catch {
+      // The listener was closed.
+    }
+  })();
+
+  const finished = (async () => {
+    await accepting;
+    await Promise.allSettled([...tasks]);
+  })();
+  if (options.signal?.aborted) stop();
+  return { addr, finished };
+}
+
+interface Limits {
+  header: number;
+  body: number;
+  headBytes: number;
+  bodyBytes: number;
+}
+
+/** Reads one request within the limits and runs the handler; undefined: just close. */
+async function readAndHandle(
+  conn: Deno.Conn,
+  limits: Limits,
+  base: string,
+  handler: (req: Request) => Response | Promise<Response>,
+  onError: (err: unknown) => Response,
+): Promise<Response | undefined> {
+  const headDeadline = Date.now() + limits.header;
+  let buf: Uint8Array = new Uint8Array(0);
+  let end = -1;
+  while (end < 0) {
+    if (buf.length > limits.headBytes) return plain(431, "request head too large");
+    const chunk = await readBefore(conn, headDeadline);
+    if (chunk === TIMEOUT) return plain(408, "request head not received in time");
+    if (chunk === null) return undefined;
+    buf = concat(buf, chunk);
+    end = indexOf(buf, HEAD_END, Math.max(0, buf.length - chunk.length - 3));
+  }
+  if (end > limits.headBytes) return plain(431, "request head too large");
+  const head = parseHead(new TextDecoder().decode(buf.subarray(0, end)));
+  if (typeof head === "string") return plain(400, head);
+  if (head.headers.has("transfer-encoding")) return plain(411, "send a Content-Length");
+  const length = contentLength(head.headers);
+  if (length === undefined) return plain(400, "invalid Content-Length");
+  if (length > limits.bodyBytes) return plain(413, `body exceeds ${limits.bodyBytes} bytes`);
+
+  const body = new Uint8Array(length);
+  const early = buf.subarray(end + HEAD_END.length, end + HEAD_END.length + length);
+  body.set(early);
+  let got = early.length;
+  if (got < length && /^100-continue$/i.test(head.headers.get("expect") ?? "")) {
+    await conn.write(new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n"));
+  }
+  const bodyDeadline = Date.now() + limits.body;
+  while (got < length) {
+    const chunk = await readBefore(conn, bodyDeadline);
+    if (chunk === TIMEOUT) return plain(408, "request body not received in time");
+    if (chunk === null) return undefined;
+    const part = chunk.subarray(0, length - got);
+    body.set(part, got);
+    got += part.length;
+  }
+  let req: Request;
+  try {
+    const withBody = head.method !== "GET" && head.method !== "HEAD";
+    req = new Request(base + head.target, {
+      method: head.method,
+      headers: head.headers,
+      body: withBody ? body : undefined,
+    });
+  } catch {
+    return plain(400, "invalid request");
+  }
+  let res: Response;
+  try {
+    res = await handler(req);
+  } catch (err) {
+    res = onError(err);
+  }
+  if (head.method !== "HEAD") return res;
+  await res.body?.cancel();
+  return new Response(null, { status: res.status, headers: res.headers });
+}
+
+interface Head {
+  method: string;
+  target: string;
+  headers: Headers;
+}
+
+function parseHead(text: string): Head | string {
+  const lines = text.split("\r\n");
+  const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\/\S*) HTTP\/1\.[01]$/.exec(lines[0]);
+  if (!m) return "invalid request line";
+  const headers = new Headers();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    const name = line.slice(0, colon);
+    // No obs-fold continuation lines, no space before the colon (RFC 9112 §5).
+    if (colon <= 0 || !TOKEN.test(name)) return "invalid header line";
+    try {
+      headers.append(name, line.slice(colon + 1).trim());
+    } catch {
+      return "invalid header value";
+    }
+  }
+  return { method: m[1], target: m[2], headers };
+}
+
+/** The body length: 0 without the header; undefined when invalid or ambiguous. */
+function contentLength(headers: Headers): number | undefined {
+  const v = headers.get("content-length");
+  if (v === null) return 0;
+  // Repeated headers arrive joined by ", ": equal values are allowed, others are smuggling.
+  const values = new Set(v.split(",").map((s) => s.trim()));
+  if (values.size !== 1) return undefined;
+  const [only] = values;
+  return /^\d{1,15}$/.test(only) ? Number(only) : undefined;
+}
+
+async function respond(conn: Deno.Conn, res: Response, deadline: number): Promise<void> {
+  const body = res.body ? new Uint8Array(await res.arrayBuffer()) : new Uint8Array(0);
+  const head = encodeHead(res.status, res.headers, body.length, res.statusText);
+  await writeBefore(conn, concat(head, body), deadline);
+}
+
+function encodeHead(status: number, headers: Headers, length: number, reason = ""): Uint8Array {
+  let text = `HTTP/1.1 ${status} ${reason || REASONS[status] || ""}\r\n`;
+  headers.forEach((value, name) => {
+    if (!["content-length", "transfer-encoding", "connection"].includes(name)) {
+      text += `${name}: ${value}\r\n`;
+    }
+  });
+  // 304 and 204 carry no body, and no Content-Length that would claim one.
+  if (status !== 304 && status !== 204) text += `content-length: ${length}\r\n`;
+  text += "connection: close\r\n\r\n";
+  return new TextEncoder().encode(text);
+}
+
+function plain(status: number, text: string): Response {
+  return new Response(text + "\n", {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
+/** One read, or TIMEOUT when `deadline` passes first (the read is then abandoned). */
+async function readBefore(
+  conn: Deno.Conn,
+  deadline: number,
+): Promise<Uint8Array | null | typeof TIMEOUT> {
+  const buf = new Uint8Array(16 << 10);
+  const n = await before(conn.read(buf), deadline);
+  return n === TIMEOUT || n === null ? n : buf.subarray(0, n);
+}
+
+async function writeBefore(conn: Deno.Conn, data: Uint8Array, deadline: number): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const n = await before(conn.write(data.subarray(off)), deadline);
+    if (n === TIMEOUT) return;
+    off += n;
+  }
+}
+
+async function before<T>(op: Promise<T>, deadline: number): Promise<T | typeof TIMEOUT> {
+  const ms = deadline - Date.now();
+  if (ms <= 0) {
+    op.catch(() => {});
+    return TIMEOUT;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<typeof TIMEOUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMEOUT), ms);
+  });
+  try {
+    return await Promise.race([op, expired]);
+  } finally {
+    clearTimeout(timer);
+    op.catch(() => {}); // an abandoned read fails when the connection closes
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {
+  outer: for (let i = from; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
