@@ -39,6 +39,8 @@ export interface LimitedServerOptions extends ServerLimits {
   onError: (err: unknown) => Response;
   /** Called once, when the connection cap is reached (until it is free again). */
   onLimit?: (open: number) => void;
+  /** Called when accepting a connection fails (the server goes on). */
+  onAcceptError?: (err: unknown) => void;
 }
 
 /** A running server. */
@@ -90,7 +92,9 @@ export function serveLimited(
   const open = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
   let full = false;
+  let stopped = false;
   const stop = () => {
+    stopped = true;
     listener.close();
     for (const conn of open) closeQuietly(conn);
   };
@@ -111,24 +115,34 @@ export function serveLimited(
   };
 
   const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        if (open.size >= limits.connections) {
-          if (!full) options.onLimit?.(open.size);
-          full = true;
-          // A short answer fits the socket buffer: no read, no wait.
-          conn.write(encodeHead(503, new Headers(), 0)).catch(() => {}).finally(() =>
-            closeQuietly(conn)
-          );
-          continue;
-        }
-        open.add(conn);
-        const task = serveConn(conn);
-        tasks.add(task);
-        task.finally(() => tasks.delete(task));
+    while (!stopped) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (stopped) return;
+        // Out of file descriptors, say: wait a moment rather than stop serving.
+        options.onAcceptError?.(err);
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
       }
-    } catch {
-      // The listener was closed.
+      if (stopped) {
+        closeQuietly(conn);
+        return;
+      }
+      if (open.size >= limits.connections) {
+        if (!full) options.onLimit?.(open.size);
+        full = true;
+        // A short answer fits the socket buffer: no read, no wait.
+        conn.write(encodeHead(503, new Headers(), 0)).catch(() => {}).finally(() =>
+          closeQuietly(conn)
+        );
+        continue;
+      }
+      open.add(conn);
+      const task = serveConn(conn);
+      tasks.add(task);
+      task.finally(() => tasks.delete(task));
     }
   })();
 

@@ -122,6 +122,7 @@ export async function serveFleet(options: ServeFleetOptions): Promise<FleetServe
       return text(500, "internal error");
     },
     onLimit: (open) => log(`serve: ${open} connections open, refusing more until one closes`),
+    onAcceptError: (err) => log(`serve: accept: ${(err as Error).message?.split("\n")[0]}`),
   }, handler);
   return server;
 }
