@@ -170,15 +170,19 @@ async function readAndHandle(
   onError: (err: unknown) => Response,
 ): Promise<Response | undefined> {
   const headDeadline = Date.now() + limits.header;
-  let buf: Uint8Array = new Uint8Array(0);
+  // Read in place: a client sending its head a byte at a time costs one copy
+  // of each byte, not a copy of the whole head per byte.
+  const buf = new Uint8Array(limits.headBytes + HEAD_END.length);
+  let len = 0;
   let end = -1;
   while (end < 0) {
-    if (buf.length > limits.headBytes) return plain(431, "request head too large");
-    const chunk = await readBefore(conn, headDeadline);
-    if (chunk === TIMEOUT) return plain(408, "request head not received in time");
-    if (chunk === null) return undefined;
-    buf = concat(buf, chunk);
-    end = indexOf(buf, HEAD_END, Math.max(0, buf.length - chunk.length - 3));
+    if (len === buf.length) return plain(431, "request head too large");
+    const n = await readBefore(conn, buf.subarray(len), headDeadline);
+    if (n === TIMEOUT) return plain(408, "request head not received in time");
+    if (n === null) return undefined;
+    const from = Math.max(0, len - HEAD_END.length + 1);
+    len += n;
+    end = indexOf(buf.subarray(0, len), HEAD_END, from);
   }
   if (end > limits.headBytes) return plain(431, "request head too large");
   const head = parseHead(new TextDecoder().decode(buf.subarray(0, end)));
@@ -189,7 +193,7 @@ async function readAndHandle(
   if (length > limits.bodyBytes) return plain(413, `body exceeds ${limits.bodyBytes} bytes`);
 
   const body = new Uint8Array(length);
-  const early = buf.subarray(end + HEAD_END.length, end + HEAD_END.length + length);
+  const early = buf.subarray(end + HEAD_END.length, Math.min(len, end + HEAD_END.length + length));
   body.set(early);
   let got = early.length;
   if (got < length && /^100-continue$/i.test(head.headers.get("expect") ?? "")) {
@@ -197,12 +201,10 @@ async function readAndHandle(
   }
   const bodyDeadline = Date.now() + limits.body;
   while (got < length) {
-    const chunk = await readBefore(conn, bodyDeadline);
-    if (chunk === TIMEOUT) return plain(408, "request body not received in time");
-    if (chunk === null) return undefined;
-    const part = chunk.subarray(0, length - got);
-    body.set(part, got);
-    got += part.length;
+    const n = await readBefore(conn, body.subarray(got), bodyDeadline);
+    if (n === TIMEOUT) return plain(408, "request body not received in time");
+    if (n === null) return undefined;
+    got += n;
   }
   let req: Request;
   try {
@@ -288,14 +290,13 @@ function plain(status: number, text: string): Response {
   });
 }
 
-/** One read, or TIMEOUT when `deadline` passes first (the read is then abandoned). */
-async function readBefore(
+/** One read into `into`, or TIMEOUT when `deadline` passes first (the read is then abandoned). */
+function readBefore(
   conn: Deno.Conn,
+  into: Uint8Array,
   deadline: number,
-): Promise<Uint8Array | null | typeof TIMEOUT> {
-  const buf = new Uint8Array(16 << 10);
-  const n = await before(conn.read(buf), deadline);
-  return n === TIMEOUT || n === null ? n : buf.subarray(0, n);
+): Promise<number | null | typeof TIMEOUT> {
+  return before(conn.read(into), deadline);
 }
 
 async function writeBefore(conn: Deno.Conn, data: Uint8Array, deadline: number): Promise<void> {
