@@ -89,7 +89,7 @@ export class MirrorTree {
   /** Directories built under a temp name (that path → their own). */
   readonly #staged = new Map<string, string>();
   /** `dev:inode` → the mirror path of that file's first link, once written. */
-  readonly #links = new Map<string, Promise<string | undefined>>();
+  readonly #links = new Map<string, FirstLink>();
   readonly #linkWaiters = new Map<string, (path: string | undefined) => void>();
   readonly #pending: Promise<void>[] = [];
 
@@ -218,16 +218,19 @@ export class MirrorTree {
   }
 
   /** @internal */
-  firstLink(key: string): Promise<string | undefined> | undefined {
+  firstLink(key: string): FirstLink | undefined {
     return this.#links.get(key);
   }
 
-  /** @internal The first link of `key` is at `path` (now, or once written when `pending`). */
-  setFirstLink(key: string, path: string | undefined, pending: boolean): void {
-    this.#links.set(
-      key,
-      pending ? new Promise((r) => this.#linkWaiters.set(path!, r)) : Promise.resolve(path),
-    );
+  /**
+   * @internal The first link of `key` is at `path` (now, or once written when
+   * `pending`); `ino` is the inode it kept, when it was left in place.
+   */
+  setFirstLink(key: string, path: string | undefined, pending: boolean, ino?: number): void {
+    this.#links.set(key, {
+      path: pending ? new Promise((r) => this.#linkWaiters.set(path!, r)) : Promise.resolve(path),
+      ino: pending ? undefined : ino,
+    });
   }
 
   /** @internal Links `path` to the first link's copy once that is written. */
@@ -361,19 +364,21 @@ export class MirrorDirState implements MirrorDir {
     const cur = this.#listing.get(name);
     const first = e.linkKey === undefined ? undefined : tree.firstLink(e.linkKey);
     if (first) {
-      if (cur && sameFile(cur, e)) this.#fixMetadata(path, cur, e);
-      else if (this.#clear(path, cur)) tree.linkLater(first, path, cur !== undefined);
+      // Another name of a file already placed: it must end up as that very copy.
+      // Equal size and mtime are not enough: the first name may have been rewritten.
+      if (cur && first.ino !== undefined && cur.ino === first.ino) this.#fixMetadata(path, cur, e);
+      else if (this.#clear(path, cur)) tree.linkLater(first.path, path, cur !== undefined);
       return undefined;
     }
-    const settle = (at: string | undefined) => {
-      if (e.linkKey !== undefined) tree.setFirstLink(e.linkKey, at, false);
+    const settle = (at: string | undefined, ino?: number) => {
+      if (e.linkKey !== undefined) tree.setFirstLink(e.linkKey, at, false, ino);
       return undefined;
     };
     // A file with other links must not be chmod-ed in place: it may be a
     // previous version's copy too, so it is rewritten instead.
     if (cur && sameFile(cur, e) && (cur.nlink === 1 || sameMeta(cur, e, tree.asRoot))) {
       this.#fixMetadata(path, cur, e);
-      return settle(path);
+      return settle(path, cur.ino ?? undefined);
     }
     if (!this.#clear(path, cur)) return settle(undefined);
     if (this.prev !== undefined) {
@@ -489,6 +494,12 @@ function unstage(at: string, final: string): void {
 }
 
 /** lstat of every entry of `dir` by name (see `listDir`); empty when it cannot be listed. */
+/** Where the first name of a hard-linked file went, for its other names. */
+interface FirstLink {
+  path: Promise<string | undefined>;
+  ino?: number;
+}
+
 function listDirInfo(dir: string): Map<string, Deno.FileInfo> {
   try {
     return infoByName(listDir(dir));
