@@ -1,9 +1,21 @@
-import { dateToNs, type Node, type Repository, type Snapshot } from "../repo/mod.ts";
+import {
+  cycleError,
+  dateToNs,
+  type Node,
+  type Snapshot,
+  type Tree,
+  WalkBudget,
+} from "../repo/mod.ts";
 
 /** One entry of a snapshot, with its absolute path in the snapshot (`/home/ann/x`). */
 export interface SnapshotEntry {
   path: string;
   node: Node;
+}
+
+/** What a walk needs from a repository. */
+export interface TreeSource {
+  loadTree(id: string): Promise<Tree>;
 }
 
 export interface WalkOptions {
@@ -12,6 +24,8 @@ export interface WalkOptions {
   /** Called before entering a directory; returning false skips what is below it. */
   enter?: (entry: SnapshotEntry) => boolean;
   signal?: AbortSignal;
+  /** Counts the entries visited (default: a new one, with the default limit and `signal`). */
+  budget?: WalkBudget;
 }
 
 /** `prefix` joined with `name`. */
@@ -22,20 +36,41 @@ export function joinPath(prefix: string, name: string): string {
 /**
  * Every entry below tree `treeId`, depth first, each directory's entries in
  * the tree's order (sorted by name) and a directory before its contents.
+ *
+ * The trees are data: the walk keeps its own stack (a 2,000-level tree is
+ * as fine as a flat one), counts entries against its {@link WalkBudget} and
+ * refuses a tree that contains itself, with a {@link WalkLimitError}.
  */
 export async function* walkSnapshot(
-  repo: Repository,
+  repo: TreeSource,
   treeId: string,
   opts: WalkOptions = {},
 ): AsyncGenerator<SnapshotEntry> {
-  const tree = await repo.loadTree(treeId);
-  const prefix = opts.prefix ?? "/";
-  for (const node of tree.nodes) {
+  const budget = opts.budget ?? new WalkBudget({ signal: opts.signal });
+  const stack: { id: string; nodes: Node[]; at: number; prefix: string }[] = [];
+  const onPath = new Set<string>();
+  const enter = async (id: string, prefix: string) => {
+    if (onPath.has(id)) throw cycleError(id, prefix);
+    const tree = await repo.loadTree(id);
+    onPath.add(id);
+    stack.push({ id, nodes: tree.nodes, at: 0, prefix });
+  };
+  await enter(treeId, opts.prefix ?? "/");
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.at >= top.nodes.length) {
+      stack.pop();
+      onPath.delete(top.id);
+      continue;
+    }
+    const node = top.nodes[top.at++];
     opts.signal?.throwIfAborted();
-    const entry = { path: joinPath(prefix, node.name), node };
+    const wait = budget.spend();
+    if (wait) await wait;
+    const entry = { path: joinPath(top.prefix, node.name), node };
     yield entry;
     if (node.type === "dir" && node.subtree && (opts.enter?.(entry) ?? true)) {
-      yield* walkSnapshot(repo, node.subtree, { ...opts, prefix: entry.path });
+      await enter(node.subtree, entry.path);
     }
   }
 }
@@ -74,7 +109,7 @@ export function rootNode(snapshot: Pick<Snapshot, "tree" | "time">): Node {
  * gives {@link rootNode}.
  */
 export async function findPath(
-  repo: Repository,
+  repo: TreeSource,
   snapshot: Pick<Snapshot, "tree" | "time">,
   path: string,
 ): Promise<Node | undefined> {

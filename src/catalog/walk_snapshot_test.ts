@@ -1,4 +1,7 @@
-import { assertEquals } from "../testing/asserts.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../testing/asserts.ts";
+import { deepTree, doublingTree, hostileRepo } from "../testing/hostile_repo.ts";
+import { rawNode } from "../testing/raw_node.ts";
+import { type Node, type Tree, WalkBudget, WalkLimitError } from "../repo/mod.ts";
 import { findPath, splitPath, walkSnapshot } from "./walk_snapshot.ts";
 import { snap, tempRepo, writeFiles } from "./_testing.ts";
 
@@ -47,4 +50,72 @@ Deno.test("findPath() finds files, directories and the root, and nothing else", 
   assertEquals(await findPath(repo, s, `${src}/d/f.txt/below`), undefined);
   assertEquals((await findPath(repo, s, `${src}/d/../d/f.txt`))?.name, "f.txt");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("walkSnapshot() walks a 2,000-level tree without running out of stack", async () => {
+  const h = await hostileRepo();
+  const root = deepTree(h, 2000);
+  await h.snapshot(root);
+  let count = 0;
+  let last = "";
+  for await (const e of walkSnapshot(h.repo, root)) {
+    count++;
+    last = e.path;
+  }
+  assertEquals(count, 2001);
+  assertEquals(last, "/d".repeat(2000) + "/f");
+  await Deno.remove(h.dir, { recursive: true });
+});
+
+Deno.test("walkSnapshot() stops with one line once shared subtrees pass the entry limit", async () => {
+  const h = await hostileRepo();
+  const root = doublingTree(h, 40);
+  await h.snapshot(root);
+  let count = 0;
+  const err = await assertRejects(async () => {
+    for await (const _ of walkSnapshot(h.repo, root, { budget: new WalkBudget({ limit: 5000 }) })) {
+      count++;
+    }
+  }, WalkLimitError);
+  assertEquals(count, 5000);
+  assertEquals(err.message.includes("\n"), false);
+  assertStringIncludes(err.message, "Stopped after 5000 entries");
+  await Deno.remove(h.dir, { recursive: true });
+});
+
+Deno.test("walkSnapshot() lets a timer abort a walk over cached trees", async () => {
+  const h = await hostileRepo();
+  const root = doublingTree(h, 20); // two million entries, in 21 cached trees
+  await h.snapshot(root);
+  const abort = new AbortController();
+  let count = 0;
+  await assertRejects(
+    async () => {
+      for await (const _ of walkSnapshot(h.repo, root, { signal: abort.signal })) {
+        if (count++ === 0) setTimeout(() => abort.abort(new Error("interrupted")), 0);
+      }
+    },
+    Error,
+    "interrupted",
+  );
+  assert(count < 100_000, `${count} entries walked after the abort was due`);
+  await Deno.remove(h.dir, { recursive: true });
+});
+
+Deno.test("walkSnapshot() refuses a tree that contains itself", async () => {
+  // Content addressing makes this impossible to store; a damaged reader must still not loop.
+  const trees: Record<string, Tree> = {
+    r: { nodes: [rawNode("x", "dir", { subtree: "s" }) as Node] },
+    s: { nodes: [rawNode("y", "dir", { subtree: "r" }) as Node] },
+  };
+  const source = { loadTree: (id: string) => Promise.resolve(trees[id]) };
+  const seen: string[] = [];
+  await assertRejects(
+    async () => {
+      for await (const e of walkSnapshot(source, "r")) seen.push(e.path);
+    },
+    WalkLimitError,
+    "tree r at /x/y contains itself",
+  );
+  assertEquals(seen, ["/x", "/x/y"]);
 });
