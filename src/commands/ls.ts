@@ -35,20 +35,21 @@ export const lsCommand: Command = {
     if (!top) {
       throw new Error(`No path ${printable(abs)} in snapshot ${snapshot.id.slice(0, 8)}`);
     }
-    const entries: { path: string; node: Node }[] = [];
-    if (abs !== "/") entries.push({ path: abs, node: top });
+    // Printed as walked: a snapshot can hold more entries than fit in memory.
+    const json = ctx.flags.json === true;
+    let first = true;
+    const print = (path: string, node: Node) => {
+      if (json) ctx.output.out(`${first ? "[" : ","}${JSON.stringify(entryJson(path, node))}`);
+      else ctx.output.out(ctx.flags.long ? longLine(path, node) : printable(path));
+      first = false;
+    };
+    if (abs !== "/") print(abs, top);
     if (top.type === "dir" && top.subtree) {
       for await (const e of walkSnapshot(repo, top.subtree, { prefix: abs, signal: ctx.signal })) {
-        entries.push(e);
+        print(e.path, e.node);
       }
     }
-    if (ctx.flags.json) {
-      ctx.output.out(JSON.stringify(entries.map((e) => entryJson(e.path, e.node))));
-      return 0;
-    }
-    for (const { path, node } of entries) {
-      ctx.output.out(ctx.flags.long ? longLine(path, node) : printable(path));
-    }
+    if (json) ctx.output.out(first ? "[]" : "]");
     return 0;
   },
 };

@@ -1,0 +1,56 @@
+/** End-to-end: hostile repositories (crafted, validly encrypted) cannot hang or exhaust the CLI. */
+import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
+import { deepTree, doublingTree, hostileRepo } from "../src/testing/hostile_repo.ts";
+import { cairn, cairnCommand } from "./_launcher.ts";
+
+/** stderr as lines, without the trailing empty one. */
+const lines = (s: string) => s.split("\n").filter((l) => l !== "");
+
+Deno.test("ls of shared subtrees 40 levels deep exits 130 promptly on SIGINT", async () => {
+  const h = await hostileRepo();
+  await h.snapshot(doublingTree(h, 40));
+  const child = cairnCommand(["ls", "latest"], { env: h.env }).spawn();
+  const reader = child.stdout.getReader();
+  let seen = "";
+  while (!seen.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += new TextDecoder().decode(value);
+  }
+  child.kill("SIGINT");
+  // Keep draining stdout so the child never blocks on a full pipe.
+  while (!(await reader.read()).done) { /* discard */ }
+  const [status, stderr] = await Promise.all([
+    child.status,
+    new Response(child.stderr).text(),
+  ]);
+  assertEquals(seen.split("\n")[0], "/a");
+  assertEquals(status.code, 130, stderr);
+  assertEquals(lines(stderr), ["cairn ls: interrupted"]);
+  await Deno.remove(h.dir, { recursive: true });
+});
+
+Deno.test("ls stops with one line past the entry limit", async () => {
+  const h = await hostileRepo();
+  await h.snapshot(doublingTree(h, 40));
+  const r = await cairn(["ls", "latest"], { env: { ...h.env, CAIRN_MAX_ENTRIES: "1000" } });
+  assertEquals(r.code, 1, r.stderr);
+  assertEquals(lines(r.stdout).length, 1000);
+  assertEquals(lines(r.stderr).length, 1, r.stderr);
+  assertStringIncludes(r.stderr, "cairn ls: Stopped after 1000 entries");
+  await Deno.remove(h.dir, { recursive: true });
+});
+
+Deno.test("ls lists a 2,000-level tree", async () => {
+  const h = await hostileRepo();
+  await h.snapshot(deepTree(h, 2000));
+  const r = await cairn(["ls", "latest"], { env: h.env });
+  assertEquals(r.code, 0, r.stderr);
+  const out = lines(r.stdout);
+  assertEquals(out.length, 2001);
+  assertEquals(out[2000], "/d".repeat(2000) + "/f");
+  const json = await cairn(["ls", "latest", "--json"], { env: h.env });
+  assertEquals(JSON.parse(json.stdout).length, 2001);
+  assert(r.stderr === "", r.stderr);
+  await Deno.remove(h.dir, { recursive: true });
+});
