@@ -69,7 +69,7 @@ Deno.test("walkSnapshot() walks a 2,000-level tree without running out of stack"
 
 Deno.test("walkSnapshot() stops with one line once shared subtrees pass the entry limit", async () => {
   const h = await hostileRepo();
-  const root = doublingTree(h, 40);
+  const root = doublingTree(h, 14);
   await h.snapshot(root);
   let count = 0;
   const err = await assertRejects(async () => {
@@ -85,7 +85,7 @@ Deno.test("walkSnapshot() stops with one line once shared subtrees pass the entr
 
 Deno.test("walkSnapshot() lets a timer abort a walk over cached trees", async () => {
   const h = await hostileRepo();
-  const root = doublingTree(h, 20); // two million entries, in 21 cached trees
+  const root = doublingTree(h, 17); // 262,142 entries, in 18 cached trees
   await h.snapshot(root);
   const abort = new AbortController();
   let count = 0;

@@ -1,11 +1,12 @@
 import {
   CorruptError,
+  cycleError,
   isSafeName,
   type Node,
   nsToDate,
   type Repository,
   type Snapshot,
-  type Tree,
+  WalkBudget,
 } from "../repo/mod.ts";
 import { fileContent } from "./file_content.ts";
 import { IncludeFilter } from "./_include.ts";
@@ -28,6 +29,8 @@ export interface RestoreOptions {
   include?: string[];
   /** Also restore setuid/setgid/sticky bits, FIFOs and (as root) device nodes. */
   special?: boolean;
+  /** Entries the walk may visit before it stops (default: {@link walkLimit}). */
+  maxEntries?: number;
   signal?: AbortSignal;
   /** Called for each entry skipped or restored only in part. */
   onWarning?: (path: string, message: string) => void;
@@ -139,84 +142,117 @@ class Restorer {
     return this.#result;
   }
 
-  async #walk(treeId: string, dir: DirFrame, included: boolean): Promise<void> {
-    const tree = await this.repo.loadTree(treeId);
-    // Files are restored a few at a time: each waits on reads and decrypts
-    // that run off the main thread, and overlapping them keeps it busy.
+  /**
+   * Restores everything below tree `rootTree`, depth first. The walk keeps
+   * its own stack (tree depth is the data's choice), counts entries against
+   * a {@link WalkBudget} and refuses a tree that contains itself. Files are
+   * restored a few at a time: each waits on reads and decrypts that run off
+   * the main thread, and overlapping them keeps it busy.
+   */
+  async #walk(rootTree: string, root: DirFrame, included: boolean): Promise<void> {
+    const budget = new WalkBudget({ limit: this.opts.maxEntries, signal: this.opts.signal });
     const inFlight = new Set<Promise<unknown>>();
     const start = (step: Promise<unknown>) => {
       const p = step.finally(() => inFlight.delete(p));
       p.catch(() => {}); // an abort surfaces from the race or the final wait
       inFlight.add(p);
     };
+    const stack: { treeId: string; nodes: Node[]; at: number; dir: DirFrame; included: boolean }[] =
+      [];
+    const onPath = new Set<string>();
+    const enter = async (treeId: string, dir: DirFrame, included: boolean) => {
+      if (onPath.has(treeId)) throw cycleError(treeId, dir.snapPath);
+      const tree = await this.repo.loadTree(treeId);
+      onPath.add(treeId);
+      stack.push({ treeId, nodes: tree.nodes, at: 0, dir, included });
+    };
     try {
-      await this.#walkNodes(tree, treeId, dir, included, inFlight, start);
+      await enter(rootTree, root, included);
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1];
+        if (top.at >= top.nodes.length) {
+          stack.pop();
+          onPath.delete(top.treeId);
+          continue;
+        }
+        const node = top.nodes[top.at++];
+        if (inFlight.size >= FILES_IN_FLIGHT) await Promise.race(inFlight);
+        const wait = budget.spend();
+        if (wait) await wait;
+        const sub = this.#visit(node, top.treeId, top.dir, top.included, start);
+        if (sub instanceof Promise) await sub;
+        else if (sub) await enter(sub.treeId, sub.dir, sub.included);
+      }
     } finally {
       await Promise.all(inFlight);
     }
   }
 
-  async #walkNodes(
-    tree: Tree,
+  /**
+   * Restores one entry of directory `dir`; for a directory to walk into,
+   * returns what to walk (or a promise while a special file or hard link
+   * is restored alone).
+   */
+  #visit(
+    node: Node,
     treeId: string,
     dir: DirFrame,
     included: boolean,
-    inFlight: Set<Promise<unknown>>,
     start: (step: Promise<unknown>) => void,
-  ): Promise<void> {
-    for (const node of tree.nodes) {
-      if (inFlight.size >= FILES_IN_FLIGHT) await Promise.race(inFlight);
-      this.opts.signal?.throwIfAborted();
-      // loadTree checks names too; this restore does not depend on it.
-      if (!isSafeName(node.name)) {
-        throw new CorruptError(
-          `Refusing to restore ${dir.snapPath}: tree ${treeId} has an entry named ${
-            JSON.stringify(node.name)
-          }, which is not a single path component`,
-        );
-      }
-      const snapPath = dir.snapPath === "/" ? `/${node.name}` : `${dir.snapPath}/${node.name}`;
-      const fsPath = `${dir.fsPath}/${node.name}`;
-      const inc = included || this.#include.matches(snapPath, node.name);
-      if (node.type === "dir") {
-        const child: DirFrame = {
-          fsPath,
-          snapPath,
-          depth: dir.depth + 1,
-          node,
-          parent: dir,
-          made: false,
-        };
-        if (inc) this.#guard(snapPath, () => this.#ensureDir(child));
-        if ((inc && child.made) || (!inc && this.#include.mayContain(snapPath))) {
-          await this.#walk(node.subtree!, child, inc);
-        }
-        continue;
-      }
-      if (!inc) continue;
-      if (!this.#guard(snapPath, () => this.#ensureDir(dir))) continue;
-      if (node.type === "symlink") this.#symlinks.push({ node, fsPath, snapPath });
-      else if (node.type === "file") {
-        const restore = this.#guardAsync(
-          snapPath,
-          () => this.#restoreFile(node, fsPath, snapPath, dir.setgid === true),
-        );
-        // A hard-linked file is restored alone: its other names link to it.
-        if (node.links > 1) await restore;
-        else start(restore);
-      } else await this.#guardAsync(snapPath, () => this.#restoreSpecial(node, fsPath, snapPath));
+  ): { treeId: string; dir: DirFrame; included: boolean } | Promise<unknown> | undefined {
+    // loadTree checks names too; this restore does not depend on it.
+    if (!isSafeName(node.name)) {
+      throw new CorruptError(
+        `Refusing to restore ${dir.snapPath}: tree ${treeId} has an entry named ${
+          JSON.stringify(node.name)
+        }, which is not a single path component`,
+      );
     }
+    const snapPath = dir.snapPath === "/" ? `/${node.name}` : `${dir.snapPath}/${node.name}`;
+    const fsPath = `${dir.fsPath}/${node.name}`;
+    const inc = included || this.#include.matches(snapPath, node.name);
+    if (node.type === "dir") {
+      const child: DirFrame = {
+        fsPath,
+        snapPath,
+        depth: dir.depth + 1,
+        node,
+        parent: dir,
+        made: false,
+      };
+      if (inc) this.#guard(snapPath, () => this.#ensureDir(child));
+      if ((inc && child.made) || (!inc && this.#include.mayContain(snapPath))) {
+        return { treeId: node.subtree!, dir: child, included: inc };
+      }
+      return undefined;
+    }
+    if (!inc) return undefined;
+    if (!this.#guard(snapPath, () => this.#ensureDir(dir))) return undefined;
+    if (node.type === "symlink") this.#symlinks.push({ node, fsPath, snapPath });
+    else if (node.type === "file") {
+      const restore = this.#guardAsync(
+        snapPath,
+        () => this.#restoreFile(node, fsPath, snapPath, dir.setgid === true),
+      );
+      // A hard-linked file is restored alone: its other names link to it.
+      if (node.links > 1) return restore;
+      start(restore);
+    } else return this.#guardAsync(snapPath, () => this.#restoreSpecial(node, fsPath, snapPath));
+    return undefined;
   }
 
   /** Creates `dir` and its missing ancestors as real directories. */
   #ensureDir(dir: DirFrame): void {
-    if (dir.made) return;
-    if (dir.parent) this.#ensureDir(dir.parent);
-    dir.setgid = ((ensureRealDir(dir.fsPath).mode ?? 0) & 0o2000) !== 0;
-    dir.made = true;
-    this.#dirs.push(dir);
-    this.#result.dirs++;
-    this.#progress(dir.snapPath);
+    // Outermost first, without recursion: the depth is the snapshot's.
+    const missing: DirFrame[] = [];
+    for (let d: DirFrame | undefined = dir; d && !d.made; d = d.parent) missing.push(d);
+    for (const d of missing.reverse()) {
+      d.setgid = ((ensureRealDir(d.fsPath).mode ?? 0) & 0o2000) !== 0;
+      d.made = true;
+      this.#dirs.push(d);
+      this.#result.dirs++;
+      this.#progress(d.snapPath);
+    }
   }
 
   async #restoreFile(

@@ -1,5 +1,6 @@
 import { findPath } from "../catalog/mod.ts";
-import { CorruptError, type Repository, type Tree } from "../repo/mod.ts";
+import { CorruptError, type Repository, type Tree, WalkLimitError } from "../repo/mod.ts";
+import { doublingTree, hostileRepo } from "../testing/hostile_repo.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../testing/asserts.ts";
 import { restore } from "./mod.ts";
 import { lstatOrNull } from "./_safe_fs.ts";
@@ -362,4 +363,17 @@ Deno.test("restore() skips sockets and devices with a warning; special devices n
     assert(special.warnings.some((w) => w.path === "/null"));
   }
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("restore() stops with one line once shared subtrees pass the entry limit", async () => {
+  const h = await hostileRepo();
+  // 32,766 entries in 14 trees; a real limit is far higher, and so is the tree then.
+  const s = await h.repo.loadSnapshot(await h.snapshot(doublingTree(h, 14)));
+  const err = await assertRejects(
+    () => restore(h.repo, s, { target: `${h.dir}/out`, maxEntries: 3000 }),
+    WalkLimitError,
+    "Stopped after 3000 entries",
+  );
+  assertEquals(err.message.includes("\n"), false);
+  await Deno.remove(h.dir, { recursive: true });
 });
