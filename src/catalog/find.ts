@@ -1,6 +1,6 @@
-import type { Node, Repository, SnapshotWithId } from "../repo/mod.ts";
+import { cycleError, type Node, type SnapshotWithId, WalkBudget } from "../repo/mod.ts";
 import { PathGlob } from "./path_glob.ts";
-import { joinPath } from "./walk_snapshot.ts";
+import { joinPath, type TreeSource } from "./walk_snapshot.ts";
 
 /** One matching entry. */
 export interface FindMatch {
@@ -38,6 +38,8 @@ export interface FindResult {
 }
 
 export interface FindOptions {
+  /** Entries (visited, or matches copied from a shared subtree) before the search stops. */
+  maxEntries?: number;
   signal?: AbortSignal;
 }
 
@@ -47,7 +49,7 @@ export interface FindOptions {
  * (same tree id, and for a path glob the same place) is not read again.
  */
 export async function find(
-  repo: Repository,
+  repo: TreeSource,
   snapshots: readonly SnapshotWithId[],
   glob: string,
   opts: FindOptions = {},
@@ -56,25 +58,63 @@ export async function find(
   /** Matches below a tree, with paths relative to it ("" + "/name"…). */
   const cache = new Map<string, FindMatch[]>();
 
-  const search = async (treeId: string, prefix: string): Promise<FindMatch[]> => {
-    const key = pattern.byName ? treeId : `${prefix}\0${treeId}`;
-    const hit = cache.get(key);
-    if (hit) return hit;
-    opts.signal?.throwIfAborted();
-    const found: FindMatch[] = [];
-    const tree = await repo.loadTree(treeId);
-    for (const node of tree.nodes) {
-      const path = joinPath(prefix, node.name);
-      const rel = `/${node.name}`;
-      if (pattern.matches(path, node.name)) found.push({ path: rel, node });
+  // One budget for the whole search: copying a shared subtree's matches to
+  // each place it appears is the work a hostile tree multiplies.
+  const budget = new WalkBudget({ limit: opts.maxEntries, signal: opts.signal });
+  const search = async (rootId: string, rootPrefix: string): Promise<FindMatch[]> => {
+    interface Frame {
+      id: string;
+      key: string;
+      prefix: string;
+      nodes: Node[];
+      at: number;
+      found: FindMatch[];
+    }
+    // An explicit stack: the trees choose the depth. A frame's matches are
+    // handed to its parent (under the entry's name) when it is done.
+    const stack: Frame[] = [];
+    const onPath = new Set<string>();
+    let result: FindMatch[] | undefined;
+    const deliver = async (matches: FindMatch[], rel: string) => {
+      const parent = stack[stack.length - 1];
+      if (!parent) return void (result = matches);
+      for (const m of matches) {
+        const wait = budget.spend();
+        if (wait) await wait;
+        parent.found.push({ path: rel + m.path, node: m.node });
+      }
+    };
+    /** Starts on a tree, or hands over its cached matches. */
+    const open = async (id: string, prefix: string, rel: string) => {
+      const key = pattern.byName ? id : `${prefix}\0${id}`;
+      const hit = cache.get(key);
+      if (hit) return await deliver(hit, rel);
+      if (onPath.has(id)) throw cycleError(id, prefix);
+      const tree = await repo.loadTree(id);
+      onPath.add(id);
+      stack.push({ id, key, prefix, nodes: tree.nodes, at: 0, found: [] });
+    };
+    await open(rootId, rootPrefix, "");
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      if (top.at >= top.nodes.length) {
+        stack.pop();
+        onPath.delete(top.id);
+        cache.set(top.key, top.found);
+        const rel = `/${top.prefix.slice(top.prefix.lastIndexOf("/") + 1)}`;
+        await deliver(top.found, stack.length > 0 ? rel : "");
+        continue;
+      }
+      const node = top.nodes[top.at++];
+      const wait = budget.spend();
+      if (wait) await wait;
+      const path = joinPath(top.prefix, node.name);
+      if (pattern.matches(path, node.name)) top.found.push({ path: `/${node.name}`, node });
       if (node.type === "dir" && node.subtree && pattern.mayContain(path)) {
-        for (const m of await search(node.subtree, path)) {
-          found.push({ path: rel + m.path, node: m.node });
-        }
+        await open(node.subtree, path, `/${node.name}`);
       }
     }
-    cache.set(key, found);
-    return found;
+    return result!;
   };
 
   const bySnapshot: SnapshotMatches[] = [];

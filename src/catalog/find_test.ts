@@ -1,5 +1,6 @@
-import type { Repository } from "../repo/mod.ts";
-import { assertEquals } from "../testing/asserts.ts";
+import { type Repository, WalkLimitError } from "../repo/mod.ts";
+import { assertEquals, assertRejects } from "../testing/asserts.ts";
+import { doublingTree, hostileRepo } from "../testing/hostile_repo.ts";
 import { find } from "./find.ts";
 import { snap, tempRepo, writeFiles } from "./_testing.ts";
 
@@ -71,4 +72,14 @@ Deno.test("find() reads a subtree shared by many snapshots once", async () => {
   // First snapshot: every tree; later ones: only the changed spine down to src.
   assertEquals(loads.n, depth + 4 + 4 * depth);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("find() stops once matches copied from shared subtrees pass the entry limit", async () => {
+  const h = await hostileRepo();
+  const s = await h.repo.loadSnapshot(await h.snapshot(doublingTree(h, 14)));
+  // 14 trees to read, but 16,384 places a match for "f" is copied to.
+  await assertRejects(() => find(h.repo, [s], "f", { maxEntries: 3000 }), WalkLimitError);
+  const fine = await find(h.repo, [s], "f", { maxEntries: 100_000 });
+  assertEquals(fine.byPath.length, 2 ** 14);
+  await Deno.remove(h.dir, { recursive: true });
 });
