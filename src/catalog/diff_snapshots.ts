@@ -1,5 +1,5 @@
-import type { Node, Repository, Snapshot } from "../repo/mod.ts";
-import { joinPath, walkSnapshot } from "./walk_snapshot.ts";
+import { cycleError, type Node, type Snapshot, WalkBudget } from "../repo/mod.ts";
+import { joinPath, type TreeSource, walkSnapshot } from "./walk_snapshot.ts";
 
 /** How an entry differs between two snapshots. */
 export type ChangeKind = "added" | "removed" | "modified" | "metadata";
@@ -16,6 +16,8 @@ export interface DiffEntry {
 }
 
 export interface DiffOptions {
+  /** Entries compared or listed before the diff stops (default: 50 million, `CAIRN_MAX_ENTRIES`). */
+  maxEntries?: number;
   signal?: AbortSignal;
 }
 
@@ -33,40 +35,61 @@ export function diffSummary(entries: readonly DiffEntry[]): Record<ChangeKind, n
  * removed directory is listed with everything below it.
  */
 export async function diffSnapshots(
-  repo: Repository,
+  repo: TreeSource,
   a: Pick<Snapshot, "tree">,
   b: Pick<Snapshot, "tree">,
   opts: DiffOptions = {},
 ): Promise<DiffEntry[]> {
   const out: DiffEntry[] = [];
-  await diffTrees(repo, a.tree, b.tree, "/", out, opts);
-  return out;
-}
-
-async function diffTrees(
-  repo: Repository,
-  idA: string,
-  idB: string,
-  prefix: string,
-  out: DiffEntry[],
-  opts: DiffOptions,
-): Promise<void> {
-  if (idA === idB) return;
-  opts.signal?.throwIfAborted();
-  const [ta, tb] = await Promise.all([repo.loadTree(idA), repo.loadTree(idB)]);
-  const byName = new Map<string, [Node | undefined, Node | undefined]>();
-  for (const n of ta.nodes) byName.set(n.name, [n, undefined]);
-  for (const n of tb.nodes) byName.set(n.name, [byName.get(n.name)?.[0], n]);
-  const names = [...byName.keys()].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-  for (const name of names) {
-    const [na, nb] = byName.get(name)!;
-    const path = joinPath(prefix, name);
-    if (!na) await listAll(repo, nb!, path, "added", out, opts);
-    else if (!nb) await listAll(repo, na, path, "removed", out, opts);
-    else if (na.type !== nb.type) {
+  const budget = new WalkBudget({ limit: opts.maxEntries, signal: opts.signal });
+  const listBelow = async (node: Node, path: string, change: "added" | "removed") => {
+    if (node.type !== "dir" || !node.subtree) return;
+    for await (const e of walkSnapshot(repo, node.subtree, { prefix: path, budget })) {
+      out.push(wholeEntry(e.path, e.node, change));
+    }
+  };
+  // An explicit stack of tree pairs: the trees choose the depth.
+  const stack: {
+    key: string;
+    prefix: string;
+    names: string[];
+    byName: Map<string, [Node | undefined, Node | undefined]>;
+    at: number;
+  }[] = [];
+  const onPath = new Set<string>();
+  const enter = async (idA: string, idB: string, prefix: string) => {
+    if (idA === idB) return;
+    const key = `${idA}:${idB}`;
+    if (onPath.has(key)) throw cycleError(idA, prefix);
+    const [ta, tb] = await Promise.all([repo.loadTree(idA), repo.loadTree(idB)]);
+    const byName = new Map<string, [Node | undefined, Node | undefined]>();
+    for (const n of ta.nodes) byName.set(n.name, [n, undefined]);
+    for (const n of tb.nodes) byName.set(n.name, [byName.get(n.name)?.[0], n]);
+    const names = [...byName.keys()].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    onPath.add(key);
+    stack.push({ key, prefix, names, byName, at: 0 });
+  };
+  await enter(a.tree, b.tree, "/");
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.at >= top.names.length) {
+      stack.pop();
+      onPath.delete(top.key);
+      continue;
+    }
+    const name = top.names[top.at++];
+    const wait = budget.spend();
+    if (wait) await wait;
+    const [na, nb] = top.byName.get(name)!;
+    const path = joinPath(top.prefix, name);
+    if (!na || !nb) {
+      const change = na ? "removed" : "added";
+      out.push(wholeEntry(path, (na ?? nb)!, change));
+      await listBelow((na ?? nb)!, path, change);
+    } else if (na.type !== nb.type) {
       out.push({ path, change: "modified", details: ["type"], before: na, after: nb });
-      if (na.type === "dir") await listBelow(repo, na, path, "removed", out, opts);
-      if (nb.type === "dir") await listBelow(repo, nb, path, "added", out, opts);
+      await listBelow(na, path, "removed");
+      await listBelow(nb, path, "added");
     } else {
       const content = contentChanges(na, nb);
       const meta = metadataChanges(na, nb);
@@ -81,9 +104,10 @@ async function diffTrees(
       } else if (meta.length > 0) {
         out.push({ path, change: "metadata", details: meta, before: na, after: nb });
       }
-      if (na.type === "dir") await diffTrees(repo, na.subtree!, nb.subtree!, path, out, opts);
+      if (na.type === "dir") await enter(na.subtree!, nb.subtree!, path);
     }
   }
+  return out;
 }
 
 /** What about an entry's data differs: file content, link target, device number. */
@@ -104,32 +128,6 @@ function contentChanges(a: Node, b: Node): string[] {
 function metadataChanges(a: Node, b: Node): string[] {
   const fields = ["mode", "uid", "gid", "mtime"] as const;
   return fields.filter((f) => a[f] !== b[f]);
-}
-
-async function listAll(
-  repo: Repository,
-  node: Node,
-  path: string,
-  change: "added" | "removed",
-  out: DiffEntry[],
-  opts: DiffOptions,
-): Promise<void> {
-  out.push(wholeEntry(path, node, change));
-  await listBelow(repo, node, path, change, out, opts);
-}
-
-async function listBelow(
-  repo: Repository,
-  node: Node,
-  path: string,
-  change: "added" | "removed",
-  out: DiffEntry[],
-  opts: DiffOptions,
-): Promise<void> {
-  if (node.type !== "dir" || !node.subtree) return;
-  for await (const e of walkSnapshot(repo, node.subtree, { prefix: path, signal: opts.signal })) {
-    out.push(wholeEntry(e.path, e.node, change));
-  }
 }
 
 /** The entry of a path that exists on one side only. */

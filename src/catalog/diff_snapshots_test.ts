@@ -1,5 +1,6 @@
-import type { Repository } from "../repo/mod.ts";
-import { assert, assertEquals } from "../testing/asserts.ts";
+import { type Repository, WalkLimitError } from "../repo/mod.ts";
+import { assert, assertEquals, assertRejects } from "../testing/asserts.ts";
+import { doublingTree, fileNode, hostileRepo } from "../testing/hostile_repo.ts";
 import { diffSnapshots, diffSummary } from "./diff_snapshots.ts";
 import { findPath } from "./walk_snapshot.ts";
 import { snap, tempRepo, writeFiles } from "./_testing.ts";
@@ -78,4 +79,20 @@ Deno.test("diffSnapshots() of a snapshot with itself is empty and reads nothing"
   assertEquals(await diffSnapshots(repo, a, a), []);
   assertEquals(loaded.size, 0);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("diffSnapshots() stops once shared subtrees pass the entry limit", async () => {
+  const h = await hostileRepo();
+  const a = { tree: doublingTree(h, 13) };
+  const changed = h.tree([fileNode("f", [h.put("data", new TextEncoder().encode("x"))], 1)]);
+  const b = { tree: doublingTree(h, 13, changed) };
+  await h.snapshot(a.tree);
+  // 13 tree pairs differ, and every one of 8,192 paths to the bottom with them.
+  await assertRejects(() => diffSnapshots(h.repo, a, b, { maxEntries: 3000 }), WalkLimitError);
+  const empty = { tree: h.tree([]) };
+  await h.snapshot(empty.tree);
+  await assertRejects(() => diffSnapshots(h.repo, empty, a, { maxEntries: 3000 }), WalkLimitError);
+  const all = await diffSnapshots(h.repo, a, b, { maxEntries: 100_000 });
+  assertEquals(all.length, 2 ** 13);
+  await Deno.remove(h.dir, { recursive: true });
 });

@@ -92,10 +92,15 @@ export function fileNode(name: string, content: string[], size: number) {
 /**
  * A tree of `levels` directories, each holding two names (`a`, `b`) for
  * one and the same subtree: `levels` distinct trees, 2^(levels+1) - 2
- * entries when walked, with one file `f` at the bottom of every path.
+ * entries when walked, with tree `bottom` (default: one empty file `f`)
+ * at the bottom of every path.
  */
-export function doublingTree(h: HostileRepo, levels: number): string {
-  let id = h.tree([fileNode("f", [], 0)]);
+export function doublingTree(
+  h: HostileRepo,
+  levels: number,
+  bottom = h.tree([fileNode("f", [], 0)]),
+): string {
+  let id = bottom;
   for (let i = 0; i < levels; i++) id = h.tree([dirNode("a", id), dirNode("b", id)]);
   return id;
 }
