@@ -8,12 +8,14 @@ import {
 } from "../archiver/mod.ts";
 import {
   CorruptError,
+  cycleError,
   isSafeName,
   type Node,
   nsToDate,
   type Repository,
   type SnapshotWithId,
   type Tree,
+  WalkBudget,
 } from "../repo/mod.ts";
 import { fileContent } from "../restore/mod.ts";
 import { mirrorBase } from "./base.ts";
@@ -36,7 +38,7 @@ const PARALLEL_FILES = 8;
 export async function mirrorSnapshot(
   repo: Repository,
   snapshot: SnapshotWithId,
-  opts: MirrorOptions & { signal?: AbortSignal },
+  opts: MirrorOptions & { signal?: AbortSignal; maxEntries?: number },
 ): Promise<MirrorResult> {
   const { baseNode, baseTree, base } = await mirrorBaseOf(repo, snapshot);
   const run = MirrorRun.open(opts, {
@@ -62,39 +64,59 @@ export async function mirrorSnapshot(
       ).finally(() => inflight.delete(p));
       inflight.add(p);
     };
-    const walk = async (
-      tree: Tree,
-      dir: MirrorDirState,
-      treeId: string,
-      old: Tree | undefined,
-    ): Promise<void> => {
+    // An explicit stack (the trees choose the depth), an entry budget and a
+    // cycle check, as every walk of stored trees has.
+    const budget = new WalkBudget({ limit: opts.maxEntries, signal: opts.signal });
+    const stack: {
+      nodes: Node[];
+      at: number;
+      dir: MirrorDirState;
+      treeId: string;
+      was: Map<string, Node>;
+    }[] = [];
+    const onPath = new Set<string>();
+    const enter = (tree: Tree, dir: MirrorDirState, treeId: string, old: Tree | undefined) => {
+      if (onPath.has(treeId)) throw cycleError(treeId, dir.path);
+      onPath.add(treeId);
       const was = new Map(old?.nodes.map((n) => [n.name, n]));
-      for (const node of tree.nodes) {
-        opts.signal?.throwIfAborted();
-        if (!isSafeName(node.name)) {
-          throw new CorruptError(
-            `Refusing to mirror: tree ${treeId} has an entry named ${
-              JSON.stringify(node.name)
-            }, which is not a single path component`,
-          );
-        }
-        if (node.type === "dir") {
-          const sub = await repo.loadTree(node.subtree!);
-          const child = dir.child(node.name, entryOf(node), sub.nodes.map((n) => n.name));
-          const w = was.get(node.name);
-          const oldSub = w?.type === "dir" && w.subtree !== node.subtree
-            ? await repo.loadTree(w.subtree!)
-            : undefined;
-          if (child) await walk(sub, child, node.subtree!, oldSub);
-        } else if (node.type === "file") {
-          const target = dir.file(node.name, entryOf(node), parentFile(was.get(node.name)));
-          if (target) await write(node, target);
-        } else if (node.type === "symlink") dir.symlink(node.name, node.target ?? "");
-      }
-      dir.done();
+      stack.push({ nodes: tree.nodes, at: 0, dir, treeId, was });
     };
     const top = run.tree.root(baseNode && entryOf(baseNode), baseTree.nodes.map((n) => n.name));
-    await walk(baseTree, top, baseNode?.subtree ?? snapshot.tree, held);
+    enter(baseTree, top, baseNode?.subtree ?? snapshot.tree, held);
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1];
+      const { dir, treeId, was } = frame;
+      if (frame.at >= frame.nodes.length) {
+        stack.pop();
+        onPath.delete(treeId);
+        dir.done();
+        continue;
+      }
+      const node = frame.nodes[frame.at++];
+      opts.signal?.throwIfAborted();
+      const wait = budget.spend();
+      if (wait) await wait;
+      if (!isSafeName(node.name)) {
+        throw new CorruptError(
+          `Refusing to mirror: tree ${treeId} has an entry named ${
+            JSON.stringify(node.name)
+          }, which is not a single path component`,
+        );
+      }
+      if (node.type === "dir") {
+        if (onPath.has(node.subtree!)) throw cycleError(node.subtree!, dir.path);
+        const sub = await repo.loadTree(node.subtree!);
+        const child = dir.child(node.name, entryOf(node), sub.nodes.map((n) => n.name));
+        const w = was.get(node.name);
+        const oldSub = w?.type === "dir" && w.subtree !== node.subtree
+          ? await repo.loadTree(w.subtree!)
+          : undefined;
+        if (child) enter(sub, child, node.subtree!, oldSub);
+      } else if (node.type === "file") {
+        const target = dir.file(node.name, entryOf(node), parentFile(was.get(node.name)));
+        if (target) await write(node, target);
+      } else if (node.type === "symlink") dir.symlink(node.name, node.target ?? "");
+    }
     await Promise.all(inflight);
   } catch (err) {
     // Files still being written finish first; then the lock goes, the folder stays for the next run.
