@@ -1,6 +1,6 @@
 /** End-to-end: hostile repositories (crafted, validly encrypted) cannot hang or exhaust the CLI. */
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
-import { deepTree, doublingTree, hostileRepo } from "../src/testing/hostile_repo.ts";
+import { deepTree, doublingTree, fileNode, hostileRepo } from "../src/testing/hostile_repo.ts";
 import { cairn, cairnCommand } from "./_launcher.ts";
 
 /** stderr as lines, without the trailing empty one. */
@@ -52,5 +52,30 @@ Deno.test("ls lists a 2,000-level tree", async () => {
   const json = await cairn(["ls", "latest", "--json"], { env: h.env });
   assertEquals(JSON.parse(json.stdout).length, 2001);
   assert(r.stderr === "", r.stderr);
+  await Deno.remove(h.dir, { recursive: true });
+});
+
+Deno.test("dump and restore of a file whose size its blobs deny fail with one line", async () => {
+  const h = await hostileRepo();
+  const blob = h.put("data", new TextEncoder().encode("0123456789"));
+  await h.snapshot(h.tree([fileNode("short", [blob, blob], 5), fileNode("long", [blob], 99)]));
+  for (const name of ["short", "long"]) {
+    const r = await cairn(["dump", "latest", `/${name}`], { env: h.env });
+    assertEquals(r.code, 1, r.stderr);
+    assertEquals(r.stdoutBytes.length, 0);
+    const expected = name === "short"
+      ? "content is 20 bytes, but the snapshot says 5"
+      : "content is 10 bytes, but the snapshot says 99";
+    assertEquals(lines(r.stderr).length, 1, r.stderr);
+    assertStringIncludes(r.stderr, `cairn dump: /${name} in snapshot `);
+    assertStringIncludes(r.stderr, expected);
+  }
+  const r = await cairn(["restore", "latest", "--target", `${h.dir}/out`], { env: h.env });
+  assertEquals(r.code, 1, r.stderr);
+  assertEquals(lines(r.stderr), [
+    "error: /long: content is 10 bytes, but the snapshot says 99",
+    "error: /short: content is 20 bytes, but the snapshot says 5",
+  ]);
+  assertEquals([...Deno.readDirSync(`${h.dir}/out`)], []);
   await Deno.remove(h.dir, { recursive: true });
 });

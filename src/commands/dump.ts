@@ -7,6 +7,7 @@ import {
   printable,
   SNAPSHOT_FILTER_OPTIONS,
 } from "../cli/mod.ts";
+import { CorruptError } from "../repo/mod.ts";
 import { fileContent } from "../restore/mod.ts";
 
 /** `cairn dump`: one file's content to stdout. */
@@ -28,8 +29,14 @@ export const dumpCommand: Command = {
     if (!node) throw new Error(`No file ${where}`);
     if (node.type === "dir") throw new Error(`${where} is a directory; dump writes one file`);
     if (node.type !== "file") throw new Error(`${where} is a ${node.type}, not a file`);
-    for await (const blob of fileContent(repo, node.content ?? [], { signal: ctx.signal })) {
-      await ctx.output.writeBytes(blob);
+    // The size is checked against the index before the first byte is written,
+    // so a file whose blobs disagree with it fails with nothing written.
+    const content = fileContent(repo, node.content ?? [], { signal: ctx.signal, size: node.size });
+    try {
+      for await (const blob of content) await ctx.output.writeBytes(blob);
+    } catch (err) {
+      if (!(err instanceof CorruptError)) throw err;
+      throw new CorruptError(`${where}: ${err.message}`, { cause: err });
     }
     return 0;
   },

@@ -176,7 +176,7 @@ async function writeFile(
   const w = new MirrorFileWriter(target);
   try {
     let written = 0;
-    for await (const blob of fileContent(repo, node.content ?? [], { signal })) {
+    for await (const blob of fileContent(repo, node.content ?? [], { signal, size: node.size })) {
       w.write(blob);
       written += blob.length;
     }

@@ -248,6 +248,13 @@ export class Repository {
     if (entry.type !== type) {
       throw new CorruptError(`blob ${id} is a ${entry.type} blob, not ${type}`);
     }
+    // The chunker never cuts a data blob longer than its maximum; a longer
+    // one is a hostile index entry, and would cost its length in memory.
+    if (type === "data" && entry.rawLength > this.config.chunker.max) {
+      throw new CorruptError(
+        `data blob ${id} is ${entry.rawLength} bytes, above the chunker's maximum of ${this.config.chunker.max}`,
+      );
+    }
     return extractBlob(this.master.id, await this.#segment(entry, id), { ...entry, id });
   }
 
@@ -278,6 +285,11 @@ export class Repository {
       this.#segments.delete(this.#segments.keys().next().value!);
     }
     return segment;
+  }
+
+  /** The plaintext length the index records for blob `id`, or undefined when it is not indexed. */
+  blobLength(id: string): number | undefined {
+    return this.index.get(id)?.rawLength;
   }
 
   /** Loads and validates one tree. */

@@ -1,6 +1,7 @@
 import { MemoryBackend } from "../backend/mod.ts";
 import { keyedId, toHex, utf8, WrongPasswordError } from "../crypto/mod.ts";
 import { assertEquals, assertRejects } from "../testing/asserts.ts";
+import { hostileRepo } from "../testing/hostile_repo.ts";
 import { randomBytes } from "./_prune_testing.ts";
 import { CorruptError } from "./format.ts";
 import { loadMasterIndex, MasterIndex, saveIndexFile } from "./index.ts";
@@ -197,4 +198,19 @@ Deno.test("Repository.open() skips a key that opens with the password but not th
   const repo = await Repository.init(backend, "pw", FAST);
   assertEquals((await Array.fromAsync(backend.list("keys"))).length, 2);
   assertEquals((await Repository.open(backend, "pw")).config.id, repo.config.id);
+});
+
+Deno.test("loadBlob() refuses a data blob longer than the chunker ever cuts", async () => {
+  const h = await hostileRepo();
+  const max = h.repo.config.chunker.max;
+  const id = h.put("data", new Uint8Array(max + 1));
+  const fine = h.put("data", new Uint8Array(max));
+  await h.snapshot(h.tree([]));
+  await assertRejects(
+    () => h.repo.loadBlob("data", id),
+    CorruptError,
+    "above the chunker's maximum",
+  );
+  assertEquals((await h.repo.loadBlob("data", fine)).length, max);
+  await Deno.remove(h.dir, { recursive: true });
 });

@@ -288,7 +288,10 @@ class Restorer {
         (!owner || (created!.uid === owner.uid && created!.gid === owner.gid)));
       let written = 0;
       for await (
-        const blob of fileContent(this.repo, node.content ?? [], { signal: this.opts.signal })
+        const blob of fileContent(this.repo, node.content ?? [], {
+          signal: this.opts.signal,
+          size: node.size,
+        })
       ) {
         writeAll(file, blob);
         written += blob.length;

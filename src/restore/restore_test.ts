@@ -1,6 +1,6 @@
 import { findPath } from "../catalog/mod.ts";
 import { CorruptError, type Repository, type Tree, WalkLimitError } from "../repo/mod.ts";
-import { doublingTree, hostileRepo } from "../testing/hostile_repo.ts";
+import { doublingTree, fileNode, hostileRepo } from "../testing/hostile_repo.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../testing/asserts.ts";
 import { restore } from "./mod.ts";
 import { lstatOrNull } from "./_safe_fs.ts";
@@ -375,5 +375,30 @@ Deno.test("restore() stops with one line once shared subtrees pass the entry lim
     "Stopped after 3000 entries",
   );
   assertEquals(err.message.includes("\n"), false);
+  await Deno.remove(h.dir, { recursive: true });
+});
+
+Deno.test("restore() loads a blob a file repeats once, and refuses a size its blobs deny", async () => {
+  const h = await hostileRepo();
+  const mib = h.put("data", new Uint8Array(1024 * 1024));
+  const root = h.tree([
+    fileNode("big", Array(200).fill(mib), 200 * 1024 * 1024),
+    fileNode("liar", Array(200).fill(mib), 5),
+  ]);
+  const s = await h.repo.loadSnapshot(await h.snapshot(root));
+  const loads: Record<string, number> = {};
+  const real = h.repo.loadBlob.bind(h.repo);
+  h.repo.loadBlob = (type, id) => {
+    loads[type] = (loads[type] ?? 0) + 1;
+    return real(type, id);
+  };
+  const r = await restore(h.repo, s, { target: `${h.dir}/out` });
+  assertEquals(r.errors, [{
+    path: "/liar",
+    message: "content is 209715200 bytes, but the snapshot says 5",
+  }]);
+  assertEquals(Deno.statSync(`${h.dir}/out/big`).size, 200 * 1024 * 1024);
+  assertEquals(lstatOrNull(`${h.dir}/out/liar`), null);
+  assertEquals(loads.data, 1);
   await Deno.remove(h.dir, { recursive: true });
 });
