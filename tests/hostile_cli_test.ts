@@ -79,3 +79,37 @@ Deno.test("dump and restore of a file whose size its blobs deny fail with one li
   assertEquals([...Deno.readDirSync(`${h.dir}/out`)], []);
   await Deno.remove(h.dir, { recursive: true });
 });
+
+Deno.test("a malformed key file is named in a warning and does not keep the password out", async () => {
+  const h = await hostileRepo();
+  await h.snapshot(h.tree([]));
+  const keys = `${h.dir}/repo/keys`;
+  const [good] = [...Deno.readDirSync(keys)].map((e) => e.name);
+  const goodJson = JSON.parse(Deno.readTextFileSync(`${keys}/${good}`));
+  const bad = "0".repeat(64);
+  const huge = "f".repeat(64);
+  Deno.writeTextFileSync(`${keys}/${bad}`, "{ not json");
+  // The 4 GiB the format documented as allowed; Argon2 could not run it.
+  Deno.writeTextFileSync(`${keys}/${huge}`, JSON.stringify({ ...goodJson, memory_kib: 4194304 }));
+  const r = await cairn(["snapshots"], { env: h.env });
+  assertEquals(r.code, 0, r.stderr);
+  const warnings = lines(r.stderr).sort();
+  assertEquals(warnings.length, 2, r.stderr);
+  assertStringIncludes(warnings[0], `warning: skipped a key file: Key file "${bad}" is malformed`);
+  assertStringIncludes(
+    warnings[1],
+    `warning: skipped a key file: Key file "${huge}" is malformed: KDF parameter memoryKiB=4194304`,
+  );
+  await Deno.remove(h.dir, { recursive: true });
+});
+
+Deno.test("init refuses Argon2 parameters past the bounds with one line, creating nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cairn-hostile-" });
+  const env = { CAIRN_REPO: `${dir}/repo`, CAIRN_PASSWORD: "pw" };
+  const r = await cairn(["init", "--kdf-memory", "4096"], { env });
+  assertEquals(r.code, 2, r.stderr);
+  assertEquals(lines(r.stderr).length, 1, r.stderr);
+  assertStringIncludes(r.stderr, "KDF parameter memoryKiB=4194304 is outside 8192..524288");
+  assertEquals([...Deno.readDirSync(dir)], []);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -28,8 +28,10 @@ export const checkCommand: Command = {
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 0);
     const backend = openBackend(repositoryLocation(ctx), { env: ctx.env });
-    const repo = await openRepositoryForCheck(backend, readPassword(ctx));
     const { output } = ctx;
+    const repo = await openRepositoryForCheck(backend, readPassword(ctx), {
+      onWarning: (m) => output.err(`warning: ${printable(m)}`),
+    });
     const result = await checkRepository(repo, {
       readData: ctx.flags["read-data"] === true,
       signal: ctx.signal,

@@ -5,8 +5,9 @@ import {
   intFlag,
   readPassword,
   repositoryLocation,
+  UsageError,
 } from "../cli/mod.ts";
-import { DEFAULT_KDF_PARAMS } from "../crypto/mod.ts";
+import { DEFAULT_KDF_PARAMS, validateKdfParams } from "../crypto/mod.ts";
 import { DEFAULT_COMPRESSION, Repository } from "../repo/mod.ts";
 
 /** `cairn init`: create a repository. */
@@ -45,6 +46,11 @@ export const initCommand: Command = {
         ? { iterations: intFlag(ctx.flags, "kdf-iterations")! }
         : {}),
     };
+    try {
+      validateKdfParams(kdf); // before anything is created
+    } catch (err) {
+      throw new UsageError(`--kdf-memory/--kdf-iterations: ${(err as Error).message}`);
+    }
     const compression = intFlag(ctx.flags, "compression");
     if (compression !== undefined && compression > 19) {
       throw new RangeError(`--compression ${compression} is above zstd's maximum of 19`);

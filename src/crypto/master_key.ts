@@ -30,12 +30,22 @@ export const DEFAULT_KDF_PARAMS: KdfParams = {
   parallelism: 1,
 };
 
-/** Bounds a key file's parameters must be within before we spend time or memory on them. */
+/**
+ * Bounds a key file's parameters must be within before we spend time or
+ * memory on them: every command pays for them, and a key file is data
+ * anyone who can write to the repository could raise. hash-wasm cannot
+ * allocate 2 GiB (WASM memory is 32-bit), and 1 GiB took 10.1 s and 1.4 GB
+ * here against 440 ms for the default, on the same loaded 2-core machine;
+ * so memory stops at 512 MiB and memory × passes at {@link KDF_MAX_COST}.
+ */
 export const KDF_BOUNDS = {
-  memoryKiB: [8 * 1024, 4 * 1024 * 1024],
+  memoryKiB: [8 * 1024, 512 * 1024],
   iterations: [1, 20],
   parallelism: [1, 16],
 } as const;
+
+/** The most memory × passes (in KiB) a key file may ask for: 512 MiB once, 64 MiB eight times. */
+export const KDF_MAX_COST = 512 * 1024;
 
 /** The password does not open this key file. */
 export class WrongPasswordError extends Error {
@@ -66,7 +76,7 @@ export function newMasterKey(): MasterKey {
   return { enc: r(), id: r(), chunker: r() };
 }
 
-/** Checks `params` against {@link KDF_BOUNDS}; throws RangeError naming the first bad one. */
+/** Checks `params` against {@link KDF_BOUNDS} and {@link KDF_MAX_COST}; throws RangeError naming the first bad one. */
 export function validateKdfParams(params: KdfParams): KdfParams {
   for (const name of ["memoryKiB", "iterations", "parallelism"] as const) {
     const v = params[name];
@@ -74,6 +84,12 @@ export function validateKdfParams(params: KdfParams): KdfParams {
     if (!Number.isInteger(v) || v < lo || v > hi) {
       throw new RangeError(`KDF parameter ${name}=${v} is outside ${lo}..${hi}`);
     }
+  }
+  if (params.memoryKiB * params.iterations > KDF_MAX_COST) {
+    throw new RangeError(
+      `KDF parameters memoryKiB=${params.memoryKiB} × iterations=${params.iterations} ` +
+        `are above ${KDF_MAX_COST} KiB-passes`,
+    );
   }
   return params;
 }
@@ -121,36 +137,57 @@ export async function createKeyFile(
   return utf8(JSON.stringify(json, null, 2) + "\n");
 }
 
+/** A key file read and checked, not yet opened. */
+export interface ParsedKeyFile {
+  name: string;
+  params: KdfParams;
+  salt: Uint8Array;
+  data: Uint8Array;
+}
+
+/**
+ * Reads a key file's JSON and checks it, parameters within bounds, without
+ * running Argon2. Throws a one-line Error naming `name` when it is
+ * malformed.
+ */
+export function parseKeyFile(bytes: Uint8Array, name: string): ParsedKeyFile {
+  try {
+    const json: KeyFileJson = JSON.parse(fromUtf8(bytes));
+    if (json.version !== 1 || json.kdf !== "argon2id") {
+      throw new Error(`unsupported version ${json.version} or kdf ${json.kdf}`);
+    }
+    const params = validateKdfParams({
+      memoryKiB: json.memory_kib,
+      iterations: json.iterations,
+      parallelism: json.parallelism,
+    });
+    const salt = fromBase64(json.salt);
+    if (salt.length < 16 || salt.length > 64) throw new Error(`salt of ${salt.length} bytes`);
+    return { name, params, salt, data: fromBase64(json.data) };
+  } catch (err) {
+    throw new Error(`Key file "${name}" is malformed: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /**
  * Opens a key file with `password`. Throws {@link WrongPasswordError} when
  * the password does not fit, and a one-line Error naming `name` when the
  * file is malformed or its parameters are out of bounds.
  */
-export async function openKeyFile(
+export function openKeyFile(
   bytes: Uint8Array,
   password: string,
   name: string,
 ): Promise<MasterKey> {
-  let json: KeyFileJson;
-  let params: KdfParams;
-  let salt: Uint8Array;
-  let data: Uint8Array;
-  try {
-    json = JSON.parse(fromUtf8(bytes));
-    if (json.version !== 1 || json.kdf !== "argon2id") {
-      throw new Error(`unsupported version ${json.version} or kdf ${json.kdf}`);
-    }
-    params = validateKdfParams({
-      memoryKiB: json.memory_kib,
-      iterations: json.iterations,
-      parallelism: json.parallelism,
-    });
-    salt = fromBase64(json.salt);
-    if (salt.length < 16 || salt.length > 64) throw new Error(`salt of ${salt.length} bytes`);
-    data = fromBase64(json.data);
-  } catch (err) {
-    throw new Error(`Key file "${name}" is malformed: ${(err as Error).message}`, { cause: err });
-  }
+  return openParsedKeyFile(parseKeyFile(bytes, name), password);
+}
+
+/** Opens a key file {@link parseKeyFile} accepted; see {@link openKeyFile}. */
+export async function openParsedKeyFile(
+  file: ParsedKeyFile,
+  password: string,
+): Promise<MasterKey> {
+  const { name, salt, data, params } = file;
   const key = await passwordKey(password, salt, params);
   let secret: Uint8Array;
   try {

@@ -3,7 +3,7 @@ import { sha256, toHex } from "../crypto/mod.ts";
 import { forEachBlob } from "./blob_codec.ts";
 import { loadIndexFile, mapLimit, MasterIndex } from "./index.ts";
 import { PACK_HEADER_SIZE, type PackedBlob, packKey, readPackTrailer } from "./pack.ts";
-import { Repository } from "./repository.ts";
+import { type OpenOptions, Repository } from "./repository.ts";
 import type { SnapshotWithId } from "./snapshot.ts";
 
 /** One problem, naming the damaged object (e.g. `pack 3fa2…`, `data blob 9c1e…`). */
@@ -61,6 +61,7 @@ const TRAILER_MIN = 28 + 4;
 export async function openRepositoryForCheck(
   backend: Backend,
   password: string,
+  opts: OpenOptions = {},
 ): Promise<Repository> {
   let hideIndex = true;
   const view: Backend = {
@@ -72,7 +73,7 @@ export async function openRepositoryForCheck(
     close: () => backend.close(),
     list: (t, o) => (hideIndex && t === "index" ? (async function* () {})() : backend.list(t, o)),
   };
-  const repo = await Repository.open(view, password);
+  const repo = await Repository.open(view, password, opts);
   hideIndex = false;
   return repo;
 }

@@ -4,7 +4,9 @@ import {
   type KdfParams,
   type MasterKey,
   newMasterKey,
-  openKeyFile,
+  openParsedKeyFile,
+  type ParsedKeyFile,
+  parseKeyFile,
   sha256,
   toHex,
   WrongPasswordError,
@@ -67,6 +69,11 @@ export const FORMAT_VERSION = 2;
 
 /** Segments of small blobs a repository keeps open for the next read. */
 const SEGMENT_CACHE = 16;
+
+export interface OpenOptions {
+  /** Called for each key file skipped because it cannot be read or is malformed. */
+  onWarning?: (message: string) => void;
+}
 
 /** There is no repository where one was expected. */
 export class NoRepositoryError extends Error {
@@ -148,8 +155,17 @@ export class Repository {
     return new Repository(backend, master, config, new MasterIndex());
   }
 
-  /** Opens a repository with `password` and loads its index. */
-  static async open(backend: Backend, password: string): Promise<Repository> {
+  /**
+   * Opens a repository with `password` and loads its index. Every key file
+   * is tried: one that cannot be read or is malformed (out-of-bounds
+   * parameters, bad JSON) is skipped with a warning naming it, so it
+   * cannot keep the right password out.
+   */
+  static async open(
+    backend: Backend,
+    password: string,
+    opts: OpenOptions = {},
+  ): Promise<Repository> {
     try {
       await backend.stat("config", "config");
     } catch (err) {
@@ -158,18 +174,40 @@ export class Repository {
       }
       throw err;
     }
+    // Every key file is read and checked before Argon2 runs on any, so a
+    // malformed one is always named, and the cheapest are tried first.
+    const skipped: string[] = [];
+    const keys: ParsedKeyFile[] = [];
+    for await (const k of backend.list("keys")) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await backend.load("keys", k.name);
+      } catch (err) {
+        // Gone since the listing: a losing init removed its key.
+        if (err instanceof NotFoundError) continue;
+        skipped.push(`Key file "${k.name}" cannot be read: ${(err as Error).message}`);
+        continue;
+      }
+      try {
+        keys.push(parseKeyFile(bytes, k.name));
+      } catch (err) {
+        skipped.push((err as Error).message);
+      }
+    }
+    const cost = (k: ParsedKeyFile) => k.params.memoryKiB * k.params.iterations;
+    keys.sort((a, b) => cost(a) - cost(b) || (a.name < b.name ? -1 : 1));
     // A key that opens with the password but not the config is a loser's of
     // two racing inits, seen before it removed its key: skip it.
     let master: MasterKey | undefined;
     let raw: RepoConfig | undefined;
     let mismatch: unknown;
-    for await (const k of backend.list("keys")) {
+    for (const k of keys) {
       let candidate: MasterKey;
       try {
-        candidate = await openKeyFile(await backend.load("keys", k.name), password, k.name);
+        candidate = await openParsedKeyFile(k, password);
       } catch (err) {
-        if (err instanceof WrongPasswordError || err instanceof NotFoundError) continue;
-        throw err;
+        if (!(err instanceof WrongPasswordError)) skipped.push((err as Error).message);
+        continue;
       }
       try {
         raw = await loadSealedJson(backend, candidate.enc, "config", "config") as RepoConfig;
@@ -181,9 +219,13 @@ export class Repository {
       master = candidate;
       break;
     }
+    for (const why of skipped) opts.onWarning?.(`skipped a key file: ${why}`);
     if (!master) {
       if (mismatch) throw mismatch;
-      throw new WrongPasswordError(`Wrong password: no key in ${backend.location} opens with it`);
+      const also = skipped.length > 0 ? ` (${skipped.length} key file(s) skipped as unusable)` : "";
+      throw new WrongPasswordError(
+        `Wrong password: no key in ${backend.location} opens with it${also}`,
+      );
     }
     if (raw?.version !== FORMAT_VERSION) {
       const why = raw?.version === 1

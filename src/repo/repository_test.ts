@@ -1,6 +1,6 @@
-import { MemoryBackend } from "../backend/mod.ts";
+import { type Backend, MemoryBackend } from "../backend/mod.ts";
 import { keyedId, toHex, utf8, WrongPasswordError } from "../crypto/mod.ts";
-import { assertEquals, assertRejects } from "../testing/asserts.ts";
+import { assertEquals, assertRejects, assertStringIncludes } from "../testing/asserts.ts";
 import { hostileRepo } from "../testing/hostile_repo.ts";
 import { randomBytes } from "./_prune_testing.ts";
 import { CorruptError } from "./format.ts";
@@ -213,4 +213,41 @@ Deno.test("loadBlob() refuses a data blob longer than the chunker ever cuts", as
   );
   assertEquals((await h.repo.loadBlob("data", fine)).length, max);
   await Deno.remove(h.dir, { recursive: true });
+});
+
+Deno.test("Repository.open() skips unreadable and malformed key files with a warning", async () => {
+  const backend = new MemoryBackend();
+  await Repository.init(backend, "pw", FAST);
+  const [unreadable, garbage] = ["1".repeat(64), "0".repeat(64)];
+  await backend.save("keys", garbage, utf8("not json"));
+  // Tried first, as a listing may well order them.
+  const bad = [unreadable, garbage];
+  const view: Backend = {
+    location: backend.location,
+    save: (t, n, d, o) => backend.save(t, n, d, o),
+    load: (t, n, r, o) =>
+      n === unreadable ? Promise.reject(new Error("I/O error")) : backend.load(t, n, r, o),
+    stat: (t, n, o) => backend.stat(t, n, o),
+    remove: (t, n, o) => backend.remove(t, n, o),
+    close: () => backend.close(),
+    list: (t, o) =>
+      t !== "keys" ? backend.list(t, o) : (async function* () {
+        for (const name of bad) yield { name, size: 1 };
+        for await (const f of backend.list(t, o)) if (!bad.includes(f.name)) yield f;
+      })(),
+  };
+  const warnings: string[] = [];
+  const repo = await Repository.open(view, "pw", { onWarning: (m) => warnings.push(m) });
+  assertEquals(repo.config.version, 2);
+  assertEquals(warnings.length, 2);
+  assertEquals(
+    warnings[0],
+    `skipped a key file: Key file "${unreadable}" cannot be read: I/O error`,
+  );
+  assertStringIncludes(warnings[1], `skipped a key file: Key file "${garbage}" is malformed: `);
+  const wrong = await assertRejects(() => Repository.open(view, "nope"), WrongPasswordError);
+  assertEquals(
+    wrong.message,
+    `Wrong password: no key in ${backend.location} opens with it (2 key file(s) skipped as unusable)`,
+  );
 });
