@@ -6,29 +6,32 @@ import { cairn, cairnCommand } from "./_launcher.ts";
 /** stderr as lines, without the trailing empty one. */
 const lines = (s: string) => s.split("\n").filter((l) => l !== "");
 
-Deno.test("ls of shared subtrees 40 levels deep exits 130 promptly on SIGINT", async () => {
-  const h = await hostileRepo();
-  await h.snapshot(doublingTree(h, 40));
-  const child = cairnCommand(["ls", "latest"], { env: h.env }).spawn();
-  const reader = child.stdout.getReader();
-  let seen = "";
-  while (!seen.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += new TextDecoder().decode(value);
-  }
-  child.kill("SIGINT");
-  // Keep draining stdout so the child never blocks on a full pipe.
-  while (!(await reader.read()).done) { /* discard */ }
-  const [status, stderr] = await Promise.all([
-    child.status,
-    new Response(child.stderr).text(),
-  ]);
-  assertEquals(seen.split("\n")[0], "/a");
-  assertEquals(status.code, 130, stderr);
-  assertEquals(lines(stderr), ["cairn ls: interrupted"]);
-  await Deno.remove(h.dir, { recursive: true });
-});
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.test(`ls of shared subtrees 40 levels deep exits 130 promptly on ${signal}`, async () => {
+    const h = await hostileRepo();
+    await h.snapshot(doublingTree(h, 40));
+    const child = cairnCommand(["ls", "latest"], { env: h.env }).spawn();
+    const reader = child.stdout.getReader();
+    let seen = "";
+    while (!seen.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    // The first line means the walk is under way and the signal handlers are in place.
+    child.kill(signal);
+    // Keep draining stdout so the child never blocks on a full pipe.
+    while (!(await reader.read()).done) { /* discard */ }
+    const [status, stderr] = await Promise.all([
+      child.status,
+      new Response(child.stderr).text(),
+    ]);
+    assertEquals(seen.split("\n")[0], "/a");
+    assertEquals(status.code, 130, stderr);
+    assertEquals(lines(stderr), ["cairn ls: interrupted"]);
+    await Deno.remove(h.dir, { recursive: true });
+  });
+}
 
 Deno.test("ls stops with one line past the entry limit", async () => {
   const h = await hostileRepo();
