@@ -54,6 +54,7 @@ Deno.test("ls lists a 2,000-level tree", async () => {
   assertEquals(out[2000], "/d".repeat(2000) + "/f");
   const json = await cairn(["ls", "latest", "--json"], { env: h.env });
   assertEquals(JSON.parse(json.stdout).length, 2001);
+  assertEquals(lines(json.stdout).length, 1); // scripts read the last line
   assert(r.stderr === "", r.stderr);
   await Deno.remove(h.dir, { recursive: true });
 });

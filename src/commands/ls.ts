@@ -36,20 +36,29 @@ export const lsCommand: Command = {
       throw new Error(`No path ${printable(abs)} in snapshot ${snapshot.id.slice(0, 8)}`);
     }
     // Printed as walked: a snapshot can hold more entries than fit in memory.
+    // JSON stays one line (scripts read the last line), written in pieces.
     const json = ctx.flags.json === true;
+    const enc = new TextEncoder();
+    let pending = "";
     let first = true;
-    const print = (path: string, node: Node) => {
-      if (json) ctx.output.out(`${first ? "[" : ","}${JSON.stringify(entryJson(path, node))}`);
-      else ctx.output.out(ctx.flags.long ? longLine(path, node) : printable(path));
+    const print = async (path: string, node: Node) => {
+      if (!json) ctx.output.out(ctx.flags.long ? longLine(path, node) : printable(path));
+      else {
+        pending += `${first ? "[" : ","}${JSON.stringify(entryJson(path, node))}`;
+        if (pending.length >= 64 * 1024) {
+          await ctx.output.writeBytes(enc.encode(pending));
+          pending = "";
+        }
+      }
       first = false;
     };
-    if (abs !== "/") print(abs, top);
+    if (abs !== "/") await print(abs, top);
     if (top.type === "dir" && top.subtree) {
       for await (const e of walkSnapshot(repo, top.subtree, { prefix: abs, signal: ctx.signal })) {
-        print(e.path, e.node);
+        await print(e.path, e.node);
       }
     }
-    if (json) ctx.output.out(first ? "[]" : "]");
+    if (json) await ctx.output.writeBytes(enc.encode(`${pending}${first ? "[" : ""}]\n`));
     return 0;
   },
 };
