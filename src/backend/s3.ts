@@ -505,9 +505,17 @@ export class S3Backend implements Backend {
     throw new S3Error(`S3 request for ${what} failed: ${detail}`, status, code);
   }
 
+  /**
+   * Headers of every object PUT. `bucket-owner-full-control`: an object
+   * another user (an append-only agent) uploads is otherwise owned by that
+   * user, and the bucket owner - the maintenance host - could not read it.
+   */
   #putHeaders(): Record<string, string> {
     const sc = this.#loc.settings.storageClass;
-    return sc ? { "x-amz-storage-class": sc } : {};
+    return {
+      "x-amz-acl": "bucket-owner-full-control",
+      ...(sc ? { "x-amz-storage-class": sc } : {}),
+    };
   }
 
   /** The object key of a file, or of a type's folder (with a trailing slash). */
