@@ -81,8 +81,16 @@ export interface PruneOptions {
   graceMs?: number;
   /** Repack packs with a larger share of unused bytes (0..1). */
   maxUnusedFraction?: number;
-  /** The clock; default `Date.now`. */
+  /** This host's clock; default `Date.now`. */
   now?: () => number;
+  /**
+   * Go by the storage's clock: the modification time the backend reports
+   * for the lock prune just wrote, against `now` when it was written, gives
+   * the offset applied to every time prune compares or records. Default: on,
+   * unless `now` is injected (tests that move time by `now` alone). A dry
+   * run writes no lock and uses `now`.
+   */
+  storageClock?: boolean;
   signal?: AbortSignal;
   onProgress?: (msg: string) => void;
 }
@@ -136,13 +144,16 @@ export async function pruneRepository(
   if (!(maxUnused >= 0 && maxUnused <= 1)) {
     throw new RangeError(`maxUnusedFraction must be in [0, 1], not ${maxUnused}`);
   }
-  const now = opts.now ?? Date.now;
+  const localNow = opts.now ?? Date.now;
   const lock = opts.dryRun ? undefined : await acquireExclusiveLock(repo, {
-    now,
+    now: localNow,
     signal: opts.signal,
   });
   let failed = true;
   try {
+    const useStorage = opts.storageClock ?? opts.now === undefined;
+    const offset = lock && useStorage ? await storageClockOffset(repo, lock, opts) : 0;
+    const now = () => localNow() + offset;
     const stats = await prune(repo, { ...opts, graceMs, maxUnused, now }, lock);
     failed = false;
     return stats;
@@ -150,6 +161,29 @@ export async function pruneRepository(
     // After a failure the backend may be gone; keep the first error.
     if (lock) await lock.release().catch((err) => failed ? undefined : Promise.reject(err));
   }
+}
+
+/**
+ * Storage time minus this host's, from the lock file just written (its
+ * mtime is the storage's clock, its `time` this host's). A backend that
+ * reports no mtime gives 0. S3 reports whole seconds, rounded down, so the
+ * estimate errs up to a second towards an older storage time: the safe side.
+ */
+async function storageClockOffset(
+  repo: Repository,
+  lock: RepoLock,
+  opts: PruneOptions,
+): Promise<number> {
+  const { mtimeMs } = await repo.backend.stat("locks", lock.name, { signal: opts.signal });
+  if (mtimeMs === undefined) return 0;
+  const offset = mtimeMs - lock.info.time;
+  if (Math.abs(offset) > 60_000) {
+    opts.onProgress?.(
+      `warning: this host's clock is ${Math.round(Math.abs(offset) / 1000)} s ` +
+        `${offset < 0 ? "ahead of" : "behind"} the storage's; prune goes by the storage's`,
+    );
+  }
+  return offset;
 }
 
 interface Resolved extends PruneOptions {
