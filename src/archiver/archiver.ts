@@ -206,6 +206,7 @@ export class Archiver {
         chunker: repo.config.chunker,
         compression: repo.config.compression,
         packSize: repo.config.pack_size,
+        objectLock: repo.config.object_lock,
         known: repo.index.sortedIds(),
       }, (p) => this.#onPack(p));
     }

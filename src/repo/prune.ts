@@ -60,6 +60,7 @@ import { CorruptError } from "./format.ts";
 import { type PackInfo, packKey, readPackTrailer } from "./pack.ts";
 import type { Repository } from "./repository.ts";
 import { acquireExclusiveLock, isStaleLock, listLocks, type RepoLock } from "./lock.ts";
+import { renewRetention } from "./object_lock.ts";
 import {
   type DroppedPack,
   loadIndexState,
@@ -129,6 +130,12 @@ export interface PruneStats {
   indexFilesDeleted: number;
   /** Live shared locks seen; while any exists nothing is dropped. */
   backupsRunning: number;
+  /** Packs and index files due for deletion but under Object Lock: left for a later prune. */
+  filesLocked: number;
+  /** Of the packs due for deletion, those left because of Object Lock. */
+  packsLocked: number;
+  /** Files whose Object Lock retention prune renewed (object_lock.ts). */
+  retentionRenewed: number;
 }
 
 /** Frees unreferenced space; see the module doc for the safety argument. */
@@ -293,19 +300,60 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
   }
   // 3. Delete superseded index files, then 4. the packs nothing needs.
   assertLockHeld(lock);
+  const locked = async (type: "index" | "data", name: string) => {
+    const until = await retainedUntil(repo, type, name, o.now(), signal);
+    if (until === undefined) return false;
+    stats.filesLocked++;
+    if (type === "data") stats.packsLocked++;
+    say(
+      `warning: ${type === "data" ? "pack" : "index file"} ${name.slice(0, 8)} is under Object ` +
+        `Lock until ${new Date(until).toISOString()}: left for a prune after that`,
+    );
+    return true;
+  };
   for (const name of superseded) {
     signal?.throwIfAborted();
+    if (await locked("index", name)) continue;
     if (await removeIfPresent(repo, "index", name)) stats.indexFilesDeleted++;
   }
   if (plan.remove.length > 0) say(`deleting ${plan.remove.length} packs`);
   for (const r of plan.remove) {
     signal?.throwIfAborted();
+    if (await locked("data", r.name)) continue;
     if (!(await removeIfPresent(repo, "data", r.name))) continue;
     stats.packsDeleted++;
     stats.bytesFreed += r.size;
     if (r.unindexed) stats.unindexedPacksDeleted++;
   }
+  // 5. Under Object Lock: extend the retention of everything still in use.
+  if (repo.config.object_lock) {
+    const renewed = await renewRetention(repo, { now: o.now, signal, onProgress: say });
+    stats.retentionRenewed = renewed.renewed;
+  }
   return stats;
+}
+
+/**
+ * When a file is under Object Lock retention that has not run out at `now`,
+ * its retain-until time; otherwise (or in a repository without Object Lock)
+ * undefined. A DELETE of such a file would fail (403) or, without a version,
+ * only hide it behind a delete marker: prune leaves it for a later run.
+ */
+async function retainedUntil(
+  repo: Repository,
+  type: "index" | "data",
+  name: string,
+  now: number,
+  signal?: AbortSignal,
+): Promise<number | undefined> {
+  if (!repo.config.object_lock || !repo.backend.retention) return undefined;
+  try {
+    const r = await repo.backend.retention(type, name, { signal });
+    return r && r.untilMs > now ? r.untilMs : undefined;
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
 }
 
 function initialStats(
@@ -345,6 +393,9 @@ function initialStats(
     indexFilesWritten: 0,
     indexFilesDeleted: 0,
     backupsRunning: 0,
+    filesLocked: 0,
+    packsLocked: 0,
+    retentionRenewed: 0,
   };
   if (o.dryRun) {
     stats.packsDeleted = plan.remove.length;

@@ -150,3 +150,34 @@ export async function removeS3Bucket(server: S3TestServer, bucket: string): Prom
   }
   await bucketRequest(server, bucket, "DELETE", "");
 }
+
+/**
+ * Best-effort removal of a bucket with Object Lock: every version and
+ * delete marker, bypassing governance retention (compliance-mode objects
+ * stay, and so does the bucket).
+ */
+export async function removeLockedS3Bucket(server: S3TestServer, bucket: string): Promise<void> {
+  const { AwsClient } = await import("aws4fetch");
+  const aws = new AwsClient({
+    accessKeyId: server.env.AWS_ACCESS_KEY_ID,
+    secretAccessKey: server.env.AWS_SECRET_ACCESS_KEY,
+    region: server.env.AWS_DEFAULT_REGION,
+    service: "s3",
+    retries: 0,
+  });
+  const base = `${server.endpoint}/${bucket}`;
+  const listing = await (await aws.fetch(`${base}?versions`)).text();
+  const entries = listing.matchAll(
+    /<(?:Version|DeleteMarker)>.*?<Key>([^<]*)<\/Key>.*?<VersionId>([^<]*)<\/VersionId>/gs,
+  );
+  for (const [, key, version] of entries) {
+    const path = key.replaceAll("&amp;", "&").split("/").map(encodeURIComponent).join("/");
+    const r = await aws.fetch(`${base}/${path}?versionId=${encodeURIComponent(version)}`, {
+      method: "DELETE",
+      headers: { "x-amz-bypass-governance-retention": "true" },
+    });
+    await r.body?.cancel();
+  }
+  const r = await aws.fetch(base, { method: "DELETE" });
+  await r.body?.cancel();
+}
