@@ -8,6 +8,7 @@ import {
   ensureTestBucket,
   freshS3Location,
   putBucketPolicy,
+  removeLockedS3Bucket,
   removeS3Bucket,
   removeS3Prefix,
   s3AgentUser,
@@ -285,6 +286,48 @@ Deno.test({
       assert(first.snapshot !== second.snapshot);
     } finally {
       await removeS3Bucket(server!, bucket);
+    }
+  },
+});
+
+Deno.test({
+  name: "s3: init --object-lock makes a locked repository; forget hides, prune leaves, renew runs",
+  ignore,
+  fn: async () => {
+    await using t = await s3Setup();
+    // An existing bucket without Object Lock cannot get it: refused in one line.
+    const plain = await cairn(["init", "--object-lock", "governance:1", ...FAST_KDF], {
+      env: t.env,
+    });
+    assertEquals(plain.code, 1, plain.stderr);
+    assertEquals(plain.stderr.trim().split("\n").length, 1, plain.stderr);
+    assertStringIncludes(plain.stderr, `bucket "${server!.bucket}" exists without Object Lock`);
+    const bad = await cairn(["init", "--object-lock", "forever", ...FAST_KDF], { env: t.env });
+    assertEquals(bad.code, 2, bad.stderr);
+
+    const bucket = `cairn-lock-${crypto.randomUUID().slice(0, 8)}`;
+    const env = { ...t.env, CAIRN_REPO: `s3:${server!.endpoint}/${bucket}/repo` };
+    try {
+      await ok(cairn(["init", "--object-lock", "governance:1", ...FAST_KDF], { env }), "init");
+      const first = lastJson(await ok(cairn(["backup", t.src, "--json"], { env }), "backup 1"));
+      await Deno.writeFile(`${t.src}/sub/random.bin`, randomBytes(300_000));
+      await ok(cairn(["backup", t.src], { env }), "backup 2");
+      const renew = await ok(cairn(["retention", "renew"], { env }), "retention renew");
+      assertMatch(renew.stdout, /renewed 0 of \d+ file\(s\) until /);
+      await ok(cairn(["forget", "--keep-last", "1"], { env }), "forget");
+      const snaps = lastJson<{ id: string }[]>(
+        await ok(cairn(["snapshots", "--json"], { env }), "s"),
+      );
+      assertEquals(snaps.length, 1);
+      assert(snaps[0].id !== first.snapshot);
+      const prune = await ok(cairn(["prune", "--grace", "0"], { env }), "prune");
+      assertMatch(prune.stderr, /warning: pack [0-9a-f]{8} is under Object Lock until /);
+      assertMatch(prune.stdout, /left \d+ file\(s\) \([1-9]\d* pack\(s\)\) under Object Lock/);
+      assertMatch(prune.stdout, /deleted 0 pack\(s\)/);
+      const check = await ok(cairn(["check", "--read-data"], { env }), "check");
+      assertStringIncludes(check.stdout, "no errors found");
+    } finally {
+      await removeLockedS3Bucket(server!, bucket).catch(() => {});
     }
   },
 });

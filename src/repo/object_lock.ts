@@ -50,18 +50,14 @@ const LOCKED_TYPES: ReadonlySet<FileType> = new Set(["data", "index", "snapshots
 
 /**
  * Wraps a backend so that every save of a pack, index file or snapshot
- * carries retention until `days` after `now()`.
+ * carries retention until `days` after `now()` (a backend without Object
+ * Lock never gets here for writing: `init` refuses, and only S3 stores it).
  */
 export function retainingBackend(
   inner: Backend,
   lock: ObjectLockConfig,
   now: () => number = Date.now,
 ): Backend {
-  if (!inner.retention) {
-    throw new TypeError(
-      `The repository at ${inner.location} uses Object Lock, which only S3 storage has`,
-    );
-  }
   return {
     location: inner.location,
     save(type: FileType, name: string, data: Uint8Array, options?: SaveOptions) {
@@ -78,9 +74,11 @@ export function retainingBackend(
       inner.remove(type, name, options),
     close: () => inner.close(),
     retention: (type: FileType, name: string, options?: OpOptions) =>
-      inner.retention!(type, name, options),
+      inner.retention ? inner.retention(type, name, options) : Promise.resolve(undefined),
     setRetention: (type: FileType, name: string, r: Retention, options?: OpOptions) =>
-      inner.setRetention!(type, name, r, options),
+      inner.setRetention
+        ? inner.setRetention(type, name, r, options)
+        : Promise.reject(new TypeError(`${inner.location} has no Object Lock`)),
   };
 }
 

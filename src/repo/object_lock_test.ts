@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { backup } from "../archiver/mod.ts";
 import { S3Backend } from "../backend/s3.ts";
 import { assert, assertEquals, assertRejects } from "../testing/asserts.ts";
