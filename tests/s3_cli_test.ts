@@ -4,15 +4,21 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../src/testing/asserts.ts";
 import {
+  appendOnlyPolicy,
   ensureTestBucket,
   freshS3Location,
+  putBucketPolicy,
+  removeLockedS3Bucket,
+  removeS3Bucket,
   removeS3Prefix,
+  s3AgentUser,
   s3TestServer,
 } from "../src/testing/s3.ts";
 import { cairn, type CairnResult, lastJson } from "./_launcher.ts";
 
 const server = s3TestServer();
 const ignore = server === undefined;
+const agent = s3AgentUser();
 const FAST_KDF = ["--kdf-memory", "8", "--kdf-iterations", "1"];
 
 /** A fresh prefix in the test bucket, a source tree and the env pointing at both. */
@@ -227,4 +233,101 @@ Deno.test("s3: missing credentials or a bad location is a one-line usage error, 
   assertEquals(bad.code, 1, bad.stderr);
   assertStringIncludes(bad.stderr, "plain http is only allowed");
   assert(!bad.stderr.includes("secret-value-123"));
+});
+
+Deno.test({
+  name: "s3: an append-only agent backs up and restores; forget needs the maintenance user",
+  ignore: ignore || agent === undefined,
+  fn: async () => {
+    await using t = await s3Setup();
+    const bucket = `cairn-agent-${crypto.randomUUID().slice(0, 8)}`;
+    const location = `s3:${server!.endpoint}/${bucket}/repo`;
+    const maint = { ...t.env, CAIRN_REPO: location };
+    const host = { ...agent!.env, CAIRN_REPO: location, CAIRN_PASSWORD: "correct horse" };
+    try {
+      await ok(cairn(["init", ...FAST_KDF], { env: maint }), "init (maintenance)");
+      await putBucketPolicy(server!, bucket, appendOnlyPolicy(bucket, agent!.uid));
+
+      // Exit 0 although the agent cannot remove its lock file: that is a warning.
+      const b1 = await ok(cairn(["backup", t.src, "--json"], { env: host }), "backup 1");
+      assertMatch(b1.stderr, /warning: cannot remove lock file [0-9a-f]{8} .*403 AccessDenied/);
+      const first = lastJson(b1);
+      await Deno.writeTextFile(`${t.src}/a.txt`, "alpha, edited\n");
+      const b2 = await ok(cairn(["backup", t.src, "--json"], { env: host }), "backup 2");
+      const second = lastJson(b2);
+      const snaps = lastJson<{ id: string }[]>(
+        await ok(cairn(["snapshots", "--json"], { env: host }), "snapshots (agent)"),
+      );
+      assertEquals(snaps.length, 2);
+      const target = `${t.dir}/restored`;
+      await ok(
+        cairn(["restore", String(second.snapshot), "--target", target], { env: host }),
+        "restore (agent)",
+      );
+      await assertSameTree(t.src, `${target}${t.src}`);
+
+      const forget = await cairn(["forget", "--keep-last", "1"], { env: host });
+      assertEquals(forget.code, 1, forget.stderr);
+      const lines = forget.stderr.trim().split("\n");
+      assertEquals(lines.length, 1, forget.stderr);
+      assertStringIncludes(lines[0], `bucket "${bucket}"`);
+      assertStringIncludes(lines[0], "AccessDenied");
+      assertEquals(
+        lastJson<unknown[]>(await ok(cairn(["snapshots", "--json"], { env: host }), "s")).length,
+        2,
+        "a refused forget removed nothing",
+      );
+
+      // The agent's lock files are still there; the maintenance host is not blocked.
+      await ok(cairn(["forget", "--keep-last", "1"], { env: maint }), "forget (maintenance)");
+      await ok(cairn(["prune", "--grace", "0"], { env: maint }), "prune (maintenance)");
+      const check = await ok(cairn(["check", "--read-data"], { env: maint }), "check");
+      assertMatch(check.stdout, /checked 1 snapshots/);
+      assert(first.snapshot !== second.snapshot);
+    } finally {
+      await removeS3Bucket(server!, bucket);
+    }
+  },
+});
+
+Deno.test({
+  name: "s3: init --object-lock makes a locked repository; forget hides, prune leaves, renew runs",
+  ignore,
+  fn: async () => {
+    await using t = await s3Setup();
+    // An existing bucket without Object Lock cannot get it: refused in one line.
+    const plain = await cairn(["init", "--object-lock", "governance:1", ...FAST_KDF], {
+      env: t.env,
+    });
+    assertEquals(plain.code, 1, plain.stderr);
+    assertEquals(plain.stderr.trim().split("\n").length, 1, plain.stderr);
+    assertStringIncludes(plain.stderr, `bucket "${server!.bucket}" exists without Object Lock`);
+    const bad = await cairn(["init", "--object-lock", "forever", ...FAST_KDF], { env: t.env });
+    assertEquals(bad.code, 2, bad.stderr);
+
+    const bucket = `cairn-lock-${crypto.randomUUID().slice(0, 8)}`;
+    const env = { ...t.env, CAIRN_REPO: `s3:${server!.endpoint}/${bucket}/repo` };
+    try {
+      await ok(cairn(["init", "--object-lock", "governance:1", ...FAST_KDF], { env }), "init");
+      const first = lastJson(await ok(cairn(["backup", t.src, "--json"], { env }), "backup 1"));
+      await Deno.writeFile(`${t.src}/sub/random.bin`, randomBytes(300_000));
+      await ok(cairn(["backup", t.src], { env }), "backup 2");
+      const renew = await ok(cairn(["retention", "renew"], { env }), "retention renew");
+      assertMatch(renew.stdout, /renewed 0 of \d+ file\(s\) until /);
+      await ok(cairn(["forget", "--keep-last", "1"], { env }), "forget");
+      const snaps = lastJson<{ id: string }[]>(
+        await ok(cairn(["snapshots", "--json"], { env }), "s"),
+      );
+      assertEquals(snaps.length, 1);
+      assert(snaps[0].id !== first.snapshot);
+      const prune = await ok(cairn(["prune", "--grace", "0"], { env }), "prune");
+      assertMatch(prune.stderr, /warning: pack [0-9a-f]{8} is under Object Lock until /);
+      assertMatch(prune.stdout, /left \d+ file\(s\) \([1-9]\d* pack\(s\)\) under Object Lock/);
+      assertMatch(prune.stdout, /deleted 0 pack\(s\)/);
+      const check = await ok(cairn(["check", "--read-data"], { env }), "check");
+      assertStringIncludes(check.stdout, "no errors found");
+    } finally {
+      await removeLockedS3Bucket(server!, bucket).catch(() => {});
+    }
+  },
 });

@@ -4,7 +4,7 @@
  * file bytes never leave the worker that read them.
  */
 import type { ChunkerParams } from "../chunker/mod.ts";
-import type { PackInfo } from "../repo/mod.ts";
+import type { ObjectLockConfig, PackInfo } from "../repo/mod.ts";
 
 export interface InitMessage {
   type: "init";
@@ -15,6 +15,8 @@ export interface InitMessage {
   chunker: ChunkerParams;
   compression: number;
   packSize: number;
+  /** The repository's Object Lock: packs are saved under its retention. */
+  objectLock?: ObjectLockConfig;
   /** Sorted 32-byte ids of blobs already stored (see MasterIndex.sortedIds). */
   known: SharedArrayBuffer;
 }

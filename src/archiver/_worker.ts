@@ -7,7 +7,7 @@
 import { openBackend } from "../backend/mod.ts";
 import { Chunker, gearTable } from "../chunker/mod.ts";
 import { keyedId, toHex } from "../crypto/mod.ts";
-import { IdTable, type PackInfo, PackWriter } from "../repo/mod.ts";
+import { IdTable, type PackInfo, PackWriter, retainingBackend } from "../repo/mod.ts";
 import { chunkFile, readFile } from "./_file_reader.ts";
 import { MirrorFileWriter, retimeMirrorFile, sameContent } from "./_mirror_file.ts";
 import type { FileJob, FileResult, FromWorker, InitMessage, ToWorker } from "./_protocol.ts";
@@ -40,7 +40,8 @@ function isKnown(known: Uint8Array, id: Uint8Array): boolean {
 }
 
 function init(m: InitMessage) {
-  const backend = openBackend(m.backend);
+  const opened = openBackend(m.backend);
+  const backend = m.objectLock ? retainingBackend(opened, m.objectLock) : opened;
   state = {
     chunker: new Chunker(gearTable(m.chunkerSeed), m.chunker),
     buf: new Uint8Array(m.chunker.max),

@@ -119,7 +119,10 @@ export class Archiver {
    * reuses a blob that a prune may delete before the snapshot is written.
    */
   async run(): Promise<BackupResult> {
-    const lock = await acquireSharedLock(this.repo, { host: this.opts.host });
+    const lock = await acquireSharedLock(this.repo, {
+      host: this.opts.host,
+      onWarning: this.opts.onWarning,
+    });
     try {
       await this.repo.refreshIndex();
       return await this.#run();
@@ -203,6 +206,7 @@ export class Archiver {
         chunker: repo.config.chunker,
         compression: repo.config.compression,
         packSize: repo.config.pack_size,
+        objectLock: repo.config.object_lock,
         known: repo.index.sortedIds(),
       }, (p) => this.#onPack(p));
     }

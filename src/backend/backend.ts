@@ -69,6 +69,31 @@ export interface Backend {
 
   /** Releases resources (open handles, connections). */
   close(): Promise<void>;
+
+  /**
+   * The Object Lock retention of a stored file, or undefined when it has
+   * none. Only backends on storage with Object Lock (S3) have this.
+   */
+  retention?(type: FileType, name: string, options?: OpOptions): Promise<Retention | undefined>;
+
+  /** Sets (extends) a stored file's Object Lock retention. */
+  setRetention?(
+    type: FileType,
+    name: string,
+    retention: Retention,
+    options?: OpOptions,
+  ): Promise<void>;
+}
+
+/**
+ * S3 Object Lock retention: until `untilMs` the stored bytes cannot be
+ * deleted or overwritten. Governance mode lets a user with a special
+ * permission lift it; compliance mode lets nobody, not even the account root.
+ */
+export interface Retention {
+  mode: "governance" | "compliance";
+  /** Retain-until time in ms since the epoch. */
+  untilMs: number;
 }
 
 /** The kinds of file a repository holds; each lives in its own namespace. */
@@ -111,6 +136,8 @@ export interface SaveOptions extends OpOptions {
    * content-derived, where two writers could otherwise overwrite each other.
    */
   ifAbsent?: boolean;
+  /** Store the file under this Object Lock retention (backends with {@link Backend.retention}). */
+  retention?: Retention;
 }
 
 /** A create-only save found the name taken by other bytes. Callers branch on this. */

@@ -27,6 +27,7 @@ export {
   type FileType,
   NotFoundError,
   type OpOptions,
+  type Retention,
   type SaveOptions,
 } from "./backend.ts";
 export { LocalBackend } from "./local.ts";

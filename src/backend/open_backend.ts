@@ -5,7 +5,15 @@
  * @module
  */
 
-import type { Backend, ByteRange, FileStat, FileType, OpOptions, SaveOptions } from "./backend.ts";
+import type {
+  Backend,
+  ByteRange,
+  FileStat,
+  FileType,
+  OpOptions,
+  Retention,
+  SaveOptions,
+} from "./backend.ts";
 import { LocalBackend } from "./local.ts";
 import { RetryBackend } from "./retry.ts";
 import type { S3Backend, S3BackendOptions } from "./s3.ts";
@@ -112,6 +120,17 @@ class LazyBackend implements Backend {
 
   async remove(type: FileType, name: string, options?: OpOptions) {
     return (await this.#get()).remove(type, name, options);
+  }
+
+  async retention(type: FileType, name: string, options?: OpOptions) {
+    const inner = await this.#get();
+    return inner.retention ? inner.retention(type, name, options) : undefined;
+  }
+
+  async setRetention(type: FileType, name: string, r: Retention, options?: OpOptions) {
+    const inner = await this.#get();
+    if (!inner.setRetention) throw new TypeError(`${this.location} has no Object Lock`);
+    return inner.setRetention(type, name, r, options);
   }
 
   async close(): Promise<void> {

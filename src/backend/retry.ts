@@ -15,6 +15,7 @@ import {
   type FileType,
   NotFoundError,
   type OpOptions,
+  type Retention,
   type SaveOptions,
 } from "./backend.ts";
 
@@ -159,6 +160,28 @@ export class RetryBackend implements Backend {
   /** Removes, retrying transient failures. */
   remove(type: FileType, name: string, options?: OpOptions): Promise<void> {
     return this.#retry("remove", type, name, options, () => this.inner.remove(type, name, options));
+  }
+
+  /** The wrapped backend's Object Lock retention, retrying transient failures. */
+  retention(type: FileType, name: string, options?: OpOptions): Promise<Retention | undefined> {
+    const inner = this.inner;
+    if (!inner.retention) return Promise.resolve(undefined);
+    return this.#retry("stat", type, name, options, () => inner.retention!(type, name, options));
+  }
+
+  /** Sets the wrapped backend's retention of a file, retrying transient failures. */
+  setRetention(type: FileType, name: string, r: Retention, options?: OpOptions): Promise<void> {
+    const inner = this.inner;
+    if (!inner.setRetention) {
+      return Promise.reject(new TypeError(`${this.location} has no Object Lock`));
+    }
+    return this.#retry(
+      "save",
+      type,
+      name,
+      options,
+      () => inner.setRetention!(type, name, r, options),
+    );
   }
 
   /** Closes the wrapped backend once; closing is not retried. */

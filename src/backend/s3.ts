@@ -43,8 +43,10 @@ import {
   type FileType,
   NotFoundError,
   type OpOptions,
+  type Retention,
   type SaveOptions,
 } from "./backend.ts";
+import { createHash } from "node:crypto";
 import { assertValidRange, resolveRange } from "./_range.ts";
 import { abortableSleep } from "./retry.ts";
 import { resolveS3 } from "./_s3_credentials.ts";
@@ -75,6 +77,11 @@ export interface S3BackendOptions {
   conditionalWrites?: boolean;
   /** Replaces `fetch`, for tests that break answers. */
   fetch?: typeof fetch;
+  /**
+   * For {@link S3Backend.create}: the repository uses Object Lock, so a new
+   * bucket is created with it enabled and an existing one must have it.
+   */
+  objectLock?: boolean;
 }
 
 /** Claims older than this (by the server's clock) belong to dead writers. */
@@ -135,7 +142,7 @@ export class S3Backend implements Backend {
   ): Promise<S3Backend> {
     const backend = new S3Backend(location, options);
     try {
-      await backend.#ensureBucket();
+      await backend.#ensureBucket(options.objectLock === true);
       const taken = await backend.stat("config", "config").then(() => true, (err) => {
         if (err instanceof NotFoundError) return false;
         throw err;
@@ -156,7 +163,7 @@ export class S3Backend implements Backend {
   async save(type: FileType, name: string, data: Uint8Array, options?: SaveOptions): Promise<void> {
     const key = this.#key(type, name, options);
     if (options?.ifAbsent) return this.#create(type, name, key, data, options);
-    await this.#put(key, data, options?.signal);
+    await this.#put(key, data, options?.signal, options?.retention);
   }
 
   /** GETs the object or a range of it, checking the range against its size. */
@@ -253,10 +260,87 @@ export class S3Backend implements Backend {
     }
   }
 
-  /** HEAD then DELETE: a missing file rejects with NotFoundError, as the contract says. */
+  /**
+   * HEAD then DELETE: a missing file rejects with NotFoundError, as the
+   * contract says. In a versioned bucket (every Object Lock bucket) a DELETE
+   * without a version only hides the object behind a delete marker and frees
+   * nothing, so each version the HEAD names is deleted by its id until none
+   * is left. A version under Object Lock refuses (403): then a plain DELETE
+   * adds a delete marker, so the file is gone from listings and loads while
+   * its bytes stay in the bucket until the retention ends. Prune checks
+   * retention first and leaves locked packs alone rather than hiding them.
+   */
   async remove(type: FileType, name: string, options?: OpOptions): Promise<void> {
-    await this.stat(type, name, options);
-    await this.#delete(this.#key(type, name, options), options?.signal);
+    const key = this.#key(type, name, options);
+    const signal = options?.signal;
+    for (let round = 0;; round++) {
+      const head = await this.#send({ method: "HEAD", url: this.#url(key), signal });
+      if (round > 0 && head.response.status === 404) return await head.discard();
+      await this.#expect(head, [200], { type, name });
+      await head.discard();
+      const version = head.response.headers.get("x-amz-version-id");
+      if (!version || version === "null" || round >= 16) {
+        return await this.#delete(key, signal, undefined, { type, name });
+      }
+      try {
+        await this.#delete(key, signal, version, { type, name });
+      } catch (err) {
+        // A version under Object Lock (or a policy without DeleteObjectVersion):
+        // a delete marker still takes the file out of view, as `remove` promises;
+        // the locked bytes stay recoverable until their retention ends.
+        if (!(err instanceof S3Error && err.status === 403)) throw err;
+        return await this.#delete(key, signal, undefined, { type, name });
+      }
+    }
+  }
+
+  /** GetObjectRetention; undefined when the object has none. */
+  async retention(
+    type: FileType,
+    name: string,
+    options?: OpOptions,
+  ): Promise<Retention | undefined> {
+    const url = this.#url(this.#key(type, name, options));
+    url.searchParams.set("retention", "");
+    const answer = await this.#send({ method: "GET", url, signal: options?.signal });
+    if (answer.response.status === 404 || answer.response.status === 400) {
+      const { code } = errorDocument(await answer.text().catch(() => ""));
+      // AWS says NoSuchObjectLockConfiguration; RGW ObjectLockConfigurationNotFoundError.
+      if (/ObjectLockConfiguration|^InvalidRequest$/.test(code)) return undefined;
+      if (code === "NoSuchKey") throw new NotFoundError(type, name);
+      throw new S3Error(`S3 retention of ${type} file "${name}": ${code}`, 404, code);
+    }
+    await this.#expect(answer, [200], { type, name });
+    const doc = parseXml(await answer.text()).Retention as Record<string, string> | undefined;
+    const untilMs = Date.parse(doc?.RetainUntilDate ?? "");
+    const mode = doc?.Mode?.toLowerCase();
+    if (Number.isNaN(untilMs) || (mode !== "governance" && mode !== "compliance")) return undefined;
+    return { mode, untilMs };
+  }
+
+  /** PutObjectRetention on the current version (extending only, without bypass). */
+  async setRetention(
+    type: FileType,
+    name: string,
+    retention: Retention,
+    options?: OpOptions,
+  ): Promise<void> {
+    const url = this.#url(this.#key(type, name, options));
+    url.searchParams.set("retention", "");
+    const body = new TextEncoder().encode(
+      `<Retention xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Mode>` +
+        `${retention.mode.toUpperCase()}</Mode><RetainUntilDate>` +
+        `${new Date(retention.untilMs).toISOString()}</RetainUntilDate></Retention>`,
+    );
+    const answer = await this.#send({
+      method: "PUT",
+      url,
+      headers: { "content-md5": md5Base64(body) },
+      body,
+      signal: options?.signal,
+    });
+    await this.#expect(answer, [200, 204], { type, name });
+    await answer.discard();
   }
 
   /** Closes the connection pool. */
@@ -373,11 +457,11 @@ export class S3Backend implements Backend {
 
   // --- requests ------------------------------------------------------------
 
-  async #ensureBucket(): Promise<void> {
+  async #ensureBucket(objectLock: boolean): Promise<void> {
     const url = this.#url("");
     const head = await this.#send({ method: "HEAD", url });
     await head.discard();
-    if (head.response.status === 200) return;
+    if (head.response.status === 200) return objectLock ? this.#expectObjectLock() : undefined;
     if (head.response.status !== 404) return this.#expect(head, [200], {});
     const region = this.#region;
     const body = region && region !== "us-east-1"
@@ -386,10 +470,15 @@ export class S3Backend implements Backend {
           `</CreateBucketConfiguration>`,
       )
       : undefined;
-    const put = await this.#send({ method: "PUT", url, body });
+    const headers: Record<string, string> = objectLock
+      ? { "x-amz-bucket-object-lock-enabled": "true" }
+      : {};
+    const put = await this.#send({ method: "PUT", url, body, headers });
     if (put.response.status === 409) {
       const { code } = errorDocument(await put.text());
-      if (code === "BucketAlreadyOwnedByYou") return;
+      if (code === "BucketAlreadyOwnedByYou") {
+        return objectLock ? this.#expectObjectLock() : undefined;
+      }
       throw new S3Error(
         `S3 bucket "${this.bucket}" belongs to someone else (409 ${code})`,
         409,
@@ -400,11 +489,40 @@ export class S3Backend implements Backend {
     await put.discard();
   }
 
-  async #put(key: string, data: Uint8Array, signal?: AbortSignal): Promise<void> {
+  /** An existing bucket for an Object Lock repository must have Object Lock enabled. */
+  async #expectObjectLock(): Promise<void> {
+    const url = this.#url("");
+    url.searchParams.set("object-lock", "");
+    const answer = await this.#send({ method: "GET", url });
+    const text = await answer.text().catch(() => "");
+    const enabled = answer.response.status === 200 &&
+      /<ObjectLockEnabled>\s*Enabled\s*<\/ObjectLockEnabled>/.test(text);
+    if (!enabled) {
+      throw new S3Error(
+        `S3 bucket "${this.bucket}" exists without Object Lock, which can only be turned on when ` +
+          `a bucket is created; use a new bucket for an Object Lock repository`,
+        answer.response.status === 200 ? 400 : answer.response.status,
+        "ObjectLockNotEnabled",
+      );
+    }
+  }
+
+  async #put(
+    key: string,
+    data: Uint8Array,
+    signal?: AbortSignal,
+    retention?: Retention,
+  ): Promise<void> {
+    const headers = this.#putHeaders();
+    if (retention) {
+      headers["x-amz-object-lock-mode"] = retention.mode.toUpperCase();
+      headers["x-amz-object-lock-retain-until-date"] = new Date(retention.untilMs).toISOString();
+      headers["content-md5"] = md5Base64(data);
+    }
     const answer = await this.#send({
       method: "PUT",
       url: this.#url(key),
-      headers: this.#putHeaders(),
+      headers,
       body: data,
       signal,
     });
@@ -412,9 +530,16 @@ export class S3Backend implements Backend {
     await answer.discard();
   }
 
-  async #delete(key: string, signal?: AbortSignal): Promise<void> {
-    const answer = await this.#send({ method: "DELETE", url: this.#url(key), signal });
-    await this.#expect(answer, [200, 204], {});
+  async #delete(
+    key: string,
+    signal?: AbortSignal,
+    version?: string,
+    file: { type?: FileType; name?: string } = {},
+  ): Promise<void> {
+    const url = this.#url(key);
+    if (version !== undefined) url.searchParams.set("versionId", version);
+    const answer = await this.#send({ method: "DELETE", url, signal });
+    await this.#expect(answer, [200, 204], file);
     await answer.discard();
   }
 
@@ -505,9 +630,17 @@ export class S3Backend implements Backend {
     throw new S3Error(`S3 request for ${what} failed: ${detail}`, status, code);
   }
 
+  /**
+   * Headers of every object PUT. `bucket-owner-full-control`: an object
+   * another user (an append-only agent) uploads is otherwise owned by that
+   * user, and the bucket owner - the maintenance host - could not read it.
+   */
   #putHeaders(): Record<string, string> {
     const sc = this.#loc.settings.storageClass;
-    return sc ? { "x-amz-storage-class": sc } : {};
+    return {
+      "x-amz-acl": "bucket-owner-full-control",
+      ...(sc ? { "x-amz-storage-class": sc } : {}),
+    };
   }
 
   /** The object key of a file, or of a type's folder (with a trailing slash). */
@@ -568,6 +701,11 @@ function isValidName(type: FileType, name: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Content-MD5, which S3 requires of PUTs that set Object Lock retention. */
+function md5Base64(data: Uint8Array): string {
+  return createHash("md5").update(data).digest("base64");
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,9 +1,15 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { backendConformance, bytes, hexName } from "./conformance_test_kit.ts";
-import { AlreadyExistsError } from "./backend.ts";
+import { AlreadyExistsError, NotFoundError } from "./backend.ts";
 import { RetryBackend } from "./retry.ts";
 import { S3Backend, S3Error, S3TransportError } from "./s3.ts";
-import { ensureTestBucket, freshS3Location, removeS3Prefix, s3TestServer } from "../testing/s3.ts";
+import {
+  ensureTestBucket,
+  freshS3Location,
+  removeLockedS3Bucket,
+  removeS3Prefix,
+  s3TestServer,
+} from "../testing/s3.ts";
 
 const server = s3TestServer();
 const ignore = server === undefined;
@@ -390,6 +396,39 @@ Deno.test({
     } finally {
       await backend.close();
       await cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "S3Backend.remove() in a versioned (Object Lock) bucket deletes every version, not just hides it",
+  ignore,
+  fn: async () => {
+    const bucket = `cairn-ver-${crypto.randomUUID().slice(0, 8)}`;
+    const location = `s3:${server!.endpoint}/${bucket}/r`;
+    const backend = await S3Backend.create(location, { env: server!.env, objectLock: true });
+    try {
+      const name = hexName(1);
+      // An idempotent re-save makes a second version of the same bytes.
+      await backend.save("data", name, bytes(100, 1));
+      await backend.save("data", name, bytes(100, 1));
+      await backend.remove("data", name);
+      await rejects(() => backend.stat("data", name), NotFoundError);
+      deepStrictEqual(await Array.fromAsync(backend.list("data")), []);
+      const { AwsClient } = await import("aws4fetch");
+      const aws = new AwsClient({
+        accessKeyId: server!.env.AWS_ACCESS_KEY_ID,
+        secretAccessKey: server!.env.AWS_SECRET_ACCESS_KEY,
+        region: server!.env.AWS_DEFAULT_REGION,
+        service: "s3",
+        retries: 0,
+      });
+      const versions = await (await aws.fetch(`${server!.endpoint}/${bucket}?versions`)).text();
+      ok(!versions.includes(name), `no version or delete marker is left: ${versions}`);
+    } finally {
+      await backend.close();
+      await removeLockedS3Bucket(server!, bucket).catch(() => {});
     }
   },
 });

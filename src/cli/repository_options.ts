@@ -57,9 +57,11 @@ export function openRepository(ctx: CommandContext): Promise<Repository> {
 export async function createRepositoryBackend(
   location: string,
   env: Record<string, string | undefined>,
+  opts: { objectLock?: boolean } = {},
 ) {
   try {
-    return await createBackend(location, { env });
+    const s3Backend = opts.objectLock ? { objectLock: true } : undefined;
+    return await createBackend(location, { env, s3Backend });
   } catch (err) {
     if (err instanceof Deno.errors.AlreadyExists) {
       throw new Error(`A repository already exists at ${location}; refusing to overwrite it`, {

@@ -37,6 +37,7 @@ import {
 import { checkResolvedPaths } from "../remote/mod.ts";
 import {
   NoRepositoryError,
+  type ObjectLockConfig,
   Repository,
   RepositoryExistsError,
   type SnapshotWithId,
@@ -89,7 +90,11 @@ export async function runJobNow(
       const why = await checkResolvedPaths(job, options.remoteAllowPaths);
       if (why) throw new SetupError(`not allowed: ${why}`);
     }
-    const { location, password, init, open } = resolveRepository(config, job, options.env);
+    const { location, password, init, open, objectLock } = resolveRepository(
+      config,
+      job,
+      options.env,
+    );
     const before = await runHooks(job.before, {
       job: job.name,
       stopOnFailure: true,
@@ -101,7 +106,7 @@ export async function runJobNow(
     if (failed) {
       result = { result: "skipped", error: `before: ${failed}` };
     } else {
-      repo = await openOrCreate(location, open, password, init, say);
+      repo = await openOrCreate(location, open, password, init, say, objectLock);
       result = await backupJob(repo, job, options);
     }
   } catch (err) {
@@ -161,6 +166,7 @@ async function openOrCreate(
   password: string,
   init: boolean,
   say: (line: string) => void,
+  objectLock?: ObjectLockConfig,
 ): Promise<Repository> {
   try {
     return await Repository.open(openBackend(location, open), password, {
@@ -171,8 +177,12 @@ async function openOrCreate(
   }
   let repo: Repository;
   try {
-    repo = await Repository.init(await createBackend(location, open), password, {
+    const create = objectLock
+      ? { ...open, s3Backend: { ...open.s3Backend, objectLock: true } }
+      : open;
+    repo = await Repository.init(await createBackend(location, create), password, {
       host: Deno.hostname(),
+      objectLock,
     });
   } catch (err) {
     // Another host's init got there first (both found no repository): use
@@ -190,7 +200,13 @@ function resolveRepository(
   config: JobConfig,
   job: JobDefinition,
   env: Record<string, string | undefined>,
-): { location: string; open: OpenOptions; password: string; init: boolean } {
+): {
+  location: string;
+  open: OpenOptions;
+  password: string;
+  init: boolean;
+  objectLock?: ObjectLockConfig;
+} {
   const repo: RepositoryConfig | undefined = config.repositories[job.repository];
   if (!repo) throw new SetupError(`unknown repository "${job.repository}"`);
   const location = repo.path ?? repo.url;
@@ -200,6 +216,7 @@ function resolveRepository(
     open: { env, s3: repo.s3 },
     password: readJobPassword(repo, env),
     init: repo.init === true,
+    objectLock: repo.objectLock,
   };
 }
 

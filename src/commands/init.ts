@@ -8,7 +8,7 @@ import {
   UsageError,
 } from "../cli/mod.ts";
 import { DEFAULT_KDF_PARAMS, validateKdfParams } from "../crypto/mod.ts";
-import { DEFAULT_COMPRESSION, Repository } from "../repo/mod.ts";
+import { DEFAULT_COMPRESSION, type ObjectLockConfig, Repository } from "../repo/mod.ts";
 
 /** `cairn init`: create a repository. */
 export const initCommand: Command = {
@@ -31,6 +31,11 @@ export const initCommand: Command = {
       type: "string",
       arg: "LEVEL",
       description: `zstd level 0-19 for new data, 0 for none (default ${DEFAULT_COMPRESSION})`,
+    },
+    "object-lock": {
+      type: "string",
+      arg: "MODE:DAYS",
+      description: "S3 only: keep packs, index and snapshots under Object Lock, e.g. governance:30",
     },
   },
   async run(ctx) {
@@ -55,10 +60,15 @@ export const initCommand: Command = {
     if (compression !== undefined && compression > 19) {
       throw new RangeError(`--compression ${compression} is above zstd's maximum of 19`);
     }
-    const backend = await createRepositoryBackend(location, ctx.env);
+    const lockFlag = ctx.flags["object-lock"];
+    const objectLock = typeof lockFlag === "string" ? parseObjectLock(lockFlag) : undefined;
+    const backend = await createRepositoryBackend(location, ctx.env, {
+      objectLock: objectLock !== undefined,
+    });
     const repo = await Repository.init(backend, password, {
       kdf,
       compression,
+      objectLock,
       host: Deno.hostname(),
       username: ctx.env.USER ?? "",
     });
@@ -68,3 +78,15 @@ export const initCommand: Command = {
     return 0;
   },
 };
+
+/** "governance:30" or "compliance:365"; UsageError otherwise. */
+export function parseObjectLock(s: string): ObjectLockConfig {
+  const m = /^(governance|compliance):(\d{1,5})$/.exec(s.trim());
+  const days = m ? Number(m[2]) : NaN;
+  if (!m || days < 1 || days > 36500) {
+    throw new UsageError(
+      `--object-lock takes MODE:DAYS (governance or compliance, 1-36500 days), not "${s}"`,
+    );
+  }
+  return { mode: m[1] as ObjectLockConfig["mode"], days };
+}

@@ -118,6 +118,13 @@ function report(out: Output, s: PruneStats, graceMs: number): void {
     `${would("deleted", "would delete")} ${s.packsDeleted} pack(s) ` +
       `(${s.unindexedPacksDeleted} unindexed), freeing ${formatBytes(s.bytesFreed)}`,
   );
+  if (s.filesLocked > 0) {
+    out.out(
+      `left ${s.filesLocked} file(s) (${s.packsLocked} pack(s)) under Object Lock for a prune ` +
+        `after their retention ends`,
+    );
+  }
+  if (s.retentionRenewed > 0) out.out(`renewed the Object Lock of ${s.retentionRenewed} file(s)`);
   if (s.packsPending > 0) {
     out.out(
       `${s.packsPending} pack(s) (${formatBytes(s.bytesPending)}) out of the index: a prune ` +

@@ -90,6 +90,7 @@ const S3_KEYS = [
   "storage_class",
   "access_key_id_file",
   "secret_access_key_file",
+  "object_lock",
 ];
 
 function parseS3Keys(r: Reader, expand: ExpandEnv): S3RepositorySettings {
@@ -140,6 +141,17 @@ function parseRepository(r: Reader, name: string, expand: ExpandEnv): Repository
     repo.url = u;
     const s3 = parseS3Keys(r, expand);
     if (Object.keys(s3).length > 0) repo.s3 = s3;
+    const lock = r.subTable("object_lock");
+    if (lock) {
+      const c = r.child("object_lock", lock);
+      c.onlyKeys(["mode", "days"]);
+      const mode = c.string("mode", true);
+      if (mode !== "governance" && mode !== "compliance") {
+        c.fail(["mode"], `must be "governance" or "compliance", not "${mode}"`);
+      }
+      const days = c.integer("days", { required: true, min: 1, max: 36500 })!;
+      repo.objectLock = { mode: mode as "governance" | "compliance", days };
+    }
   } else {
     const stray = S3_KEYS.find((k) => r.has(k));
     if (stray) r.fail([stray], `only allowed with url = "s3:…"`);

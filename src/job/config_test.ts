@@ -144,6 +144,13 @@ Deno.test("parseJobConfig() accepts a table of good files", async (t) => {
       },
     ],
     [
+      "s3 repositories take object_lock",
+      `[repository.s3]\nurl = "s3:https://rgw.lan/bkt"\n` +
+      `object_lock = { mode = "compliance", days = 30 }\n`,
+      (c) => c.repositories.s3.objectLock,
+      { mode: "compliance", days: 30 },
+    ],
+    [
       "state_dir and metrics_file expand",
       `state_dir = "$DATA/state"\nmetrics_file = "~/m.prom"\n`,
       (c) => [c.stateDir, c.metricsFile],
@@ -315,6 +322,20 @@ Deno.test("parseJobConfig() rejects a table of bad files with file, line and key
       "s3 keys on a local repository",
       BASE.replaceAll(`password_file = "/etc/cairn/password"`, `region = "eu-1"`),
       /repository "local": key "region": only allowed with url = "s3:…"/,
+    ],
+    [
+      "an object_lock mode S3 does not have",
+      `[repository.s3]\nurl = "s3:https://rgw.lan/bkt"\n` +
+      `object_lock = { mode = "strict", days = 30 }\n`,
+      /repository "s3": key "object_lock.mode": must be "governance" or "compliance"/,
+    ],
+    [
+      "object_lock on a local repository",
+      BASE.replaceAll(
+        `password_file = "/etc/cairn/password"`,
+        `object_lock = { mode = "governance", days = 1 }`,
+      ),
+      /repository "local": key "object_lock": only allowed with url = "s3:…"/,
     ],
     [
       "one s3 key file without the other",

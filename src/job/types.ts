@@ -26,6 +26,8 @@ export interface RepositoryConfig {
   init?: boolean;
   /** S3 settings of a `url = "s3:…"` repository; only keys the file sets are present. */
   s3?: S3RepositorySettings;
+  /** `object_lock = { mode, days }`: with `init = true`, create the repository with Object Lock. */
+  objectLock?: { mode: "governance" | "compliance"; days: number };
 }
 
 /** The S3 keys of a repository table (docs/JOBS.md). Credentials are named by file. */

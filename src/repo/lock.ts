@@ -66,6 +66,12 @@ export interface LockOptions {
   /** Rewrite the lock this often; 0 never. Default {@link LOCK_REFRESH_MS}. */
   refreshMs?: number;
   signal?: AbortSignal;
+  /**
+   * Told when an old lock file cannot be removed because the credentials
+   * may not delete (an append-only agent); default: ignored. Such a file
+   * expires like a dead host's lock, so it never blocks anyone for long.
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** A lock this process holds; refreshes itself until {@link releaseLock}. */
@@ -82,6 +88,7 @@ export class RepoLock {
     public info: LockInfo,
     private readonly now: () => number,
     refreshMs: number,
+    private readonly onWarning?: (message: string) => void,
   ) {
     if (refreshMs > 0) {
       const timer = setInterval(() => void this.refresh().catch(() => {}), refreshMs);
@@ -100,7 +107,7 @@ export class RepoLock {
         const old = this.name;
         this.name = name;
         this.info = info;
-        await removeIfPresent(this.repo, old);
+        await this.#remove(old);
         this.refreshError = undefined;
       } catch (err) {
         this.refreshError = err as Error;
@@ -117,8 +124,31 @@ export class RepoLock {
     await this.#refreshing.catch(() => {});
     if (this.#released) return;
     this.#released = true;
-    await removeIfPresent(this.repo, this.name);
+    await this.#remove(this.name);
   }
+
+  /** Removes a file of this lock; a refused delete is a warning (it expires by time). */
+  async #remove(name: string): Promise<void> {
+    try {
+      await removeIfPresent(this.repo, name);
+    } catch (err) {
+      if (!isAccessDenied(err)) throw err;
+      this.onWarning?.(
+        `cannot remove lock file ${name.slice(0, 8)} (${(err as Error).message}); ` +
+          `it expires ${Math.round(STALE_LOCK_MS / 60_000)} minutes after its last refresh`,
+      );
+    }
+  }
+}
+
+/**
+ * Whether `err` says the credentials may not do what was asked (S3 403
+ * AccessDenied, a read-only disk), as opposed to a failure worth retrying.
+ */
+export function isAccessDenied(err: unknown): boolean {
+  if (err instanceof Deno.errors.PermissionDenied) return true;
+  const status = (err as { status?: unknown } | null)?.status;
+  return status === 403;
 }
 
 /** Every readable lock file; a lock removed while listing is skipped. */
@@ -210,7 +240,7 @@ async function writeLock(
     refreshed: t,
   };
   const name = await saveSealedJson(repo.backend, repo.master.enc, "locks", info);
-  return new RepoLock(repo, name, info, now, opts.refreshMs ?? LOCK_REFRESH_MS);
+  return new RepoLock(repo, name, info, now, opts.refreshMs ?? LOCK_REFRESH_MS, opts.onWarning);
 }
 
 async function removeIfPresent(repo: Repository, name: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { backup } from "../archiver/mod.ts";
-import type { Backend } from "../backend/mod.ts";
+import { type Backend, FaultBackend } from "../backend/mod.ts";
 import { assert, assertEquals, assertRejects } from "../testing/asserts.ts";
 import {
   acquireExclusiveLock,
@@ -161,5 +161,27 @@ Deno.test("prune drops nothing while a backup holds a shared lock, and is not bl
   assertEquals([p3.backupsRunning, p3.packsDeleted], [1, p1.packsPending]);
   await releaseLock(later);
   assertEquals(await listLocks(repo), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a lock file the credentials may not delete is a warning, not a failure", async () => {
+  const { dir, backend } = await newRepo();
+  const denied = Object.assign(new Error("403 AccessDenied"), { status: 403 });
+  const faulty = new FaultBackend(backend, {
+    hook: (op, type) => (op === "remove" && type === "locks" ? denied : undefined),
+  });
+  const repo = await Repository.open(faulty, "pw");
+  const warnings: string[] = [];
+  const lock = await acquireSharedLock(repo, { refreshMs: 0, onWarning: (m) => warnings.push(m) });
+  await lock.refresh();
+  await releaseLock(lock);
+  assertEquals(warnings.length, 2, warnings.join("\n"));
+  assert(
+    warnings.every((w) => /^cannot remove lock file [0-9a-f]{8} \(403 AccessDenied\)/.test(w)),
+  );
+  // Any other failure to remove still fails.
+  faulty.hook = (op, type) => (op === "remove" && type === "locks" ? new Error("boom") : undefined);
+  const other = await acquireSharedLock(repo, { refreshMs: 0 });
+  await assertRejects(() => releaseLock(other), Error, "boom");
   await Deno.remove(dir, { recursive: true });
 });

@@ -17,3 +17,4 @@ export * from "./check.ts";
 export * from "./prune.ts";
 export * from "./lock.ts";
 export * from "./walk_budget.ts";
+export * from "./object_lock.ts";

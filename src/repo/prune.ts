@@ -60,6 +60,7 @@ import { CorruptError } from "./format.ts";
 import { type PackInfo, packKey, readPackTrailer } from "./pack.ts";
 import type { Repository } from "./repository.ts";
 import { acquireExclusiveLock, isStaleLock, listLocks, type RepoLock } from "./lock.ts";
+import { renewRetention } from "./object_lock.ts";
 import {
   type DroppedPack,
   loadIndexState,
@@ -81,8 +82,16 @@ export interface PruneOptions {
   graceMs?: number;
   /** Repack packs with a larger share of unused bytes (0..1). */
   maxUnusedFraction?: number;
-  /** The clock; default `Date.now`. */
+  /** This host's clock; default `Date.now`. */
   now?: () => number;
+  /**
+   * Go by the storage's clock: the modification time the backend reports
+   * for the lock prune just wrote, against `now` when it was written, gives
+   * the offset applied to every time prune compares or records. Default: on,
+   * unless `now` is injected (tests that move time by `now` alone). A dry
+   * run writes no lock and uses `now`.
+   */
+  storageClock?: boolean;
   signal?: AbortSignal;
   onProgress?: (msg: string) => void;
 }
@@ -121,6 +130,12 @@ export interface PruneStats {
   indexFilesDeleted: number;
   /** Live shared locks seen; while any exists nothing is dropped. */
   backupsRunning: number;
+  /** Packs and index files due for deletion but under Object Lock: left for a later prune. */
+  filesLocked: number;
+  /** Of the packs due for deletion, those left because of Object Lock. */
+  packsLocked: number;
+  /** Files whose Object Lock retention prune renewed (object_lock.ts). */
+  retentionRenewed: number;
 }
 
 /** Frees unreferenced space; see the module doc for the safety argument. */
@@ -136,13 +151,16 @@ export async function pruneRepository(
   if (!(maxUnused >= 0 && maxUnused <= 1)) {
     throw new RangeError(`maxUnusedFraction must be in [0, 1], not ${maxUnused}`);
   }
-  const now = opts.now ?? Date.now;
+  const localNow = opts.now ?? Date.now;
   const lock = opts.dryRun ? undefined : await acquireExclusiveLock(repo, {
-    now,
+    now: localNow,
     signal: opts.signal,
   });
   let failed = true;
   try {
+    const useStorage = opts.storageClock ?? opts.now === undefined;
+    const offset = lock && useStorage ? await storageClockOffset(repo, lock, opts) : 0;
+    const now = () => localNow() + offset;
     const stats = await prune(repo, { ...opts, graceMs, maxUnused, now }, lock);
     failed = false;
     return stats;
@@ -150,6 +168,29 @@ export async function pruneRepository(
     // After a failure the backend may be gone; keep the first error.
     if (lock) await lock.release().catch((err) => failed ? undefined : Promise.reject(err));
   }
+}
+
+/**
+ * Storage time minus this host's, from the lock file just written (its
+ * mtime is the storage's clock, its `time` this host's). A backend that
+ * reports no mtime gives 0. S3 reports whole seconds, rounded down, so the
+ * estimate errs up to a second towards an older storage time: the safe side.
+ */
+async function storageClockOffset(
+  repo: Repository,
+  lock: RepoLock,
+  opts: PruneOptions,
+): Promise<number> {
+  const { mtimeMs } = await repo.backend.stat("locks", lock.name, { signal: opts.signal });
+  if (mtimeMs === undefined) return 0;
+  const offset = mtimeMs - lock.info.time;
+  if (Math.abs(offset) > 60_000) {
+    opts.onProgress?.(
+      `warning: this host's clock is ${Math.round(Math.abs(offset) / 1000)} s ` +
+        `${offset < 0 ? "ahead of" : "behind"} the storage's; prune goes by the storage's`,
+    );
+  }
+  return offset;
 }
 
 interface Resolved extends PruneOptions {
@@ -259,19 +300,60 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
   }
   // 3. Delete superseded index files, then 4. the packs nothing needs.
   assertLockHeld(lock);
+  const locked = async (type: "index" | "data", name: string) => {
+    const until = await retainedUntil(repo, type, name, o.now(), signal);
+    if (until === undefined) return false;
+    stats.filesLocked++;
+    if (type === "data") stats.packsLocked++;
+    say(
+      `warning: ${type === "data" ? "pack" : "index file"} ${name.slice(0, 8)} is under Object ` +
+        `Lock until ${new Date(until).toISOString()}: left for a prune after that`,
+    );
+    return true;
+  };
   for (const name of superseded) {
     signal?.throwIfAborted();
+    if (await locked("index", name)) continue;
     if (await removeIfPresent(repo, "index", name)) stats.indexFilesDeleted++;
   }
   if (plan.remove.length > 0) say(`deleting ${plan.remove.length} packs`);
   for (const r of plan.remove) {
     signal?.throwIfAborted();
+    if (await locked("data", r.name)) continue;
     if (!(await removeIfPresent(repo, "data", r.name))) continue;
     stats.packsDeleted++;
     stats.bytesFreed += r.size;
     if (r.unindexed) stats.unindexedPacksDeleted++;
   }
+  // 5. Under Object Lock: extend the retention of everything still in use.
+  if (repo.config.object_lock) {
+    const renewed = await renewRetention(repo, { now: o.now, signal, onProgress: say });
+    stats.retentionRenewed = renewed.renewed;
+  }
   return stats;
+}
+
+/**
+ * When a file is under Object Lock retention that has not run out at `now`,
+ * its retain-until time; otherwise (or in a repository without Object Lock)
+ * undefined. A DELETE of such a file would fail (403) or, without a version,
+ * only hide it behind a delete marker: prune leaves it for a later run.
+ */
+async function retainedUntil(
+  repo: Repository,
+  type: "index" | "data",
+  name: string,
+  now: number,
+  signal?: AbortSignal,
+): Promise<number | undefined> {
+  if (!repo.config.object_lock || !repo.backend.retention) return undefined;
+  try {
+    const r = await repo.backend.retention(type, name, { signal });
+    return r && r.untilMs > now ? r.untilMs : undefined;
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
 }
 
 function initialStats(
@@ -311,6 +393,9 @@ function initialStats(
     indexFilesWritten: 0,
     indexFilesDeleted: 0,
     backupsRunning: 0,
+    filesLocked: 0,
+    packsLocked: 0,
+    retentionRenewed: 0,
   };
   if (o.dryRun) {
     stats.packsDeleted = plan.remove.length;

@@ -341,3 +341,28 @@ Deno.test("pruneRepository() weighs blobs by their own bytes, not their segment'
   assertEquals(await verifyRepository(backend.dir), 1);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("pruneRepository() goes by the storage's clock when this host's is hours ahead", async () => {
+  const s = await scenario();
+  await s.forgetS1();
+  // A running backup's pack, written just now (by the storage's clock) and not indexed yet.
+  const writer = s.repo.newPackWriter(() => {});
+  writer.add("data", "cd".repeat(32), randomBytes(1000));
+  await writer.flush();
+  const packs = async () => (await listAll(s.backend)).filter((f) => f.startsWith("data/"));
+  const before = await packs();
+  const said: string[] = [];
+  const stats = await pruneRepository(await Repository.open(s.backend, "pw"), {
+    now: () => Date.now() + 3 * HOUR,
+    storageClock: true,
+    onProgress: (m) => said.push(m),
+  });
+  assertEquals([stats.packsDropped, stats.packsRepacked, stats.packsDeleted], [0, 0, 0]);
+  assertEquals(await packs(), before, "no pack is deleted");
+  assertEquals(await verifyRepository(s.backend.dir), 2);
+  assert(
+    said.some((m) => /^warning: this host's clock is 108\d\d s ahead of the storage's/.test(m)),
+    said.join("\n"),
+  );
+  await Deno.remove(s.dir, { recursive: true });
+});

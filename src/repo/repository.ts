@@ -29,6 +29,7 @@ import {
 } from "./snapshot.ts";
 import { decodeTree, type Tree } from "./tree.ts";
 import { encodeSealedJson } from "./sealed_file.ts";
+import { type ObjectLockConfig, retainingBackend, validateObjectLock } from "./object_lock.ts";
 
 /** Repository-wide settings, stored encrypted in the `config` file. */
 export interface RepoConfig {
@@ -40,6 +41,8 @@ export interface RepoConfig {
   compression: number;
   /** Target pack size in bytes. */
   pack_size: number;
+  /** S3 Object Lock retention every writer applies (object_lock.ts); absent: none. */
+  object_lock?: ObjectLockConfig;
 }
 
 export interface InitOptions {
@@ -49,6 +52,8 @@ export interface InitOptions {
   packSize?: number;
   host?: string;
   username?: string;
+  /** Store packs, index files and snapshots under S3 Object Lock retention. */
+  objectLock?: ObjectLockConfig;
 }
 
 /**
@@ -107,12 +112,17 @@ export class Repository {
   /** Every index file listed when `index` was loaded, superseded ones too. */
   indexFiles: readonly string[] = [];
 
+  /** The storage; with `object_lock`, one that saves under retention. */
+  readonly backend: Backend;
+
   private constructor(
-    readonly backend: Backend,
+    backend: Backend,
     readonly master: MasterKey,
     readonly config: RepoConfig,
     public index: MasterIndex,
-  ) {}
+  ) {
+    this.backend = config.object_lock ? retainingBackend(backend, config.object_lock) : backend;
+  }
 
   /**
    * Creates a new repository in an empty backend. The config is written
@@ -140,7 +150,11 @@ export class Repository {
       chunker: validateChunkerParams(opts.chunker ?? DEFAULT_CHUNKER_PARAMS),
       compression: opts.compression ?? DEFAULT_COMPRESSION,
       pack_size: opts.packSize ?? DEFAULT_PACK_SIZE,
+      ...(opts.objectLock ? { object_lock: validateObjectLock(opts.objectLock) } : {}),
     };
+    if (config.object_lock && !backend.retention) {
+      throw new TypeError(`Object Lock needs an s3: repository, not ${backend.location}`);
+    }
     const keyFile = await createKeyFile(master, password, opts.kdf, opts);
     const keyName = toHex(sha256(keyFile));
     await backend.save("keys", keyName, keyFile);
@@ -237,6 +251,13 @@ export class Repository {
       );
     }
     validateChunkerParams(raw.chunker);
+    if (raw.object_lock !== undefined) {
+      try {
+        raw.object_lock = validateObjectLock(raw.object_lock);
+      } catch (err) {
+        throw new CorruptError(`config file of ${backend.location}: ${(err as Error).message}`);
+      }
+    }
     const { index, listed } = await loadMasterIndex(backend, master.enc);
     const repo = new Repository(backend, master, raw, index);
     repo.indexFiles = listed;
