@@ -2,6 +2,7 @@ import { createBackend, openBackend } from "../backend/mod.ts";
 import { Repository } from "../repo/mod.ts";
 import { type CommandContext, stringFlag } from "./command.ts";
 import { UsageError } from "./errors.ts";
+import { withTestFaults } from "./_test_faults.ts";
 
 /** Where the repository is: `--repo`, else `$CAIRN_REPO`. */
 export function repositoryLocation(ctx: CommandContext): string {
@@ -44,7 +45,12 @@ export function readPassword(ctx: CommandContext): string {
 export function openRepository(ctx: CommandContext): Promise<Repository> {
   const location = repositoryLocation(ctx);
   const password = readPassword(ctx);
-  return Repository.open(openBackend(location, { env: ctx.env }), password);
+  const backend = withTestFaults(
+    openBackend(location, { env: ctx.env }),
+    ctx.env,
+    (l) => ctx.output.err(l),
+  );
+  return Repository.open(backend, password);
 }
 
 /**

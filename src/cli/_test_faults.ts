@@ -1,0 +1,76 @@
+/**
+ * Faults the end-to-end tests inject into a real cairn process through the
+ * environment, to prove what a full disk or a kill leaves behind. Both act
+ * on the repository's backend, so they reach every pack a backup writes,
+ * the workers' included. Unset (always, outside tests) they change nothing.
+ *
+ * - `CAIRN_TEST_FAIL_DATA_SAVES_AFTER=N`: every data (pack) save after the
+ *   first N fails as on a full disk.
+ * - `CAIRN_TEST_STALL_AFTER_DATA_SAVES=N`: once N data saves are durable,
+ *   no later save of any kind ever completes, and one line saying so goes
+ *   to stderr: the test kills the process there, at a known point.
+ *
+ * @module
+ */
+import { type Backend, FaultBackend, type FileType, type OpOptions } from "../backend/mod.ts";
+
+/** The line written to stderr when saves stall. */
+export const STALL_LINE = "cairn-test: saves stalled";
+
+/** `backend`, wrapped in the faults `env` asks for, if any. */
+export function withTestFaults(
+  backend: Backend,
+  env: Record<string, string | undefined>,
+  err: (line: string) => void,
+): Backend {
+  const failAfter = count(env, "CAIRN_TEST_FAIL_DATA_SAVES_AFTER");
+  const stallAfter = count(env, "CAIRN_TEST_STALL_AFTER_DATA_SAVES");
+  if (failAfter === undefined && stallAfter === undefined) return backend;
+  return new TestFaultBackend(backend, failAfter, stallAfter, () => err(STALL_LINE));
+}
+
+function count(env: Record<string, string | undefined>, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`${name}="${v}" is not a count`);
+  return n;
+}
+
+class TestFaultBackend extends FaultBackend {
+  #dataSaves = 0;
+  #done = 0;
+  #stalled = false;
+
+  constructor(
+    inner: Backend,
+    private readonly failAfter: number | undefined,
+    private readonly stallAfter: number | undefined,
+    private readonly onStall: () => void,
+  ) {
+    super(inner, {
+      hook: (op, type, name) => {
+        if (op !== "save" || type !== "data" || this.failAfter === undefined) return undefined;
+        if (++this.#dataSaves <= this.failAfter) return undefined;
+        return new Error(`Cannot save data file ${name}: No space left on device (os error 28)`);
+      },
+    });
+  }
+
+  override async save(
+    type: FileType,
+    name: string,
+    data: Uint8Array,
+    options?: OpOptions,
+  ): Promise<void> {
+    if (this.#stalled) return new Promise<void>(() => {});
+    await super.save(type, name, data, options);
+    if (type !== "data" || this.stallAfter === undefined) return;
+    if (++this.#done >= this.stallAfter && !this.#stalled) {
+      this.#stalled = true;
+      // Stay alive, stalled, until the test kills the process.
+      setInterval(() => {}, 60_000);
+      this.onStall();
+    }
+  }
+}
