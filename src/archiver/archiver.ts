@@ -242,7 +242,7 @@ export class Archiver {
       }, async (pack, bytes) => {
         await repo.backend.save("data", pack.name, bytes);
         this.#onPack(pack);
-      });
+      }, { signal: opts.signal });
     }
     return this.#poolInstance;
   }

@@ -474,3 +474,30 @@ Deno.test("packs stored half a minute ago are indexed, however few", async () =>
   assertEquals(await verify(s.repoDir, s.files), 0);
   await Deno.remove(s.dir, { recursive: true });
 });
+
+Deno.test("an interrupted backup stops its workers, indexes the packs it stored, and leaves no lock", async () => {
+  const s = await smallPackRepo();
+  const abort = new AbortController();
+  let dataSaves = 0;
+  const fault = new FaultBackend(new LocalBackend(s.repoDir), {
+    hook: (op, type) => {
+      if (op === "save" && type === "data" && ++dataSaves === 2) {
+        abort.abort(new Error("interrupted"));
+      }
+      return undefined;
+    },
+  });
+  const repo = await Repository.open(fault, "pw");
+  await assertRejects(
+    () => backup(repo, { paths: [s.src], host: "h", workers: 2, signal: abort.signal }),
+    Error,
+    "interrupted",
+  );
+  const saved = dataSaves;
+  assertEquals(await listLocks(repo), []);
+  const after = await Repository.open(new LocalBackend(s.repoDir), "pw");
+  assertEquals((await dataFiles(after.backend)).count, saved, "no pack is saved after the stop");
+  assert(after.index.size >= 2, "the packs saved before the stop are indexed");
+  assertEquals(await verify(s.repoDir, s.files), 0);
+  await Deno.remove(s.dir, { recursive: true });
+});

@@ -47,12 +47,23 @@ export class FileSaverPool {
   /** Pack saves under way; {@link close} waits for them. */
   #saving = new Set<Promise<void>>();
 
+  readonly #highWater: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = () => this.#fail(abortError(this.#signal!));
+
+  /**
+   * Starts `size` workers. At most `highWater` files wait at once; an abort
+   * of `signal` stops the pool as a failure does.
+   */
   constructor(
     size: number,
     init: InitMessage,
     private readonly savePack: SavePack,
-    private readonly highWater = 2048,
+    options: { highWater?: number; signal?: AbortSignal } = {},
   ) {
+    this.#highWater = options.highWater ?? 2048;
+    this.#signal = options.signal;
+    this.#signal?.addEventListener("abort", this.#onAbort);
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL("./_worker.ts", import.meta.url).href, { type: "module" });
       const slot: WorkerSlot = { worker, batches: 0 };
@@ -77,13 +88,13 @@ export class FileSaverPool {
   /** Can the pool take another file now without growing memory? */
   hasRoom(): boolean {
     if (this.#failure) throw this.#failure;
-    return this.#pending < this.highWater;
+    return this.#pending < this.#highWater;
   }
 
   /** Resolves when the pool can take more work without growing memory. */
   room(): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#pending < this.highWater) return Promise.resolve();
+    if (this.#pending < this.#highWater) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
@@ -125,6 +136,7 @@ export class FileSaverPool {
   }
 
   #terminate(): void {
+    this.#signal?.removeEventListener("abort", this.#onAbort);
     for (const s of this.#slots) s.worker.terminate();
     this.#slots = [];
   }
@@ -186,7 +198,7 @@ export class FileSaverPool {
   }
 
   #wake(): void {
-    if (this.#pending >= this.highWater && !this.#failure) return;
+    if (this.#pending >= this.#highWater && !this.#failure) return;
     const w = this.#waiters;
     this.#waiters = [];
     for (const f of w) f();
@@ -203,4 +215,11 @@ export class FileSaverPool {
     this.#terminate();
     this.#wake();
   }
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason = signal.reason;
+  return reason instanceof Error
+    ? reason
+    : new DOMException("The backup was aborted", "AbortError");
 }
