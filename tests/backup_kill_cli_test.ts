@@ -47,8 +47,13 @@ async function assertRestores(dir: string, env: Record<string, string>, src: str
   assertEquals(diff.code, 0, new TextDecoder().decode(diff.stdout));
 }
 
-/** Runs a backup that stalls once `saves` packs are stored, and kills it with SIGKILL there. */
-async function killedBackup(env: Record<string, string>, src: string, saves: number) {
+/** Runs a backup that stalls once `saves` packs are stored, and kills it with `signal` there. */
+async function killedBackup(
+  env: Record<string, string>,
+  src: string,
+  saves: number,
+  signal: Deno.Signal = "SIGKILL",
+): Promise<{ status: Deno.CommandStatus; stderr: string }> {
   const child = cairnCommand(["backup", src], {
     env: { ...env, CAIRN_TEST_STALL_AFTER_DATA_SAVES: String(saves) },
   }).spawn();
@@ -59,12 +64,13 @@ async function killedBackup(env: Record<string, string>, src: string, saves: num
     if (done) break;
     seen += value;
   }
-  child.kill("SIGKILL");
+  child.kill(signal);
   const status = await child.status;
-  await reader.cancel();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) seen += r.value;
   await child.stdout.cancel();
   assert(seen.includes("cairn-test: saves stalled"), `the backup never stalled: ${seen}`);
-  assertEquals(status.signal, "SIGKILL", "killed, not finished");
+  if (signal === "SIGKILL") assertEquals(status.signal, "SIGKILL", "killed, not finished");
+  return { status, stderr: seen };
 }
 
 Deno.test("a backup on a full disk exits 1 with one line, leaves no lock, and a rerun completes", async () => {
@@ -127,6 +133,31 @@ Deno.test("backups killed with SIGKILL leave a repository check accepts; the rer
   assertEquals(read.code, 0, read.stdout);
   await assertRestores(dir, env, src);
   assertEquals(await lockFiles(dir), killedLocks, "the last run released its own lock");
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(src, { recursive: true });
+});
+
+Deno.test("an interrupted backup exits 130, indexes every pack it stored, and removes its lock", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await randomTree(6, 2 * MiB);
+  const { status, stderr } = await killedBackup(env, src, 1, "SIGINT");
+  assertEquals(status.code, 130, stderr);
+  assertEquals(stderr.trim().split("\n"), [
+    "cairn-test: saves stalled",
+    "cairn backup: interrupted",
+  ]);
+  assertEquals(await lockFiles(dir), [], "the lock is released");
+  const check = await cairn(["check", "--json"], { env });
+  assertEquals(check.code, 0, check.stdout);
+  const stats = lastJson<{ stats: { packs: number; unindexedPacks: number } }>(check).stats;
+  assert(stats.packs >= 1, "the pack stored before the interrupt is indexed");
+  assertEquals(stats.unindexedPacks, 0, "and no pack is left out of the index");
+
+  const rerun = await cairn(["backup", src, "--json"], { env });
+  assertEquals(rerun.code, 0, rerun.stderr);
+  const summary = lastJson<{ bytes_added: number }>(rerun);
+  assert(summary.bytes_added < 12 * MiB - 3 * MiB, `the rerun stored ${summary.bytes_added} bytes`);
+  await assertRestores(dir, env, src);
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(src, { recursive: true });
 });

@@ -240,7 +240,8 @@ export class Archiver {
         packSize: repo.config.pack_size,
         known: repo.index.sortedIds(),
       }, async (pack, bytes) => {
-        await repo.backend.save("data", pack.name, bytes);
+        // The signal lets a remote backend give up an upload on an interrupt.
+        await repo.backend.save("data", pack.name, bytes, { signal: opts.signal });
         this.#onPack(pack);
       }, { signal: opts.signal });
     }

@@ -7,8 +7,8 @@
  * - `CAIRN_TEST_FAIL_DATA_SAVES_AFTER=N`: every data (pack) save after the
  *   first N fails as on a full disk.
  * - `CAIRN_TEST_STALL_AFTER_DATA_SAVES=N`: once N data saves are durable,
- *   no later save of any kind ever completes, and one line saying so goes
- *   to stderr: the test kills the process there, at a known point.
+ *   no later one completes (unless aborted), and one line saying so goes to
+ *   stderr: the test kills or interrupts the process there, at a known point.
  *
  * @module
  */
@@ -63,7 +63,12 @@ class TestFaultBackend extends FaultBackend {
     data: Uint8Array,
     options?: OpOptions,
   ): Promise<void> {
-    if (this.#stalled) return new Promise<void>(() => {});
+    if (this.#stalled && type === "data") {
+      return new Promise<void>((_, reject) => {
+        const signal = options?.signal;
+        signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+      });
+    }
     await super.save(type, name, data, options);
     if (type !== "data" || this.stallAfter === undefined) return;
     if (++this.#done >= this.stallAfter && !this.#stalled) {
