@@ -23,11 +23,11 @@ async function randomTree(count: number, size: number): Promise<string> {
   return src;
 }
 
-async function lockFiles(dir: string): Promise<string[]> {
+function lockFiles(dir: string): string[] {
   return Array.from(Deno.readDirSync(`${dir}/repo/locks`), (e) => e.name);
 }
 
-async function dataBytes(dir: string): Promise<number> {
+function dataBytes(dir: string): number {
   let bytes = 0;
   for (const d of Deno.readDirSync(`${dir}/repo/data`)) {
     for (const f of Deno.readDirSync(`${dir}/repo/data/${d.name}`)) {
@@ -86,7 +86,7 @@ Deno.test("a backup on a full disk exits 1 with one line, leaves no lock, and a 
     lines[0],
     /^cairn backup: Cannot save data file [0-9a-f]{64}: No space left on device/,
   );
-  assertEquals(await lockFiles(dir), [], "the lock is released");
+  assertEquals(lockFiles(dir), [], "the lock is released");
   const check = await cairn(["check"], { env });
   assertEquals(check.code, 0, check.stdout);
 
@@ -116,7 +116,7 @@ Deno.test("backups killed with SIGKILL leave a repository check accepts; the rer
   check = await cairn(["check"], { env });
   assertEquals(check.code, 0, check.stdout);
 
-  const killedLocks = await lockFiles(dir);
+  const killedLocks = lockFiles(dir);
   assertEquals(killedLocks.length, 2, "a killed run cannot remove its lock: it goes stale");
   const rerun = await cairn(["backup", src, "--json"], { env });
   assertEquals(rerun.code, 0, rerun.stderr);
@@ -126,13 +126,13 @@ Deno.test("backups killed with SIGKILL leave a repository check accepts; the rer
     `the rerun stored ${summary.bytes_added} bytes: what was indexed is reused`,
   );
   // What the kills wasted is bounded: the packs after the last index file of each.
-  const stored = await dataBytes(dir);
+  const stored = dataBytes(dir);
   assert(stored <= total + 5 * 4.5 * MiB, `${stored} bytes of packs for ${total} of data`);
 
   const read = await cairn(["check", "--read-data"], { env });
   assertEquals(read.code, 0, read.stdout);
   await assertRestores(dir, env, src);
-  assertEquals(await lockFiles(dir), killedLocks, "the last run released its own lock");
+  assertEquals(lockFiles(dir), killedLocks, "the last run released its own lock");
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(src, { recursive: true });
 });
@@ -146,7 +146,7 @@ Deno.test("an interrupted backup exits 130, indexes every pack it stored, and re
     "cairn-test: saves stalled",
     "cairn backup: interrupted",
   ]);
-  assertEquals(await lockFiles(dir), [], "the lock is released");
+  assertEquals(lockFiles(dir), [], "the lock is released");
   const check = await cairn(["check", "--json"], { env });
   assertEquals(check.code, 0, check.stdout);
   const stats = lastJson<{ stats: { packs: number; unindexedPacks: number } }>(check).stats;
