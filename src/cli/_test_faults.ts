@@ -7,8 +7,9 @@
  * - `CAIRN_TEST_FAIL_DATA_SAVES_AFTER=N`: every data (pack) save after the
  *   first N fails as on a full disk.
  * - `CAIRN_TEST_STALL_AFTER_DATA_SAVES=N`: once N data saves are durable,
- *   no later one completes (unless aborted), and one line saying so goes to
- *   stderr: the test kills or interrupts the process there, at a known point.
+ *   no later one completes (unless aborted); when the other saves under way
+ *   have landed, one line saying so goes to stderr, and the test kills or
+ *   interrupts the process there, at a known point.
  *
  * @module
  */
@@ -41,6 +42,9 @@ class TestFaultBackend extends FaultBackend {
   #dataSaves = 0;
   #done = 0;
   #stalled = false;
+  #announced = false;
+  /** Saves passed on and not yet settled. */
+  #active = 0;
 
   constructor(
     inner: Backend,
@@ -69,13 +73,33 @@ class TestFaultBackend extends FaultBackend {
         signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
       });
     }
-    await super.save(type, name, data, options);
-    if (type !== "data" || this.stallAfter === undefined) return;
-    if (++this.#done >= this.stallAfter && !this.#stalled) {
+    this.#active++;
+    try {
+      await super.save(type, name, data, options);
+    } finally {
+      this.#active--;
+    }
+    if (type === "data" && this.stallAfter !== undefined && ++this.#done >= this.stallAfter) {
       this.#stalled = true;
+    }
+    this.#announce();
+  }
+
+  /**
+   * Says so once the saves have stalled and every other save under way
+   * (the index files the stored packs call for) has landed, so that what a
+   * kill leaves behind does not depend on how fast the disk was.
+   */
+  #announce(): void {
+    if (!this.#stalled || this.#announced) return;
+    // A turn later, so the save just stored has been recorded (and any index
+    // file it calls for started) before the count is looked at.
+    setTimeout(() => {
+      if (this.#active > 0 || this.#announced) return;
+      this.#announced = true;
       // Stay alive, stalled, until the test kills the process.
       setInterval(() => {}, 60_000);
       this.onStall();
-    }
+    }, 0);
   }
 }
