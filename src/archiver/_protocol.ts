@@ -1,22 +1,22 @@
 /**
  * Messages between the archiver (main thread) and its file-saver workers.
- * Only small messages cross: paths in, blob ids and pack descriptions out;
- * file bytes never leave the worker that read them.
+ * Paths go in, blob ids come out; file bytes never leave the worker that
+ * read them. A worker seals each pack itself (compressed, verified,
+ * encrypted) and transfers its bytes, without a copy, to the main thread,
+ * which saves it through the repository's backend (retries, fault
+ * injection, credentials and all) and acknowledges it once durable.
  */
 import type { ChunkerParams } from "../chunker/mod.ts";
-import type { ObjectLockConfig, PackInfo } from "../repo/mod.ts";
+import type { PackInfo } from "../repo/mod.ts";
 
 export interface InitMessage {
   type: "init";
-  backend: string;
   enc: Uint8Array;
   idKey: Uint8Array;
   chunkerSeed: Uint8Array;
   chunker: ChunkerParams;
   compression: number;
   packSize: number;
-  /** The repository's Object Lock: packs are saved under its retention. */
-  objectLock?: ObjectLockConfig;
   /** Sorted 32-byte ids of blobs already stored (see MasterIndex.sortedIds). */
   known: SharedArrayBuffer;
 }
@@ -67,10 +67,17 @@ export type FileResult =
   | { ok: true; content: string[]; size: number; mirrorError?: string; mirrorRetimed?: boolean }
   | { ok: false; error: string };
 
-export type ToWorker = InitMessage | FilesMessage | { type: "flush" };
+/** The pack a worker sent as `seq` is durable and recorded: its writer may go on. */
+export interface SavedMessage {
+  type: "saved";
+  seq: number;
+}
+
+export type ToWorker = InitMessage | FilesMessage | SavedMessage | { type: "flush" };
 
 export type FromWorker =
   | { type: "files"; batch: number; results: FileResult[] }
-  | { type: "pack"; pack: PackInfo }
+  /** A sealed pack to save; `bytes` is transferred, and answered by a {@link SavedMessage}. */
+  | { type: "pack"; seq: number; pack: PackInfo; bytes: Uint8Array }
   | { type: "flushed" }
   | { type: "fatal"; message: string };

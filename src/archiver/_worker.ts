@@ -2,12 +2,12 @@
 /**
  * A file-saver worker: reads files, cuts them into chunks, hashes each, and
  * packs the chunks the repository does not have yet (compress, verify,
- * encrypt, write). Runs the CPU-heavy part of a backup off the main thread.
+ * encrypt). Runs the CPU-heavy part of a backup off the main thread; the
+ * sealed packs go to the main thread, which stores them.
  */
-import { openBackend } from "../backend/mod.ts";
 import { Chunker, gearTable } from "../chunker/mod.ts";
 import { keyedId, toHex } from "../crypto/mod.ts";
-import { IdTable, type PackInfo, PackWriter, retainingBackend } from "../repo/mod.ts";
+import { IdTable, type PackInfo, type PackStore, PackWriter } from "../repo/mod.ts";
 import { chunkFile, readFile } from "./_file_reader.ts";
 import { MirrorFileWriter, retimeMirrorFile, sameContent } from "./_mirror_file.ts";
 import type { FileJob, FileResult, FromWorker, InitMessage, ToWorker } from "./_protocol.ts";
@@ -39,19 +39,42 @@ function isKnown(known: Uint8Array, id: Uint8Array): boolean {
   return false;
 }
 
+/** Packs sent to the main thread and not yet acknowledged, by sequence number. */
+const unsaved = new Map<number, () => void>();
+let nextSeq = 0;
+
+/**
+ * Hands a sealed pack to the main thread without copying it (its buffer is
+ * transferred) and resolves once the main thread has stored it. The pack
+ * writer saves one pack at a time and the worker stops reading while two
+ * wait, so each worker has at most one pack in flight on the main thread.
+ */
+const mainThreadStore: PackStore = {
+  savePack(pack: PackInfo, bytes: Uint8Array): Promise<void> {
+    const seq = nextSeq++;
+    const buffer = bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 &&
+        bytes.byteLength === bytes.buffer.byteLength
+      ? bytes.buffer
+      : bytes.slice().buffer;
+    return new Promise((resolve) => {
+      unsaved.set(seq, resolve);
+      const m: FromWorker = { type: "pack", seq, pack, bytes: new Uint8Array(buffer) };
+      self.postMessage(m, [buffer]);
+    });
+  },
+};
+
 function init(m: InitMessage) {
-  const opened = openBackend(m.backend);
-  const backend = m.objectLock ? retainingBackend(opened, m.objectLock) : opened;
   state = {
     chunker: new Chunker(gearTable(m.chunkerSeed), m.chunker),
     buf: new Uint8Array(m.chunker.max),
     idKey: m.idKey,
     known: new Uint8Array(m.known),
     stored: new IdTable(),
-    packer: new PackWriter(backend, m.enc, {
+    packer: new PackWriter(mainThreadStore, m.enc, {
       targetSize: m.packSize,
       compressionLevel: m.compression,
-      onPack: (pack: PackInfo) => post({ type: "pack", pack }),
+      onPack: () => {}, // the main thread records the pack when it stores it
     }),
   };
 }
@@ -199,10 +222,17 @@ function writeCompared(job: FileJob, content: string[], buf: Uint8Array, size: n
  */
 let handling: Promise<void> = Promise.resolve();
 self.onmessage = (e: MessageEvent<ToWorker>) => {
-  handling = handling.then(() => handle(e.data));
+  const m = e.data;
+  if (m.type === "saved") {
+    // Not queued behind the batches: a batch may be waiting for this very pack.
+    unsaved.get(m.seq)?.();
+    unsaved.delete(m.seq);
+    return;
+  }
+  handling = handling.then(() => handle(m));
 };
 
-async function handle(m: ToWorker): Promise<void> {
+async function handle(m: Exclude<ToWorker, { type: "saved" }>): Promise<void> {
   try {
     if (m.type === "init") init(m);
     else if (m.type === "files") {

@@ -53,6 +53,10 @@ export interface BackupOptions {
   onStart?: (progress: () => BackupProgress) => void;
   /** A mirror directory to bring up to date from the same reads; see {@link BackupMirror}. */
   mirror?: BackupMirror;
+  /** When to write index files as the backup goes; default {@link INDEX_POLICY}. */
+  indexPolicy?: IndexPolicy;
+  /** The clock the index policy reads; default `Date.now`. */
+  now?: () => number;
 }
 
 /** Live counters of a running backup, for progress display. */
@@ -72,12 +76,30 @@ export interface BackupResult {
 }
 
 /**
- * Write an index file after this many new packs, or blobs in them, so an
- * interrupted run resumes, and the pack lists waiting for it stay small
- * (a pack of tiny files holds thousands of blobs).
+ * When the packs stored since the last index file get one of their own, so
+ * that a killed run's rerun reuses them (see {@link IndexPolicy}).
  */
-const PACKS_PER_INDEX = 64;
-const BLOBS_PER_INDEX = 65_536;
+export const INDEX_POLICY: IndexPolicy = {
+  maxAgeMs: 30_000,
+  minPacks: 4,
+  maxPacks: 64,
+  maxBlobs: 65_536,
+};
+
+/**
+ * An index file is written for the packs not yet indexed once the oldest of
+ * them is `maxAgeMs` old, or they hold as many bytes as every index file this
+ * run wrote before (at least `minPacks`, at most `maxPacks` full packs'
+ * worth), or `maxBlobs` blobs. Growing with the run, the files stay few on a
+ * large backup, while a kill loses at most half of what a run stored, and
+ * at most about half a minute of work.
+ */
+export interface IndexPolicy {
+  maxAgeMs: number;
+  minPacks: number;
+  maxPacks: number;
+  maxBlobs: number;
+}
 
 /**
  * One backup run: walks the sources on the main thread, hands files to the
@@ -98,9 +120,17 @@ export class Archiver {
   readonly #treeIds = new Set<string>();
   readonly #hardLinks = new Map<string, Promise<Node | null>>();
   #parents!: ParentTrees;
+  /** Packs stored and not yet in an index file, their blobs and bytes, and when the first was stored. */
   #newPacks: PackInfo[] = [];
   #newBlobs = 0;
+  #newBytes = 0;
+  #newSince = 0;
+  /** Bytes of the packs this run has indexed. */
+  #indexedBytes = 0;
+  #indexTimer: ReturnType<typeof setTimeout> | undefined;
   #indexWrite: Promise<void> = Promise.resolve();
+  /** Packs whose index write failed, for the next one. */
+  #unindexed: PackInfo[] = [];
   #poolInstance: FileSaverPool | undefined;
   #trees!: PackWriter;
   #rootDevs = new Set<number>();
@@ -123,12 +153,17 @@ export class Archiver {
       host: this.opts.host,
       onWarning: this.opts.onWarning,
     });
+    let result: BackupResult;
     try {
       await this.repo.refreshIndex();
-      return await this.#run();
-    } finally {
-      await releaseLock(lock);
+      result = await this.#run();
+    } catch (err) {
+      // The run's own error is the one to report, not a lock left behind.
+      await releaseLock(lock).catch(() => {});
+      throw err;
     }
+    await releaseLock(lock);
+    return result;
   }
 
   async #run(): Promise<BackupResult> {
@@ -147,14 +182,15 @@ export class Archiver {
       const parentTree = opts.parent?.tree;
       tree = await this.#saveRoot(opts.paths.map((p) => resolve(p)), parentTree);
       await this.#poolInstance?.finish();
+      await this.#trees.flush();
+      await this.#flushIndex();
     } catch (err) {
-      this.#poolInstance?.close();
+      await this.#stop();
       throw err;
     } finally {
       this.#lister?.close();
+      clearTimeout(this.#indexTimer);
     }
-    await this.#trees.flush();
-    await this.#flushIndex(true);
 
     const summary: BackupSummary = {
       files_new: this.#counts.new,
@@ -199,16 +235,18 @@ export class Archiver {
       const workers = opts.workers ?? defaultWorkers(opts.mirror !== undefined);
       this.#poolInstance = new FileSaverPool(workers, {
         type: "init",
-        backend: repo.backend.location,
         enc: repo.master.enc,
         idKey: repo.master.id,
         chunkerSeed: repo.master.chunker,
         chunker: repo.config.chunker,
         compression: repo.config.compression,
         packSize: repo.config.pack_size,
-        objectLock: repo.config.object_lock,
         known: repo.index.sortedIds(),
-      }, (p) => this.#onPack(p));
+      }, async (pack, bytes) => {
+        // The signal lets a remote backend give up an upload on an interrupt.
+        await repo.backend.save("data", pack.name, bytes, { signal: opts.signal });
+        this.#onPack(pack);
+      }, { signal: opts.signal });
     }
     return this.#poolInstance;
   }
@@ -228,28 +266,90 @@ export class Archiver {
     return pool.room();
   }
 
+  /** Records a durable pack; indexes the packs waiting when the policy says so. */
   #onPack(p: PackInfo): void {
     this.repo.index.addPack(p);
     this.#counts.bytesAdded += p.size;
     for (const b of p.blobs) this.#counts[b.type]++;
+    const now = this.#now();
+    if (this.#newPacks.length === 0) {
+      this.#newSince = now;
+      // A pack stored before a long stretch of unchanged files is indexed
+      // too, not only when the next pack comes.
+      const timer = setTimeout(() => this.#flushIndexSoon(), this.#policy.maxAgeMs);
+      Deno.unrefTimer(timer);
+      this.#indexTimer = timer;
+    }
     this.#newPacks.push(p);
     this.#newBlobs += p.blobs.length;
-    if (this.#newPacks.length >= PACKS_PER_INDEX || this.#newBlobs >= BLOBS_PER_INDEX) {
-      void this.#flushIndex(false);
-    }
+    this.#newBytes += p.size;
+    if (this.#indexDue(now)) this.#flushIndexSoon();
   }
 
-  /** Writes the packs seen so far to a new index file; serialised, errors kept for the end. */
-  #flushIndex(final: boolean): Promise<void> {
+  get #policy(): IndexPolicy {
+    return this.opts.indexPolicy ?? INDEX_POLICY;
+  }
+
+  #now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  #indexDue(now: number): boolean {
+    const policy = this.#policy;
+    const pack = this.repo.config.pack_size;
+    const due = Math.min(
+      Math.max(this.#indexedBytes, policy.minPacks * pack),
+      policy.maxPacks * pack,
+    );
+    return this.#newBytes >= due || this.#newPacks.length >= policy.maxPacks ||
+      this.#newBlobs >= policy.maxBlobs || now - this.#newSince >= policy.maxAgeMs;
+  }
+
+  /**
+   * After a failure or an abort: stops the workers and waits for the pack
+   * writes under way, then indexes every pack that became durable, so a
+   * rerun reuses them and nothing is written once the lock is released.
+   * Errors here are dropped: the one that stopped the backup is reported.
+   */
+  async #stop(): Promise<void> {
+    await this.#poolInstance?.close();
+    await this.#trees?.drain().catch(() => {});
+    await this.#flushIndex().catch(() => {});
+  }
+
+  /**
+   * Writes the packs stored so far to a new index file. Writes are
+   * serialised; one that fails leaves its packs for the next, so only the
+   * last write's failure (awaited at the end) fails the backup.
+   */
+  #flushIndex(): Promise<void> {
     const packs = this.#newPacks;
+    clearTimeout(this.#indexTimer);
+    this.#indexTimer = undefined;
     this.#newPacks = [];
     this.#newBlobs = 0;
-    this.#indexWrite = this.#indexWrite.then(async () => {
-      if (packs.length === 0) return;
-      const name = await saveIndexFile(this.repo.backend, this.repo.master.enc, packs);
+    this.#newBytes = 0;
+    for (const p of packs) this.#indexedBytes += p.size;
+    const write = this.#indexWrite.then(async () => {
+      const todo = this.#unindexed.concat(packs);
+      this.#unindexed = [];
+      if (todo.length === 0) return;
+      let name: string;
+      try {
+        name = await saveIndexFile(this.repo.backend, this.repo.master.enc, todo);
+      } catch (err) {
+        this.#unindexed = todo;
+        throw err;
+      }
       this.#counts.bytesAdded += (await this.repo.backend.stat("index", name)).size;
     });
-    return final ? this.#indexWrite : this.#indexWrite.catch(() => {});
+    this.#indexWrite = write.catch(() => {});
+    return write;
+  }
+
+  /** An index write while the backup goes on: a failure is retried by the next one. */
+  #flushIndexSoon(): void {
+    this.#flushIndex().catch(() => {});
   }
 
   #error(path: string, message: string): void {

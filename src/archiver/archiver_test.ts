@@ -1,9 +1,18 @@
-import { LocalBackend } from "../backend/mod.ts";
+import { join } from "node:path";
+import { type Backend, FaultBackend, InjectedFault, LocalBackend } from "../backend/mod.ts";
 import { keyedId, toHex, utf8 } from "../crypto/mod.ts";
-import { type Node, type PackInfo, Repository, saveIndexFile } from "../repo/mod.ts";
+import {
+  checkRepository,
+  listLocks,
+  type Node,
+  type PackInfo,
+  removeStaleLocks,
+  Repository,
+  saveIndexFile,
+} from "../repo/mod.ts";
 import { rawNode } from "../testing/raw_node.ts";
-import { assert, assertEquals } from "../testing/asserts.ts";
-import { backup } from "./archiver.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../testing/asserts.ts";
+import { backup, INDEX_POLICY } from "./archiver.ts";
 import { findParent } from "./parent.ts";
 
 const FAST = { kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 } };
@@ -231,4 +240,268 @@ Deno.test("a backup whose every source is missing fails and writes no snapshot",
   assert(message.startsWith("none of the sources can be read"), message);
   assert(message.includes(`${src}/also-gone`), message);
   assertEquals((await repo.listSnapshots()).length, 0);
+});
+
+// ---- Pack saves, failures and crashes ----
+
+/**
+ * A repository with 64 KiB packs and a source whose ten large files (each
+ * a blob with a segment, so a pack, of its own) and thirty small ones make
+ * a dozen packs.
+ */
+async function smallPackRepo() {
+  const dir = await Deno.makeTempDir({ prefix: "cairn-crash-" });
+  await LocalBackend.create(join(dir, "repo"));
+  await Repository.init(new LocalBackend(join(dir, "repo")), "pw", {
+    ...FAST,
+    packSize: 64 * 1024,
+  });
+  const src = join(dir, "src");
+  await Deno.mkdir(join(src, "sub"), { recursive: true });
+  const files = new Map<string, Uint8Array>();
+  for (let i = 0; i < 10; i++) {
+    const path = join(src, i % 2 ? "sub" : "", `f${i}`);
+    files.set(path, pseudoRandom(270_000 + i * 1000, i + 1));
+    await Deno.writeFile(path, files.get(path)!);
+  }
+  for (let i = 0; i < 30; i++) {
+    const path = join(src, `small${i}`);
+    files.set(path, pseudoRandom(100 + i, 100 + i));
+    await Deno.writeFile(path, files.get(path)!);
+  }
+  return { dir, repoDir: join(dir, "repo"), src, files };
+}
+
+/** Restores the latest snapshot by walking its trees and compares every file; runs check --read-data. */
+async function verify(repoDir: string, files: Map<string, Uint8Array>): Promise<number> {
+  const repo = await Repository.open(new LocalBackend(repoDir), "pw");
+  const check = await checkRepository(repo, { readData: true });
+  assertEquals(check.errors, [], "check --read-data finds no error");
+  const snaps = await repo.listSnapshots();
+  if (snaps.length === 0) return 0;
+  const found = new Map<string, Uint8Array>();
+  const walk = async (tree: string, path: string) => {
+    for (const n of (await repo.loadTree(tree)).nodes) {
+      const p = `${path}/${n.name}`;
+      if (n.type === "dir") await walk(n.subtree!, p);
+      else if (n.type === "file") {
+        const parts = await Promise.all(n.content!.map((id) => repo.loadBlob("data", id)));
+        const bytes = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
+        parts.reduce((at, b) => (bytes.set(b, at), at + b.length), 0);
+        found.set(p, bytes);
+      }
+    }
+  };
+  await walk(snaps[snaps.length - 1].tree, "");
+  assertEquals(found, files, "the latest snapshot restores every file byte for byte");
+  return snaps.length;
+}
+
+async function dataFiles(backend: Backend): Promise<{ count: number; bytes: number }> {
+  let count = 0;
+  let bytes = 0;
+  for await (const f of backend.list("data")) (count++, bytes += f.size);
+  return { count, bytes };
+}
+
+Deno.test("every pack a backup's workers seal is saved through the repository's backend", async () => {
+  const s = await smallPackRepo();
+  const saved: string[] = [];
+  const fault = new FaultBackend(new LocalBackend(s.repoDir), {
+    hook: (op, type, name) => void (op === "save" && type === "data" && saved.push(name!)),
+  });
+  const r = await backup(await Repository.open(fault, "pw"), {
+    paths: [s.src],
+    host: "h",
+    workers: 2,
+  });
+  const stored = [];
+  for await (const f of fault.list("data")) stored.push(f.name);
+  assert(stored.length > 4, `only ${stored.length} packs`);
+  assertEquals(saved.sort(), stored.sort(), "each stored pack went through the wrapper once");
+  assertEquals(r.summary.data_blobs, s.files.size);
+  assertEquals(await verify(s.repoDir, s.files), 1);
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("a full disk stops a backup with its one error, indexes what was stored, and leaves no lock", async () => {
+  const s = await smallPackRepo();
+  let dataSaves = 0;
+  const fault = new FaultBackend(new LocalBackend(s.repoDir), {
+    hook: (op, type, name) => {
+      if (op !== "save" || type !== "data" || ++dataSaves <= 3) return undefined;
+      return new Error(`Cannot save ${name}: No space left on device (os error 28)`);
+    },
+  });
+  const repo = await Repository.open(fault, "pw");
+  const err = await assertRejects(
+    () => backup(repo, { paths: [s.src], host: "h", workers: 2 }),
+    Error,
+  );
+  assertStringIncludes(err.message, "No space left on device");
+  assert(!err.message.includes("\n"), "one line");
+  assertEquals(await listLocks(repo), [], "the lock is released");
+  assertEquals(await verify(s.repoDir, s.files), 0, "no snapshot, and check accepts the rest");
+  const after = await Repository.open(new LocalBackend(s.repoDir), "pw");
+  assert(after.index.size >= 3, "the packs stored before the failure are indexed");
+
+  // Room again: a rerun stores only what is missing and completes.
+  fault.heal();
+  const rerun = await backup(await Repository.open(fault, "pw"), {
+    paths: [s.src],
+    host: "h",
+    workers: 2,
+  });
+  assertEquals(rerun.summary.data_blobs, s.files.size - after.index.size);
+  assertEquals(await verify(s.repoDir, s.files), 1);
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("a backup killed at any write leaves a repository check accepts, and a rerun reuses what was indexed", async () => {
+  const s = await smallPackRepo();
+  const template = join(s.dir, "template");
+  await Deno.rename(s.repoDir, template);
+  const copy = async (to: string) => {
+    const cp = await new Deno.Command("cp", { args: ["-a", template, to] }).output();
+    assert(cp.success, "copied the empty repository");
+    return to;
+  };
+  const opts = { paths: [s.src], host: "h", workers: 1 };
+  // A clean run, counting its writes (saves and removes).
+  const clean = new FaultBackend(new LocalBackend(await copy(join(s.dir, "clean"))));
+  const full = await backup(await Repository.open(clean, "pw"), opts);
+  const writes = clean.calls.save + clean.calls.remove;
+  assert(writes >= 14, `only ${writes} writes`);
+
+  let reused = 0;
+  for (let k = 1; k <= writes; k++) {
+    const at = await copy(join(s.dir, `crash${k}`));
+    let n = 0;
+    const fault = new FaultBackend(new LocalBackend(at), {
+      // From the k-th write on nothing reaches storage, as if the process died there.
+      hook: (op) =>
+        (op === "save" || op === "remove") && ++n >= k
+          ? new InjectedFault(`crash at write ${k}`)
+          : undefined,
+    });
+    const repo = await Repository.open(fault, "pw");
+    await assertRejects(() => backup(repo, opts), InjectedFault);
+    const snapshots = await verify(at, s.files);
+    assertEquals(snapshots, k === writes ? 1 : 0, `snapshots after a crash at write ${k}`);
+
+    // What the crashed run indexed is not stored again; the rerun completes.
+    // (Each file is one chunk. Trees are compared loosely: the ones of the
+    // directories above the source, such as /tmp, change as others use them.)
+    const plain = await Repository.open(new LocalBackend(at), "pw");
+    const fileIds = [...s.files.values()].map((b) => toHex(keyedId(plain.master.id, b)));
+    const indexed = fileIds.filter((id) => plain.index.has(id)).length;
+    await removeStaleLocks(plain, { now: () => Date.now() + 3600e3 });
+    const rerun = await backup(plain, opts);
+    if (snapshots === 0) {
+      assertEquals(
+        rerun.summary.data_blobs,
+        s.files.size - indexed,
+        `blobs stored by the rerun of a crash at write ${k}`,
+      );
+      assert(rerun.summary.tree_blobs <= full.summary.tree_blobs);
+    }
+    if (indexed > 0) reused++;
+    assertEquals(
+      await verify(at, s.files),
+      snapshots + 1,
+      `after the rerun of a crash at write ${k}`,
+    );
+    assertEquals((await listLocks(plain)).length, 0);
+  }
+  assert(reused > writes / 2, `only ${reused} of ${writes} crashed runs left blobs to reuse`);
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("repeated kills of a first backup converge: each run indexes part of what it stored", async () => {
+  const s = await smallPackRepo();
+  const opts = { paths: [s.src], host: "h", workers: 1 };
+  const cleanDir = join(s.dir, "clean");
+  assert((await new Deno.Command("cp", { args: ["-a", s.repoDir, cleanDir] }).output()).success);
+  await backup(await Repository.open(new LocalBackend(cleanDir), "pw"), opts);
+  const clean = await dataFiles(new LocalBackend(cleanDir));
+
+  const backend = new LocalBackend(s.repoDir);
+  let runs = 0;
+  for (let done = false; !done;) {
+    assert(++runs <= 8, "a snapshot within 8 runs");
+    // Each run dies after its 8th save (the lock, packs, index files).
+    const repo = await Repository.open(new FaultBackend(backend).crashAfterSaves(8), "pw");
+    done = await backup(repo, opts).then(() => true, (err) => {
+      if (!(err instanceof InjectedFault)) throw err;
+      return false;
+    });
+  }
+  assert(runs > 2, `the backup needed ${runs} runs`);
+  const stored = await dataFiles(backend);
+  // Each run's index files hold at least about half of what it stored.
+  assert(
+    stored.bytes <= 2 * clean.bytes + runs * 2 * 300_000,
+    `${stored.bytes} bytes of packs stored for ${clean.bytes}`,
+  );
+  assertEquals(await verify(s.repoDir, s.files), 1);
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("packs stored half a minute ago are indexed, however few", async () => {
+  const s = await smallPackRepo();
+  let clock = 0;
+  let dataSaves = 0;
+  const fault = new FaultBackend(new LocalBackend(s.repoDir), {
+    hook: (op, type) => {
+      if (op === "save" && type === "data") clock += 10_000;
+      if (op === "save" && type === "data") dataSaves++;
+      return dataSaves >= 8 ? new InjectedFault("crash at the 8th pack") : undefined;
+    },
+  });
+  const repo = await Repository.open(fault, "pw");
+  await assertRejects(
+    () =>
+      backup(repo, {
+        paths: [s.src],
+        host: "h",
+        workers: 1,
+        // Only age can trigger an index file here: the byte threshold is above the whole backup.
+        indexPolicy: { ...INDEX_POLICY, minPacks: 64 },
+        now: () => clock,
+      }),
+    InjectedFault,
+  );
+  // Packs 1 to 4 were stored at 10 to 40 s: the 4th made the first 30 s old.
+  const after = await Repository.open(new LocalBackend(s.repoDir), "pw");
+  assertEquals(after.index.size, 4);
+  assertEquals(await verify(s.repoDir, s.files), 0);
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("an interrupted backup stops its workers, indexes the packs it stored, and leaves no lock", async () => {
+  const s = await smallPackRepo();
+  const abort = new AbortController();
+  let dataSaves = 0;
+  const fault = new FaultBackend(new LocalBackend(s.repoDir), {
+    hook: (op, type) => {
+      // Interrupted as the third pack's save starts: that save is given up.
+      if (op === "save" && type === "data" && ++dataSaves === 3) {
+        abort.abort(new Error("interrupted"));
+      }
+      return undefined;
+    },
+  });
+  const repo = await Repository.open(fault, "pw");
+  await assertRejects(
+    () => backup(repo, { paths: [s.src], host: "h", workers: 2, signal: abort.signal }),
+    Error,
+    "interrupted",
+  );
+  assertEquals(dataSaves, 3, "no pack save starts after the interrupt");
+  assertEquals(await listLocks(repo), []);
+  const after = await Repository.open(new LocalBackend(s.repoDir), "pw");
+  assertEquals((await dataFiles(after.backend)).count, 2);
+  assert(after.index.size >= 2, "the packs saved before the stop are indexed");
+  assertEquals(await verify(s.repoDir, s.files), 0);
+  await Deno.remove(s.dir, { recursive: true });
 });

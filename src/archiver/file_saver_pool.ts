@@ -20,10 +20,21 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 const BATCHES_PER_WORKER = 2;
 
 /**
+ * Stores one pack a worker sealed (through the repository's backend) and
+ * records it; resolves once it is durable.
+ */
+export type SavePack = (pack: PackInfo, bytes: Uint8Array) => Promise<void>;
+
+/**
  * A pool of file-saver workers behind one call: `save(path)` resolves with
  * the file's blob ids once a worker has read, chunked and queued them.
  * Small files travel in batches, since per-file overhead dominates them.
- * Packs a worker writes are reported through `onPack` once durable.
+ * The packs workers seal are stored here, on the calling thread, with
+ * `savePack`; a worker waits for each to be stored before it sends the next.
+ *
+ * The first failure (a pack that cannot be stored, a worker that throws or
+ * dies) stops every worker and is the one error every pending and later
+ * call rejects with; messages still in flight from workers are ignored.
  */
 export class FileSaverPool {
   #slots: WorkerSlot[] = [];
@@ -33,13 +44,26 @@ export class FileSaverPool {
   #pending = 0;
   #waiters: (() => void)[] = [];
   #failure: Error | undefined;
+  /** Pack saves under way; {@link close} waits for them. */
+  #saving = new Set<Promise<void>>();
 
+  readonly #highWater: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = () => this.#fail(abortError(this.#signal!));
+
+  /**
+   * Starts `size` workers. At most `highWater` files wait at once; an abort
+   * of `signal` stops the pool as a failure does.
+   */
   constructor(
     size: number,
     init: InitMessage,
-    private readonly onPack: (p: PackInfo) => void,
-    private readonly highWater = 2048,
+    private readonly savePack: SavePack,
+    options: { highWater?: number; signal?: AbortSignal } = {},
   ) {
+    this.#highWater = options.highWater ?? 2048;
+    this.#signal = options.signal;
+    this.#signal?.addEventListener("abort", this.#onAbort);
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL("./_worker.ts", import.meta.url).href, { type: "module" });
       const slot: WorkerSlot = { worker, batches: 0 };
@@ -47,6 +71,9 @@ export class FileSaverPool {
       worker.onerror = (e) => {
         e.preventDefault();
         this.#fail(new Error(`file saver worker crashed: ${e.message}`));
+      };
+      worker.onmessageerror = () => {
+        this.#fail(new Error("file saver worker sent a message that cannot be read"));
       };
       worker.postMessage(init);
       this.#slots.push(slot);
@@ -61,13 +88,13 @@ export class FileSaverPool {
   /** Can the pool take another file now without growing memory? */
   hasRoom(): boolean {
     if (this.#failure) throw this.#failure;
-    return this.#pending < this.highWater;
+    return this.#pending < this.#highWater;
   }
 
   /** Resolves when the pool can take more work without growing memory. */
   room(): Promise<void> {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#pending < this.highWater) return Promise.resolve();
+    if (this.#pending < this.#highWater) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
@@ -95,11 +122,21 @@ export class FileSaverPool {
       })
     ));
     if (this.#failure) throw this.#failure;
-    this.close();
+    await this.close();
   }
 
-  /** Stops every worker at once (after an error or abort). */
-  close(): void {
+  /**
+   * Stops every worker at once (after an error or abort), then waits for
+   * the pack saves already under way, so that nothing is written after
+   * this resolves and every pack that became durable has been recorded.
+   */
+  async close(): Promise<void> {
+    this.#terminate();
+    while (this.#saving.size > 0) await Promise.allSettled([...this.#saving]);
+  }
+
+  #terminate(): void {
+    this.#signal?.removeEventListener("abort", this.#onAbort);
     for (const s of this.#slots) s.worker.terminate();
     this.#slots = [];
   }
@@ -123,9 +160,16 @@ export class FileSaverPool {
   }
 
   #onMessage(slot: WorkerSlot, m: FromWorker): void {
+    // After a failure every batch has been rejected and the workers are
+    // stopping: what they still send answers nothing.
+    if (this.#failure) return;
     switch (m.type) {
       case "files": {
-        const batch = this.#inFlight.get(m.batch)!;
+        const batch = this.#inFlight.get(m.batch);
+        if (!batch) {
+          this.#fail(new Error(`file saver worker answered unknown batch ${m.batch}`));
+          return;
+        }
         this.#inFlight.delete(m.batch);
         slot.batches--;
         batch.forEach((q, i) => q.resolve(m.results[i]));
@@ -134,9 +178,16 @@ export class FileSaverPool {
         this.#wake();
         break;
       }
-      case "pack":
-        this.onPack(m.pack);
+      case "pack": {
+        const saving = this.savePack(m.pack, m.bytes).then(
+          () => {
+            if (!this.#failure) slot.worker.postMessage({ type: "saved", seq: m.seq });
+          },
+          (err) => this.#fail(err instanceof Error ? err : new Error(String(err))),
+        ).finally(() => this.#saving.delete(saving));
+        this.#saving.add(saving);
         break;
+      }
       case "flushed":
         slot.flushed?.();
         break;
@@ -147,7 +198,7 @@ export class FileSaverPool {
   }
 
   #wake(): void {
-    if (this.#pending >= this.highWater && !this.#failure) return;
+    if (this.#pending >= this.#highWater && !this.#failure) return;
     const w = this.#waiters;
     this.#waiters = [];
     for (const f of w) f();
@@ -161,6 +212,14 @@ export class FileSaverPool {
     this.#inFlight.clear();
     this.#queue = [];
     for (const s of this.#slots) s.flushed?.();
+    this.#terminate();
     this.#wake();
   }
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason = signal.reason;
+  return reason instanceof Error
+    ? reason
+    : new DOMException("The backup was aborted", "AbortError");
 }

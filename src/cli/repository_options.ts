@@ -3,6 +3,7 @@ import { Repository } from "../repo/mod.ts";
 import { type CommandContext, stringFlag } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { printable } from "./output.ts";
+import { withTestFaults } from "./_test_faults.ts";
 
 /** Where the repository is: `--repo`, else `$CAIRN_REPO`. */
 export function repositoryLocation(ctx: CommandContext): string {
@@ -45,7 +46,12 @@ export function readPassword(ctx: CommandContext): string {
 export function openRepository(ctx: CommandContext): Promise<Repository> {
   const location = repositoryLocation(ctx);
   const password = readPassword(ctx);
-  return Repository.open(openBackend(location, { env: ctx.env }), password, {
+  const backend = withTestFaults(
+    openBackend(location, { env: ctx.env }),
+    ctx.env,
+    (l) => ctx.output.err(l),
+  );
+  return Repository.open(backend, password, {
     onWarning: (m) => ctx.output.err(`warning: ${printable(m)}`),
   });
 }

@@ -17,7 +17,7 @@ import {
   docSegmentAad,
 } from "../testing/format_reader.ts";
 import { fileAad, PACK_MAGIC, segmentAad } from "./format.ts";
-import { PackWriter } from "./pack.ts";
+import { backendPackStore, PackWriter } from "./pack.ts";
 import { encodeSealedJson } from "./sealed_file.ts";
 
 Deno.test("a pack starts with the 8 bytes CAIRNPK\\x01", () => {
@@ -94,7 +94,7 @@ Deno.test("a pack is magic ‖ salt ‖ sealed segments ‖ sealed trailer ‖ u
   const backend = new MemoryBackend();
   const master = newMasterKey();
   const names: string[] = [];
-  const writer = new PackWriter(backend, master.enc, {
+  const writer = new PackWriter(backendPackStore(backend), master.enc, {
     targetSize: 1 << 20,
     compressionLevel: 3,
     onPack: (p) => {

@@ -62,6 +62,21 @@ export function packKey(masterEnc: Uint8Array, salt: Uint8Array): Promise<Crypto
   return deriveFileKey(masterEnc, salt, "pack");
 }
 
+/**
+ * Where a {@link PackWriter} puts a sealed pack: a backend's data files
+ * ({@link backendPackStore}), or, in a file-saver worker, the main thread,
+ * which saves it through the repository's backend stack.
+ */
+export interface PackStore {
+  /** Stores the pack durably; `bytes` may be detached (transferred) by the call. */
+  savePack(pack: PackInfo, bytes: Uint8Array): Promise<void>;
+}
+
+/** Packs saved straight into `backend` as data files named by their hash. */
+export function backendPackStore(backend: Pick<Backend, "save">): PackStore {
+  return { savePack: (pack, bytes) => backend.save("data", pack.name, bytes) };
+}
+
 export interface PackWriterOptions {
   /** Flush a pack once it reaches this many bytes. */
   targetSize: number;
@@ -113,7 +128,7 @@ export class PackWriter {
   #failure: Error | undefined;
 
   constructor(
-    private readonly backend: Backend,
+    private readonly store: PackStore,
     private readonly masterEnc: Uint8Array,
     private readonly options: PackWriterOptions,
   ) {}
@@ -243,9 +258,9 @@ export class PackWriter {
     const len = new Uint8Array(4);
     new DataView(len.buffer).setUint32(0, trailer.length, true);
     const bytes = concatBytes([PACK_MAGIC, salt, ...sealed, trailer, len]);
-    const name = toHex(sha256(bytes));
-    await this.backend.save("data", name, bytes);
-    await this.options.onPack({ name, salt, size: bytes.length, blobs });
+    const pack = { name: toHex(sha256(bytes)), salt, size: bytes.length, blobs };
+    await this.store.savePack(pack, bytes);
+    await this.options.onPack(pack);
   }
 }
 

@@ -19,7 +19,7 @@ import {
 import { extractBlob, openSegment } from "./blob_codec.ts";
 import { type BlobType, CorruptError } from "./format.ts";
 import { type IndexEntry, loadMasterIndex, mapLimit, MasterIndex } from "./index.ts";
-import { type PackInfo, packKey, PackWriter, SEGMENT_ALONE } from "./pack.ts";
+import { backendPackStore, type PackInfo, packKey, PackWriter, SEGMENT_ALONE } from "./pack.ts";
 import { loadSealedJson, saveSealedJson } from "./sealed_file.ts";
 import {
   resolveSnapshot,
@@ -287,7 +287,7 @@ export class Repository {
 
   /** A pack writer with this repository's settings. */
   newPackWriter(onPack: (p: PackInfo) => void | Promise<void>): PackWriter {
-    return new PackWriter(this.backend, this.master.enc, {
+    return new PackWriter(backendPackStore(this.backend), this.master.enc, {
       targetSize: this.config.pack_size,
       compressionLevel: this.config.compression,
       onPack,
