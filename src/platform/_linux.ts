@@ -31,7 +31,8 @@ export const ERANGE = 34;
 
 /** An errno from a libc call, with the call and path in its message. */
 export class OsError extends Error {
-  constructor(readonly errno: number, message: string) {
+  /** `reason` is strerror's text alone, for messages that name the file themselves. */
+  constructor(readonly errno: number, message: string, readonly reason: string) {
     super(message);
     this.name = "OsError";
   }
@@ -46,7 +47,7 @@ function fail(call: string, what: string): OsError {
   const e = errno();
   const s = lib().strerror(e);
   const text = s === null ? `errno ${e}` : Deno.UnsafePointerView.getCString(s);
-  return new OsError(e, `${call} ${what}: ${text}`);
+  return new OsError(e, `${call} ${what}: ${text}`, text);
 }
 
 const enc = new TextEncoder();
