@@ -16,7 +16,35 @@
  *
  * @module
  */
+import { fromBase64 } from "../crypto/mod.ts";
+import {
+  OsError,
+  SparseWriter,
+  supported as platformSupported,
+  writeXattr,
+} from "../platform/mod.ts";
+import type { NodeXattr } from "../repo/mod.ts";
 import type { MirrorTarget } from "./_protocol.ts";
+
+/**
+ * Sets `xattrs` on `path` itself (never through a link). Returns one
+ * message per attribute that could not be set (no permission, a filesystem
+ * without xattrs): the copy keeps its data, and the caller reports them.
+ */
+export function applyXattrs(path: string, xattrs: readonly NodeXattr[] | undefined): string[] {
+  if (!xattrs?.length) return [];
+  if (!platformSupported) return [`extended attributes not mirrored: not supported here`];
+  const problems: string[] = [];
+  for (const x of xattrs) {
+    try {
+      writeXattr(path, x.name, fromBase64(x.value));
+    } catch (err) {
+      const why = err instanceof OsError ? err.reason : (err as Error).message;
+      problems.push(`extended attribute ${x.name} not mirrored: ${why}`);
+    }
+  }
+  return problems;
+}
 
 /** Names of mirror temp files start with this; a later run removes any left behind. */
 export const MIRROR_TEMP_PREFIX = ".cairn-part.";
@@ -48,7 +76,7 @@ export function sameContent(a: readonly string[], b: readonly string[]): boolean
  * bytes, the target's times, owner and mode, after checking it is still a
  * regular file (so nothing is changed through a link).
  */
-export function retimeMirrorFile(target: MirrorTarget): void {
+export function retimeMirrorFile(target: MirrorTarget): string[] {
   const st = Deno.lstatSync(target.path);
   if (!st.isFile) throw new Error("changed under the mirror; refusing to set its metadata");
   Deno.utimeSync(target.path, new Date(target.atimeMs ?? target.mtimeMs), new Date(target.mtimeMs));
@@ -62,6 +90,7 @@ export function retimeMirrorFile(target: MirrorTarget): void {
   if (((st.mode ?? 0) & 0o7777) !== target.mode || target.owner) {
     Deno.chmodSync(target.path, target.mode);
   }
+  return applyXattrs(target.path, target.xattrs);
 }
 
 /**
@@ -86,6 +115,7 @@ export class MirrorFileWriter {
   /** Where the bytes go until commit. */
   readonly #at: string;
   #file: Deno.FsFile | undefined;
+  #out: SparseWriter | undefined;
   /** The file was created with its final owner and mode bits. */
   readonly #asFinal: boolean;
   /** And those bits are sure to be right without a look (no umask or group surprise). */
@@ -103,24 +133,28 @@ export class MirrorFileWriter {
     this.#surelyFinal = this.#asFinal && (mode & ~UMASK) === target.mode &&
       !(owner && target.dirGroup);
     this.#file = Deno.openSync(this.#at, { write: true, createNew: true, mode });
+    this.#out = new SparseWriter(this.#file);
   }
 
-  /** Appends all of `bytes`. */
+  /** Appends all of `bytes` (blocks of zeros as holes: a sparse file stays sparse). */
   write(bytes: Uint8Array): void {
-    let at = 0;
-    while (at < bytes.length) at += this.#file!.writeSync(bytes.subarray(at));
+    this.#out!.write(bytes);
     if (KILL_AT !== undefined && this.target.path.endsWith(`/${KILL_AT}`)) {
       Deno.kill(Deno.pid, "SIGKILL");
     }
   }
 
-  /** Sets times, owner and mode, and renames the whole file into place. */
-  commit(): void {
+  /**
+   * Sets times, owner, mode and xattrs, and renames the whole file into
+   * place. Returns the xattrs that could not be set (see {@link applyXattrs}).
+   */
+  commit(): string[] {
     const t = this.target;
     const file = this.#file!;
     this.#file = undefined;
     let done = this.#surelyFinal;
     try {
+      this.#out!.finish();
       file.utimeSync(new Date(t.atimeMs ?? t.mtimeMs), new Date(t.mtimeMs));
       if (this.#asFinal && !done) {
         // The umask, a setgid directory or special bits can still differ.
@@ -142,7 +176,9 @@ export class MirrorFileWriter {
       // After chown, which clears setuid bits; the file is ours, made with O_EXCL.
       Deno.chmodSync(this.#at, t.mode);
     }
+    const problems = applyXattrs(this.#at, t.xattrs);
     if (this.#at !== t.path) Deno.renameSync(this.#at, t.path);
+    return problems;
   }
 
   /**

@@ -1,3 +1,5 @@
+import { toBase64 } from "../crypto/mod.ts";
+import { readXattrs } from "../platform/mod.ts";
 import { dateToNs, type Node, type NodeType } from "../repo/mod.ts";
 
 /** The node type of an lstat result. */
@@ -38,4 +40,24 @@ export function unchanged(node: Node, old: Node | undefined, size: number): bool
   return old !== undefined && old.type === "file" && old.size === size &&
     old.mtime === node.mtime && old.ctime === node.ctime && old.inode === node.inode &&
     old.content !== undefined;
+}
+
+/**
+ * Sets `node.xattrs` from `path`, or from `old` (the entry in a parent
+ * snapshot that recorded xattrs) when its ctime and inode are unchanged:
+ * setting an xattr changes the ctime, so the parent's list is still right
+ * and the unchanged rerun spends no llistxattr per entry.
+ */
+export function addXattrs(node: Node, path: string, old: Node | undefined): void {
+  if (
+    old !== undefined && old.type === node.type && old.ctime === node.ctime &&
+    old.inode === node.inode
+  ) {
+    if (old.xattrs) node.xattrs = old.xattrs;
+    return;
+  }
+  const list = readXattrs(path);
+  if (list.length > 0) {
+    node.xattrs = list.map((x) => ({ name: x.name, value: toBase64(x.value) }));
+  }
 }

@@ -73,6 +73,7 @@ export class ParentTrees {
 export function sameNode(a: Node, b: Node | undefined): boolean {
   if (!b) return false;
   for (const k of NODE_FIELDS) if (a[k] !== b[k]) return false;
+  if (a.xattrs !== b.xattrs && JSON.stringify(a.xattrs) !== JSON.stringify(b.xattrs)) return false;
   if (a.content === b.content) return true;
   if (!a.content || !b.content || a.content.length !== b.content.length) return false;
   return a.content.every((id, i) => id === b.content![i]);

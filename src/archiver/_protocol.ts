@@ -7,7 +7,7 @@
  * injection, credentials and all) and acknowledges it once durable.
  */
 import type { ChunkerParams } from "../chunker/mod.ts";
-import type { PackInfo } from "../repo/mod.ts";
+import type { NodeXattr, PackInfo } from "../repo/mod.ts";
 
 export interface InitMessage {
   type: "init";
@@ -46,6 +46,8 @@ export interface MirrorTarget {
   fresh?: boolean;
   /** The directory is setgid: a new file takes its group, not ours. */
   dirGroup?: boolean;
+  /** Extended attributes to set, after owner and mode (chown clears a capability). */
+  xattrs?: NodeXattr[];
 }
 
 export interface FileJob {
@@ -64,7 +66,15 @@ export interface FilesMessage {
 }
 
 export type FileResult =
-  | { ok: true; content: string[]; size: number; mirrorError?: string; mirrorRetimed?: boolean }
+  | {
+    ok: true;
+    content: string[];
+    size: number;
+    mirrorError?: string;
+    mirrorRetimed?: boolean;
+    /** Extended attributes the mirror copy could not be given; the copy is kept. */
+    mirrorWarnings?: string[];
+  }
   | { ok: false; error: string };
 
 /** The pack a worker sent as `seq` is durable and recorded: its writer may go on. */

@@ -160,9 +160,10 @@ function finishFile(
   size: number,
 ): FileResult {
   const s = state!;
+  let warnings: string[] = [];
   if (mirror.writer) {
     try {
-      mirror.writer.commit();
+      warnings = mirror.writer.commit();
     } catch (err) {
       failMirror(mirror, err);
     }
@@ -170,12 +171,15 @@ function finishFile(
   const result: FileResult = { ok: true, content, size };
   if (comparedFirst(job)) {
     try {
-      if (writeCompared(job, content, s.buf, size)) result.mirrorRetimed = true;
+      const r = writeCompared(job, content, s.buf, size);
+      if (r.retimed) result.mirrorRetimed = true;
+      warnings = r.warnings;
     } catch (err) {
       mirror.error = (err as Error).message;
     }
   }
   if (mirror.error !== undefined) result.mirrorError = mirror.error;
+  if (warnings.length > 0) result.mirrorWarnings = warnings;
   return result;
 }
 
@@ -192,27 +196,30 @@ function comparedFirst(job: FileJob): boolean {
 /**
  * The mirror part of a file that was read and chunked without writing its
  * copy: when its blob ids are the ones the mirror file already holds, only
- * metadata is set (true). Otherwise the bytes are written to a temp file
+ * metadata is set (`retimed`). Otherwise the bytes are written to a temp file
  * and renamed into place: from `buf` when the file was read whole into it,
  * else by reading the file a second time (only a large file whose stale
  * mirror copy had its size and mtime pays that).
  */
-function writeCompared(job: FileJob, content: string[], buf: Uint8Array, size: number): boolean {
+function writeCompared(
+  job: FileJob,
+  content: string[],
+  buf: Uint8Array,
+  size: number,
+): { retimed: boolean; warnings: string[] } {
   const target = job.mirror!;
   if (sameContent(target.expect!, content)) {
-    retimeMirrorFile(target);
-    return true;
+    return { retimed: true, warnings: retimeMirrorFile(target) };
   }
   const w = new MirrorFileWriter(target);
   try {
     if (size < buf.length && job.size < buf.length) w.write(buf.subarray(0, size));
     else readFile(job.path, job.size, buf, (bytes) => w.write(bytes));
-    w.commit();
+    return { retimed: false, warnings: w.commit() };
   } catch (err) {
     w.abort();
     throw err;
   }
-  return false;
 }
 
 /**

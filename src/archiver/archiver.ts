@@ -22,8 +22,9 @@ import {
   type MirrorTarget,
   parentFile,
 } from "./backup_mirror.ts";
+import { supported as xattrsSupported } from "../platform/mod.ts";
 import { FileSaverPool } from "./file_saver_pool.ts";
-import { nodeFromInfo, unchanged } from "./_node.ts";
+import { addXattrs, nodeFromInfo, unchanged } from "./_node.ts";
 import { type ParentTree, ParentTrees, PREFETCH_TREES, sameNode } from "./_parent_trees.ts";
 
 /** What to back up and how; plain data shared by the CLI and job files. */
@@ -57,6 +58,8 @@ export interface BackupOptions {
   indexPolicy?: IndexPolicy;
   /** The clock the index policy reads; default `Date.now`. */
   now?: () => number;
+  /** Record extended attributes (ACLs, capabilities); default: where the platform can. */
+  xattrs?: boolean;
 }
 
 /** Live counters of a running backup, for progress display. */
@@ -121,6 +124,8 @@ export class Archiver {
   readonly #hardLinks = new Map<string, Promise<Node | null>>();
   #parents!: ParentTrees;
   /** Packs stored and not yet in an index file, their blobs and bytes, and when the first was stored. */
+  /** Read xattrs, and whether the parent's nodes may stand in for an unchanged entry's. */
+  readonly #xattrs: { read: boolean; reuse: boolean };
   #newPacks: PackInfo[] = [];
   #newBlobs = 0;
   #newBytes = 0;
@@ -139,6 +144,8 @@ export class Archiver {
 
   constructor(private readonly repo: Repository, private readonly opts: BackupOptions) {
     this.#excluder = new Excluder(opts.excludes ?? []);
+    const read = (opts.xattrs ?? true) && xattrsSupported;
+    this.#xattrs = { read, reuse: read && opts.parent?.xattrs === true };
   }
 
   /** Runs the backup and writes the snapshot. */
@@ -220,6 +227,7 @@ export class Archiver {
     if (opts.parent) snapshot.parent = opts.parent.id;
     if (opts.excludes?.length) snapshot.excludes = opts.excludes;
     if (this.#errors.length > 0) snapshot.incomplete = { errors: this.#errors.length };
+    if (this.#xattrs.read) snapshot.xattrs = true;
     summary.duration_s = Math.round(performance.now() - started) / 1000;
     const id = await repo.saveSnapshot(snapshot);
     return { id, snapshot, summary, errors: this.#errors };
@@ -447,6 +455,7 @@ export class Archiver {
           this.#error(child, "not a directory, so the sources below it cannot be saved");
         } else {
           const node = nodeFromInfo(name, info);
+          if (this.#xattrs.read) this.#addXattrs(node, child, old.get(name));
           node.subtree = await saveV(sub, child, old.get(name)?.subtree, md);
           nodes.push(Promise.resolve(node));
         }
@@ -471,6 +480,15 @@ export class Archiver {
     const node = await d.node;
     if (!node?.subtree) throw new Error(`cannot list ${sep}`);
     return node.subtree;
+  }
+
+  /** Records the entry's xattrs; a failure to read them is the entry's error. */
+  #addXattrs(node: Node, path: string, old: Node | undefined): void {
+    try {
+      addXattrs(node, path, this.#xattrs.reuse ? old : undefined);
+    } catch (err) {
+      this.#error(path, `extended attributes not saved: ${(err as Error).message}`);
+    }
   }
 
   /** The mirror directory of a directory above the sources (it holds only sources). */
@@ -523,6 +541,7 @@ export class Archiver {
   ): Deferred | Promise<Deferred> {
     this.opts.signal?.throwIfAborted();
     const node = nodeFromInfo(name, info);
+    if (this.#xattrs.read) this.#addXattrs(node, path, old);
     switch (node.type) {
       case "file":
         return this.#file(node, path, info, old, md);
@@ -541,7 +560,7 @@ export class Archiver {
           this.#error(path, (err as Error).message);
           return done(null);
         }
-        md?.symlink(name, node.target);
+        md?.symlink(name, node.target, mirrorEntry(info, node.xattrs));
         return done(node);
       default:
         return done(node);
@@ -562,7 +581,8 @@ export class Archiver {
     const mirror = this.opts.mirror;
     let md: MirrorDir | undefined;
     let oldNodes: ParentTree | undefined;
-    if (crossing && mirror) md = await mirror.dir(parentMirror, path, mirrorEntry(info), []);
+    const entry = mirrorEntry(info, node.xattrs);
+    if (crossing && mirror) md = await mirror.dir(parentMirror, path, entry, []);
     if (!crossing) {
       let listing;
       try {
@@ -580,7 +600,7 @@ export class Archiver {
       const old = oldNodes = await oldTree;
       const kids = listing.entries.filter((e) => !this.#excluder.excludes(e.path));
       if (mirror) {
-        md = await mirror.dir(parentMirror, path, mirrorEntry(info), kids.map((e) => e.name));
+        md = await mirror.dir(parentMirror, path, entry, kids.map((e) => e.name));
       }
       // Load the parent snapshot's trees of the next few subdirectories while
       // walking this one, so the sequential walk rarely waits on a decrypt.
@@ -620,7 +640,7 @@ export class Archiver {
     const linked = (info.nlink ?? 1) > 1;
     const key = `${info.dev}:${info.ino}`;
     // Asked before the hard-link shortcut: the mirror links the other names itself.
-    const target = md?.file(node.name, mirrorEntry(info), parentFile(old));
+    const target = md?.file(node.name, mirrorEntry(info, node.xattrs), parentFile(old));
     if (linked) {
       const first = this.#hardLinks.get(key);
       if (first) return { node: first.then((n) => (n ? { ...n, name: node.name } : null)) };
@@ -641,7 +661,8 @@ export class Archiver {
         if (target) {
           const error = result.ok ? result.mirrorError : result.error;
           const retimed = result.ok && result.mirrorRetimed === true;
-          this.opts.mirror!.written(target, result.ok ? result.size : 0, error, retimed);
+          const warnings = result.ok ? result.mirrorWarnings : undefined;
+          this.opts.mirror!.written(target, result.ok ? result.size : 0, error, retimed, warnings);
         }
         if (!result.ok) {
           this.#error(path, result.error);
@@ -674,7 +695,14 @@ export class Archiver {
     const pool = this.#pool;
     const start = (): Deferred => {
       pool.save({ path, size, mirror: target, mirrorOnly: true }).then(
-        (r) => this.opts.mirror!.written(target, r.ok ? r.size : 0, r.ok ? r.mirrorError : r.error),
+        (r) =>
+          this.opts.mirror!.written(
+            target,
+            r.ok ? r.size : 0,
+            r.ok ? r.mirrorError : r.error,
+            false,
+            r.ok ? r.mirrorWarnings : undefined,
+          ),
         () => {}, // the pool's failure surfaces from finish()
       );
       return done(node);

@@ -1,4 +1,4 @@
-import { type Node, nsToDate } from "../repo/mod.ts";
+import { type Node, type NodeXattr, nsToDate } from "../repo/mod.ts";
 import type { MirrorTarget } from "./_protocol.ts";
 
 export type { MirrorTarget };
@@ -14,6 +14,8 @@ export interface MirrorEntry {
   gid: number;
   /** `dev:inode` of a file with several hard links, so the mirror can link them too. */
   linkKey?: string;
+  /** Extended attributes the copy gets when written (as the snapshot records them). */
+  xattrs?: NodeXattr[];
 }
 
 /** The entry's version in the parent snapshot: what an up-to-date mirror file holds. */
@@ -30,7 +32,7 @@ export function parentFile(node: Node | undefined): ParentFile | undefined {
 }
 
 /** The mirror's view of an lstat result. */
-export function mirrorEntry(info: Deno.FileInfo): MirrorEntry {
+export function mirrorEntry(info: Deno.FileInfo, xattrs?: NodeXattr[]): MirrorEntry {
   const e: MirrorEntry = {
     size: info.size,
     mtimeMs: info.mtime?.getTime() ?? 0,
@@ -40,6 +42,7 @@ export function mirrorEntry(info: Deno.FileInfo): MirrorEntry {
   };
   if (info.atime) e.atimeMs = info.atime.getTime();
   if ((info.nlink ?? 1) > 1 && info.isFile) e.linkKey = `${info.dev}:${info.ino}`;
+  if (xattrs?.length) e.xattrs = xattrs;
   return e;
 }
 
@@ -64,9 +67,16 @@ export interface BackupMirror {
   ): MirrorDir | undefined | Promise<MirrorDir | undefined>;
   /**
    * A worker finished with `target`; `error` says why the mirror copy was not
-   * written; `retimed` that its bytes were already right and only metadata was set.
+   * written; `retimed` that its bytes were already right and only metadata was set;
+   * `warnings` name extended attributes the copy could not be given.
    */
-  written(target: MirrorTarget, bytes: number, error?: string, retimed?: boolean): void;
+  written(
+    target: MirrorTarget,
+    bytes: number,
+    error?: string,
+    retimed?: boolean,
+    warnings?: string[],
+  ): void;
   /**
    * The walk now waits for the file savers: from here on reading, not
    * listing, bounds the backup (a mirror may stop listing ahead in a thread).
@@ -81,7 +91,8 @@ export interface MirrorDir {
    * write (up to date, hard-linked, or not mirrored).
    */
   file(name: string, entry: MirrorEntry, parent?: ParentFile): MirrorTarget | undefined;
-  symlink(name: string, target: string): void;
+  /** A symlink; `entry` gives its times and xattrs. */
+  symlink(name: string, target: string, entry?: MirrorEntry): void;
   /** Entry `name` was listed but is left out of the snapshot. */
   drop(name: string): void;
   /** Every entry has been visited (their files may still be being written). */

@@ -9,6 +9,7 @@ export * from "./parent.ts";
 export * from "./backup_mirror.ts";
 export type { FileResult } from "./_protocol.ts";
 export {
+  applyXattrs,
   MIRROR_TEMP_PREFIX,
   MirrorFileWriter,
   retimeMirrorFile,

@@ -61,6 +61,10 @@ export const backupCommand: Command = {
     },
     parent: { type: "string", arg: "SNAPSHOT", description: "compare with this snapshot" },
     force: { type: "boolean", description: "read every file, ignoring the parent snapshot" },
+    "no-xattrs": {
+      type: "boolean",
+      description: "do not record extended attributes (ACLs, capabilities)",
+    },
     workers: {
       type: "string",
       arg: "N",
@@ -128,6 +132,7 @@ export const backupCommand: Command = {
         excludes: listFlag(ctx.flags, "exclude"),
         excludeIfPresent: listFlag(ctx.flags, "exclude-if-present"),
         oneFileSystem: ctx.flags["one-file-system"] === true,
+        xattrs: ctx.flags["no-xattrs"] !== true,
         workers: intFlag(ctx.flags, "workers"),
         signal: ctx.signal,
         programVersion: `cairn ${VERSION}`,

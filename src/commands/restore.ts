@@ -18,7 +18,7 @@ export const restoreCommand: Command = {
   name: "restore",
   summary: "restore a snapshot into a directory",
   usage:
-    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--special] [--host H] [--path P] [--tag T] [--job J] [--json]",
+    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]",
   description: [
     "Paths keep their place below DIR: /home/ann is restored to DIR/home/ann.",
     "Nothing is written outside DIR or through a symbolic link. A glob without '/'",
@@ -38,6 +38,10 @@ export const restoreCommand: Command = {
     special: {
       type: "boolean",
       description: "also restore setuid/setgid bits, FIFOs and device nodes",
+    },
+    "no-xattrs": {
+      type: "boolean",
+      description: "do not restore extended attributes (ACLs, capabilities)",
     },
     ...SNAPSHOT_FILTER_OPTIONS,
   },
@@ -67,6 +71,7 @@ export const restoreCommand: Command = {
         target,
         include: listFlag(ctx.flags, "include"),
         special: ctx.flags.special === true,
+        xattrs: ctx.flags["no-xattrs"] !== true,
         signal: ctx.signal,
         onWarning: (p, m) => output.err(`warning: ${printable(p)}: ${printable(m)}`),
         onError: (p, m) => output.err(`error: ${printable(p)}: ${printable(m)}`),

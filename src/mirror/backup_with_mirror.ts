@@ -50,7 +50,8 @@ export async function backupWithMirror(
       }
       return path === base ? run.tree.root(entry, names) : undefined;
     },
-    written: (target, bytes, error, retimed) => run.tree.written(target, bytes, error, retimed),
+    written: (target, bytes, error, retimed, warnings) =>
+      run.tree.written(target, bytes, error, retimed, warnings),
     saturated: () => lister.close(),
   };
   let result: BackupResult;

@@ -52,14 +52,15 @@ export async function mirrorSnapshot(
     const held = await heldBase(repo, run.path, snapshot, base);
     const write = async (node: Node, target: MirrorTarget) => {
       if (target.expect && sameContent(target.expect, node.content ?? [])) {
-        if (run.tree.guard(target.path, () => retimeMirrorFile(target))) {
-          run.tree.written(target, 0, undefined, true);
+        let warnings: string[] = [];
+        if (run.tree.guard(target.path, () => (warnings = retimeMirrorFile(target)))) {
+          run.tree.written(target, 0, undefined, true, warnings);
         }
         return;
       }
       while (inflight.size >= PARALLEL_FILES) await Promise.race(inflight);
       const p = writeFile(repo, node, target, opts.signal).then(
-        (bytes) => run.tree.written(target, bytes),
+        (r) => run.tree.written(target, r.bytes, undefined, false, r.warnings),
         (err) => run.tree.written(target, 0, (err as Error).message),
       ).finally(() => inflight.delete(p));
       inflight.add(p);
@@ -115,7 +116,7 @@ export async function mirrorSnapshot(
       } else if (node.type === "file") {
         const target = dir.file(node.name, entryOf(node), parentFile(was.get(node.name)));
         if (target) await write(node, target);
-      } else if (node.type === "symlink") dir.symlink(node.name, node.target ?? "");
+      } else if (node.type === "symlink") dir.symlink(node.name, node.target ?? "", entryOf(node));
     }
     await Promise.all(inflight);
   } catch (err) {
@@ -172,7 +173,7 @@ async function writeFile(
   node: Node,
   target: MirrorTarget,
   signal?: AbortSignal,
-): Promise<number> {
+): Promise<{ bytes: number; warnings: string[] }> {
   const w = new MirrorFileWriter(target);
   try {
     let written = 0;
@@ -183,8 +184,7 @@ async function writeFile(
     if (written !== node.size) {
       throw new CorruptError(`content is ${written} bytes, but the snapshot says ${node.size}`);
     }
-    w.commit();
-    return written;
+    return { bytes: written, warnings: w.commit() };
   } catch (err) {
     w.abort();
     throw err;
@@ -201,6 +201,7 @@ function entryOf(node: Node): MirrorEntry {
   };
   if (node.atime) e.atimeMs = nsToDate(node.atime).getTime();
   if (node.type === "file" && node.links > 1) e.linkKey = `${node.dev}:${node.inode}`;
+  if (node.xattrs?.length) e.xattrs = node.xattrs;
   return e;
 }
 

@@ -1,4 +1,5 @@
 import {
+  applyXattrs,
   MIRROR_TEMP_PREFIX,
   type MirrorDir,
   type MirrorEntry,
@@ -6,6 +7,7 @@ import {
   type ParentFile,
   tempBeside,
 } from "../archiver/mod.ts";
+import { setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
 import { ensureRealDir, isRoot, lstatOrNull } from "../restore/mod.ts";
 import { type DirLister, listDir, type Listing } from "../walker/mod.ts";
 import { linkInto, removeEntry, symlinkInto } from "./_fs.ts";
@@ -85,7 +87,7 @@ export class MirrorTree {
   readonly errors: MirrorIssue[] = [];
   readonly asRoot = isRoot();
   readonly #dirs: { path: string; entry?: MirrorEntry; depth: number }[] = [];
-  readonly #symlinks: { path: string; target: string; fresh: boolean }[] = [];
+  readonly #symlinks: { path: string; target: string; fresh: boolean; entry?: MirrorEntry }[] = [];
   /** Directories built under a temp name (that path → their own). */
   readonly #staged = new Map<string, string>();
   /** `dev:inode` → the mirror path of that file's first link, once written. */
@@ -114,7 +116,14 @@ export class MirrorTree {
   }
 
   /** A worker finished writing `target` (or failed to). */
-  written(target: MirrorTarget, bytes: number, error?: string, retimed = false): void {
+  written(
+    target: MirrorTarget,
+    bytes: number,
+    error?: string,
+    retimed = false,
+    warnings: readonly string[] = [],
+  ): void {
+    for (const w of warnings) this.fail(target.path, w);
     if (error !== undefined) {
       this.fail(target.path, `not mirrored: ${error}`);
       // The worker removes what it wrote; make sure, as the directory will show it.
@@ -139,6 +148,7 @@ export class MirrorTree {
         if (s.fresh) {
           Deno.symlinkSync(s.target, s.path);
           this.stats.symlinks++;
+          this.#linkMetadata(s.path, s.entry);
           return;
         }
         const parent = s.path.slice(0, s.path.lastIndexOf("/"));
@@ -152,6 +162,7 @@ export class MirrorTree {
         }
         symlinkInto(s.target, s.path);
         this.stats.symlinks++;
+        this.#linkMetadata(s.path, s.entry);
       });
     }
     this.#dirs.sort((a, b) => b.depth - a.depth);
@@ -163,6 +174,16 @@ export class MirrorTree {
     }
   }
 
+  /** A symlink's own xattrs and times (never its target's). */
+  #linkMetadata(path: string, e: MirrorEntry | undefined): void {
+    if (!e) return;
+    for (const w of applyXattrs(path, e.xattrs)) this.fail(path, w);
+    if (platformSupported) {
+      const ns = (ms: number) => BigInt(ms) * 1_000_000n;
+      setLinkTimes(path, ns(e.atimeMs ?? e.mtimeMs), ns(e.mtimeMs));
+    }
+  }
+
   #dirMetadata(path: string, e: MirrorEntry): void {
     const st = Deno.lstatSync(path);
     if (!st.isDirectory) throw new Error("changed under the mirror; refusing to set its metadata");
@@ -171,6 +192,7 @@ export class MirrorTree {
       this.ignoreEperm(() => Deno.chownSync(path, e.uid, e.gid));
     }
     if (((st.mode ?? 0) & 0o7777) !== mode) Deno.chmodSync(path, mode);
+    for (const w of applyXattrs(path, e.xattrs)) this.fail(path, w);
     if (st.mtime?.getTime() !== e.mtimeMs) {
       Deno.utimeSync(path, new Date(e.atimeMs ?? e.mtimeMs), new Date(e.mtimeMs));
     }
@@ -245,8 +267,8 @@ export class MirrorTree {
   }
 
   /** @internal */
-  symlinkLater(path: string, target: string, fresh: boolean): void {
-    this.#symlinks.push({ path, target, fresh });
+  symlinkLater(path: string, target: string, fresh: boolean, entry?: MirrorEntry): void {
+    this.#symlinks.push({ path, target, fresh, entry });
   }
 
   /** @internal Directory `at` is built for `final`, and renamed there by {@link finish}. */
@@ -398,6 +420,7 @@ export class MirrorDirState implements MirrorDir {
     if (this.fresh) target.fresh = true;
     if (this.setgid) target.dirGroup = true;
     if (e.atimeMs !== undefined) target.atimeMs = e.atimeMs;
+    if (e.xattrs) target.xattrs = e.xattrs;
     if (tree.asRoot) target.owner = { uid: e.uid, gid: e.gid };
     // The mirror still holds the parent snapshot's version: if the bytes read
     // turn out the same, the worker only sets metadata. Not for a file with
@@ -409,7 +432,7 @@ export class MirrorDirState implements MirrorDir {
     return target;
   }
 
-  symlink(name: string, target: string): void {
+  symlink(name: string, target: string, entry?: MirrorEntry): void {
     if (this.#reserved(name)) return;
     const path = `${this.path}/${name}`;
     const cur = this.#listing.get(name);
@@ -417,11 +440,19 @@ export class MirrorDirState implements MirrorDir {
       try {
         if (Deno.readLinkSync(path) === target) {
           this.tree.stats.unchanged++;
+          // The same link with another time gets the source's (a link from an older cairn).
+          if (entry && platformSupported && cur.mtime?.getTime() !== entry.mtimeMs) {
+            const ns = (ms: number) => BigInt(ms) * 1_000_000n;
+            this.tree.guard(
+              path,
+              () => setLinkTimes(path, ns(entry.atimeMs ?? entry.mtimeMs), ns(entry.mtimeMs)),
+            );
+          }
           return;
         }
       } catch { /* replaced below */ }
     }
-    this.tree.symlinkLater(path, target, this.fresh);
+    this.tree.symlinkLater(path, target, this.fresh, entry);
   }
 
   drop(name: string): void {

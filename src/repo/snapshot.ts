@@ -31,6 +31,8 @@ export interface Snapshot {
   /** Set when some source files could not be read; the snapshot lacks them. */
   incomplete?: { errors: number };
   summary?: BackupSummary;
+  /** The backup read extended attributes: a node without `xattrs` has none. */
+  xattrs?: true;
   program_version: string;
 }
 

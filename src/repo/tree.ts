@@ -41,6 +41,19 @@ export interface Node {
   target?: string;
   /** chardev/blockdev: the device number. */
   rdev?: number;
+  /**
+   * Extended attributes of any type of entry (POSIX ACLs and capabilities
+   * are `system.posix_acl_*` and `security.capability`), sorted by name;
+   * values base64. Absent when there are none or they were not read.
+   */
+  xattrs?: NodeXattr[];
+}
+
+/** One extended attribute as a tree records it. */
+export interface NodeXattr {
+  name: string;
+  /** The raw value, base64. */
+  value: string;
 }
 
 /** A directory listing: nodes sorted by name. */
@@ -99,8 +112,26 @@ export function decodeTree(bytes: Uint8Array, id: string): Tree {
     } else if (n.type === "symlink") {
       if (typeof n.target !== "string" || n.target.includes("\0")) throw bad("has a bad target");
     }
+    if (n.xattrs !== undefined && !isXattrList(n.xattrs)) throw bad("has malformed xattrs");
   }
   return json;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Names non-empty, without NUL, strictly sorted; values base64. */
+function isXattrList(list: unknown): list is NodeXattr[] {
+  if (!Array.isArray(list)) return false;
+  let prev = "";
+  for (const x of list) {
+    if (typeof x?.name !== "string" || x.name === "" || x.name.includes("\0")) return false;
+    if (typeof x.value !== "string" || x.value.length % 4 !== 0 || !BASE64.test(x.value)) {
+      return false;
+    }
+    if (prev !== "" && !(prev < x.name)) return false;
+    prev = x.name;
+  }
+  return true;
 }
 
 /** Nanoseconds-since-epoch string of a Date (or 0 when absent). */

@@ -59,3 +59,26 @@ Deno.test("dateToNs() and nsToDate() round-trip milliseconds", () => {
   assertEquals(dateToNs(d), "1700000000123000000");
   assertEquals(nsToDate(dateToNs(d)).getTime(), d.getTime());
 });
+
+Deno.test("decodeTree() keeps xattrs and rejects malformed or unsorted ones", () => {
+  const ok = {
+    ...file("x"),
+    xattrs: [{ name: "security.capability", value: "AQAAAg==" }, { name: "user.note", value: "" }],
+  };
+  assertEquals(decodeTree(encodeTree({ nodes: [ok] }), "t").nodes, [ok]);
+  const bad = [
+    [{ name: "user.b", value: "" }, { name: "user.a", value: "" }],
+    [{ name: "user.a", value: "" }, { name: "user.a", value: "" }],
+    [{ name: "", value: "" }],
+    [{ name: "user.a", value: "not base64!" }],
+    [{ name: "user.a" }],
+    { name: "user.a", value: "" },
+  ];
+  for (const xattrs of bad) {
+    assertThrows(
+      () => decodeTree(utf8(JSON.stringify({ nodes: [{ ...file("x"), xattrs }] })), "t"),
+      CorruptError,
+      "malformed xattrs",
+    );
+  }
+});

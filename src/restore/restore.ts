@@ -8,6 +8,14 @@ import {
   type Snapshot,
   WalkBudget,
 } from "../repo/mod.ts";
+import { fromBase64 } from "../crypto/mod.ts";
+import {
+  OsError,
+  setLinkTimes,
+  SparseWriter,
+  supported as platformSupported,
+  writeXattr,
+} from "../platform/mod.ts";
 import { fileContent } from "./file_content.ts";
 import { IncludeFilter } from "./_include.ts";
 import {
@@ -17,7 +25,6 @@ import {
   isRoot,
   lstatOrNull,
   setOwnerAndMode,
-  writeAll,
 } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
 
@@ -31,6 +38,8 @@ export interface RestoreOptions {
   special?: boolean;
   /** Entries the walk may visit before it stops (default: {@link walkLimit}). */
   maxEntries?: number;
+  /** Restore extended attributes (ACLs, capabilities) where permitted; default true. */
+  xattrs?: boolean;
   signal?: AbortSignal;
   /** Called for each entry skipped or restored only in part. */
   onWarning?: (path: string, message: string) => void;
@@ -286,20 +295,23 @@ class Restorer {
       const created = surely ? undefined : file.statSync();
       const final = surely || (asFinal && (created!.mode! & 0o7777) === mode &&
         (!owner || (created!.uid === owner.uid && created!.gid === owner.gid)));
-      let written = 0;
+      // Blocks of zeros are skipped, not written, so holes come back as holes
+      // (the file is new and empty, so what is skipped reads as zeros).
+      const out = new SparseWriter(file);
       for await (
         const blob of fileContent(this.repo, node.content ?? [], {
           signal: this.opts.signal,
           size: node.size,
         })
       ) {
-        writeAll(file, blob);
-        written += blob.length;
+        out.write(blob);
         this.#result.bytes += blob.length;
       }
+      const written = out.size;
       if (written !== node.size) {
         throw new CorruptError(`content is ${written} bytes, but the snapshot says ${node.size}`);
       }
+      out.finish();
       if (!final) {
         setOwnerAndMode(
           fsPath,
@@ -308,6 +320,8 @@ class Restorer {
           mode,
         );
       }
+      // After chown and chmod: chown clears a capability, chmod would rewrite an ACL's mask.
+      this.#setXattrs(node, fsPath, snapPath);
       file.utimeSync(this.#atime(node), nsToDate(node.mtime));
       ok = true;
     } finally {
@@ -347,6 +361,7 @@ class Restorer {
         ? st.isCharDevice === true
         : st.isBlockDevice === true;
     setOwnerAndMode(fsPath, isKind, this.#owner(node), this.#mode(node, snapPath));
+    this.#setXattrs(node, fsPath, snapPath);
     // utime follows links, but the entry was just checked to be no link.
     Deno.utimeSync(fsPath, this.#atime(node), nsToDate(node.mtime));
     this.#result.files++;
@@ -361,7 +376,11 @@ class Restorer {
       }
       clearSlot(fsPath);
       Deno.symlinkSync(node.target ?? "", fsPath);
-      // Deno has neither lchown nor lutimes: a link keeps our owner and the current time.
+      this.#setXattrs(node, fsPath, snapPath);
+      // The link's own times, as rsync -a and restic keep them (Deno has no lchown: our owner).
+      if (platformSupported) {
+        setLinkTimes(fsPath, BigInt(node.atime ?? node.mtime), BigInt(node.mtime));
+      }
       this.#result.files++;
       this.#progress(snapPath);
     });
@@ -375,7 +394,29 @@ class Restorer {
       this.#owner(node),
       this.#mode(node, d.snapPath),
     );
+    this.#setXattrs(node, d.fsPath, d.snapPath);
     Deno.utimeSync(d.fsPath, this.#atime(node), nsToDate(node.mtime));
+  }
+
+  /**
+   * Sets the node's xattrs on `fsPath` itself (never through a link). One
+   * that cannot be set (no permission, a filesystem without xattrs) is a
+   * warning naming it; the entry's data stays restored.
+   */
+  #setXattrs(node: Node, fsPath: string, snapPath: string): void {
+    if (!node.xattrs?.length || this.opts.xattrs === false) return;
+    if (!platformSupported) {
+      this.#warn(snapPath, `extended attributes not restored: not supported on ${Deno.build.os}`);
+      return;
+    }
+    for (const x of node.xattrs) {
+      try {
+        writeXattr(fsPath, x.name, fromBase64(x.value));
+      } catch (err) {
+        const why = err instanceof OsError ? err.reason : (err as Error).message;
+        this.#warn(snapPath, `extended attribute ${x.name} not restored: ${why}`);
+      }
+    }
   }
 
   #owner(node: Node): { uid: number; gid: number } | null {

@@ -1,0 +1,103 @@
+import { assertEquals, assertThrows } from "../testing/asserts.ts";
+import { OsError, readXattrs, setLinkTimes, supported, writeXattr } from "./mod.ts";
+
+const enc = new TextEncoder();
+
+Deno.test({
+  name: "platform: xattrs of a file and of a symlink itself round trip, sorted",
+  ignore: !supported,
+  fn() {
+    const d = Deno.makeTempDirSync();
+    try {
+      Deno.writeTextFileSync(`${d}/f`, "x");
+      writeXattr(`${d}/f`, "user.zeta", enc.encode("z"));
+      writeXattr(`${d}/f`, "user.alpha", new Uint8Array([0, 255, 1]));
+      writeXattr(`${d}/f`, "user.empty", new Uint8Array());
+      assertEquals(readXattrs(`${d}/f`), [
+        { name: "user.alpha", value: new Uint8Array([0, 255, 1]) },
+        { name: "user.empty", value: new Uint8Array() },
+        { name: "user.zeta", value: enc.encode("z") },
+      ]);
+      // A long value needs the size probe to be honoured.
+      const big = new Uint8Array(3000).fill(7);
+      writeXattr(`${d}/f`, "user.big", big);
+      assertEquals(readXattrs(`${d}/f`).find((x) => x.name === "user.big")?.value, big);
+      Deno.symlinkSync("f", `${d}/l`);
+      // user.* is not allowed on symlinks by Linux; the link's own list is read, not f's.
+      assertEquals(readXattrs(`${d}/l`), []);
+    } finally {
+      Deno.removeSync(d, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "platform: a failed call names the call, the path and the attribute",
+  ignore: !supported,
+  fn() {
+    const d = Deno.makeTempDirSync();
+    try {
+      const err = assertThrows(
+        () => writeXattr(`${d}/missing`, "user.note", enc.encode("v")),
+        OsError,
+      );
+      assertEquals(err.message, `lsetxattr ${d}/missing user.note: No such file or directory`);
+      assertEquals((err as OsError).errno, 2);
+      assertThrows(() => readXattrs(`${d}/missing`), OsError, "llistxattr");
+    } finally {
+      Deno.removeSync(d, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "platform: setLinkTimes sets a symlink's own mtime and leaves its target alone",
+  ignore: !supported,
+  fn() {
+    const d = Deno.makeTempDirSync();
+    try {
+      Deno.writeTextFileSync(`${d}/f`, "x");
+      const before = Deno.statSync(`${d}/f`).mtime;
+      Deno.symlinkSync("f", `${d}/l`);
+      setLinkTimes(`${d}/l`, 1_000_000_000_000_000_000n, 1_234_567_890_123_000_000n);
+      assertEquals(Deno.lstatSync(`${d}/l`).mtime?.getTime(), 1_234_567_890_123);
+      assertEquals(Deno.statSync(`${d}/f`).mtime, before);
+      // Before the epoch too: the nanoseconds are carried into range.
+      setLinkTimes(`${d}/l`, 0n, -1_500_000_000n);
+      assertEquals(Deno.lstatSync(`${d}/l`).mtime?.getTime(), -1500);
+    } finally {
+      Deno.removeSync(d, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "platform: a worker thread can call libc too",
+  ignore: !supported,
+  async fn() {
+    const d = Deno.makeTempDirSync();
+    try {
+      Deno.writeTextFileSync(`${d}/f`, "x");
+      const src = `import { writeXattr } from ${JSON.stringify(import.meta.resolve("./mod.ts"))};
+        self.onmessage = (e) => {
+          writeXattr(e.data, "user.from", new TextEncoder().encode("worker"));
+          self.postMessage("ok");
+        };`;
+      const url = `data:application/javascript,${encodeURIComponent(src)}`;
+      const w = new Worker(url, { type: "module" });
+      const reply = new Promise((res, rej) => {
+        w.onmessage = (e) => res(e.data);
+        w.onerror = (e) => {
+          e.preventDefault();
+          rej(new Error(e.message));
+        };
+      });
+      w.postMessage(`${d}/f`);
+      assertEquals(await reply, "ok");
+      w.terminate();
+      assertEquals(readXattrs(`${d}/f`), [{ name: "user.from", value: enc.encode("worker") }]);
+    } finally {
+      Deno.removeSync(d, { recursive: true });
+    }
+  },
+});
