@@ -15,6 +15,7 @@ import { restoreCommand } from "./restore.ts";
 import { mirrorCommand } from "./mirror.ts";
 import { checkCommand } from "./check.ts";
 import { pruneCommand } from "./prune.ts";
+import { unlockCommand } from "./unlock.ts";
 import { JOB_COMMANDS } from "./_fleet_commands.ts";
 import { completionCommand, manCommand } from "./completion.ts";
 
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   mirrorCommand,
   checkCommand,
   pruneCommand,
+  unlockCommand,
   ...JOB_COMMANDS,
   completionCommand(() => COMMANDS),
   manCommand(() => COMMANDS),

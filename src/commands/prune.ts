@@ -45,7 +45,7 @@ export const pruneCommand: Command = {
     },
     "unlock-stale": {
       type: "boolean",
-      description: "first remove locks not refreshed for 30 minutes (dead processes')",
+      description: "first remove stale locks (as 'cairn unlock' does)",
     },
   },
   async run(ctx) {
