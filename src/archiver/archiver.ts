@@ -11,6 +11,7 @@ import {
   type Repository,
   saveIndexFile,
   type Snapshot,
+  SnapshotGuard,
   type SnapshotWithId,
   type Tree,
 } from "../repo/mod.ts";
@@ -106,22 +107,26 @@ export class Archiver {
   #rootDevs = new Set<number>();
   /** Lists directories ahead of the walk in a worker; see {@link DirLister}. */
   #lister: DirLister | undefined;
+  #guard: SnapshotGuard | undefined;
 
   constructor(private readonly repo: Repository, private readonly opts: BackupOptions) {
     this.#excluder = new Excluder(opts.excludes ?? []);
   }
 
-  /** Runs the backup and writes the snapshot. */
   /**
    * Runs the backup and writes the snapshot, holding a shared lock all the
    * while: prune never deletes a pack it dropped after the lock was taken,
    * and the index is reread if it changed before then, so this run never
    * reuses a blob that a prune may delete before the snapshot is written.
+   * Before the snapshot is written, {@link SnapshotGuard} checks that it
+   * holds whatever happened meanwhile (docs/PRUNE.md).
    */
   async run(): Promise<BackupResult> {
-    const lock = await acquireSharedLock(this.repo, { host: this.opts.host });
+    // The lock names this machine, not the snapshot's host: its pid is checked here.
+    const lock = await acquireSharedLock(this.repo, { onWarning: this.repo.onWarning });
     try {
       await this.repo.refreshIndex();
+      this.#guard = new SnapshotGuard(this.repo);
       return await this.#run();
     } finally {
       await releaseLock(lock);
@@ -182,6 +187,7 @@ export class Archiver {
     if (opts.excludes?.length) snapshot.excludes = opts.excludes;
     if (this.#errors.length > 0) snapshot.incomplete = { errors: this.#errors.length };
     summary.duration_s = Math.round(performance.now() - started) / 1000;
+    await this.#guard?.verify(tree, opts.signal);
     const id = await repo.saveSnapshot(snapshot);
     return { id, snapshot, summary, errors: this.#errors };
   }

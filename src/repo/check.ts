@@ -126,6 +126,9 @@ export async function checkRepository(
   const superseded = new Set(loaded.flatMap((f) => f?.supersedes ?? []));
   const index = new MasterIndex();
   const packs = new Map<string, IndexedPack>();
+  // Packs prune took out of the index but has not deleted: a snapshot a
+  // backup wrote meanwhile may still read from them, as restore does.
+  const dropped = new Set<string>();
   loaded.forEach((file, i) => {
     if (!file || superseded.has(indexNames[i])) return;
     stats.indexFiles++;
@@ -136,6 +139,14 @@ export async function checkRepository(
       else packs.set(p.name, { salt: p.salt, blobs: [...p.blobs], indexFile: indexNames[i] });
     }
   });
+  for (const [i, file] of loaded.entries()) {
+    if (!file || superseded.has(indexNames[i])) continue;
+    for (const p of file.dropped) {
+      if (packs.has(p.name)) continue;
+      index.addDroppedPack(p);
+      dropped.add(p.name);
+    }
+  }
   repo.index = index;
 
   // Packs: present, plausible size, trailer agrees with the index.
@@ -186,7 +197,7 @@ export async function checkRepository(
     }
   });
   for (const name of stored.keys()) {
-    if (!packs.has(name)) {
+    if (!packs.has(name) && !dropped.has(name)) {
       stats.unindexedPacks++;
       warnings.push({
         object: `pack ${name}`,

@@ -16,3 +16,4 @@ export * from "./repository.ts";
 export * from "./check.ts";
 export * from "./prune.ts";
 export * from "./lock.ts";
+export * from "./snapshot_guard.ts";

@@ -59,7 +59,13 @@ import { forEachBlob } from "./blob_codec.ts";
 import { CorruptError } from "./format.ts";
 import { type PackInfo, packKey, readPackTrailer } from "./pack.ts";
 import type { Repository } from "./repository.ts";
-import { acquireExclusiveLock, isStaleLock, listLocks, type RepoLock } from "./lock.ts";
+import {
+  acquireExclusiveLock,
+  isStaleLock,
+  listLocks,
+  type LockFile,
+  type RepoLock,
+} from "./lock.ts";
 import {
   type DroppedPack,
   loadIndexState,
@@ -83,8 +89,12 @@ export interface PruneOptions {
   maxUnusedFraction?: number;
   /** The clock; default `Date.now`. */
   now?: () => number;
+  /** The exclusive lock, when the caller took it first (e.g. forget before it removes snapshots). */
+  lock?: RepoLock;
   signal?: AbortSignal;
   onProgress?: (msg: string) => void;
+  /** Test hook: runs once the plan is made, before anything is written. */
+  onPlanned?: () => Promise<void>;
 }
 
 /** What prune found and did (or, in a dry run, would do). */
@@ -137,18 +147,19 @@ export async function pruneRepository(
     throw new RangeError(`maxUnusedFraction must be in [0, 1], not ${maxUnused}`);
   }
   const now = opts.now ?? Date.now;
+  if (opts.lock) {
+    if (opts.lock.info.kind !== "exclusive") throw new TypeError("prune needs the exclusive lock");
+    return await prune(repo, { ...opts, graceMs, maxUnused, now }, opts.lock);
+  }
   const lock = opts.dryRun ? undefined : await acquireExclusiveLock(repo, {
     now,
     signal: opts.signal,
+    onWarning: (m) => opts.onProgress?.(`warning: ${m}`),
   });
-  let failed = true;
   try {
-    const stats = await prune(repo, { ...opts, graceMs, maxUnused, now }, lock);
-    failed = false;
-    return stats;
+    return await prune(repo, { ...opts, graceMs, maxUnused, now }, lock);
   } finally {
-    // After a failure the backend may be gone; keep the first error.
-    if (lock) await lock.release().catch((err) => failed ? undefined : Promise.reject(err));
+    await lock?.release();
   }
 }
 
@@ -165,11 +176,13 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
   const shared = (await listLocks(repo, { signal }))
     .filter((l) => l.kind === "shared" && !isStaleLock(l, t0));
   const oldestShared = Math.min(...shared.map((l) => l.time));
+  const shared0 = new Set(shared.map(holderKey));
 
   say("listing snapshots");
-  const snapshots = await repo.listSnapshots();
+  const snapshots = await refuseIfDamaged(() => repo.listSnapshots({ strict: true }));
+  const snapshotNames = new Set(snapshots.map((s) => s.id));
   say("reading the index");
-  const state = await loadIndexState(repo, signal);
+  const state = await refuseIfDamaged(() => loadIndexState(repo, signal));
   const data = new Map<string, FileStat>();
   for await (const f of repo.backend.list("data", { signal })) data.set(f.name, f);
 
@@ -227,6 +240,7 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
   const dirty = plan.drop.length > 0 || plan.reindex.length > 0 || plan.missingPacks.length > 0 ||
     plan.remove.some((r) => !r.unindexed) || plan.carry.length !== state.dropped.size ||
     state.live.length > 1;
+  await o.onPlanned?.();
   if (o.dryRun) {
     if (dirty) stats.indexFilesWritten = 1;
     stats.indexFilesDeleted = (dirty ? state.live.length : 0) + state.superseded.length;
@@ -244,6 +258,8 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
   }
   // 2. One new index file replaces every live one.
   const superseded = [...state.superseded];
+  const packs = [...plan.keep, ...plan.reindex, ...written];
+  let newIndex: string | undefined;
   if (dirty) {
     assertLockHeld(lock);
     const droppedAt = o.now();
@@ -251,11 +267,36 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
       ...plan.carry,
       ...(markDrops ? plan.drop.map((p) => ({ ...p, droppedAt })) : []),
     ];
-    const packs = [...plan.keep, ...plan.reindex, ...written];
     say("writing the new index");
-    await savePruneIndex(repo, packs, marks, state.live);
+    newIndex = await savePruneIndex(repo, packs, marks, state.live);
     stats.indexFilesWritten = 1;
     superseded.push(...state.live);
+  }
+  // Look again, now that the new index is in place: a backup (or reader)
+  // that started after the locks were listed may have read the old index
+  // and reused what this run dropped, and may even have finished already.
+  let remove = plan.remove;
+  if (await startedSince(repo, o.now(), shared0, snapshotNames, lock, signal)) {
+    const dropped = new Set(plan.drop.map((p) => p.name));
+    remove = plan.remove.filter((r) => !r.unindexed && !dropped.has(r.name));
+    say(
+      "warning: a backup or reader started while pruning; packs dropped in this run stay " +
+        "readable, and a later prune deletes them if nothing uses them",
+    );
+    if (plan.drop.length > 0) {
+      // Dropped "now", after every such backup took its lock: later prunes
+      // hold these packs back while it runs, as they would for any drop it saw.
+      const droppedAt = o.now();
+      const marks = [...plan.carry, ...plan.drop.map((p) => ({ ...p, droppedAt }))];
+      await savePruneIndex(repo, packs, marks, [...state.live, newIndex!]);
+      stats.indexFilesWritten = 2;
+      superseded.push(newIndex!);
+      const size = (name: string) => data.get(name)?.size ?? 0;
+      if (!markDrops) {
+        stats.packsPending += plan.drop.length;
+        stats.bytesPending += plan.drop.reduce((n, p) => n + size(p.name), 0);
+      }
+    }
   }
   // 3. Delete superseded index files, then 4. the packs nothing needs.
   assertLockHeld(lock);
@@ -263,8 +304,8 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
     signal?.throwIfAborted();
     if (await removeIfPresent(repo, "index", name)) stats.indexFilesDeleted++;
   }
-  if (plan.remove.length > 0) say(`deleting ${plan.remove.length} packs`);
-  for (const r of plan.remove) {
+  if (remove.length > 0) say(`deleting ${remove.length} packs`);
+  for (const r of remove) {
     signal?.throwIfAborted();
     if (!(await removeIfPresent(repo, "data", r.name))) continue;
     stats.packsDeleted++;
@@ -362,6 +403,52 @@ async function repack(
     if (writer.backlog > 1) await writer.drain();
   }
   await writer.flush();
+}
+
+/**
+ * Prune decides what is unused from every snapshot and index file: with one
+ * unreadable, it could delete what that file needs, so it stops instead.
+ */
+async function refuseIfDamaged<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (!(err instanceof CorruptError)) throw err;
+    throw new CorruptError(
+      `${err.message}; nothing was pruned: prune must read every snapshot and index file ` +
+        `(see "cairn check"; "cairn repair" rebuilds them)`,
+      { cause: err },
+    );
+  }
+}
+
+/** Who holds a lock, the same across its refreshes (each refresh is a new file). */
+function holderKey(l: LockFile): string {
+  return `${l.kind}/${l.host}/${l.pid}/${l.time}`;
+}
+
+/**
+ * Did a live shared lock that was not there at the start appear, or a
+ * snapshot that was not listed? Either means a backup or reader may rely
+ * on the index as it was before this run changed it.
+ */
+async function startedSince(
+  repo: Repository,
+  now: number,
+  shared0: ReadonlySet<string>,
+  snapshots0: ReadonlySet<string>,
+  own: RepoLock | undefined,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  for (const l of await listLocks(repo, { signal })) {
+    if (l.kind !== "shared" || isStaleLock(l, now) || shared0.has(holderKey(l))) continue;
+    if (own && l.name === own.name) continue;
+    return true;
+  }
+  for await (const f of repo.backend.list("snapshots", { signal })) {
+    if (!snapshots0.has(f.name)) return true;
+  }
+  return false;
 }
 
 function assertLockHeld(lock: RepoLock | undefined): void {

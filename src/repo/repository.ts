@@ -99,6 +99,8 @@ export class Repository {
   #segments = new Map<string, Promise<Uint8Array>>();
   /** Every index file listed when `index` was loaded, superseded ones too. */
   indexFiles: readonly string[] = [];
+  /** Told of damage worked around (a skipped snapshot or index file); one line, naming the file. */
+  onWarning: (message: string) => void = () => {};
 
   private constructor(
     readonly backend: Backend,
@@ -296,12 +298,27 @@ export class Repository {
     return { ...validateSnapshot(raw, id), id };
   }
 
-  /** Every snapshot, oldest first. */
-  async listSnapshots(): Promise<SnapshotWithId[]> {
+  /**
+   * Every snapshot, oldest first. A snapshot file that cannot be read is
+   * skipped with a warning naming it, so one damaged file hides only
+   * itself; with `strict` (prune, which must see every reference) it throws.
+   */
+  async listSnapshots(opts: { strict?: boolean } = {}): Promise<SnapshotWithId[]> {
     const names: string[] = [];
     for await (const f of this.backend.list("snapshots")) names.push(f.name);
-    const all = await mapLimit(names, 16, (n) => this.loadSnapshot(n));
-    return all.sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || a.id.localeCompare(b.id));
+    const all = await mapLimit(names, 16, async (n) => {
+      try {
+        return await this.loadSnapshot(n);
+      } catch (err) {
+        if (err instanceof NotFoundError) return undefined; // forgotten meanwhile
+        if (!(err instanceof CorruptError) || opts.strict) throw err;
+        this.onWarning(`skipping snapshot file snapshots/${n}: ${err.message}`);
+        return undefined;
+      }
+    });
+    return all.filter((s) => s !== undefined).sort((a, b) =>
+      Date.parse(a.time) - Date.parse(b.time) || a.id.localeCompare(b.id)
+    );
   }
 
   /** The snapshot `ref` names: an id, a unique prefix or `latest`. */
