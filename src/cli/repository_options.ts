@@ -1,5 +1,6 @@
 import { createBackend, openBackend } from "../backend/mod.ts";
-import { Repository } from "../repo/mod.ts";
+import { acquireSharedLock, type RepoLock, Repository } from "../repo/mod.ts";
+import { printable } from "./output.ts";
 import { type CommandContext, stringFlag } from "./command.ts";
 import { UsageError } from "./errors.ts";
 
@@ -40,11 +41,47 @@ export function readPassword(ctx: CommandContext): string {
   );
 }
 
-/** Opens the repository the command line names, with its password. */
-export function openRepository(ctx: CommandContext): Promise<Repository> {
+/**
+ * Opens the repository the command line names, with its password. Damage
+ * worked around (a skipped snapshot or index file) is one `warning:` line
+ * on stderr. With `read`, the command also holds a shared lock until it
+ * ends, so that no prune deletes a pack while it reads (docs/PRUNE.md), and
+ * the index is reread under the lock; storage where no lock can be written
+ * (read-only access) gets a warning and a read without one.
+ */
+export async function openRepository(
+  ctx: CommandContext,
+  opts: { read?: boolean } = {},
+): Promise<Repository> {
   const location = repositoryLocation(ctx);
   const password = readPassword(ctx);
-  return Repository.open(openBackend(location, { env: ctx.env }), password);
+  const repo = await Repository.open(openBackend(location, { env: ctx.env }), password, {
+    onWarning: (m) => ctx.output.err(`warning: ${printable(m)}`),
+  });
+  if (opts.read) await lockToRead(ctx, repo, { refreshIndex: true });
+  return repo;
+}
+
+/** Takes the shared lock `openRepository(ctx, { read: true })` describes. */
+export async function lockToRead(
+  ctx: CommandContext,
+  repo: Repository,
+  opts: { refreshIndex: boolean },
+): Promise<void> {
+  if (!ctx.atEnd) return; // nothing would release it
+  let lock: RepoLock;
+  try {
+    lock = await acquireSharedLock(repo, { signal: ctx.signal, onWarning: repo.onWarning });
+  } catch (err) {
+    ctx.signal.throwIfAborted();
+    repo.onWarning(
+      `cannot write a lock (${(err as Error).message}); reading without one, ` +
+        "so a prune running meanwhile may delete what this reads",
+    );
+    return;
+  }
+  ctx.atEnd(() => lock.release());
+  if (opts.refreshIndex) await repo.refreshIndex();
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   ExitCode,
   expectPositionals,
   formatBytes,
+  lockToRead,
   printable,
   readPassword,
   repositoryLocation,
@@ -29,6 +30,8 @@ export const checkCommand: Command = {
     expectPositionals(this, ctx.positionals, 0);
     const backend = openBackend(repositoryLocation(ctx), { env: ctx.env });
     const repo = await openRepositoryForCheck(backend, readPassword(ctx));
+    // check loads the index itself, tolerating damaged files, once it holds the lock.
+    await lockToRead(ctx, repo, { refreshIndex: false });
     const { output } = ctx;
     const result = await checkRepository(repo, {
       readData: ctx.flags["read-data"] === true,

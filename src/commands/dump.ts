@@ -20,7 +20,7 @@ export const dumpCommand: Command = {
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 2);
     const [ref, path] = ctx.positionals;
-    const repo = await openRepository(ctx);
+    const repo = await openRepository(ctx, { read: true });
     const snapshot = await findSnapshotArg(repo, ref, ctx.flags);
     const abs = "/" + splitPath(path).join("/");
     const node = await findPath(repo, snapshot, abs);

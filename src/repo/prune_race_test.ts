@@ -3,15 +3,23 @@
  * and a backend that holds a backup at its last index listing), never by
  * timing.
  */
+import { join } from "node:path";
 import { backup } from "../archiver/mod.ts";
 import type { Backend, FileType, OpOptions } from "../backend/mod.ts";
 import { assert, assertEquals, assertRejects } from "../testing/asserts.ts";
 import { CorruptError } from "./format.ts";
-import { removeAllLocks } from "./lock.ts";
+import { acquireSharedLock, removeAllLocks } from "./lock.ts";
 import { pruneRepository } from "./prune.ts";
 import { Repository } from "./repository.ts";
 import { loadIndexState } from "./_prune_index.ts";
-import { agePacks, newRepo, randomBytes, verifyRepository, writeTree } from "./_prune_testing.ts";
+import {
+  agePacks,
+  newRepo,
+  randomBytes,
+  restoreFiles,
+  verifyRepository,
+  writeTree,
+} from "./_prune_testing.ts";
 
 const HOUR = 3600_000;
 
@@ -67,26 +75,56 @@ async function forgotten() {
   return { dir, backend, repo, src };
 }
 
-Deno.test("a backup that starts and ends while prune --grace 0 runs keeps a whole snapshot", async () => {
-  const { dir, backend, repo, src } = await forgotten();
-  let late: string | undefined;
+for (const graceMs of [0, undefined]) {
+  Deno.test(`a backup that starts and ends while prune runs keeps a whole snapshot (grace ${graceMs ?? "default"})`, async () => {
+    const { dir, backend, repo, src } = await forgotten();
+    let late: string | undefined;
+    const stats = await pruneRepository(repo, {
+      graceMs,
+      // After prune listed locks and snapshots: the backup reuses every blob prune is dropping.
+      onPlanned: async () => {
+        const other = await Repository.open(backend, "pw");
+        late = (await backup(other, { paths: [src], host: "h", workers: 1 })).id;
+      },
+    });
+    assert(late !== undefined);
+    assert(stats.packsDropped > 0);
+    assertEquals(stats.packsDeleted, 0, "deleted packs a snapshot written meanwhile uses");
+    assertEquals(await verifyRepository(backend.dir), 1);
+    // The next prune sees the snapshot and puts the packs back.
+    const next = await pruneRepository(await Repository.open(backend, "pw"), { graceMs: 0 });
+    assert(next.packsReindexed > 0);
+    assertEquals(next.packsDeleted, 0);
+    assertEquals(await verifyRepository(backend.dir), 1);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
+
+Deno.test("a reader that starts while prune --grace 0 runs still reads what prune repacked", async () => {
+  const { dir, backend, repo } = await newRepo();
+  const a: Record<string, Uint8Array> = {};
+  for (let i = 0; i < 6; i++) a[`a${i}`] = randomBytes(10_000);
+  const A = writeTree(dir, "A", a);
+  const B = writeTree(dir, "B", { a0: a.a0, a1: a.a1, b0: randomBytes(10_000) });
+  const s1 = await backup(repo, { paths: [A], host: "h", workers: 1 });
+  const s2 = await backup(repo, { paths: [B], host: "h", workers: 1 });
+  await backend.remove("snapshots", s1.id);
+  await agePacks(backend, 2 * HOUR);
+  // The reader opens and locks after prune listed the locks: it reads a0
+  // and a1 from the pack prune repacks and drops.
+  const reader = await Repository.open(backend, "pw");
   const stats = await pruneRepository(repo, {
     graceMs: 0,
-    // After prune listed locks and snapshots: the backup reuses every blob prune is dropping.
     onPlanned: async () => {
-      const other = await Repository.open(backend, "pw");
-      late = (await backup(other, { paths: [src], host: "h", workers: 1 })).id;
+      await acquireSharedLock(reader, { refreshMs: 0 });
+      await reader.refreshIndex();
     },
   });
-  assert(late !== undefined);
-  assert(stats.packsDropped > 0);
-  assertEquals(stats.packsDeleted, 0, "deleted packs a snapshot written meanwhile uses");
-  assertEquals(await verifyRepository(backend.dir), 1);
-  // The next prune sees the snapshot and puts the packs back.
-  const next = await pruneRepository(await Repository.open(backend, "pw"), { graceMs: 0 });
-  assert(next.packsReindexed > 0);
-  assertEquals(next.packsDeleted, 0);
-  assertEquals(await verifyRepository(backend.dir), 1);
+  assertEquals(stats.packsRepacked, 1);
+  assertEquals(stats.packsDeleted, 0, "deleted a pack from under a reader");
+  const files = await restoreFiles(reader, { ...s2.snapshot, id: s2.id });
+  assertEquals(files.get(join(B, "a0")), a.a0);
+  assertEquals(files.get(join(B, "b0")), Deno.readFileSync(join(B, "b0")));
   await Deno.remove(dir, { recursive: true });
 });
 
