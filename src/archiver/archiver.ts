@@ -126,6 +126,7 @@ export class Archiver {
     const lock = await acquireSharedLock(this.repo, { onWarning: this.repo.onWarning });
     try {
       await this.repo.refreshIndex();
+      this.repo.assertIndexWhole("a backup");
       this.#guard = new SnapshotGuard(this.repo);
       return await this.#run();
     } finally {

@@ -148,6 +148,7 @@ export async function checkRepository(
     }
   }
   repo.index = index;
+  repo.readPackHeaders = false; // a blob only an unindexed pack holds is an error to report
 
   // Packs: present, plausible size, trailer agrees with the index.
   const stored = new Map<string, FileStat>();

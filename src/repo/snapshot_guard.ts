@@ -18,6 +18,7 @@
 import { NotFoundError } from "../backend/mod.ts";
 import { CorruptError } from "./format.ts";
 import { loadIndexFile, mapLimit, type PackEntry, saveIndexFile } from "./index.ts";
+import { readPackTrailer } from "./pack.ts";
 import type { Repository } from "./repository.ts";
 
 /** A backup's view of the index, taken once it holds its shared lock. */
@@ -122,6 +123,12 @@ async function reindexDropped(repo: Repository, names: Set<string>): Promise<voi
     for (const d of f.dropped) {
       if (names.has(d.name)) found.set(d.name, { name: d.name, salt: d.salt, blobs: d.blobs });
     }
+  }
+  // Packs no index lists (found through their headers) are described by their trailers.
+  for (const name of names) {
+    if (found.has(name)) continue;
+    const { salt, blobs } = await readPackTrailer(repo.backend, repo.master.enc, name);
+    found.set(name, { name, salt, blobs });
   }
   await saveIndexFile(repo.backend, repo.master.enc, [...found.values()]);
 }

@@ -1,5 +1,6 @@
 import {
   CorruptError,
+  InvalidTreeError,
   isSafeName,
   type Node,
   nsToDate,
@@ -98,8 +99,10 @@ const SUID_SGID = 0o6000;
  * setuid/setgid bits and special files need `special`. Directory modes and
  * times are set last, deepest first, so writing children does not undo them.
  *
- * A damaged or hostile tree stops the restore with a CorruptError; a file
- * that cannot be written is recorded in `errors` and the restore goes on.
+ * A hostile tree (one that reads but is invalid) stops the restore with a
+ * CorruptError. A tree that cannot be read (damaged, missing) and a file
+ * that cannot be written are recorded in `errors`, and the restore goes on
+ * with everything else it can reach.
  */
 export function restore(
   repo: Repository,
@@ -140,7 +143,16 @@ class Restorer {
   }
 
   async #walk(treeId: string, dir: DirFrame, included: boolean): Promise<void> {
-    const tree = await this.repo.loadTree(treeId);
+    let tree: Tree;
+    try {
+      tree = await this.repo.loadTree(treeId);
+    } catch (err) {
+      // A tree that cannot be read loses what is below it, not the restore;
+      // one that reads but is invalid (hostile names) stops everything.
+      if (err instanceof InvalidTreeError) throw err;
+      const why = err instanceof Error ? err.message : String(err);
+      return this.#fail(dir.snapPath, `directory not restored: tree ${treeId}: ${why}`);
+    }
     // Files are restored a few at a time: each waits on reads and decrypts
     // that run off the main thread, and overlapping them keeps it busy.
     const inFlight = new Set<Promise<unknown>>();

@@ -1,0 +1,108 @@
+/** One damaged file in the repository hides only what depends on it. */
+import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
+import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+
+/** Every file of one kind in the repository, as paths. */
+function filesOf(repo: string, kind: "snapshots" | "index" | "data"): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of Deno.readDirSync(d)) {
+      if (e.isDirectory) walk(`${d}/${e.name}`);
+      else if (!e.name.startsWith(".")) out.push(`${d}/${e.name}`);
+    }
+  };
+  walk(`${repo}/${kind}`);
+  return out.sort();
+}
+
+/** Flips one byte of a file `at` bytes from its start. */
+function flip(path: string, at: number): void {
+  const bytes = Deno.readFileSync(path);
+  bytes[at] ^= 0x40;
+  Deno.writeFileSync(path, bytes);
+}
+
+async function twoBackups() {
+  const { dir, env } = await makeRepo();
+  const src = await Deno.makeTempDir({ prefix: "cairn-src-" });
+  await Deno.writeTextFile(`${src}/one.txt`, "first\n");
+  const b1 = await cairn(["backup", src, "--json"], { env });
+  assertEquals(b1.code, 0, b1.stderr);
+  await Deno.writeTextFile(`${src}/two.txt`, "second\n");
+  const b2 = await cairn(["backup", src, "--json"], { env });
+  assertEquals(b2.code, 0, b2.stderr);
+  const ids = [b1, b2].map((r) => lastJson<{ snapshot: string }>(r).snapshot);
+  return { dir, env, src, repo: `${dir}/repo`, ids };
+}
+
+Deno.test("a damaged snapshot file is skipped with a warning; prune refuses to run", async () => {
+  const { dir, env, src, repo, ids } = await twoBackups();
+  const bad = filesOf(repo, "snapshots").find((p) => p.endsWith(ids[0]))!;
+  flip(bad, 40);
+  const list = await cairn(["snapshots", "--json"], { env });
+  assertEquals(list.code, 0, list.stderr);
+  assertEquals(JSON.parse(list.stdout).map((s: { id: string }) => s.id), [ids[1]]);
+  assertStringIncludes(list.stderr, `warning: skipping snapshot file snapshots/${ids[0]}`);
+  const out = `${dir}/out`;
+  const r = await cairn(["restore", ids[1], "--target", out], { env });
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(Deno.readTextFileSync(`${out}${src}/two.txt`), "second\n");
+  const b = await cairn(["backup", src], { env });
+  assertEquals(b.code, 0, b.stderr);
+  const f = await cairn(["forget", "--keep-last", "1"], { env });
+  assertEquals(f.code, 0, f.stderr);
+  const p = await cairn(["prune", "--grace", "0"], { env });
+  assertEquals(p.code, 1);
+  assertStringIncludes(p.stderr, ids[0]);
+  assertStringIncludes(p.stderr, "nothing was pruned");
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(src, { recursive: true });
+});
+
+Deno.test("with one of two index files damaged, restore finds blobs in pack headers", async () => {
+  const { dir, env, src, repo, ids } = await twoBackups();
+  const index = filesOf(repo, "index");
+  assertEquals(index.length, 2);
+  flip(index[0], 30);
+  for (const id of ids) {
+    const out = `${dir}/out-${id}`;
+    const r = await cairn(["restore", id, "--target", out], { env });
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stderr, "warning: skipping index file index/");
+    assertEquals(Deno.readTextFileSync(`${out}${src}/one.txt`), "first\n");
+  }
+  const p = await cairn(["prune", "--grace", "0"], { env });
+  assertEquals(p.code, 1);
+  assertStringIncludes(p.stderr, "nothing was pruned");
+  const b = await cairn(["backup", src], { env });
+  assertEquals(b.code, 1);
+  assertStringIncludes(b.stderr, "cairn repair index");
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(src, { recursive: true });
+});
+
+Deno.test("a flipped byte in a tree pack loses only the directories it holds", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await Deno.makeTempDir({ prefix: "cairn-src-" });
+  // Only empty files: the first backup's pack holds trees alone.
+  await Deno.mkdir(`${src}/old/deep`, { recursive: true });
+  await Deno.writeTextFile(`${src}/old/deep/e`, "");
+  const b1 = await cairn(["backup", src], { env });
+  assertEquals(b1.code, 0, b1.stderr);
+  const first = filesOf(`${dir}/repo`, "data");
+  assertEquals(first.length, 1);
+  await Deno.mkdir(`${src}/new`);
+  await Deno.writeTextFile(`${src}/new/n.txt`, "new\n");
+  const b2 = await cairn(["backup", src, "--json"], { env });
+  assertEquals(b2.code, 0, b2.stderr);
+  // old/ is unchanged, so snapshot 2 reuses its trees from the first pack.
+  flip(first[0], 40);
+  const out = `${dir}/out`;
+  const r = await cairn(["restore", "latest", "--target", out], { env });
+  assertEquals(r.code, 1);
+  assertEquals(Deno.readTextFileSync(`${out}${src}/new/n.txt`), "new\n");
+  assertStringIncludes(r.stderr, `error: ${src}/old: directory not restored: tree `);
+  assert(!r.stderr.includes("new/n.txt"), r.stderr);
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(src, { recursive: true });
+});
