@@ -1,5 +1,11 @@
 import { LocalBackend } from "../src/backend/mod.ts";
-import { acquireSharedLock, listLocks, Repository } from "../src/repo/mod.ts";
+import {
+  acquireExclusiveLock,
+  acquireSharedLock,
+  listLocks,
+  releaseLock,
+  Repository,
+} from "../src/repo/mod.ts";
 import { assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
 import { cairn, lastJson, makeRepo } from "./_launcher.ts";
 
@@ -45,6 +51,25 @@ Deno.test("prune --unlock-stale removes a killed backup's lock and then drops da
   assertEquals(stats.backupsRunning, 0);
   assertEquals(stats.packsDeleted > 0, true);
   assertEquals(await listLocks(repo), []);
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(src, { recursive: true });
+});
+
+Deno.test("forget --prune that cannot lock forgets nothing", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await Deno.makeTempDir({ prefix: "cairn-src-" });
+  await Deno.writeTextFile(`${src}/a.txt`, "a\n");
+  for (let i = 0; i < 2; i++) assertEquals((await cairn(["backup", src], { env })).code, 0);
+  const repo = await Repository.open(new LocalBackend(`${dir}/repo`), env.CAIRN_PASSWORD);
+  const other = await acquireExclusiveLock(repo, { host: "elsewhere", refreshMs: 0 });
+  const f = await cairn(["forget", "--keep-last", "1", "--prune"], { env });
+  assertEquals(f.code, 1);
+  assertStringIncludes(f.stderr, "locked");
+  assertEquals((await repo.listSnapshots()).length, 2);
+  await releaseLock(other);
+  const again = await cairn(["forget", "--keep-last", "1", "--prune"], { env });
+  assertEquals(again.code, 0, again.stderr);
+  assertEquals((await repo.listSnapshots()).length, 1);
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(src, { recursive: true });
 });
