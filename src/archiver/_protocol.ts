@@ -62,7 +62,15 @@ export interface FilesMessage {
 }
 
 export type FileResult =
-  | { ok: true; content: string[]; size: number; mirrorError?: string; mirrorRetimed?: boolean }
+  | {
+    ok: true;
+    content: string[];
+    size: number;
+    mirrorError?: string;
+    mirrorRetimed?: boolean;
+    /** The file changed while it was read, twice: stored as the second read saw it. */
+    changed?: boolean;
+  }
   | { ok: false; error: string };
 
 export type ToWorker = InitMessage | FilesMessage | { type: "flush" };

@@ -550,6 +550,9 @@ export class Archiver {
           this.#error(path, result.error);
           return null;
         }
+        if (result.changed) {
+          this.#error(path, "changed while it was read, twice: stored as last read, maybe torn");
+        }
         if (old?.type === "file") this.#counts.changed++;
         else this.#counts.new++;
         this.progress.bytesRead += result.size;
