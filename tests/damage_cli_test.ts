@@ -106,3 +106,40 @@ Deno.test("a flipped byte in a tree pack loses only the directories it holds", a
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(src, { recursive: true });
 });
+
+Deno.test("temp files a kill left are reported by check and removed by prune once old", async () => {
+  const { dir, env } = await makeRepo();
+  const repo = `${dir}/repo`;
+  Deno.mkdirSync(`${repo}/data/ab`, { recursive: true });
+  const old = [`${repo}/data/ab/.tmp-0123abcd`, `${repo}/index/.tmp-89ef4567`];
+  for (const p of old) {
+    Deno.writeFileSync(p, new Uint8Array(100));
+    const t = new Date(Date.now() - 2 * 3600_000);
+    Deno.utimeSync(p, t, t);
+  }
+  const fresh = `${repo}/snapshots/.tmp-00ff00ff`;
+  Deno.writeFileSync(fresh, new Uint8Array(10));
+  const c = await cairn(["check"], { env });
+  assertEquals(c.code, 0, c.stderr);
+  for (const name of ["data/ab/.tmp-0123abcd", "index/.tmp-89ef4567", "snapshots/.tmp-00ff00ff"]) {
+    assertStringIncludes(
+      c.stdout,
+      `warning: temporary file ${name}: is left from an interrupted write`,
+    );
+  }
+  const p = await cairn(["prune", "--json"], { env });
+  assertEquals(p.code, 0, p.stderr);
+  assertEquals(lastJson<{ temporaryFilesDeleted: number }>(p).temporaryFilesDeleted, 2);
+  for (const f of old) assertEquals(exists(f), false);
+  assertEquals(exists(fresh), true, "a temp file younger than the grace may be a running save's");
+  await Deno.remove(dir, { recursive: true });
+});
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -69,6 +69,16 @@ export interface Backend {
 
   /** Releases resources (open handles, connections). */
   close(): Promise<void>;
+
+  /**
+   * Optional: files interrupted saves left behind (a local disk's temp
+   * files), which `list` never shows; `name` is a path inside the
+   * repository. `check` reports them and prune removes old ones.
+   */
+  listTemporary?(options?: OpOptions): AsyncIterable<FileStat>;
+
+  /** Optional: removes one file {@link listTemporary} listed. */
+  removeTemporary?(name: string, options?: OpOptions): Promise<void>;
 }
 
 /** The kinds of file a repository holds; each lives in its own namespace. */

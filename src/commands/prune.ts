@@ -118,6 +118,9 @@ function report(out: Output, s: PruneStats, graceMs: number): void {
     `${would("deleted", "would delete")} ${s.packsDeleted} pack(s) ` +
       `(${s.unindexedPacksDeleted} unindexed), freeing ${formatBytes(s.bytesFreed)}`,
   );
+  if (s.temporaryFilesDeleted > 0) {
+    out.out(`deleted ${s.temporaryFilesDeleted} temporary file(s) left by interrupted writes`);
+  }
   if (s.packsPending > 0) {
     out.out(
       `${s.packsPending} pack(s) (${formatBytes(s.bytesPending)}) out of the index: a prune ` +

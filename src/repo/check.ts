@@ -72,6 +72,8 @@ export async function openRepositoryForCheck(
     close: () => backend.close(),
     list: (t, o) => (hideIndex && t === "index" ? (async function* () {})() : backend.list(t, o)),
   };
+  if (backend.listTemporary) view.listTemporary = (o) => backend.listTemporary!(o);
+  if (backend.removeTemporary) view.removeTemporary = (n, o) => backend.removeTemporary!(n, o);
   const repo = await Repository.open(view, password);
   hideIndex = false;
   return repo;
@@ -205,6 +207,13 @@ export async function checkRepository(
         message: "is not in the index (left by an interrupted backup; prune removes it)",
       });
     }
+  }
+
+  for await (const f of backend.listTemporary?.({ signal }) ?? []) {
+    warnings.push({
+      object: `temporary file ${f.name}`,
+      message: "is left from an interrupted write (prune removes it once older than its grace)",
+    });
   }
 
   // Snapshots, then every tree they reach, then the data blobs files need.

@@ -131,6 +131,8 @@ export interface PruneStats {
   indexFilesDeleted: number;
   /** Live shared locks seen; while any exists nothing is dropped. */
   backupsRunning: number;
+  /** Temp files of interrupted saves removed (older than the grace period). */
+  temporaryFilesDeleted: number;
 }
 
 /** Frees unreferenced space; see the module doc for the safety argument. */
@@ -276,7 +278,9 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
   // that started after the locks were listed may have read the old index
   // and reused what this run dropped, and may even have finished already.
   let remove = plan.remove;
+  let temporary = shared.length === 0;
   if (await startedSince(repo, o.now(), shared0, snapshotNames, lock, signal)) {
+    temporary = false;
     const dropped = new Set(plan.drop.map((p) => p.name));
     remove = plan.remove.filter((r) => !r.unindexed && !dropped.has(r.name));
     say(
@@ -311,6 +315,14 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
     stats.packsDeleted++;
     stats.bytesFreed += r.size;
     if (r.unindexed) stats.unindexedPacksDeleted++;
+  }
+  // 5. Temp files of interrupted saves, once no save that is still running can own them.
+  if (temporary && repo.backend.removeTemporary) {
+    for await (const f of repo.backend.listTemporary?.({ signal }) ?? []) {
+      if (f.mtimeMs === undefined || f.mtimeMs > t0 - o.graceMs) continue;
+      await repo.backend.removeTemporary(f.name, { signal });
+      stats.temporaryFilesDeleted++;
+    }
   }
   return stats;
 }
@@ -352,6 +364,7 @@ function initialStats(
     indexFilesWritten: 0,
     indexFilesDeleted: 0,
     backupsRunning: 0,
+    temporaryFilesDeleted: 0,
   };
   if (o.dryRun) {
     stats.packsDeleted = plan.remove.length;
