@@ -143,3 +143,50 @@ function exists(path: string): boolean {
     return false;
   }
 }
+
+Deno.test("repair index rebuilds a damaged index from the pack headers", async () => {
+  const { dir, env, src, repo } = await twoBackups();
+  flip(filesOf(repo, "index")[0], 30);
+  const r = await cairn(["repair", "index"], { env });
+  assertEquals(r.code, 0, r.stderr);
+  assertStringIncludes(r.stdout, "replacing 2 index file(s)");
+  assertEquals(filesOf(repo, "index").length, 1);
+  const c = await cairn(["check", "--read-data"], { env });
+  assertEquals(c.code, 0, c.stdout);
+  assert(!c.stdout.includes("warning"), c.stdout);
+  assertEquals((await cairn(["backup", src], { env })).code, 0);
+  assertEquals((await cairn(["prune", "--grace", "0"], { env })).code, 0);
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(src, { recursive: true });
+});
+
+Deno.test("repair snapshots keeps what a damaged tree pack left and names what it lost", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await Deno.makeTempDir({ prefix: "cairn-src-" });
+  await Deno.mkdir(`${src}/old/deep`, { recursive: true });
+  await Deno.writeTextFile(`${src}/old/deep/e`, "");
+  assertEquals((await cairn(["backup", src], { env })).code, 0);
+  const first = filesOf(`${dir}/repo`, "data");
+  await Deno.mkdir(`${src}/new`);
+  await Deno.writeTextFile(`${src}/new/n.txt`, "new\n");
+  assertEquals((await cairn(["backup", src], { env })).code, 0);
+  flip(first[0], 40);
+  const r = await cairn(["repair", "snapshots", "--forget", "--json"], { env });
+  assertEquals(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { repaired: { id: string; lost: string[] }[] };
+  assertEquals(out.repaired.length, 2);
+  assertEquals(out.repaired.map((s) => s.lost).sort(), [["/"], [`${src}/old`]]);
+  const list = JSON.parse((await cairn(["snapshots", "--json"], { env })).stdout);
+  assertEquals(list.length, 2);
+  assert(list.every((s: { tags: string[] }) => s.tags.includes("repaired")));
+  const target = `${dir}/out`;
+  const restored = await cairn(["restore", "latest", "--target", target], { env });
+  assertEquals(restored.code, 0, restored.stderr);
+  assertEquals(Deno.readTextFileSync(`${target}${src}/new/n.txt`), "new\n");
+  assertEquals([...Deno.readDirSync(`${target}${src}/old`)], []);
+  const c = await cairn(["check"], { env });
+  assertEquals(c.code, 0, c.stdout);
+  assertEquals((await cairn(["prune", "--grace", "0"], { env })).code, 0);
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(src, { recursive: true });
+});

@@ -16,6 +16,7 @@ import { mirrorCommand } from "./mirror.ts";
 import { checkCommand } from "./check.ts";
 import { pruneCommand } from "./prune.ts";
 import { unlockCommand } from "./unlock.ts";
+import { repairCommand } from "./repair.ts";
 import { JOB_COMMANDS } from "./_fleet_commands.ts";
 import { completionCommand, manCommand } from "./completion.ts";
 
@@ -32,6 +33,7 @@ export const COMMANDS: readonly Command[] = [
   checkCommand,
   pruneCommand,
   unlockCommand,
+  repairCommand,
   ...JOB_COMMANDS,
   completionCommand(() => COMMANDS),
   manCommand(() => COMMANDS),

@@ -17,3 +17,4 @@ export * from "./check.ts";
 export * from "./prune.ts";
 export * from "./lock.ts";
 export * from "./snapshot_guard.ts";
+export * from "./repair.ts";

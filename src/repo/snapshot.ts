@@ -31,6 +31,8 @@ export interface Snapshot {
   /** Set when some source files could not be read; the snapshot lacks them. */
   incomplete?: { errors: number };
   summary?: BackupSummary;
+  /** Set by `cairn repair snapshots`: what this copy of snapshot `original` lost. */
+  repaired?: { original: string; lost: number; paths: string[] };
   program_version: string;
 }
 
