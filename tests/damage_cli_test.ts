@@ -190,3 +190,31 @@ Deno.test("repair snapshots keeps what a damaged tree pack left and names what i
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(src, { recursive: true });
 });
+
+Deno.test("dump writes a file around a damaged blob, names it and exits 1", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await Deno.makeTempDir({ prefix: "cairn-src-" });
+  const big = new Uint8Array(6 * 1024 * 1024);
+  for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
+  await Deno.writeFile(`${src}/big.bin`, big);
+  assertEquals((await cairn(["backup", src], { env })).code, 0);
+  // The largest pack holds the file's blobs; damage one in its middle.
+  const packs = filesOf(`${dir}/repo`, "data");
+  const largest = packs.reduce((a, b) => (Deno.statSync(a).size >= Deno.statSync(b).size ? a : b));
+  flip(largest, Math.floor(Deno.statSync(largest).size / 2));
+  const r = await cairn(["dump", "latest", `${src}/big.bin`], { env });
+  assertEquals(r.code, 1);
+  assertStringIncludes(r.stderr, "written as zeros");
+  assertEquals(r.stdoutBytes.length, big.length);
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < big.length; i++) {
+    if (r.stdoutBytes[i] === big[i]) continue;
+    if (first < 0) first = i;
+    last = i;
+  }
+  assert(first > 0 && last < big.length - 1, `bytes ${first}..${last} differ`);
+  assert(r.stdoutBytes.subarray(first, last + 1).every((b) => b === 0), "only zeros replace");
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(src, { recursive: true });
+});

@@ -28,9 +28,25 @@ export const dumpCommand: Command = {
     if (!node) throw new Error(`No file ${where}`);
     if (node.type === "dir") throw new Error(`${where} is a directory; dump writes one file`);
     if (node.type !== "file") throw new Error(`${where} is a ${node.type}, not a file`);
-    for await (const blob of fileContent(repo, node.content ?? [], { signal: ctx.signal })) {
+    // A damaged blob is written as zeros of its length, so every byte after
+    // it stays at its offset; each one is named, and the exit code is 1.
+    let damaged = 0;
+    const onDamaged = (id: string, err: unknown) => {
+      damaged++;
+      const length = repo.index.get(id)?.rawLength ?? 0;
+      ctx.output.err(
+        `error: ${where}: data blob ${id} cannot be read (${
+          printable((err as Error).message)
+        }); written as ${length} zero bytes`,
+      );
+      return new Uint8Array(length);
+    };
+    for await (
+      const blob of fileContent(repo, node.content ?? [], { signal: ctx.signal, onDamaged })
+    ) {
       await ctx.output.writeBytes(blob);
     }
+    if (damaged > 0) throw new Error(`${where}: ${damaged} damaged blob(s) written as zeros`);
     return 0;
   },
 };

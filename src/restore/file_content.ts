@@ -7,6 +7,11 @@ export interface FileContentOptions {
   /** Blobs fetched ahead of the consumer (default {@link DEFAULT_PREFETCH}). */
   prefetch?: number;
   signal?: AbortSignal;
+  /**
+   * Called for a blob that cannot be loaded; what it returns is yielded in
+   * its place and the content goes on. Without it the failure is thrown.
+   */
+  onDamaged?: (id: string, err: unknown) => Uint8Array;
 }
 
 /**
@@ -24,7 +29,14 @@ export async function* fileContent(
   let next = 0;
   const fill = () => {
     while (queue.length < ahead && next < content.length) {
-      const p = repo.loadBlob("data", content[next++]);
+      const id = content[next++];
+      const onDamaged = opts.onDamaged;
+      const p = onDamaged
+        ? repo.loadBlob("data", id).catch((err) => {
+          if (opts.signal?.aborted) throw err;
+          return onDamaged(id, err);
+        })
+        : repo.loadBlob("data", id);
       // Failures surface when the blob's turn comes; until then (or if the
       // consumer stops early) they must not count as unhandled.
       p.catch(() => {});
