@@ -1,11 +1,13 @@
 /**
  * Repository locks: small sealed JSON files in `locks/`, named by their hash.
  *
- * Only prune takes an **exclusive** lock, and only to keep two prunes apart:
- * backups never need a lock and never wait for one. A backup may write a
- * **shared** lock as a hint ("a backup that opened its index at `time` is
- * running"), so prune can hold back; nothing relies on it, because a host
- * may die without removing its lock.
+ * Only prune (and `repair index`) takes an **exclusive** lock, and only to
+ * keep two of them apart: backups never wait for a lock. Backups and
+ * readers write a **shared** lock ("something that read the index at
+ * `time` is running"), so prune holds back its deletions (docs/PRUNE.md).
+ * A host may die without removing its lock, so a backup does not rely on
+ * it alone: it checks what it references before writing its snapshot
+ * (`snapshot_guard.ts`).
  *
  * Files are write-once, so a lock is refreshed by writing a new file (same
  * `time`, newer `refreshed`) and removing the old one. A lock is stale, its

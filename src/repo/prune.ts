@@ -24,11 +24,15 @@
  * reference to the dropped blobs, and a pack is deleted only when none
  * exists. With G = 0 ("no backup is running") both phases run at once.
  *
- * The gap: a backup that opened before phase 1 and reused a dropped blob
- * writes a snapshot whose blob is missing from the index until the next
- * prune reindexes it (`check` reports it meanwhile; the bytes are safe).
- * Closing the gap needs readers to fall back to `dropped` packs (see
- * docs/PRUNE.md).
+ * A backup that opened before phase 1 and reused a dropped blob puts the
+ * dropped pack back into the index itself before writing its snapshot
+ * (`snapshot_guard.ts`); until then readers fall back to `dropped` packs.
+ *
+ * ## The second look
+ * A backup or reader whose shared lock appears after prune listed the locks
+ * may have read the old index. So once the new index is written prune lists
+ * locks and snapshots again, and if one appeared it deletes none of this
+ * run's drops, recording them as dropped "now" instead (docs/PRUNE.md).
  *
  * ## Other rules
  * - Packs modified less than G ago are neither dropped nor repacked, and
@@ -37,9 +41,9 @@
  * - A pack whose unused share of bytes exceeds `maxUnusedFraction` has its
  *   used blobs copied into new packs and is then dropped like an unused one.
  *   A blob stored twice keeps one copy (the first live one).
- * - Live shared locks (backups announcing themselves) are a hint only: while
- *   one exists prune drops nothing, and deletes only what was dropped before
- *   the oldest of them was taken.
+ * - While a live shared lock (a backup or reader) exists prune drops
+ *   nothing, and deletes only what was dropped before the oldest of them was
+ *   taken.
  * - Snapshots are listed before the index, and the index before the packs,
  *   so every pack a listed snapshot needs is seen. Every listing must be
  *   complete (backends throw rather than end early) and every index file and
