@@ -110,8 +110,9 @@ export interface ReadWatch {
 
 function changedSince(a: Deno.FileInfo, b: Deno.FileInfo, read: number): boolean {
   const t = (d: Date | null) => d?.getTime();
-  return a.size !== b.size || b.size !== read || t(a.mtime) !== t(b.mtime) ||
-    t(a.ctime) !== t(b.ctime);
+  // A size of 0 that reads as more is a pseudo-file (procfs, sysfs), not a change.
+  return a.size !== b.size || (b.size !== read && b.size !== 0) ||
+    t(a.mtime) !== t(b.mtime) || t(a.ctime) !== t(b.ctime);
 }
 
 /** What {@link chunkFileStable} read. */

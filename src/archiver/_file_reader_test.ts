@@ -118,3 +118,20 @@ Deno.test("chunkFileStable() reports a file that changes during both reads", () 
   assertEquals([r.changed, writes], [true, 2]);
   Deno.removeSync(path);
 });
+
+Deno.test("chunkFileStable() takes a pseudo-file whose size reads 0 as unchanged", () => {
+  if (Deno.build.os !== "linux") return;
+  const chunker = new Chunker(gearTable(new Uint8Array(32)), PARAMS);
+  let restarts = 0;
+  const r = chunkFileStable(
+    "/proc/self/cmdline",
+    0,
+    new Uint8Array(PARAMS.max),
+    chunker,
+    () => {},
+    () => void restarts++,
+  );
+  assert(!(r instanceof Promise));
+  assert(r.size > 0);
+  assertEquals([r.changed, restarts], [false, 0]);
+});
