@@ -80,7 +80,7 @@ export function chunkFile(
   };
   const finish = () => {
     try {
-      if (watch) watch.changed = changedSince(before!, file.statSync(), total);
+      if (watch) watch.changed = changedSince(before!, file.statSync());
     } finally {
       file.close();
     }
@@ -102,17 +102,20 @@ export function chunkFile(
 
 /** Asks {@link chunkFile} to tell whether the file changed while it was read. */
 export interface ReadWatch {
-  /** Set once the read ends: did size, mtime or ctime move, or the size differ from the bytes read? */
+  /** Set once the read ends: did the file's size, mtime or ctime move meanwhile? */
   changed?: boolean;
   /** Test hook: called after each read call with the bytes read so far. */
   afterRead?: (total: number) => void;
 }
 
-function changedSince(a: Deno.FileInfo, b: Deno.FileInfo, read: number): boolean {
+/**
+ * Did the file change between the two stats of its descriptor? The bytes
+ * read are not compared with the size: pseudo-files report sizes they do
+ * not hold (procfs 0, sysfs 4096), and a real change moves size or times.
+ */
+function changedSince(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
   const t = (d: Date | null) => d?.getTime();
-  // A size of 0 that reads as more is a pseudo-file (procfs, sysfs), not a change.
-  return a.size !== b.size || (b.size !== read && b.size !== 0) ||
-    t(a.mtime) !== t(b.mtime) || t(a.ctime) !== t(b.ctime);
+  return a.size !== b.size || t(a.mtime) !== t(b.mtime) || t(a.ctime) !== t(b.ctime);
 }
 
 /** What {@link chunkFileStable} read. */
