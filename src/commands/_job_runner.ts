@@ -163,7 +163,9 @@ async function openOrCreate(
   say: (line: string) => void,
 ): Promise<Repository> {
   try {
-    return await Repository.open(openBackend(location, open), password);
+    return await Repository.open(openBackend(location, open), password, {
+      onWarning: (m) => say(`warning: ${printable(m)}`),
+    });
   } catch (err) {
     if (!init || !(err instanceof NoRepositoryError)) throw err;
   }
