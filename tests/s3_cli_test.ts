@@ -250,7 +250,10 @@ Deno.test({
 
       // Exit 0 although the agent cannot remove its lock file: that is a warning.
       const b1 = await ok(cairn(["backup", t.src, "--json"], { env: host }), "backup 1");
-      assertMatch(b1.stderr, /warning: cannot remove lock file [0-9a-f]{8} .*403 AccessDenied/);
+      assertMatch(
+        b1.stderr,
+        /warning: cannot remove lock file locks\/[0-9a-f]+ .*403 AccessDenied/,
+      );
       const first = lastJson(b1);
       await Deno.writeTextFile(`${t.src}/a.txt`, "alpha, edited\n");
       const b2 = await ok(cairn(["backup", t.src, "--json"], { env: host }), "backup 2");

@@ -27,8 +27,16 @@ export function chunkFile(
   chunker: Chunker,
   emit: (chunk: Uint8Array) => Backpressure,
   onRead?: (bytes: Uint8Array) => void,
+  watch?: ReadWatch,
 ): number | Promise<number> {
   const file = Deno.openSync(path, { read: true });
+  let before: Deno.FileInfo | undefined;
+  try {
+    if (watch) before = file.statSync();
+  } catch (err) {
+    file.close();
+    throw err;
+  }
   chunker.reset();
   let total = 0;
   let fill = 0; // bytes in buf
@@ -67,10 +75,15 @@ export function chunkFile(
         total += n;
       }
       if (n === 0 || (n < want && total >= expectedSize)) eof = true;
+      watch?.afterRead?.(total);
     }
   };
   const finish = () => {
-    file.close();
+    try {
+      if (watch) watch.changed = changedSince(before!, file.statSync());
+    } finally {
+      file.close();
+    }
     return total;
   };
   const fail = (err: unknown): never => {
@@ -85,6 +98,64 @@ export function chunkFile(
     }
   };
   return guarded();
+}
+
+/** Asks {@link chunkFile} to tell whether the file changed while it was read. */
+export interface ReadWatch {
+  /** Set once the read ends: did the file's size, mtime or ctime move meanwhile? */
+  changed?: boolean;
+  /** Test hook: called after each read call with the bytes read so far. */
+  afterRead?: (total: number) => void;
+}
+
+/**
+ * Did the file change between the two stats of its descriptor? The bytes
+ * read are not compared with the size: pseudo-files report sizes they do
+ * not hold (procfs 0, sysfs 4096), and a real change moves size or times.
+ */
+function changedSince(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
+  const t = (d: Date | null) => d?.getTime();
+  return a.size !== b.size || t(a.mtime) !== t(b.mtime) || t(a.ctime) !== t(b.ctime);
+}
+
+/** What {@link chunkFileStable} read. */
+export interface StableRead {
+  size: number;
+  /** The file changed during both reads: what was stored is the second read, maybe torn. */
+  changed: boolean;
+}
+
+/**
+ * {@link chunkFile}, watching the file: if it changed while it was read,
+ * `restart` is called (drop what was emitted) and it is read once more. A
+ * file that changes during that read too is kept as read, with `changed`
+ * set, so the backup can say so; a third try would be no likelier to win
+ * against a file that is always being written.
+ */
+export function chunkFileStable(
+  path: string,
+  expectedSize: number,
+  buf: Uint8Array,
+  chunker: Chunker,
+  emit: (chunk: Uint8Array) => Backpressure,
+  restart: () => void,
+  onRead?: (bytes: Uint8Array) => void,
+  afterRead?: (attempt: number, total: number) => void,
+): StableRead | Promise<StableRead> {
+  const attempt = (no: number) => {
+    const watch: ReadWatch = { afterRead: afterRead && ((total) => afterRead(no, total)) };
+    const size = chunkFile(path, expectedSize, buf, chunker, emit, onRead, watch);
+    return then(size, (n) => ({ size: n, changed: watch.changed === true }));
+  };
+  return then(attempt(1), (first) => {
+    if (!first.changed) return first;
+    restart();
+    return attempt(2);
+  });
+}
+
+function then<T, R>(v: T | Promise<T>, f: (t: T) => R | Promise<R>): R | Promise<R> {
+  return v instanceof Promise ? v.then(f) : f(v);
 }
 
 /** Reads a file once into `buf`, handing each run of bytes to `onRead`; returns the size. */

@@ -1,7 +1,7 @@
 import { Chunker, gearTable } from "../chunker/mod.ts";
 import { concatBytes } from "../crypto/mod.ts";
 import { assert, assertEquals } from "../testing/asserts.ts";
-import { chunkFile } from "./_file_reader.ts";
+import { chunkFile, chunkFileStable } from "./_file_reader.ts";
 
 const PARAMS = { min: 1024, avg: 4096, max: 16384 };
 
@@ -71,4 +71,76 @@ Deno.test({
     assertEquals(isOpen(), false, "the file was closed");
     await Deno.remove(path);
   },
+});
+
+Deno.test("chunkFileStable() rereads a file that grew while it was read", () => {
+  const path = Deno.makeTempFileSync();
+  const whole = sample(4200);
+  // A writer has written half the file when the read starts, the rest during it.
+  Deno.writeFileSync(path, whole.subarray(0, 2100));
+  const chunker = new Chunker(gearTable(new Uint8Array(32)), PARAMS);
+  let chunks: Uint8Array[] = [];
+  let restarts = 0;
+  const r = chunkFileStable(
+    path,
+    2100,
+    new Uint8Array(PARAMS.max),
+    chunker,
+    (c) => void chunks.push(c.slice()),
+    () => (restarts++, chunks = []),
+    undefined,
+    (attempt) => {
+      if (attempt === 1) Deno.writeFileSync(path, whole.subarray(2100), { append: true });
+    },
+  );
+  assert(!(r instanceof Promise));
+  assertEquals([r.size, r.changed, restarts], [4200, false, 1]);
+  assertEquals(concatBytes(chunks), whole);
+  Deno.removeSync(path);
+});
+
+Deno.test("chunkFileStable() reports a file that changes during both reads", () => {
+  const path = Deno.makeTempFileSync();
+  Deno.writeFileSync(path, sample(3000));
+  const chunker = new Chunker(gearTable(new Uint8Array(32)), PARAMS);
+  let writes = 0;
+  const r = chunkFileStable(
+    path,
+    3000,
+    new Uint8Array(PARAMS.max),
+    chunker,
+    () => {},
+    () => {},
+    undefined,
+    () => Deno.writeFileSync(path, sample(3000 + ++writes)),
+  );
+  assert(!(r instanceof Promise));
+  assertEquals([r.changed, writes], [true, 2]);
+  Deno.removeSync(path);
+});
+
+Deno.test("chunkFileStable() takes pseudo-files whose size is not their length as unchanged", () => {
+  // Only those this machine has (Linux), and that do misreport their length.
+  const pseudo = ["/proc/self/cmdline", "/sys/kernel/mm/transparent_hugepage/enabled"]
+    .filter((p) => {
+      try {
+        return Deno.statSync(p).size !== Deno.readFileSync(p).length;
+      } catch {
+        return false;
+      }
+    });
+  for (const path of pseudo) {
+    const chunker = new Chunker(gearTable(new Uint8Array(32)), PARAMS);
+    let restarts = 0;
+    const r = chunkFileStable(
+      path,
+      Deno.statSync(path).size,
+      new Uint8Array(PARAMS.max),
+      chunker,
+      () => {},
+      () => void restarts++,
+    );
+    assert(!(r instanceof Promise));
+    assertEquals([r.changed, restarts], [false, 0], path);
+  }
 });

@@ -74,6 +74,8 @@ export type FileResult =
     mirrorRetimed?: boolean;
     /** Extended attributes the mirror copy could not be given; the copy is kept. */
     mirrorWarnings?: string[];
+    /** The file changed while it was read, twice: stored as the second read saw it. */
+    changed?: boolean;
   }
   | { ok: false; error: string };
 

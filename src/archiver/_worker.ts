@@ -8,7 +8,7 @@
 import { Chunker, gearTable } from "../chunker/mod.ts";
 import { keyedId, toHex } from "../crypto/mod.ts";
 import { IdTable, type PackInfo, type PackStore, PackWriter } from "../repo/mod.ts";
-import { chunkFile, readFile } from "./_file_reader.ts";
+import { chunkFileStable, readFile, type StableRead } from "./_file_reader.ts";
 import { MirrorFileWriter, retimeMirrorFile, sameContent } from "./_mirror_file.ts";
 import type { FileJob, FileResult, FromWorker, InitMessage, ToWorker } from "./_protocol.ts";
 
@@ -124,18 +124,31 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
     mirror.writer?.abort();
     return { ok: false, error: (err as Error).message };
   };
-  let read: number | Promise<number>;
+  // A file that changes while it is read is read again from the start.
+  const restart = () => {
+    content.length = 0;
+    if (!mirror.writer) return;
+    mirror.writer.abort();
+    try {
+      mirror.writer = new MirrorFileWriter(job.mirror!);
+    } catch (err) {
+      mirrorFailed(err);
+    }
+  };
+  let read: StableRead | Promise<StableRead>;
   try {
     read = job.mirrorOnly && onRead
-      ? readFile(job.path, job.size, s.buf, onRead)
-      : chunkFile(job.path, job.size, s.buf, s.chunker, emit, onRead);
+      ? { size: readFile(job.path, job.size, s.buf, onRead), changed: false }
+      : chunkFileStable(job.path, job.size, s.buf, s.chunker, emit, restart, onRead);
   } catch (err) {
     return failed(err);
   }
-  return typeof read === "number" ? finish(read) : read.then(finish, failed);
+  return read instanceof Promise ? read.then(finish, failed) : finish(read);
 
-  function finish(size: number): FileResult {
-    return finishFile(job, mirror, content, size);
+  function finish(r: StableRead): FileResult {
+    const result = finishFile(job, mirror, content, r.size);
+    if (r.changed && result.ok) result.changed = true;
+    return result;
   }
 }
 

@@ -11,6 +11,7 @@ import {
   type Repository,
   saveIndexFile,
   type Snapshot,
+  SnapshotGuard,
   type SnapshotWithId,
   type Tree,
 } from "../repo/mod.ts";
@@ -141,6 +142,7 @@ export class Archiver {
   #rootDevs = new Set<number>();
   /** Lists directories ahead of the walk in a worker; see {@link DirLister}. */
   #lister: DirLister | undefined;
+  #guard: SnapshotGuard | undefined;
 
   constructor(private readonly repo: Repository, private readonly opts: BackupOptions) {
     this.#excluder = new Excluder(opts.excludes ?? []);
@@ -148,21 +150,22 @@ export class Archiver {
     this.#xattrs = { read, reuse: read && opts.parent?.xattrs === true };
   }
 
-  /** Runs the backup and writes the snapshot. */
   /**
    * Runs the backup and writes the snapshot, holding a shared lock all the
    * while: prune never deletes a pack it dropped after the lock was taken,
    * and the index is reread if it changed before then, so this run never
    * reuses a blob that a prune may delete before the snapshot is written.
+   * Before the snapshot is written, {@link SnapshotGuard} checks that it
+   * holds whatever happened meanwhile (docs/PRUNE.md).
    */
   async run(): Promise<BackupResult> {
-    const lock = await acquireSharedLock(this.repo, {
-      host: this.opts.host,
-      onWarning: this.opts.onWarning,
-    });
+    // The lock names this machine, not the snapshot's host: its pid is checked here.
+    const lock = await acquireSharedLock(this.repo, { onWarning: this.repo.onWarning });
     let result: BackupResult;
     try {
       await this.repo.refreshIndex();
+      this.repo.assertIndexWhole("a backup");
+      this.#guard = new SnapshotGuard(this.repo);
       result = await this.#run();
     } catch (err) {
       // The run's own error is the one to report, not a lock left behind.
@@ -229,6 +232,7 @@ export class Archiver {
     if (this.#errors.length > 0) snapshot.incomplete = { errors: this.#errors.length };
     if (this.#xattrs.read) snapshot.xattrs = true;
     summary.duration_s = Math.round(performance.now() - started) / 1000;
+    await this.#guard?.verify(tree, opts.signal);
     const id = await repo.saveSnapshot(snapshot);
     return { id, snapshot, summary, errors: this.#errors };
   }
@@ -667,6 +671,9 @@ export class Archiver {
         if (!result.ok) {
           this.#error(path, result.error);
           return null;
+        }
+        if (result.changed) {
+          this.#error(path, "changed while it was read, twice: stored as last read, maybe torn");
         }
         if (old?.type === "file") this.#counts.changed++;
         else this.#counts.new++;

@@ -71,6 +71,16 @@ export interface Backend {
   close(): Promise<void>;
 
   /**
+   * Optional: files interrupted saves left behind (a local disk's temp
+   * files), which `list` never shows; `name` is a path inside the
+   * repository. `check` reports them and prune removes old ones.
+   */
+  listTemporary?(options?: OpOptions): AsyncIterable<FileStat>;
+
+  /** Optional: removes one file {@link listTemporary} listed. */
+  removeTemporary?(name: string, options?: OpOptions): Promise<void>;
+
+  /**
    * The Object Lock retention of a stored file, or undefined when it has
    * none. Only backends on storage with Object Lock (S3) have this.
    */

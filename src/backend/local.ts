@@ -25,7 +25,7 @@ import {
   type OpOptions,
   type SaveOptions,
 } from "./backend.ts";
-import { fsyncDirSync, ioError, readRangeSync, writeFileAtomic } from "./_fs.ts";
+import { fsyncDirSync, ioError, readRangeSync, TEMP_PREFIX, writeFileAtomic } from "./_fs.ts";
 import { resolveRange } from "./_range.ts";
 import { settle } from "./_settle.ts";
 
@@ -200,6 +200,46 @@ export class LocalBackend implements Backend {
         if (info.isFile) yield toFileStat(entry.name, info);
       }
     }
+  }
+
+  /** Temp files of saves a crash or kill interrupted, as paths inside the repository. */
+  async *listTemporary(options?: OpOptions): AsyncIterable<FileStat> {
+    const folders = ["", ...FLAT_TYPES, "data", ...DATA_PREFIXES.map((p) => `data/${p}`)];
+    for (const folder of folders) {
+      options?.signal?.throwIfAborted();
+      let entries: Deno.DirEntry[];
+      try {
+        entries = readDir(join(this.dir, folder));
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) continue;
+        throw err;
+      }
+      for (const e of entries) {
+        if (!e.isFile || !e.name.startsWith(TEMP_PREFIX)) continue;
+        const name = folder === "" ? e.name : `${folder}/${e.name}`;
+        try {
+          yield toFileStat(name, Deno.statSync(join(this.dir, name)));
+        } catch (err) {
+          if (!(err instanceof Deno.errors.NotFound)) throw ioError(err, "stat", name);
+        }
+      }
+    }
+  }
+
+  /** Removes one temp file {@link listTemporary} listed. */
+  removeTemporary(name: string, options?: OpOptions): Promise<void> {
+    return settle(() => {
+      options?.signal?.throwIfAborted();
+      const ok = /^(?:(?:keys|snapshots|index|locks|data(?:\/[0-9a-f]{2})?)\/)?\.tmp-[0-9a-f]+$/;
+      if (!ok.test(name)) throw new TypeError(`Not a temp file name: "${name}"`);
+      const path = join(this.dir, name);
+      try {
+        Deno.removeSync(path);
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) return;
+        throw ioError(err, "remove", path);
+      }
+    });
   }
 
   /** Deletes a file (the directory is not fsynced: a resurrected file is harmless). */

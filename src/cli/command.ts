@@ -23,6 +23,8 @@ export interface CommandContext {
   env: Record<string, string | undefined>;
   output: Output;
   signal: AbortSignal;
+  /** Registers a step to run once the command has ended, however it ends (e.g. release a lock). */
+  atEnd?: (step: () => Promise<void>) => void;
 }
 
 /** A `cairn` subcommand: one file in src/commands. */

@@ -1,8 +1,8 @@
 import { createBackend, openBackend } from "../backend/mod.ts";
-import { Repository } from "../repo/mod.ts";
+import { acquireSharedLock, type RepoLock, Repository } from "../repo/mod.ts";
+import { printable } from "./output.ts";
 import { type CommandContext, stringFlag } from "./command.ts";
 import { UsageError } from "./errors.ts";
-import { printable } from "./output.ts";
 import { withTestFaults } from "./_test_faults.ts";
 
 /** Where the repository is: `--repo`, else `$CAIRN_REPO`. */
@@ -42,18 +42,49 @@ export function readPassword(ctx: CommandContext): string {
   );
 }
 
-/** Opens the repository the command line names, with its password. */
-export function openRepository(ctx: CommandContext): Promise<Repository> {
+/**
+ * Opens the repository the command line names, with its password. Damage
+ * worked around (a skipped snapshot or index file) is one `warning:` line
+ * on stderr. With `read`, the command also holds a shared lock until it
+ * ends, so that no prune deletes a pack while it reads (docs/PRUNE.md), and
+ * the index is reread under the lock; storage where no lock can be written
+ * (read-only access) gets a warning and a read without one.
+ */
+export async function openRepository(
+  ctx: CommandContext,
+  opts: { read?: boolean } = {},
+): Promise<Repository> {
   const location = repositoryLocation(ctx);
   const password = readPassword(ctx);
-  const backend = withTestFaults(
-    openBackend(location, { env: ctx.env }),
-    ctx.env,
-    (l) => ctx.output.err(l),
+  const repo = await Repository.open(
+    withTestFaults(openBackend(location, { env: ctx.env }), ctx.env, (l) => ctx.output.err(l)),
+    password,
+    { onWarning: (m) => ctx.output.err(`warning: ${printable(m)}`) },
   );
-  return Repository.open(backend, password, {
-    onWarning: (m) => ctx.output.err(`warning: ${printable(m)}`),
-  });
+  if (opts.read) await lockToRead(ctx, repo, { refreshIndex: true });
+  return repo;
+}
+
+/** Takes the shared lock `openRepository(ctx, { read: true })` describes. */
+export async function lockToRead(
+  ctx: CommandContext,
+  repo: Repository,
+  opts: { refreshIndex: boolean },
+): Promise<void> {
+  if (!ctx.atEnd) return; // nothing would release it
+  let lock: RepoLock;
+  try {
+    lock = await acquireSharedLock(repo, { signal: ctx.signal, onWarning: repo.onWarning });
+  } catch (err) {
+    ctx.signal.throwIfAborted();
+    repo.onWarning(
+      `cannot write a lock (${(err as Error).message}); reading without one, ` +
+        "so a prune running meanwhile may delete what this reads",
+    );
+    return;
+  }
+  ctx.atEnd(() => lock.release());
+  if (opts.refreshIndex) await repo.refreshIndex();
 }
 
 /**

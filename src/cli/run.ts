@@ -60,14 +60,26 @@ export async function runCli(
     output.err(`cairn: unknown command "${printable(name)}" (${hint}see 'cairn --help')`);
     return ExitCode.usage;
   }
+  const atEnd: (() => Promise<void>)[] = [];
   try {
     const { flags, positionals } = parseCommandArgs(cmd, rest);
     if (flags.help) {
       output.out(commandHelp(cmd));
       return ExitCode.ok;
     }
-    const ctx: CommandContext = { flags, positionals, env, output, signal };
-    return await cmd.run(ctx);
+    const ctx: CommandContext = {
+      flags,
+      positionals,
+      env,
+      output,
+      signal,
+      atEnd: (step) => void atEnd.push(step),
+    };
+    try {
+      return await cmd.run(ctx);
+    } finally {
+      for (const step of atEnd.reverse()) await step().catch(() => {});
+    }
   } catch (err) {
     const prefix = `cairn ${cmd.name}: `;
     let msg = (err instanceof Error ? err.message : String(err)).split("\n")[0];

@@ -170,7 +170,7 @@ async function openOrCreate(
 ): Promise<Repository> {
   try {
     return await Repository.open(openBackend(location, open), password, {
-      onWarning: (m) => say(`warning: ${m}`),
+      onWarning: (m) => say(`warning: ${printable(m)}`),
     });
   } catch (err) {
     if (!init || !(err instanceof NoRepositoryError)) throw err;

@@ -4,17 +4,25 @@ import {
   ExitCode,
   expectPositionals,
   formatBytes,
+  lockToRead,
   printable,
   readPassword,
   repositoryLocation,
+  stringFlag,
+  UsageError,
 } from "../cli/mod.ts";
-import { checkRepository, openRepositoryForCheck } from "../repo/mod.ts";
+import {
+  checkRepository,
+  type DataSubset,
+  openRepositoryForCheck,
+  parseDataSubset,
+} from "../repo/mod.ts";
 
 /** `cairn check`: verify the repository's structure, and optionally all its data. */
 export const checkCommand: Command = {
   name: "check",
   summary: "check the repository for damage",
-  usage: "cairn check [--read-data] [--json]",
+  usage: "cairn check [--read-data | --read-data-subset N/M|P%|SIZE] [--json]",
   description: [
     "Follows snapshot -> tree -> blob -> index -> pack: every snapshot and tree loads,",
     "every blob a file needs is indexed, every indexed pack exists and its trailer",
@@ -24,16 +32,32 @@ export const checkCommand: Command = {
   usesRepository: true,
   options: {
     "read-data": { type: "boolean", description: "read and verify every blob of every pack" },
+    "read-data-subset": {
+      type: "string",
+      arg: "N/M|P%|SIZE",
+      description: "read and verify only part N of M of the packs, a random P%, or up to SIZE",
+    },
   },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 0);
+    const subsetText = stringFlag(ctx.flags, "read-data-subset");
+    let readDataSubset: DataSubset | undefined;
+    try {
+      readDataSubset = subsetText === undefined ? undefined : parseDataSubset(subsetText);
+    } catch (err) {
+      throw new UsageError(`--read-data-subset: ${(err as Error).message}`, { cause: err });
+    }
+    const readData = ctx.flags["read-data"] === true || readDataSubset !== undefined;
     const backend = openBackend(repositoryLocation(ctx), { env: ctx.env });
     const { output } = ctx;
     const repo = await openRepositoryForCheck(backend, readPassword(ctx), {
       onWarning: (m) => output.err(`warning: ${printable(m)}`),
     });
+    // check loads the index itself, tolerating damaged files, once it holds the lock.
+    await lockToRead(ctx, repo, { refreshIndex: false });
     const result = await checkRepository(repo, {
-      readData: ctx.flags["read-data"] === true,
+      readData,
+      readDataSubset,
       signal: ctx.signal,
       onProgress: (p) => output.status(`checking ${p.phase}: ${p.done} of ${p.total}`),
     });
@@ -50,9 +74,7 @@ export const checkCommand: Command = {
       for (const w of result.warnings) output.out(`warning: ${line(w)}`);
       for (const e of result.errors) output.out(`error: ${line(e)}`);
       const s = result.stats;
-      const read = ctx.flags["read-data"]
-        ? `, ${s.blobsRead} blobs read (${formatBytes(s.bytesRead)})`
-        : "";
+      const read = readData ? `, ${s.blobsRead} blobs read (${formatBytes(s.bytesRead)})` : "";
       output.out(
         `checked ${s.snapshots} snapshots, ${s.trees} trees, ${s.dataBlobs} data blobs, ${s.packs} packs${read}: ${
           result.errors.length === 0 ? "no errors found" : `${result.errors.length} error(s) found`

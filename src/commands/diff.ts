@@ -24,7 +24,7 @@ export const diffCommand: Command = {
   options: { ...SNAPSHOT_FILTER_OPTIONS },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 2);
-    const repo = await openRepository(ctx);
+    const repo = await openRepository(ctx, { read: true });
     const all = await repo.listSnapshots();
     const filter = snapshotFilter(ctx.flags);
     const a = selectSnapshot(all, ctx.positionals[0], filter);

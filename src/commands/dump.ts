@@ -21,7 +21,7 @@ export const dumpCommand: Command = {
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 2);
     const [ref, path] = ctx.positionals;
-    const repo = await openRepository(ctx);
+    const repo = await openRepository(ctx, { read: true });
     const snapshot = await findSnapshotArg(repo, ref, ctx.flags);
     const abs = "/" + splitPath(path).join("/");
     const node = await findPath(repo, snapshot, abs);
@@ -29,15 +29,33 @@ export const dumpCommand: Command = {
     if (!node) throw new Error(`No file ${where}`);
     if (node.type === "dir") throw new Error(`${where} is a directory; dump writes one file`);
     if (node.type !== "file") throw new Error(`${where} is a ${node.type}, not a file`);
+    // A damaged blob is written as zeros of its length, so every byte after
+    // it stays at its offset; each one is named, and the exit code is 1.
+    let damaged = 0;
+    const onDamaged = (id: string, err: unknown) => {
+      damaged++;
+      const length = repo.index.get(id)?.rawLength ?? 0;
+      ctx.output.err(
+        `error: ${where}: data blob ${id} cannot be read (${
+          printable((err as Error).message)
+        }); written as ${length} zero bytes`,
+      );
+      return new Uint8Array(length);
+    };
     // The size is checked against the index before the first byte is written,
     // so a file whose blobs disagree with it fails with nothing written.
-    const content = fileContent(repo, node.content ?? [], { signal: ctx.signal, size: node.size });
+    const content = fileContent(repo, node.content ?? [], {
+      signal: ctx.signal,
+      size: node.size,
+      onDamaged,
+    });
     try {
       for await (const blob of content) await ctx.output.writeBytes(blob);
     } catch (err) {
       if (!(err instanceof CorruptError)) throw err;
       throw new CorruptError(`${where}: ${err.message}`, { cause: err });
     }
+    if (damaged > 0) throw new Error(`${where}: ${damaged} damaged blob(s) written as zeros`);
     return 0;
   },
 };

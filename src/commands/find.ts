@@ -26,7 +26,7 @@ export const findCommand: Command = {
   options: { ...SNAPSHOT_FILTER_OPTIONS },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 1);
-    const repo = await openRepository(ctx);
+    const repo = await openRepository(ctx, { read: true });
     const snapshots = filterSnapshots(await repo.listSnapshots(), snapshotFilter(ctx.flags));
     const r = await find(repo, snapshots, ctx.positionals[0], { signal: ctx.signal });
     if (ctx.flags.json) {

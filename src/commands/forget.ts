@@ -13,6 +13,7 @@ import {
 } from "../catalog/retention_group.ts";
 import {
   type Command,
+  type CommandContext,
   expectPositionals,
   type Flags,
   formatBytes,
@@ -24,7 +25,12 @@ import {
   UsageError,
 } from "../cli/mod.ts";
 import { parseDuration } from "../job/mod.ts";
-import { pruneRepository } from "../repo/mod.ts";
+import {
+  acquireExclusiveLock,
+  pruneRepository,
+  type RepoLock,
+  type Repository,
+} from "../repo/mod.ts";
 import { retentionInput } from "./_job_runner.ts";
 import { localTime } from "./snapshots.ts";
 
@@ -106,55 +112,77 @@ export const forgetCommand: Command = {
     const by = groupBy(stringFlag(ctx.flags, "group-by"));
     const dryRun = ctx.flags["dry-run"] === true;
     const repo = await openRepository(ctx);
-    const all = filterSnapshots((await repo.listSnapshots()).map(retentionInput), {
-      hosts: listFlag(ctx.flags, "host"),
-      tags: listFlag(ctx.flags, "tag"),
-    });
-    // Decide every group before removing anything: a refused group removes nothing at all.
-    const decided = groupSnapshots(all, by).map((g) => ({ group: g, ...decide(g, policy) }));
-    const removed: string[] = [];
-    if (!dryRun) {
-      for (const d of decided) {
-        for (const s of d.remove) {
-          ctx.signal.throwIfAborted();
-          await repo.backend.remove("snapshots", s.id);
-          removed.push(s.id);
-        }
-      }
+    // Lock before forgetting: a prune that cannot run must not leave the snapshots removed.
+    const lock = ctx.flags.prune && !dryRun
+      ? await acquireExclusiveLock(repo, { signal: ctx.signal, onWarning: repo.onWarning })
+      : undefined;
+    try {
+      return await forget(ctx, repo, policy, by, dryRun, lock);
+    } finally {
+      await lock?.release();
     }
-    const json = ctx.flags.json === true;
-    if (json) ctx.output.out(JSON.stringify(decided.map((d) => groupJson(d, by))));
-    else {
-      ctx.output.out(`Applying policy: ${describePolicy(policy)}`);
-      for (const d of decided) printGroup(ctx.output.out, d);
-      const total = decided.reduce((n, d) => n + d.remove.length, 0);
-      ctx.output.out(
-        dryRun
-          ? `would remove ${total} snapshot${total === 1 ? "" : "s"} (dry run)`
-          : `removed ${removed.length} snapshot${removed.length === 1 ? "" : "s"}`,
-      );
-    }
-    if (ctx.flags.prune) {
-      if (dryRun) {
-        ctx.output.err("prune skipped: nothing was forgotten in a dry run");
-        return 0;
-      }
-      const stats = await pruneRepository(repo, {
-        signal: ctx.signal,
-        onProgress: (m) => ctx.output.status(`prune: ${m}`),
-      });
-      if (json) ctx.output.out(JSON.stringify({ prune: stats }));
-      else {
-        ctx.output.out(
-          `prune: deleted ${stats.packsDeleted} pack(s), freed ${formatBytes(stats.bytesFreed)}; ` +
-            `${stats.packsPending} pack(s) (${formatBytes(stats.bytesPending)}) ` +
-            "are deleted by a prune after the grace period",
-        );
-      }
-    }
-    return 0;
   },
 };
+
+async function forget(
+  ctx: CommandContext,
+  repo: Repository,
+  policy: KeepPolicy,
+  by: GroupField[],
+  dryRun: boolean,
+  lock: RepoLock | undefined,
+): Promise<number> {
+  // The prune after it must read every snapshot: find out before forgetting any.
+  const listed = await repo.listSnapshots({ strict: lock !== undefined });
+  const all = filterSnapshots(listed.map(retentionInput), {
+    hosts: listFlag(ctx.flags, "host"),
+    tags: listFlag(ctx.flags, "tag"),
+  });
+  // Decide every group before removing anything: a refused group removes nothing at all.
+  const decided = groupSnapshots(all, by).map((g) => ({ group: g, ...decide(g, policy) }));
+  const removed: string[] = [];
+  if (!dryRun) {
+    for (const d of decided) {
+      for (const s of d.remove) {
+        ctx.signal.throwIfAborted();
+        await repo.backend.remove("snapshots", s.id);
+        removed.push(s.id);
+      }
+    }
+  }
+  const json = ctx.flags.json === true;
+  if (json) ctx.output.out(JSON.stringify(decided.map((d) => groupJson(d, by))));
+  else {
+    ctx.output.out(`Applying policy: ${describePolicy(policy)}`);
+    for (const d of decided) printGroup(ctx.output.out, d);
+    const total = decided.reduce((n, d) => n + d.remove.length, 0);
+    ctx.output.out(
+      dryRun
+        ? `would remove ${total} snapshot${total === 1 ? "" : "s"} (dry run)`
+        : `removed ${removed.length} snapshot${removed.length === 1 ? "" : "s"}`,
+    );
+  }
+  if (ctx.flags.prune) {
+    if (dryRun) {
+      ctx.output.err("prune skipped: nothing was forgotten in a dry run");
+      return 0;
+    }
+    const stats = await pruneRepository(repo, {
+      lock,
+      signal: ctx.signal,
+      onProgress: (m) => ctx.output.status(`prune: ${m}`),
+    });
+    if (json) ctx.output.out(JSON.stringify({ prune: stats }));
+    else {
+      ctx.output.out(
+        `prune: deleted ${stats.packsDeleted} pack(s), freed ${formatBytes(stats.bytesFreed)}; ` +
+          `${stats.packsPending} pack(s) (${formatBytes(stats.bytesPending)}) ` +
+          "are deleted by a prune after the grace period",
+      );
+    }
+  }
+  return 0;
+}
 
 /** The policy the `--keep-*` flags give; UsageError when they keep nothing. */
 export function policyFromFlags(flags: Flags): KeepPolicy {

@@ -28,7 +28,7 @@ export const lsCommand: Command = {
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 1, 2);
     const [ref, path = "/"] = ctx.positionals;
-    const repo = await openRepository(ctx);
+    const repo = await openRepository(ctx, { read: true });
     const snapshot = await findSnapshotArg(repo, ref, ctx.flags);
     const abs = "/" + splitPath(path).join("/");
     const top = await findPath(repo, snapshot, abs);

@@ -40,7 +40,7 @@ export const mirrorCommand: Command = {
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 2);
     const [ref, dir] = ctx.positionals;
-    const repo = await openRepository(ctx);
+    const repo = await openRepository(ctx, { read: true });
     const snapshot = await findSnapshotArg(repo, ref, ctx.flags);
     const { output } = ctx;
     const requireMount = stringFlag(ctx.flags, "require-mount");

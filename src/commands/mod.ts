@@ -16,6 +16,8 @@ import { mirrorCommand } from "./mirror.ts";
 import { checkCommand } from "./check.ts";
 import { pruneCommand } from "./prune.ts";
 import { retentionCommand } from "./retention.ts";
+import { unlockCommand } from "./unlock.ts";
+import { repairCommand } from "./repair.ts";
 import { JOB_COMMANDS } from "./_fleet_commands.ts";
 import { completionCommand, manCommand } from "./completion.ts";
 
@@ -32,6 +34,8 @@ export const COMMANDS: readonly Command[] = [
   checkCommand,
   pruneCommand,
   retentionCommand,
+  unlockCommand,
+  repairCommand,
   ...JOB_COMMANDS,
   completionCommand(() => COMMANDS),
   manCommand(() => COMMANDS),

@@ -45,7 +45,7 @@ export const pruneCommand: Command = {
     },
     "unlock-stale": {
       type: "boolean",
-      description: "first remove locks not refreshed for 30 minutes (dead processes')",
+      description: "first remove stale locks (as 'cairn unlock' does)",
     },
   },
   async run(ctx) {
@@ -125,6 +125,9 @@ function report(out: Output, s: PruneStats, graceMs: number): void {
     );
   }
   if (s.retentionRenewed > 0) out.out(`renewed the Object Lock of ${s.retentionRenewed} file(s)`);
+  if (s.temporaryFilesDeleted > 0) {
+    out.out(`deleted ${s.temporaryFilesDeleted} temporary file(s) left by interrupted writes`);
+  }
   if (s.packsPending > 0) {
     out.out(
       `${s.packsPending} pack(s) (${formatBytes(s.bytesPending)}) out of the index: a prune ` +

@@ -49,7 +49,7 @@ export const restoreCommand: Command = {
     expectPositionals(this, ctx.positionals, 1);
     const target = stringFlag(ctx.flags, "target");
     if (!target) throw new UsageError("cairn restore: --target DIR is required");
-    const repo = await openRepository(ctx);
+    const repo = await openRepository(ctx, { read: true });
     const snapshot = await findSnapshotArg(repo, ctx.positionals[0], ctx.flags);
     const { output } = ctx;
     const json = ctx.flags.json === true;

@@ -40,6 +40,8 @@ export interface CheckProgress {
 export interface CheckOptions {
   /** Also decrypt and re-hash every blob of every pack. */
   readData?: boolean;
+  /** With `readData`, read only these packs (see {@link selectPacks}). */
+  readDataSubset?: DataSubset;
   onProgress?: (p: CheckProgress) => void;
   signal?: AbortSignal;
 }
@@ -73,6 +75,8 @@ export async function openRepositoryForCheck(
     close: () => backend.close(),
     list: (t, o) => (hideIndex && t === "index" ? (async function* () {})() : backend.list(t, o)),
   };
+  if (backend.listTemporary) view.listTemporary = (o) => backend.listTemporary!(o);
+  if (backend.removeTemporary) view.removeTemporary = (n, o) => backend.removeTemporary!(n, o);
   const repo = await Repository.open(view, password, opts);
   hideIndex = false;
   return repo;
@@ -127,6 +131,9 @@ export async function checkRepository(
   const superseded = new Set(loaded.flatMap((f) => f?.supersedes ?? []));
   const index = new MasterIndex();
   const packs = new Map<string, IndexedPack>();
+  // Packs prune took out of the index but has not deleted: a snapshot a
+  // backup wrote meanwhile may still read from them, as restore does.
+  const dropped = new Set<string>();
   loaded.forEach((file, i) => {
     if (!file || superseded.has(indexNames[i])) return;
     stats.indexFiles++;
@@ -137,7 +144,16 @@ export async function checkRepository(
       else packs.set(p.name, { salt: p.salt, blobs: [...p.blobs], indexFile: indexNames[i] });
     }
   });
+  for (const [i, file] of loaded.entries()) {
+    if (!file || superseded.has(indexNames[i])) continue;
+    for (const p of file.dropped) {
+      if (packs.has(p.name)) continue;
+      index.addDroppedPack(p);
+      dropped.add(p.name);
+    }
+  }
   repo.index = index;
+  repo.readPackHeaders = false; // a blob only an unindexed pack holds is an error to report
 
   // Packs: present, plausible size, trailer agrees with the index.
   const stored = new Map<string, FileStat>();
@@ -187,13 +203,20 @@ export async function checkRepository(
     }
   });
   for (const name of stored.keys()) {
-    if (!packs.has(name)) {
+    if (!packs.has(name) && !dropped.has(name)) {
       stats.unindexedPacks++;
       warnings.push({
         object: `pack ${name}`,
         message: "is not in the index (left by an interrupted backup; prune removes it)",
       });
     }
+  }
+
+  for await (const f of backend.listTemporary?.({ signal }) ?? []) {
+    warnings.push({
+      object: `temporary file ${f.name}`,
+      message: "is left from an interrupted write (prune removes it once older than its grace)",
+    });
   }
 
   // Snapshots, then every tree they reach, then the data blobs files need.
@@ -249,10 +272,77 @@ export async function checkRepository(
   stats.dataBlobs = seenData.size;
 
   if (opts.readData) {
-    const present = [...packs.keys()].filter((n) => stored.has(n));
+    let present = [...packs.keys()].filter((n) => stored.has(n)).sort();
+    if (opts.readDataSubset) {
+      present = selectPacks(present.map((n) => stored.get(n)!), opts.readDataSubset);
+    }
     await readAllData(repo, packs, present, stats, error, progress, signal);
   }
   return { errors, warnings, stats };
+}
+
+/**
+ * Which packs `check --read-data-subset` reads: part `n` of `m` (packs by
+ * the first 4 bytes of their id, so the m parts cover every pack exactly
+ * once, run after run), a random share, or random packs up to a byte total.
+ */
+export type DataSubset =
+  | { kind: "part"; n: number; m: number }
+  | { kind: "share"; fraction: number }
+  | { kind: "bytes"; bytes: number };
+
+/** Parses `N/M`, `P%` or a size like `500M`; RangeError on anything else. */
+export function parseDataSubset(text: string): DataSubset {
+  const part = /^(\d+)\/(\d+)$/.exec(text);
+  if (part) {
+    const n = Number(part[1]);
+    const m = Number(part[2]);
+    if (!(m >= 1 && n >= 1 && n <= m)) throw new RangeError(`subset ${text}: need 1 <= N <= M`);
+    return { kind: "part", n, m };
+  }
+  const share = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  if (share) {
+    const p = Number(share[1]);
+    if (!(p > 0 && p <= 100)) {
+      throw new RangeError(`subset ${text}: the share must be in (0, 100]%`);
+    }
+    return { kind: "share", fraction: p / 100 };
+  }
+  const size = /^(\d+(?:\.\d+)?)([KMGT]?)i?B?$/i.exec(text);
+  if (size) {
+    const unit = 1024 ** "BKMGT".indexOf((size[2] || "B").toUpperCase());
+    return { kind: "bytes", bytes: Math.round(Number(size[1]) * unit) };
+  }
+  throw new RangeError(`subset "${text}" is not N/M, P% or a size like 500M`);
+}
+
+/** The names of the packs of `all` that `subset` selects. */
+export function selectPacks(
+  all: readonly FileStat[],
+  subset: DataSubset,
+  random: () => number = Math.random,
+): string[] {
+  if (subset.kind === "part") {
+    return all.filter((f) => parseInt(f.name.slice(0, 8), 16) % subset.m === subset.n - 1)
+      .map((f) => f.name);
+  }
+  const shuffled = [...all];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+  }
+  if (subset.kind === "share") {
+    const count = Math.ceil(all.length * subset.fraction);
+    return shuffled.slice(0, count).map((f) => f.name);
+  }
+  const out: string[] = [];
+  let total = 0;
+  for (const f of shuffled) {
+    if (total + f.size > subset.bytes) continue;
+    total += f.size;
+    out.push(f.name);
+  }
+  return out;
 }
 
 /** Reads every pack whole once and opens each blob the index places in it. */

@@ -90,6 +90,11 @@ export class MasterIndex {
     }
   }
 
+  /** Names of the packs {@link addDroppedPack} recorded. */
+  droppedPacks(): Set<string> {
+    return new Set([...this.#dropped.values()].map((e) => e.pack.name));
+  }
+
   /** Where blob `id` is, if anywhere (dropped packs last). */
   get(id: string): IndexEntry | undefined {
     const row = hexInto(id, this.#scratch) ? this.#ids.find(this.#scratch) : -1;
@@ -240,20 +245,31 @@ export async function loadIndexFile(
 export async function loadMasterIndex(
   backend: Backend,
   masterEnc: Uint8Array,
-): Promise<{ index: MasterIndex; files: string[]; listed: string[] }> {
+  opts: { onDamaged?: (name: string, err: CorruptError) => void } = {},
+): Promise<{ index: MasterIndex; files: string[]; listed: string[]; damaged: string[] }> {
   const names: string[] = [];
   for await (const f of backend.list("index")) names.push(f.name);
-  const loaded = await mapLimit(names, 8, (n) => loadIndexFile(backend, masterEnc, n));
-  const superseded = new Set(loaded.flatMap((f) => f.supersedes));
+  const damaged: string[] = [];
+  const loaded = await mapLimit(names, 8, async (n) => {
+    try {
+      return await loadIndexFile(backend, masterEnc, n);
+    } catch (err) {
+      if (!(err instanceof CorruptError) || !opts.onDamaged) throw err;
+      damaged.push(n);
+      opts.onDamaged(n, err);
+      return undefined;
+    }
+  });
+  const superseded = new Set(loaded.flatMap((f) => f?.supersedes ?? []));
   const index = new MasterIndex();
   const files: string[] = [];
   loaded.forEach((file, i) => {
-    if (superseded.has(names[i])) return;
+    if (!file || superseded.has(names[i])) return;
     files.push(names[i]);
     for (const p of file.packs) index.addPack(p);
     for (const p of file.dropped) index.addDroppedPack(p);
   });
-  return { index, files, listed: names };
+  return { index, files, listed: names, damaged };
 }
 
 /** Maps `items` through `fn` with at most `limit` calls in flight, keeping order. */

@@ -1,24 +1,33 @@
 /**
  * Repository locks: small sealed JSON files in `locks/`, named by their hash.
  *
- * Only prune takes an **exclusive** lock, and only to keep two prunes apart:
- * backups never need a lock and never wait for one. A backup may write a
- * **shared** lock as a hint ("a backup that opened its index at `time` is
- * running"), so prune can hold back; nothing relies on it, because a host
- * may die without removing its lock.
+ * Only prune (and `repair index`) takes an **exclusive** lock, and only to
+ * keep two of them apart: backups never wait for a lock. Backups and
+ * readers write a **shared** lock ("something that read the index at
+ * `time` is running"), so prune holds back its deletions (docs/PRUNE.md).
+ * A host may die without removing its lock, so a backup does not rely on
+ * it alone: it checks what it references before writing its snapshot
+ * (`snapshot_guard.ts`).
  *
  * Files are write-once, so a lock is refreshed by writing a new file (same
- * `time`, newer `refreshed`) and removing the old one. A lock whose
- * `refreshed` is older than {@link STALE_LOCK_MS} is stale: its holder is
- * presumed dead and it is ignored (and may be removed with
- * {@link removeStaleLocks}). Times come from the writer's clock, so hosts'
- * clocks must agree to well within that timeout.
+ * `time`, newer `refreshed`) and removing the old one. A lock is stale, its
+ * holder presumed dead, and it is ignored (and may be removed with
+ * {@link removeStaleLocks}) when either
+ * - its `refreshed` is older than {@link STALE_LOCK_MS} (times come from the
+ *   writer's clock, so hosts' clocks must agree to well within that), or
+ * - it names this host and a pid that no process here has: a killed
+ *   holder's lock stops nobody. (A reused pid only keeps a lock live until
+ *   it expires by time, the safe way to be wrong.)
+ *
+ * A lock file its holder cannot remove (a failed delete, or storage that
+ * allows no deletes) is only a warning: it expires by time like any other.
  *
  * Two prunes starting at once each write their lock, then list: at least
  * one sees the other and backs off (possibly both; a retry settles it).
  *
  * @module
  */
+import process from "node:process";
 import { NotFoundError } from "../backend/mod.ts";
 import { CorruptError } from "./format.ts";
 import type { Repository } from "./repository.ts";
@@ -58,7 +67,12 @@ export class LockedError extends Error {
 }
 
 export interface LockOptions {
+  /** Host named in the lock; default this machine's name (pids are checked against it). */
   host?: string;
+  /** Pid named in the lock; default this process's (tests write a dead holder's lock). */
+  pid?: number;
+  /** Told when an old lock file cannot be removed (it expires by time). */
+  onWarning?: (message: string) => void;
   /** The clock; default `Date.now`. */
   now?: () => number;
   /** Locks older than this are ignored; default {@link STALE_LOCK_MS}. */
@@ -66,12 +80,6 @@ export interface LockOptions {
   /** Rewrite the lock this often; 0 never. Default {@link LOCK_REFRESH_MS}. */
   refreshMs?: number;
   signal?: AbortSignal;
-  /**
-   * Told when an old lock file cannot be removed because the credentials
-   * may not delete (an append-only agent); default: ignored. Such a file
-   * expires like a dead host's lock, so it never blocks anyone for long.
-   */
-  onWarning?: (message: string) => void;
 }
 
 /** A lock this process holds; refreshes itself until {@link releaseLock}. */
@@ -88,7 +96,7 @@ export class RepoLock {
     public info: LockInfo,
     private readonly now: () => number,
     refreshMs: number,
-    private readonly onWarning?: (message: string) => void,
+    private readonly onWarning: (message: string) => void = () => {},
   ) {
     if (refreshMs > 0) {
       const timer = setInterval(() => void this.refresh().catch(() => {}), refreshMs);
@@ -107,8 +115,8 @@ export class RepoLock {
         const old = this.name;
         this.name = name;
         this.info = info;
-        await this.#remove(old);
         this.refreshError = undefined;
+        await this.#removeOrWarn(old);
       } catch (err) {
         this.refreshError = err as Error;
         throw err;
@@ -124,18 +132,19 @@ export class RepoLock {
     await this.#refreshing.catch(() => {});
     if (this.#released) return;
     this.#released = true;
-    await this.#remove(this.name);
+    await this.#removeOrWarn(this.name);
   }
 
-  /** Removes a file of this lock; a refused delete is a warning (it expires by time). */
-  async #remove(name: string): Promise<void> {
+  /** A lock file left behind only delays others until it expires, so failing to remove it is no error. */
+  async #removeOrWarn(name: string): Promise<void> {
     try {
       await removeIfPresent(this.repo, name);
     } catch (err) {
-      if (!isAccessDenied(err)) throw err;
-      this.onWarning?.(
-        `cannot remove lock file ${name.slice(0, 8)} (${(err as Error).message}); ` +
-          `it expires ${Math.round(STALE_LOCK_MS / 60_000)} minutes after its last refresh`,
+      this.onWarning(
+        `cannot remove lock file locks/${name} (${(err as Error).message}); ` +
+          `it expires ${STALE_LOCK_MS / 60_000} minutes after ${
+            new Date(this.info.refreshed).toISOString()
+          }`,
       );
     }
   }
@@ -170,9 +179,41 @@ export async function listLocks(
   return out;
 }
 
-/** Is `lock` stale at time `now`? */
-export function isStaleLock(lock: LockInfo, now: number, staleMs = STALE_LOCK_MS): boolean {
-  return lock.refreshed < now - staleMs;
+/** How to tell whether a lock's holder still runs on this machine. */
+export interface LocalProcesses {
+  /** This machine's name, as locks written here carry it. */
+  host: string;
+  /** Does a process with this pid run here? */
+  isRunning(pid: number): boolean;
+}
+
+/** This machine: its hostname, and `kill(pid, 0)` to ask whether a pid runs. */
+export const THIS_MACHINE: LocalProcesses = {
+  host: Deno.hostname(),
+  isRunning(pid: number): boolean {
+    if (pid === Deno.pid) return true;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      // EPERM: it runs, as another user. Only "no such process" means dead.
+      return (err as { code?: string }).code !== "ESRCH";
+    }
+  },
+};
+
+/**
+ * Is `lock` stale at time `now`: not refreshed for `staleMs`, or held by a
+ * process of this machine that no longer runs?
+ */
+export function isStaleLock(
+  lock: LockInfo,
+  now: number,
+  staleMs = STALE_LOCK_MS,
+  local: LocalProcesses = THIS_MACHINE,
+): boolean {
+  if (lock.refreshed < now - staleMs) return true;
+  return lock.host === local.host && !local.isRunning(lock.pid);
 }
 
 /**
@@ -209,17 +250,32 @@ export function releaseLock(lock: RepoLock): Promise<void> {
   return lock.release();
 }
 
-/** Removes every stale lock; returns the names removed. */
+/** Removes every stale lock (see {@link isStaleLock}); returns the names removed. */
 export async function removeStaleLocks(
   repo: Repository,
-  opts: { now?: () => number; staleMs?: number; signal?: AbortSignal } = {},
+  opts: { now?: () => number; staleMs?: number; local?: LocalProcesses; signal?: AbortSignal } = {},
 ): Promise<string[]> {
   const now = (opts.now ?? Date.now)();
   const removed: string[] = [];
   for (const l of await listLocks(repo, opts)) {
-    if (!isStaleLock(l, now, opts.staleMs)) continue;
-    await removeIfPresent(repo, l.name);
-    removed.push(l.name);
+    if (!isStaleLock(l, now, opts.staleMs, opts.local)) continue;
+    if (await removeIfPresent(repo, l.name)) removed.push(l.name);
+  }
+  return removed;
+}
+
+/**
+ * Removes every lock file, live ones too (`cairn unlock --remove-all`): only
+ * for when the user knows no other cairn uses the repository. Returns the
+ * names removed.
+ */
+export async function removeAllLocks(
+  repo: Repository,
+  opts: { signal?: AbortSignal } = {},
+): Promise<string[]> {
+  const removed: string[] = [];
+  for await (const f of repo.backend.list("locks", opts)) {
+    if (await removeIfPresent(repo, f.name)) removed.push(f.name);
   }
   return removed;
 }
@@ -234,8 +290,8 @@ async function writeLock(
   const t = now();
   const info: LockInfo = {
     kind,
-    host: opts.host ?? Deno.hostname(),
-    pid: Deno.pid,
+    host: opts.host ?? THIS_MACHINE.host,
+    pid: opts.pid ?? Deno.pid,
     time: t,
     refreshed: t,
   };
@@ -243,11 +299,13 @@ async function writeLock(
   return new RepoLock(repo, name, info, now, opts.refreshMs ?? LOCK_REFRESH_MS, opts.onWarning);
 }
 
-async function removeIfPresent(repo: Repository, name: string): Promise<void> {
+async function removeIfPresent(repo: Repository, name: string): Promise<boolean> {
   try {
     await repo.backend.remove("locks", name);
+    return true;
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
+    return false;
   }
 }
 

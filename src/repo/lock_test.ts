@@ -1,5 +1,5 @@
 import { backup } from "../archiver/mod.ts";
-import { type Backend, FaultBackend } from "../backend/mod.ts";
+import { type Backend, FaultBackend, InjectedFault } from "../backend/mod.ts";
 import { assert, assertEquals, assertRejects } from "../testing/asserts.ts";
 import {
   acquireExclusiveLock,
@@ -177,11 +177,66 @@ Deno.test("a lock file the credentials may not delete is a warning, not a failur
   await releaseLock(lock);
   assertEquals(warnings.length, 2, warnings.join("\n"));
   assert(
-    warnings.every((w) => /^cannot remove lock file [0-9a-f]{8} \(403 AccessDenied\)/.test(w)),
+    warnings.every((w) => /^cannot remove lock file locks\/[0-9a-f]+ \(403 AccessDenied\)/.test(w)),
   );
-  // Any other failure to remove still fails.
-  faulty.hook = (op, type) => (op === "remove" && type === "locks" ? new Error("boom") : undefined);
-  const other = await acquireSharedLock(repo, { refreshMs: 0 });
-  await assertRejects(() => releaseLock(other), Error, "boom");
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** The pid of a process that ran and has exited: no process has it now. */
+async function deadPid(): Promise<number> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "0"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await child.status;
+  return child.pid;
+}
+
+Deno.test("a lock whose holder is a dead process on this host is stale at once", async () => {
+  const { dir, backend, repo } = await newRepo();
+  const pid = await deadPid();
+  const killedPrune = await acquireExclusiveLock(repo, { pid, refreshMs: 0 });
+  const killedBackup = await acquireSharedLock(repo, { pid, refreshMs: 0 });
+  const elsewhere = await acquireSharedLock(repo, { pid, host: "other-host", refreshMs: 0 });
+  // The killed prune does not block a new one, nor the killed backup a drop.
+  const A = writeTree(dir, "A", { a0: randomBytes(10_000) });
+  const s1 = await backup(repo, { paths: [A], host: "h", workers: 1 });
+  await backend.remove("snapshots", s1.id);
+  await agePacks(backend, 2 * HOUR);
+  const stats = await pruneRepository(repo, { graceMs: 0 });
+  assertEquals(stats.backupsRunning, 1, "only the other host's lock counts as live");
+  await releaseLock(elsewhere);
+  const again = await pruneRepository(repo, { graceMs: 0 });
+  assertEquals(again.backupsRunning, 0);
+  assert(again.packsDeleted >= 1);
+  assertEquals((await removeStaleLocks(repo)).sort(), [killedPrune.name, killedBackup.name].sort());
+  assertEquals(await listLocks(repo), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a lock file that cannot be removed is a warning, and expires by time", async () => {
+  const { dir, backend } = await newRepo();
+  const faulty = new FaultBackend(backend);
+  const repo = await Repository.open(faulty, "pw");
+  const warnings: string[] = [];
+  let t = Date.now();
+  const lock = await acquireSharedLock(repo, {
+    now: () => t,
+    refreshMs: 0,
+    onWarning: (m) => warnings.push(m),
+  });
+  const first = lock.name;
+  faulty.failNext("remove", 2, new InjectedFault("AccessDenied: no deletes"));
+  t += 60_000;
+  await lock.refresh();
+  assertEquals(lock.refreshError, undefined, "the new lock file was written");
+  await releaseLock(lock);
+  assertEquals(warnings.length, 2);
+  assert(warnings[0].includes(`locks/${first}`) && warnings[0].includes("AccessDenied"));
+  // Both files stay; once old they block no prune.
+  assertEquals((await listLocks(repo)).length, 2);
+  const later = await acquireExclusiveLock(repo, { now: () => t + STALE_LOCK_MS + 60_001 });
+  await releaseLock(later);
   await Deno.remove(dir, { recursive: true });
 });

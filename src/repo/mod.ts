@@ -18,3 +18,5 @@ export * from "./prune.ts";
 export * from "./lock.ts";
 export * from "./walk_budget.ts";
 export * from "./object_lock.ts";
+export * from "./snapshot_guard.ts";
+export * from "./repair.ts";

@@ -24,11 +24,15 @@
  * reference to the dropped blobs, and a pack is deleted only when none
  * exists. With G = 0 ("no backup is running") both phases run at once.
  *
- * The gap: a backup that opened before phase 1 and reused a dropped blob
- * writes a snapshot whose blob is missing from the index until the next
- * prune reindexes it (`check` reports it meanwhile; the bytes are safe).
- * Closing the gap needs readers to fall back to `dropped` packs (see
- * docs/PRUNE.md).
+ * A backup that opened before phase 1 and reused a dropped blob puts the
+ * dropped pack back into the index itself before writing its snapshot
+ * (`snapshot_guard.ts`); until then readers fall back to `dropped` packs.
+ *
+ * ## The second look
+ * A backup or reader whose shared lock appears after prune listed the locks
+ * may have read the old index. So once the new index is written prune lists
+ * locks and snapshots again, and if one appeared it deletes none of this
+ * run's drops, recording them as dropped "now" instead (docs/PRUNE.md).
  *
  * ## Other rules
  * - Packs modified less than G ago are neither dropped nor repacked, and
@@ -37,9 +41,9 @@
  * - A pack whose unused share of bytes exceeds `maxUnusedFraction` has its
  *   used blobs copied into new packs and is then dropped like an unused one.
  *   A blob stored twice keeps one copy (the first live one).
- * - Live shared locks (backups announcing themselves) are a hint only: while
- *   one exists prune drops nothing, and deletes only what was dropped before
- *   the oldest of them was taken.
+ * - While a live shared lock (a backup or reader) exists prune drops
+ *   nothing, and deletes only what was dropped before the oldest of them was
+ *   taken.
  * - Snapshots are listed before the index, and the index before the packs,
  *   so every pack a listed snapshot needs is seen. Every listing must be
  *   complete (backends throw rather than end early) and every index file and
@@ -59,7 +63,13 @@ import { forEachBlob } from "./blob_codec.ts";
 import { CorruptError } from "./format.ts";
 import { type PackInfo, packKey, readPackTrailer } from "./pack.ts";
 import type { Repository } from "./repository.ts";
-import { acquireExclusiveLock, isStaleLock, listLocks, type RepoLock } from "./lock.ts";
+import {
+  acquireExclusiveLock,
+  isStaleLock,
+  listLocks,
+  type LockFile,
+  type RepoLock,
+} from "./lock.ts";
 import { renewRetention } from "./object_lock.ts";
 import {
   type DroppedPack,
@@ -92,8 +102,12 @@ export interface PruneOptions {
    * run writes no lock and uses `now`.
    */
   storageClock?: boolean;
+  /** The exclusive lock, when the caller took it first (e.g. forget before it removes snapshots). */
+  lock?: RepoLock;
   signal?: AbortSignal;
   onProgress?: (msg: string) => void;
+  /** Test hook: runs once the plan is made, before anything is written. */
+  onPlanned?: () => Promise<void>;
 }
 
 /** What prune found and did (or, in a dry run, would do). */
@@ -136,6 +150,8 @@ export interface PruneStats {
   packsLocked: number;
   /** Files whose Object Lock retention prune renewed (object_lock.ts). */
   retentionRenewed: number;
+  /** Temp files of interrupted saves removed (older than the grace period). */
+  temporaryFilesDeleted: number;
 }
 
 /** Frees unreferenced space; see the module doc for the safety argument. */
@@ -152,21 +168,27 @@ export async function pruneRepository(
     throw new RangeError(`maxUnusedFraction must be in [0, 1], not ${maxUnused}`);
   }
   const localNow = opts.now ?? Date.now;
+  /** The clock prune goes by: the storage's, from the lock just written (see storageClockOffset). */
+  const clockOf = async (lock: RepoLock | undefined) => {
+    const useStorage = opts.storageClock ?? opts.now === undefined;
+    const offset = lock && useStorage ? await storageClockOffset(repo, lock, opts) : 0;
+    return () => localNow() + offset;
+  };
+  if (opts.lock) {
+    if (opts.lock.info.kind !== "exclusive") throw new TypeError("prune needs the exclusive lock");
+    const now = await clockOf(opts.lock);
+    return await prune(repo, { ...opts, graceMs, maxUnused, now }, opts.lock);
+  }
   const lock = opts.dryRun ? undefined : await acquireExclusiveLock(repo, {
     now: localNow,
     signal: opts.signal,
+    onWarning: (m) => opts.onProgress?.(`warning: ${m}`),
   });
-  let failed = true;
   try {
-    const useStorage = opts.storageClock ?? opts.now === undefined;
-    const offset = lock && useStorage ? await storageClockOffset(repo, lock, opts) : 0;
-    const now = () => localNow() + offset;
-    const stats = await prune(repo, { ...opts, graceMs, maxUnused, now }, lock);
-    failed = false;
-    return stats;
+    const now = await clockOf(lock);
+    return await prune(repo, { ...opts, graceMs, maxUnused, now }, lock);
   } finally {
-    // After a failure the backend may be gone; keep the first error.
-    if (lock) await lock.release().catch((err) => failed ? undefined : Promise.reject(err));
+    await lock?.release();
   }
 }
 
@@ -206,11 +228,13 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
   const shared = (await listLocks(repo, { signal }))
     .filter((l) => l.kind === "shared" && !isStaleLock(l, t0));
   const oldestShared = Math.min(...shared.map((l) => l.time));
+  const shared0 = new Set(shared.map(holderKey));
 
   say("listing snapshots");
-  const snapshots = await repo.listSnapshots();
+  const snapshots = await refuseIfDamaged(() => repo.listSnapshots({ strict: true }));
+  const snapshotNames = new Set(snapshots.map((s) => s.id));
   say("reading the index");
-  const state = await loadIndexState(repo, signal);
+  const state = await refuseIfDamaged(() => loadIndexState(repo, signal));
   const data = new Map<string, FileStat>();
   for await (const f of repo.backend.list("data", { signal })) data.set(f.name, f);
 
@@ -268,6 +292,7 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
   const dirty = plan.drop.length > 0 || plan.reindex.length > 0 || plan.missingPacks.length > 0 ||
     plan.remove.some((r) => !r.unindexed) || plan.carry.length !== state.dropped.size ||
     state.live.length > 1;
+  await o.onPlanned?.();
   if (o.dryRun) {
     if (dirty) stats.indexFilesWritten = 1;
     stats.indexFilesDeleted = (dirty ? state.live.length : 0) + state.superseded.length;
@@ -285,6 +310,8 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
   }
   // 2. One new index file replaces every live one.
   const superseded = [...state.superseded];
+  const packs = [...plan.keep, ...plan.reindex, ...written];
+  let newIndex: string | undefined;
   if (dirty) {
     assertLockHeld(lock);
     const droppedAt = o.now();
@@ -292,11 +319,38 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
       ...plan.carry,
       ...(markDrops ? plan.drop.map((p) => ({ ...p, droppedAt })) : []),
     ];
-    const packs = [...plan.keep, ...plan.reindex, ...written];
     say("writing the new index");
-    await savePruneIndex(repo, packs, marks, state.live);
+    newIndex = await savePruneIndex(repo, packs, marks, state.live);
     stats.indexFilesWritten = 1;
     superseded.push(...state.live);
+  }
+  // Look again, now that the new index is in place: a backup (or reader)
+  // that started after the locks were listed may have read the old index
+  // and reused what this run dropped, and may even have finished already.
+  let remove = plan.remove;
+  let temporary = shared.length === 0;
+  if (await startedSince(repo, o.now(), shared0, snapshotNames, lock, signal)) {
+    temporary = false;
+    const dropped = new Set(plan.drop.map((p) => p.name));
+    remove = plan.remove.filter((r) => !r.unindexed && !dropped.has(r.name));
+    say(
+      "warning: a backup or reader started while pruning; packs dropped in this run stay " +
+        "readable, and a later prune deletes them if nothing uses them",
+    );
+    if (plan.drop.length > 0) {
+      // Dropped "now", after every such backup took its lock: later prunes
+      // hold these packs back while it runs, as they would for any drop it saw.
+      const droppedAt = o.now();
+      const marks = [...plan.carry, ...plan.drop.map((p) => ({ ...p, droppedAt }))];
+      await savePruneIndex(repo, packs, marks, [...state.live, newIndex!]);
+      stats.indexFilesWritten = 2;
+      superseded.push(newIndex!);
+      const size = (name: string) => data.get(name)?.size ?? 0;
+      if (!markDrops) {
+        stats.packsPending += plan.drop.length;
+        stats.bytesPending += plan.drop.reduce((n, p) => n + size(p.name), 0);
+      }
+    }
   }
   // 3. Delete superseded index files, then 4. the packs nothing needs.
   assertLockHeld(lock);
@@ -316,8 +370,8 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
     if (await locked("index", name)) continue;
     if (await removeIfPresent(repo, "index", name)) stats.indexFilesDeleted++;
   }
-  if (plan.remove.length > 0) say(`deleting ${plan.remove.length} packs`);
-  for (const r of plan.remove) {
+  if (remove.length > 0) say(`deleting ${remove.length} packs`);
+  for (const r of remove) {
     signal?.throwIfAborted();
     if (await locked("data", r.name)) continue;
     if (!(await removeIfPresent(repo, "data", r.name))) continue;
@@ -325,7 +379,15 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
     stats.bytesFreed += r.size;
     if (r.unindexed) stats.unindexedPacksDeleted++;
   }
-  // 5. Under Object Lock: extend the retention of everything still in use.
+  // 5. Temp files of interrupted saves, once no save that is still running can own them.
+  if (temporary && repo.backend.removeTemporary) {
+    for await (const f of repo.backend.listTemporary?.({ signal }) ?? []) {
+      if (f.mtimeMs === undefined || f.mtimeMs > t0 - o.graceMs) continue;
+      await repo.backend.removeTemporary(f.name, { signal });
+      stats.temporaryFilesDeleted++;
+    }
+  }
+  // 6. Under Object Lock: extend the retention of everything still in use.
   if (repo.config.object_lock) {
     const renewed = await renewRetention(repo, { now: o.now, signal, onProgress: say });
     stats.retentionRenewed = renewed.renewed;
@@ -396,6 +458,7 @@ function initialStats(
     filesLocked: 0,
     packsLocked: 0,
     retentionRenewed: 0,
+    temporaryFilesDeleted: 0,
   };
   if (o.dryRun) {
     stats.packsDeleted = plan.remove.length;
@@ -447,6 +510,52 @@ async function repack(
     if (writer.backlog > 1) await writer.drain();
   }
   await writer.flush();
+}
+
+/**
+ * Prune decides what is unused from every snapshot and index file: with one
+ * unreadable, it could delete what that file needs, so it stops instead.
+ */
+async function refuseIfDamaged<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (!(err instanceof CorruptError)) throw err;
+    throw new CorruptError(
+      `${err.message}; nothing was pruned: prune must read every snapshot and index file ` +
+        `(see "cairn check"; "cairn repair" rebuilds them)`,
+      { cause: err },
+    );
+  }
+}
+
+/** Who holds a lock, the same across its refreshes (each refresh is a new file). */
+function holderKey(l: LockFile): string {
+  return `${l.kind}/${l.host}/${l.pid}/${l.time}`;
+}
+
+/**
+ * Did a live shared lock that was not there at the start appear, or a
+ * snapshot that was not listed? Either means a backup or reader may rely
+ * on the index as it was before this run changed it.
+ */
+async function startedSince(
+  repo: Repository,
+  now: number,
+  shared0: ReadonlySet<string>,
+  snapshots0: ReadonlySet<string>,
+  own: RepoLock | undefined,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  for (const l of await listLocks(repo, { signal })) {
+    if (l.kind !== "shared" || isStaleLock(l, now) || shared0.has(holderKey(l))) continue;
+    if (own && l.name === own.name) continue;
+    return true;
+  }
+  for await (const f of repo.backend.list("snapshots", { signal })) {
+    if (!snapshots0.has(f.name)) return true;
+  }
+  return false;
 }
 
 function assertLockHeld(lock: RepoLock | undefined): void {

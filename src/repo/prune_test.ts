@@ -186,7 +186,8 @@ Deno.test("pruneRepository() survives a crash at every write and a rerun complet
       },
     });
     const repo = await Repository.open(fault, "pw");
-    await assertRejects(() => pruneRepository(repo, { graceMs: 0 }), InjectedFault);
+    if (k < writes) await assertRejects(() => pruneRepository(repo, { graceMs: 0 }), InjectedFault);
+    else await pruneRepository(repo, { graceMs: 0 }); // the last write, the lock's removal, only warns
     assertEquals(await verifyRepository(at), 2, `after a crash at write ${k}`);
 
     // The crashed run's lock is stale an hour later; then a rerun completes.

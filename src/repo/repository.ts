@@ -19,7 +19,14 @@ import {
 import { extractBlob, openSegment } from "./blob_codec.ts";
 import { type BlobType, CorruptError } from "./format.ts";
 import { type IndexEntry, loadMasterIndex, mapLimit, MasterIndex } from "./index.ts";
-import { backendPackStore, type PackInfo, packKey, PackWriter, SEGMENT_ALONE } from "./pack.ts";
+import {
+  backendPackStore,
+  type PackInfo,
+  packKey,
+  PackWriter,
+  readPackTrailer,
+  SEGMENT_ALONE,
+} from "./pack.ts";
 import { loadSealedJson, saveSealedJson } from "./sealed_file.ts";
 import {
   resolveSnapshot,
@@ -111,6 +118,17 @@ export class Repository {
   #segments = new Map<string, Promise<Uint8Array>>();
   /** Every index file listed when `index` was loaded, superseded ones too. */
   indexFiles: readonly string[] = [];
+  /** Index files that could not be read when `index` was loaded. */
+  damagedIndexFiles: readonly string[] = [];
+  /**
+   * Look for a blob the index does not list in the headers (trailers) of
+   * the packs it does not list, once per loaded index. `check` turns it off:
+   * it reports such blobs instead.
+   */
+  readPackHeaders = true;
+  #headersRead: Promise<void> | undefined;
+  /** Told of damage worked around (a skipped snapshot or index file); one line, naming the file. */
+  onWarning: (message: string) => void = () => {};
 
   /** The storage; with `object_lock`, one that saves under retention. */
   readonly backend: Backend;
@@ -258,17 +276,35 @@ export class Repository {
         throw new CorruptError(`config file of ${backend.location}: ${(err as Error).message}`);
       }
     }
-    const { index, listed } = await loadMasterIndex(backend, master.enc);
-    const repo = new Repository(backend, master, raw, index);
-    repo.indexFiles = listed;
+    const repo = new Repository(backend, master, raw, new MasterIndex());
+    repo.onWarning = opts.onWarning ?? repo.onWarning;
+    await repo.reloadIndex();
     return repo;
   }
 
-  /** Rereads every index file (e.g. after another writer added some). */
+  /**
+   * Rereads every index file (e.g. after another writer added some). A
+   * damaged one is skipped with a warning and named in
+   * {@link damagedIndexFiles}: readers go on (blobs it listed are found
+   * through pack headers); writers refuse.
+   */
   async reloadIndex(): Promise<void> {
-    const { index, listed } = await loadMasterIndex(this.backend, this.master.enc);
+    const { index, listed, damaged } = await loadMasterIndex(this.backend, this.master.enc, {
+      onDamaged: (name, err) => this.onWarning(`skipping index file index/${name}: ${err.message}`),
+    });
     this.index = index;
     this.indexFiles = listed;
+    this.damagedIndexFiles = damaged;
+    this.#headersRead = undefined;
+  }
+
+  /** Throws unless every index file could be read: for writers, which rely on the index whole. */
+  assertIndexWhole(what: string): void {
+    if (this.damagedIndexFiles.length === 0) return;
+    throw new CorruptError(
+      `index file index/${this.damagedIndexFiles[0]} is damaged, so ${what} could rely on data ` +
+        `that is gone; run "cairn repair index" first`,
+    );
   }
 
   /**
@@ -306,7 +342,11 @@ export class Repository {
 
   /** Loads, decrypts and verifies one blob. */
   async loadBlob(type: BlobType, id: string): Promise<Uint8Array> {
-    const entry = this.index.get(id);
+    let entry = this.index.get(id);
+    if (!entry && this.readPackHeaders) {
+      await (this.#headersRead ??= this.#readUnindexedHeaders());
+      entry = this.index.get(id);
+    }
     if (!entry) throw new CorruptError(`${type} blob ${id} is not in the index`);
     if (entry.type !== type) {
       throw new CorruptError(`blob ${id} is a ${entry.type} blob, not ${type}`);
@@ -355,6 +395,33 @@ export class Repository {
     return this.index.get(id)?.rawLength;
   }
 
+  /**
+   * Adds the blobs of every pack the index does not list, read from their
+   * trailers, as a fallback for reads only (like dropped packs: no backup
+   * deduplicates against them). This is how a blob whose index file is
+   * damaged or lost is still found.
+   */
+  async #readUnindexedHeaders(): Promise<void> {
+    const known = new Set([...this.index.packs()].map((p) => p.name));
+    for (const name of this.index.droppedPacks()) known.add(name);
+    const names: string[] = [];
+    for await (const f of this.backend.list("data")) if (!known.has(f.name)) names.push(f.name);
+    let found = 0;
+    await mapLimit(names, 8, async (name) => {
+      try {
+        const { salt, blobs } = await readPackTrailer(this.backend, this.master.enc, name);
+        this.index.addDroppedPack({ name, salt, blobs });
+        found++;
+      } catch (err) {
+        if (!(err instanceof CorruptError || err instanceof RangeError)) throw err;
+        this.onWarning(`pack data/${name} is in no index and its header cannot be read`);
+      }
+    });
+    if (found > 0) {
+      this.onWarning(`read the headers of ${found} pack(s) no index lists, to find missing blobs`);
+    }
+  }
+
   /** Loads and validates one tree. */
   async loadTree(id: string): Promise<Tree> {
     return decodeTree(await this.loadBlob("tree", id), id);
@@ -371,12 +438,27 @@ export class Repository {
     return { ...validateSnapshot(raw, id), id };
   }
 
-  /** Every snapshot, oldest first. */
-  async listSnapshots(): Promise<SnapshotWithId[]> {
+  /**
+   * Every snapshot, oldest first. A snapshot file that cannot be read is
+   * skipped with a warning naming it, so one damaged file hides only
+   * itself; with `strict` (prune, which must see every reference) it throws.
+   */
+  async listSnapshots(opts: { strict?: boolean } = {}): Promise<SnapshotWithId[]> {
     const names: string[] = [];
     for await (const f of this.backend.list("snapshots")) names.push(f.name);
-    const all = await mapLimit(names, 16, (n) => this.loadSnapshot(n));
-    return all.sort((a, b) => Date.parse(a.time) - Date.parse(b.time) || a.id.localeCompare(b.id));
+    const all = await mapLimit(names, 16, async (n) => {
+      try {
+        return await this.loadSnapshot(n);
+      } catch (err) {
+        if (err instanceof NotFoundError) return undefined; // forgotten meanwhile
+        if (!(err instanceof CorruptError) || opts.strict) throw err;
+        this.onWarning(`skipping snapshot file snapshots/${n}: ${err.message}`);
+        return undefined;
+      }
+    });
+    return all.filter((s) => s !== undefined).sort((a, b) =>
+      Date.parse(a.time) - Date.parse(b.time) || a.id.localeCompare(b.id)
+    );
   }
 
   /** The snapshot `ref` names: an id, a unique prefix or `latest`. */

@@ -33,6 +33,8 @@ export interface Snapshot {
   summary?: BackupSummary;
   /** The backup read extended attributes: a node without `xattrs` has none. */
   xattrs?: true;
+  /** Set by `cairn repair snapshots`: what this copy of snapshot `original` lost. */
+  repaired?: { original: string; lost: number; paths: string[] };
   program_version: string;
 }
 

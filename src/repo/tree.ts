@@ -81,6 +81,27 @@ const isNs = (s: unknown) => typeof s === "string" && /^-?\d{1,30}$/.test(s);
  * and is never trusted to be safe to act on.
  */
 export function decodeTree(bytes: Uint8Array, id: string): Tree {
+  try {
+    return parseTree(bytes, id);
+  } catch (err) {
+    if (!(err instanceof CorruptError)) throw err;
+    throw new InvalidTreeError(err.message, { cause: err.cause });
+  }
+}
+
+/**
+ * A tree that was read and authenticated but is not a valid tree (an unsafe
+ * name, a malformed node): written by someone holding the key, so callers
+ * stop rather than work around it, unlike a tree that cannot be read.
+ */
+export class InvalidTreeError extends CorruptError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "InvalidTreeError";
+  }
+}
+
+function parseTree(bytes: Uint8Array, id: string): Tree {
   const what = `tree ${id}`;
   let json: Tree;
   try {

@@ -40,6 +40,11 @@ export interface FileContentOptions {
   size?: number;
   signal?: AbortSignal;
   stats?: ContentStats;
+  /**
+   * Called for a blob that cannot be loaded; what it returns is yielded in
+   * its place and the content goes on. Without it the failure is thrown.
+   */
+  onDamaged?: (id: string, err: unknown) => Uint8Array;
 }
 
 interface Held {
@@ -94,7 +99,13 @@ export async function* fileContent(
       else {
         const length = lengthOf(id) ?? 0;
         if (held.size > 0 && stats.bytesHeld + length > maxBytes) return;
-        const blob = repo.loadBlob("data", id);
+        const onDamaged = opts.onDamaged;
+        const blob = onDamaged
+          ? repo.loadBlob("data", id).catch((err) => {
+            if (opts.signal?.aborted) throw err;
+            return onDamaged(id, err);
+          })
+          : repo.loadBlob("data", id);
         // Failures surface when the blob's turn comes; until then (or if the
         // consumer stops early) they must not count as unhandled.
         blob.catch(() => {});

@@ -1,11 +1,13 @@
 import {
   CorruptError,
   cycleError,
+  InvalidTreeError,
   isSafeName,
   type Node,
   nsToDate,
   type Repository,
   type Snapshot,
+  type Tree,
   WalkBudget,
 } from "../repo/mod.ts";
 import { fromBase64 } from "../crypto/mod.ts";
@@ -110,8 +112,10 @@ const SUID_SGID = 0o6000;
  * setuid/setgid bits and special files need `special`. Directory modes and
  * times are set last, deepest first, so writing children does not undo them.
  *
- * A damaged or hostile tree stops the restore with a CorruptError; a file
- * that cannot be written is recorded in `errors` and the restore goes on.
+ * A hostile tree (one that reads but is invalid) stops the restore with a
+ * CorruptError. A tree that cannot be read (damaged, missing) and a file
+ * that cannot be written are recorded in `errors`, and the restore goes on
+ * with everything else it can reach.
  */
 export function restore(
   repo: Repository,
@@ -171,7 +175,16 @@ class Restorer {
     const onPath = new Set<string>();
     const enter = async (treeId: string, dir: DirFrame, included: boolean) => {
       if (onPath.has(treeId)) throw cycleError(treeId, dir.snapPath);
-      const tree = await this.repo.loadTree(treeId);
+      let tree: Tree;
+      try {
+        tree = await this.repo.loadTree(treeId);
+      } catch (err) {
+        // A tree that cannot be read loses what is below it, not the restore;
+        // one that reads but is invalid (hostile names) stops everything.
+        if (err instanceof InvalidTreeError) throw err;
+        const why = err instanceof Error ? err.message : String(err);
+        return this.#fail(dir.snapPath, `directory not restored: tree ${treeId}: ${why}`);
+      }
       onPath.add(treeId);
       stack.push({ treeId, nodes: tree.nodes, at: 0, dir, included });
     };
