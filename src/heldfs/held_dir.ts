@@ -21,6 +21,21 @@ import fs from "node:fs";
 const C = fs.constants;
 const DIR_FLAGS = C.O_RDONLY | (C.O_DIRECTORY ?? 0) | (C.O_NOFOLLOW ?? 0);
 
+/** Paths of the directories held now, by descriptor, to put back in messages. */
+const shownByFd = new Map<number, string>();
+
+/**
+ * `text` (an error message) with every `/proc/self/fd/N` of a directory
+ * held by this thread replaced by that directory's path.
+ */
+export function unheld(text: string): string {
+  if (shownByFd.size === 0) return text;
+  return text.replace(
+    /\/proc\/(?:self|\d+)\/fd\/(\d+)/g,
+    (all, fd) => shownByFd.get(Number(fd)) ?? all,
+  );
+}
+
 /** Can directories be held (Linux with procfs)? */
 export const HELD: boolean = (() => {
   if (Deno.build.os !== "linux") return false;
@@ -59,7 +74,9 @@ export class HeldDir {
     readonly dev: number,
     readonly ino: number,
     readonly mode: number,
-  ) {}
+  ) {
+    if (fd >= 0) shownByFd.set(fd, path);
+  }
 
   /**
    * Opens the directory at `path`, following links in `path`: it is the
@@ -144,11 +161,47 @@ export class HeldDir {
     return HeldDir.#wrap(fd, path, expect);
   }
 
+  /**
+   * Makes entry `name` a real directory, replacing a file or link in the
+   * way (the entry, never what a link points to), and opens it. An
+   * existing directory is kept and made writable for its owner, so a second
+   * run into the same place works. `made` tells whether it is new.
+   */
+  ensureDir(name: string): { dir: HeldDir; made: boolean } {
+    const at = this.at(name);
+    // mkdir first: into a new tree it succeeds, and a miss costs one
+    // exception where an lstat first would cost one per new directory.
+    let made = true;
+    try {
+      Deno.mkdirSync(at, { mode: 0o700 });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+      made = false;
+      if (!Deno.lstatSync(at).isDirectory) {
+        Deno.removeSync(at);
+        Deno.mkdirSync(at, { mode: 0o700 });
+        made = true;
+      }
+    }
+    const dir = this.child(name);
+    if (!made && (dir.mode & 0o700) !== 0o700) {
+      try {
+        Deno.chmodSync(dir.self, (dir.mode & 0o7777) | 0o700);
+      } catch (err) {
+        dir.close();
+        throw err;
+      }
+    }
+    return { dir, made };
+  }
+
   /** Closes the descriptor; safe to call twice. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.fd >= 0) fs.closeSync(this.fd);
+    if (this.fd < 0) return;
+    shownByFd.delete(this.fd);
+    fs.closeSync(this.fd);
   }
 
   get closed(): boolean {
