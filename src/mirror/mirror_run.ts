@@ -26,6 +26,8 @@ export interface MirrorOptions {
   requireMount?: string;
   onError?: (path: string, message: string) => void;
   onWarning?: (message: string) => void;
+  /** Called as each mirror file is handed to its writer, before it is written (a hook for tests). */
+  onHandOut?: (path: string) => void;
 }
 
 /** What a mirror run did. */
@@ -73,6 +75,7 @@ export class MirrorRun {
       purge: opts.purge,
       previous,
       onError: opts.onError,
+      onHandOut: opts.onHandOut,
       lister,
     });
   }
