@@ -172,18 +172,21 @@ export class HeldDir {
     // mkdir first: into a new tree it succeeds, and a miss costs one
     // exception where an lstat first would cost one per new directory.
     let made = true;
+    let seen: DirId | undefined;
     try {
       Deno.mkdirSync(at, { mode: 0o700 });
     } catch (err) {
       if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
       made = false;
-      if (!Deno.lstatSync(at).isDirectory) {
+      const st = Deno.lstatSync(at);
+      if (!st.isDirectory) {
         Deno.removeSync(at);
         Deno.mkdirSync(at, { mode: 0o700 });
         made = true;
-      }
+      } else seen = { dev: st.dev, ino: st.ino };
     }
-    const dir = this.child(name);
+    // The directory opened must be the one looked at (an existing one) or a real one (a new one).
+    const dir = this.child(name, seen);
     if (!made && (dir.mode & 0o700) !== 0o700) {
       try {
         Deno.chmodSync(dir.self, (dir.mode & 0o7777) | 0o700);
