@@ -561,3 +561,52 @@ function randomBytes(n: number): Uint8Array {
   for (let at = 0; at < n; at += 65536) crypto.getRandomValues(out.subarray(at, at + 65536));
   return out;
 }
+
+/** Runs cairn, killed after a bound so that a run that hangs fails the test instead of stalling it. */
+async function cairnBounded(args: string[], env: Record<string, string>) {
+  const child = cairnCommand(args, { env }).spawn();
+  const bound = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  try {
+    const out = await child.output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  } finally {
+    clearTimeout(bound);
+  }
+}
+
+Deno.test("a FIFO planted as the mirror's lock or marker is refused, naming it, without hanging", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await makeSource(dir);
+  assertEquals((await cairn(["backup", src], { env })).code, 0, "a snapshot to mirror");
+  for (const name of [LOCK, MARKER]) {
+    const m = `${dir}/mirror-${name}`;
+    await Deno.mkdir(m);
+    const fifo = `${await Deno.realPath(m)}/${name}`;
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert(made.success);
+    for (const args of [["backup", src, "--mirror", m], ["mirror", "latest", m, "--purge"]]) {
+      const r = await cairnBounded(args, env);
+      assertEquals(r.code, 1, r.stderr);
+      const what = name === LOCK ? `its lock ${fifo}` : `its ${MARKER}`;
+      assertStringIncludes(r.stderr, `Refusing to mirror into ${m}: ${what} is not a regular file`);
+      assertEquals(r.stderr.trim().split("\n").length, 1, "one line");
+      assert(Deno.lstatSync(fifo).isFifo, "the FIFO is left alone");
+    }
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a mirror inside a source is refused when its path reaches the source through a link", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await makeSource(dir);
+  await Deno.symlink(src, `${dir}/alias`);
+  for (const m of [`${dir}/alias/mirror`, `${dir}/alias/docs/new/mirror`, `${dir}/alias`]) {
+    const r = await cairnBounded(["backup", src, "--mirror", m], env);
+    assertEquals(r.code, 1, r.stderr);
+    assertStringIncludes(r.stderr, `a mirror must not be inside a source or hold one`);
+    assertEquals(r.stderr.trim().split("\n").length, 1, "one line");
+  }
+  await assertNoFile(`${src}/docs/new`);
+  assertEquals(await snapshotCount(env), 0, "a refused backup takes no snapshot");
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,5 +1,5 @@
 import { tempBeside } from "../archiver/mod.ts";
-import { lstatOrNull } from "../restore/mod.ts";
+import { NotRegularFileError, readRegularFile } from "../heldfs/mod.ts";
 
 /** The marker file at the top of every mirror directory. */
 export const MARKER_NAME = ".cairn-mirror.json";
@@ -31,15 +31,25 @@ export class MirrorRefusedError extends Error {
   override name = "MirrorRefusedError";
 }
 
-/** The marker of mirror directory `dir`; null when there is none, "invalid" when unreadable. */
+/**
+ * The marker of mirror directory `dir`; null when there is none, "invalid"
+ * when unreadable. Read with O_NOFOLLOW and O_NONBLOCK: a link or FIFO
+ * planted in its place is refused, never followed or waited on.
+ */
 export function readMarker(dir: string): MirrorMarker | null | "invalid" {
   let text: string;
+  const path = `${dir === "/" ? "" : dir}/${MARKER_NAME}`;
   try {
-    const st = lstatOrNull(`${dir}/${MARKER_NAME}`);
-    if (!st) return null;
-    if (!st.isFile || st.size > 65536) return "invalid";
-    text = Deno.readTextFileSync(`${dir}/${MARKER_NAME}`);
-  } catch {
+    const { bytes } = readRegularFile(path, 65536);
+    if (!bytes) return "invalid";
+    text = new TextDecoder().decode(bytes);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    if (err instanceof NotRegularFileError) {
+      throw new MirrorRefusedError(
+        `Refusing to mirror into ${dir}: its ${MARKER_NAME} is not a regular file`,
+      );
+    }
     return "invalid";
   }
   try {

@@ -1,5 +1,6 @@
 import process from "node:process";
 import { tempBeside } from "../archiver/mod.ts";
+import { NotRegularFileError, readRegularFile } from "../heldfs/mod.ts";
 import { lstatOrNull } from "../restore/mod.ts";
 import { MIRROR_LOCK_NAME, MirrorRefusedError, openMirrorFolder } from "./marker.ts";
 
@@ -92,11 +93,11 @@ export class MirrorLock {
         file = Deno.openSync(path, { write: true, createNew: true, mode: 0o644 });
       } catch (err) {
         if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-        const found = readLock(path);
+        const found = readLock(folder, path);
         if (!found) continue; // released meanwhile
         const why = staleReason(path, found, info.host, now(), opts.staleMs);
         if (why === undefined) throw new MirrorRefusedError(refusal(folder, path, found.info));
-        if (breakLock(path, found.st.ino)) {
+        if (breakLock(path, found.ino)) {
           const who = found.info ? ` (${describe(found.info)})` : "";
           opts.onWarning?.(`replaced the stale mirror lock ${path}${who}: ${why}`);
         }
@@ -182,38 +183,37 @@ export function processAlive(pid: number): boolean {
 interface FoundLock {
   /** Undefined when the file holds no valid lock. */
   info: MirrorLockInfo | undefined;
-  st: Deno.FileInfo;
+  mtimeMs: number;
+  ino: number | null;
 }
 
-function readLock(path: string): FoundLock | null {
-  let file: Deno.FsFile;
+/**
+ * The lock at `path`, or null when there is none. Opened with O_NOFOLLOW
+ * and O_NONBLOCK, so a FIFO planted there cannot hang the run nor a link
+ * send the read elsewhere; anything but a regular file is refused.
+ */
+function readLock(folder: string, path: string): FoundLock | null {
+  let read: ReturnType<typeof readRegularFile>;
   try {
-    file = Deno.openSync(path, { read: true });
+    read = readRegularFile(path, 4096);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
+    if (err instanceof NotRegularFileError) {
+      throw new MirrorRefusedError(
+        `Refusing to mirror into ${folder}: its lock ${path} is not a regular file`,
+      );
+    }
     throw err;
   }
+  const found: FoundLock = { info: undefined, mtimeMs: read.st.mtimeMs, ino: read.st.ino };
+  if (!read.bytes) return found;
   try {
-    const st = file.statSync();
-    if (!st.isFile || st.size > 4096) return { info: undefined, st };
-    const buf = new Uint8Array(st.size);
-    let at = 0;
-    while (at < buf.length) {
-      const n = file.readSync(buf.subarray(at));
-      if (n === null) break;
-      at += n;
+    const v = JSON.parse(new TextDecoder().decode(read.bytes));
+    if (typeof v?.host === "string" && Number.isInteger(v.pid) && typeof v.time === "string") {
+      found.info = { host: v.host, pid: v.pid, time: v.time };
     }
-    let info: MirrorLockInfo | undefined;
-    try {
-      const v = JSON.parse(new TextDecoder().decode(buf.subarray(0, at)));
-      if (typeof v?.host === "string" && Number.isInteger(v.pid) && typeof v.time === "string") {
-        info = { host: v.host, pid: v.pid, time: v.time };
-      }
-    } catch { /* not JSON */ }
-    return { info, st };
-  } finally {
-    file.close();
-  }
+  } catch { /* not JSON */ }
+  return found;
 }
 
 /** Why the lock found at `path` is stale, or undefined while its holder may be running. */
@@ -224,7 +224,7 @@ function staleReason(
   now: number,
   staleMs = MIRROR_LOCK_STALE_MS,
 ): string | undefined {
-  const age = now - (found.st.mtime?.getTime() ?? 0);
+  const age = now - found.mtimeMs;
   const { info } = found;
   if (!info) return age > UNREADABLE_STALE_MS ? "it is not a valid lock" : undefined;
   if (info.host === host) {

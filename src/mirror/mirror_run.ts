@@ -26,6 +26,8 @@ export interface MirrorOptions {
   requireMount?: string;
   onError?: (path: string, message: string) => void;
   onWarning?: (message: string) => void;
+  /** Called as each mirror file is handed to its writer, before it is written (a hook for tests). */
+  onHandOut?: (path: string) => void;
 }
 
 /** What a mirror run did. */
@@ -73,6 +75,7 @@ export class MirrorRun {
       purge: opts.purge,
       previous,
       onError: opts.onError,
+      onHandOut: opts.onHandOut,
       lister,
     });
   }
@@ -108,9 +111,13 @@ export class MirrorRun {
       };
     } else path = resolve(expandTemplate(template, values));
     const folder = versioned ? versionsFolder(template, values) : path;
+    // By path as given, and by real path: a link can make a mirror path
+    // outside every source lead into one.
+    const mirrors = [...new Set([path, folder])].map((m) => [m, realPathAhead(m)]);
     for (const s of sources.map((p) => resolve(p))) {
-      for (const m of new Set([path, folder])) {
-        if (m === s || m.startsWith(s === "/" ? "/" : s + "/") || s.startsWith(m + "/")) {
+      const sReal = realPathAhead(s);
+      for (const [m, mReal] of mirrors) {
+        if (nested(m, s) || nested(mReal, sReal)) {
           throw new MirrorRefusedError(
             `Refusing to mirror ${s} into ${m}: a mirror must not be inside a source or hold one`,
           );
@@ -245,5 +252,31 @@ export class MirrorRun {
       if (this.tree.guard(r.id, () => removeEntry(r.id))) removed.push(r.id);
     }
     return removed;
+  }
+}
+
+/** Is one of two absolute paths the other, or inside it? */
+function nested(a: string, b: string): boolean {
+  const inside = (x: string, y: string) => x === y || x.startsWith(y === "/" ? "/" : y + "/");
+  return inside(a, b) || inside(b, a);
+}
+
+/**
+ * The real path `path` has or will have: the real path of its nearest
+ * existing ancestor, with the missing components after it.
+ */
+function realPathAhead(path: string): string {
+  const rest: string[] = [];
+  let at = resolve(path);
+  for (;;) {
+    try {
+      const real = Deno.realPathSync(at);
+      return rest.length === 0 ? real : `${real === "/" ? "" : real}/${rest.reverse().join("/")}`;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound) || at === "/") return resolve(path);
+    }
+    const cut = at.lastIndexOf("/");
+    rest.push(at.slice(cut + 1));
+    at = cut === 0 ? "/" : at.slice(0, cut);
   }
 }

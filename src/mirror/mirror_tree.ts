@@ -7,8 +7,9 @@ import {
   type ParentFile,
   tempBeside,
 } from "../archiver/mod.ts";
+import { HeldDir, unheld } from "../heldfs/mod.ts";
 import { setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
-import { ensureRealDir, isRoot, lstatOrNull } from "../restore/mod.ts";
+import { isRoot, lstatOrNull } from "../restore/mod.ts";
 import { type DirLister, listDir, type Listing } from "../walker/mod.ts";
 import { linkInto, removeEntry, symlinkInto } from "./_fs.ts";
 import { RESERVED_NAMES } from "./marker.ts";
@@ -49,7 +50,21 @@ export interface MirrorTreeOptions {
    * started on the root by {@link MirrorTree.root}, closed by the caller.
    */
   lister?: DirLister;
+  /**
+   * Called on the main thread as each file is handed to the thread that
+   * writes it, before it is written: a known point mid-run, for tests.
+   */
+  onHandOut?: (path: string) => void;
 }
+
+/** Where an entry of the mirror is: a directory of this run and a name in it. */
+interface Place {
+  dir: MirrorDirState;
+  name: string;
+}
+
+/** Directories reopened after their walk kept open at most (then all are closed). */
+const REOPENED_MAX = 64;
 
 /** Setuid/setgid bits are never mirrored (DESIGN.md: not unless asked for). */
 const MODE_MASK = 0o1777;
@@ -61,10 +76,13 @@ const MODE_MASK = 0o1777;
  * directory modes and times, deepest first.
  *
  * Every name comes from a directory listing or a checked tree, and every
- * path is built from the root by single components; existing entries are
- * looked at with lstat, directories made with `ensureRealDir`, files written
- * to O_EXCL temp files and renamed, so no write leaves the root or goes
- * through a link.
+ * entry is made inside a directory held open by descriptor (`src/heldfs`:
+ * opened with O_NOFOLLOW, reached as `/proc/self/fd/N/name`, also by the
+ * workers writing files, and reopened from the root with its device and
+ * inode checked for the steps that come last). Existing entries are looked
+ * at with lstat, files written to O_EXCL temp files and renamed, so no write
+ * leaves the root or goes through a link, even when a directory is swapped
+ * for one while the run writes into it.
  *
  * A directory new to the mirror is built under a temp name beside its own
  * (mode 0700, made with mkdir, which never follows a link) and renamed into
@@ -86,24 +104,32 @@ export class MirrorTree {
   };
   readonly errors: MirrorIssue[] = [];
   readonly asRoot = isRoot();
-  readonly #dirs: { path: string; entry?: MirrorEntry; depth: number }[] = [];
-  readonly #symlinks: { path: string; target: string; fresh: boolean; entry?: MirrorEntry }[] = [];
+  readonly #dirs: { dir: MirrorDirState; entry?: MirrorEntry; depth: number }[] = [];
+  readonly #symlinks: { at: Place; target: string; fresh: boolean; entry?: MirrorEntry }[] = [];
+  /** Which directory each file handed to a writer is in: held open until it is written. */
+  readonly #targets = new Map<MirrorTarget, MirrorDirState>();
+  #reopened: MirrorDirState[] = [];
+  #root: MirrorDirState | undefined;
   /** Directories built under a temp name (that path → their own). */
   readonly #staged = new Map<string, string>();
-  /** `dev:inode` → the mirror path of that file's first link, once written. */
+  /** `dev:inode` → where that file's first link is, once written. */
   readonly #links = new Map<string, FirstLink>();
-  readonly #linkWaiters = new Map<string, (path: string | undefined) => void>();
+  readonly #linkWaiters = new Map<MirrorTarget, (at: Place | undefined) => void>();
   readonly #pending: Promise<void>[] = [];
 
   constructor(readonly opts: MirrorTreeOptions) {}
 
   /** The root directory, standing for the sources' base directory (entry undefined: `/`). */
   root(entry: MirrorEntry | undefined, names: readonly string[]): MirrorDirState {
-    const setgid = ((ensureRealDir(this.opts.root).mode ?? 0) & 0o2000) !== 0;
-    const listing = listDirInfo(this.opts.root);
+    const held = HeldDir.open(this.opts.root);
+    const setgid = (held.mode & 0o2000) !== 0;
+    const listing = listDirInfo(held.self);
     this.opts.lister?.walk(this.opts.root);
-    return new MirrorDirState(
+    this.#root = new MirrorDirState(
       this,
+      held,
+      undefined,
+      "",
       this.opts.root,
       this.opts.previous,
       0,
@@ -113,6 +139,34 @@ export class MirrorTree {
       false,
       setgid,
     );
+    return this.#root;
+  }
+
+  /**
+   * Directory `dir` held open: while it is walked or has files being
+   * written, its own descriptor; after, opened again from the root, each
+   * step with O_NOFOLLOW and checked to be the directory it was (one
+   * swapped for a link or another directory is refused). Valid until
+   * {@link trim}.
+   */
+  reopen(dir: MirrorDirState): HeldDir {
+    if (!dir.held.closed) return dir.held;
+    dir.held = this.reopen(dir.parent!).child(dir.name, dir.held);
+    this.#reopened.push(dir);
+    return dir.held;
+  }
+
+  /** Closes reopened directories once there are many; call between steps, never inside one. */
+  trim(all = false): void {
+    if (!all && this.#reopened.length < REOPENED_MAX) return;
+    for (const d of this.#reopened) d.held.close();
+    this.#reopened = [];
+  }
+
+  /** Runs one deferred step on the entry at `at`, recording its failure by its path. */
+  #at(at: Place, step: (held: HeldDir) => void): void {
+    this.trim();
+    this.guard(at.dir.shown(at.name), () => step(this.reopen(at.dir)));
   }
 
   /** A worker finished writing `target` (or failed to). */
@@ -123,6 +177,8 @@ export class MirrorTree {
     retimed = false,
     warnings: readonly string[] = [],
   ): void {
+    const dir = this.#targets.get(target);
+    this.#targets.delete(target);
     for (const w of warnings) this.fail(target.path, w);
     if (error !== undefined) {
       this.fail(target.path, `not mirrored: ${error}`);
@@ -133,44 +189,72 @@ export class MirrorTree {
       this.stats.written++;
       this.stats.bytes += bytes;
     }
-    const waiter = this.#linkWaiters.get(target.path);
+    const waiter = this.#linkWaiters.get(target);
     if (waiter) {
-      this.#linkWaiters.delete(target.path);
-      waiter(error === undefined ? target.path : undefined);
+      this.#linkWaiters.delete(target);
+      const name = target.path.slice(target.path.lastIndexOf("/") + 1);
+      waiter(error === undefined && dir ? { dir, name } : undefined);
     }
+    dir?.release();
+  }
+
+  /** @internal `target` is handed to a writer: its directory stays open until it is written. */
+  handOut(target: MirrorTarget, dir: MirrorDirState): MirrorTarget {
+    this.#targets.set(target, dir);
+    dir.hold();
+    this.opts.onHandOut?.(this.#shown(unheld(target.path)));
+    return target;
   }
 
   /** Creates the symlinks, then sets directory metadata. Call after every file is written. */
   async finish(): Promise<void> {
+    try {
+      await this.#finish();
+    } finally {
+      this.trim(true);
+      this.#root?.held.close();
+    }
+  }
+
+  async #finish(): Promise<void> {
     await Promise.all(this.#pending);
     for (const s of this.#symlinks) {
-      this.guard(s.path, () => {
+      this.#at(s.at, (held) => {
+        const path = held.at(s.at.name);
         if (s.fresh) {
-          Deno.symlinkSync(s.target, s.path);
+          Deno.symlinkSync(s.target, path);
           this.stats.symlinks++;
-          this.#linkMetadata(s.path, s.entry);
+          this.#linkMetadata(path, s.entry);
           return;
         }
-        const parent = s.path.slice(0, s.path.lastIndexOf("/"));
-        if (!lstatOrNull(parent)?.isDirectory) {
-          throw new Error("its parent directory was replaced; refusing to create the link");
-        }
-        const st = lstatOrNull(s.path);
+        const st = lstatOrNull(path);
         if (st?.isDirectory) {
           if (!this.opts.purge) throw new Error("a directory is in the way (purge is off)");
-          removeEntry(s.path);
+          removeEntry(path);
         }
-        symlinkInto(s.target, s.path);
+        symlinkInto(s.target, path);
         this.stats.symlinks++;
-        this.#linkMetadata(s.path, s.entry);
+        this.#linkMetadata(path, s.entry);
       });
     }
     this.#dirs.sort((a, b) => b.depth - a.depth);
-    for (const d of this.#dirs) {
-      const e = d.entry;
-      if (e) this.guard(d.path, () => this.#dirMetadata(d.path, e));
-      const final = this.#staged.get(d.path);
-      if (final !== undefined) this.guard(d.path, () => unstage(d.path, final));
+    for (const { dir, entry } of this.#dirs) {
+      this.trim();
+      if (entry) {
+        this.guard(dir.path, () => {
+          // xattrs by its name in its held parent (set without following a link); the rest
+          // through the held directory itself (calls that follow its descriptor).
+          const named = dir.parent ? this.reopen(dir.parent).at(dir.name) : dir.path;
+          this.#dirMetadata(this.reopen(dir).self, named, entry);
+        });
+      }
+      const final = this.#staged.get(dir.path);
+      if (final !== undefined && dir.parent) {
+        const parent = dir.parent;
+        this.#at({ dir: parent, name: dir.name }, (held) => {
+          unstage(held.at(dir.name), held.at(final.slice(final.lastIndexOf("/") + 1)));
+        });
+      }
     }
   }
 
@@ -184,15 +268,19 @@ export class MirrorTree {
     }
   }
 
-  #dirMetadata(path: string, e: MirrorEntry): void {
-    const st = Deno.lstatSync(path);
+  /**
+   * Sets the metadata of the held directory `path` (calls that follow its
+   * descriptor), and its xattrs through `named`, its name in its parent.
+   */
+  #dirMetadata(path: string, named: string, e: MirrorEntry): void {
+    const st = Deno.statSync(path);
     if (!st.isDirectory) throw new Error("changed under the mirror; refusing to set its metadata");
     const mode = e.mode & MODE_MASK;
     if (this.asRoot && (st.uid !== e.uid || st.gid !== e.gid)) {
       this.ignoreEperm(() => Deno.chownSync(path, e.uid, e.gid));
     }
     if (((st.mode ?? 0) & 0o7777) !== mode) Deno.chmodSync(path, mode);
-    for (const w of applyXattrs(path, e.xattrs)) this.fail(path, w);
+    for (const w of applyXattrs(named, e.xattrs)) this.fail(named, w);
     if (st.mtime?.getTime() !== e.mtimeMs) {
       Deno.utimeSync(path, new Date(e.atimeMs ?? e.mtimeMs), new Date(e.mtimeMs));
     }
@@ -208,8 +296,8 @@ export class MirrorTree {
 
   /** Records a failure for one entry; the run goes on. */
   fail(path: string, err: unknown): void {
-    const message = err instanceof Error ? err.message : String(err);
-    const shown = this.#shown(path);
+    const message = unheld(err instanceof Error ? err.message : String(err));
+    const shown = this.#shown(unheld(path));
     this.errors.push({ path: shown, message });
     this.opts.onError?.(shown, message);
   }
@@ -234,8 +322,8 @@ export class MirrorTree {
   }
 
   /** @internal */
-  addDir(path: string, entry: MirrorEntry | undefined, depth: number, made: boolean): void {
-    this.#dirs.push({ path, entry, depth });
+  addDir(dir: MirrorDirState, entry: MirrorEntry | undefined, depth: number, made: boolean): void {
+    this.#dirs.push({ dir, entry, depth });
     if (made) this.stats.dirs++;
   }
 
@@ -244,31 +332,35 @@ export class MirrorTree {
     return this.#links.get(key);
   }
 
-  /**
-   * @internal The first link of `key` is at `path` (now, or once written when
-   * `pending`); `ino` is the inode it kept, when it was left in place.
-   */
-  setFirstLink(key: string, path: string | undefined, pending: boolean, ino?: number): void {
-    this.#links.set(key, {
-      path: pending ? new Promise((r) => this.#linkWaiters.set(path!, r)) : Promise.resolve(path),
-      ino: pending ? undefined : ino,
-    });
+  /** @internal The first link of `key` is at `at` now; `ino` is the inode it kept there. */
+  setFirstLink(key: string, at: Place | undefined, ino?: number): void {
+    this.#links.set(key, { at: Promise.resolve(at), ino });
   }
 
-  /** @internal Links `path` to the first link's copy once that is written. */
-  linkLater(first: Promise<string | undefined>, path: string, exists: boolean): void {
-    this.#pending.push(first.then((src) => {
-      if (src === undefined) return;
-      this.guard(path, () => {
-        linkInto(src, path, exists);
-        this.stats.linked++;
-      });
-    }));
+  /** @internal The first link of `key` is the file `target` once it is written. */
+  setFirstLinkPending(key: string, target: MirrorTarget): void {
+    this.#links.set(key, { at: new Promise((r) => this.#linkWaiters.set(target, r)) });
+  }
+
+  /** @internal Links `at` to the first link's copy once that is written. */
+  linkLater(first: Promise<Place | undefined>, at: Place, exists: boolean): void {
+    at.dir.hold();
+    this.#pending.push(
+      first.then((src) => {
+        if (src === undefined) return;
+        this.#at(at, (held) => {
+          // Both directories are held: reopening the source's cannot close this one.
+          const from = this.reopen(src.dir).at(src.name);
+          linkInto(from, held.at(at.name), exists);
+          this.stats.linked++;
+        });
+      }).finally(() => at.dir.release()),
+    );
   }
 
   /** @internal */
-  symlinkLater(path: string, target: string, fresh: boolean, entry?: MirrorEntry): void {
-    this.#symlinks.push({ path, target, fresh, entry });
+  symlinkLater(at: Place, target: string, fresh: boolean, entry?: MirrorEntry): void {
+    this.#symlinks.push({ at, target, fresh, entry });
   }
 
   /** @internal Directory `at` is built for `final`, and renamed there by {@link finish}. */
@@ -281,9 +373,17 @@ export class MirrorTree {
 export class MirrorDirState implements MirrorDir {
   #listing = new Map<string, Deno.FileInfo>();
   #previous: Map<string, Deno.FileInfo> | undefined;
+  /** Files and links of this directory still being written, plus one until {@link done}. */
+  #holds = 1;
 
   constructor(
     private readonly tree: MirrorTree,
+    /** The directory, held open (see {@link MirrorTree.reopen}). */
+    public held: HeldDir,
+    readonly parent: MirrorDirState | undefined,
+    /** Its name in `parent` (a temp name while it is built out of sight). */
+    readonly name: string,
+    /** Where it is (for messages, and the lister). */
     readonly path: string,
     private readonly prev: string | undefined,
     private readonly depth: number,
@@ -296,7 +396,7 @@ export class MirrorDirState implements MirrorDir {
     /** Setgid: new entries take its group. */
     private readonly setgid = false,
   ) {
-    tree.addDir(path, entry, depth, listing === undefined);
+    tree.addDir(this, entry, depth, listing === undefined);
     if (listing) this.#listing = listing;
     const wanted = new Set(names);
     for (const name of this.#listing.keys()) {
@@ -322,7 +422,7 @@ export class MirrorDirState implements MirrorDir {
     }
     let listing: Map<string, Deno.FileInfo> | undefined;
     try {
-      const got = await lister.take(`${this.path}/${name}`);
+      const got = await lister.take(this.shown(name));
       if (got) listing = infoByName(got);
     } catch {
       listing = new Map(); // as listDirInfo: what cannot be listed holds nothing we know of
@@ -339,16 +439,25 @@ export class MirrorDirState implements MirrorDir {
   ): MirrorDirState | undefined {
     if (this.#reserved(name)) return undefined;
     const tree = this.tree;
-    const path = `${this.path}/${name}`;
+    const path = this.shown(name);
     const prev = this.prev === undefined ? undefined : `${this.prev}/${name}`;
     const cur = this.#listing.get(name);
     if (this.fresh || !cur) {
       // New: built out of sight, under a temp name unless its parent already is.
-      const at = this.fresh ? path : tempBeside(path);
-      if (!tree.guard(path, () => Deno.mkdirSync(at, { mode: 0o700 }))) return undefined;
+      const tmp = this.fresh ? name : baseName(tempBeside(path));
+      let held: HeldDir | undefined;
+      tree.guard(path, () => {
+        Deno.mkdirSync(this.held.at(tmp), { mode: 0o700 });
+        held = this.held.child(tmp);
+      });
+      if (!held) return undefined;
+      const at = this.shown(tmp);
       if (!this.fresh) tree.stage(at, path);
       return new MirrorDirState(
         tree,
+        held,
+        this,
+        tmp,
         at,
         prev,
         this.depth + 1,
@@ -361,17 +470,21 @@ export class MirrorDirState implements MirrorDir {
     }
     if (!cur.isDirectory) {
       this.#listing.delete(name);
-      tree.stats.removed++; // ensureRealDir replaces it
+      tree.stats.removed++; // ensureDir replaces it
     }
-    if (!tree.guard(path, () => ensureRealDir(path))) return undefined;
+    let held: HeldDir | undefined;
+    if (!tree.guard(path, () => held = this.held.ensureDir(name).dir)) return undefined;
     const setgid = cur.isDirectory ? ((cur.mode ?? 0) & 0o2000) !== 0 : this.setgid;
     return new MirrorDirState(
       tree,
+      held!,
+      this,
+      name,
       path,
       prev,
       this.depth + 1,
       names,
-      cur.isDirectory ? listing ?? listDirInfo(path) : undefined,
+      cur.isDirectory ? listing ?? listDirInfo(held!.self) : undefined,
       entry,
       false,
       setgid,
@@ -381,26 +494,27 @@ export class MirrorDirState implements MirrorDir {
   file(name: string, e: MirrorEntry, parent?: ParentFile): MirrorTarget | undefined {
     if (this.#reserved(name)) return undefined;
     const tree = this.tree;
-    const path = `${this.path}/${name}`;
+    const path = this.held.at(name);
     const mode = e.mode & MODE_MASK;
     const cur = this.#listing.get(name);
     const first = e.linkKey === undefined ? undefined : tree.firstLink(e.linkKey);
+    const here: Place = { dir: this, name };
     if (first) {
       // Another name of a file already placed: it must end up as that very copy.
       // Equal size and mtime are not enough: the first name may have been rewritten.
       if (cur && first.ino !== undefined && cur.ino === first.ino) this.#fixMetadata(path, cur, e);
-      else if (this.#clear(path, cur)) tree.linkLater(first.path, path, cur !== undefined);
+      else if (this.#clear(path, cur)) tree.linkLater(first.at, here, cur !== undefined);
       return undefined;
     }
-    const settle = (at: string | undefined, ino?: number) => {
-      if (e.linkKey !== undefined) tree.setFirstLink(e.linkKey, at, false, ino);
+    const settle = (at: Place | undefined, ino?: number) => {
+      if (e.linkKey !== undefined) tree.setFirstLink(e.linkKey, at, ino);
       return undefined;
     };
     // A file with other links must not be chmod-ed in place: it may be a
     // previous version's copy too, so it is rewritten instead.
     if (cur && sameFile(cur, e) && (cur.nlink === 1 || sameMeta(cur, e, tree.asRoot))) {
       this.#fixMetadata(path, cur, e);
-      return settle(path, cur.ino ?? undefined);
+      return settle(here, cur.ino ?? undefined);
     }
     if (!this.#clear(path, cur)) return settle(undefined);
     if (this.prev !== undefined) {
@@ -410,7 +524,7 @@ export class MirrorDirState implements MirrorDir {
         try {
           linkInto(`${this.prev}/${name}`, path, !!cur);
           tree.stats.linked++;
-          return settle(path);
+          return settle(here);
         } catch {
           // Too many links (EMLINK), another filesystem…: the file is copied instead.
         }
@@ -428,16 +542,16 @@ export class MirrorDirState implements MirrorDir {
     if (parent && cur?.isFile && cur.nlink === 1 && sameFile(cur, parent)) {
       target.expect = parent.content;
     }
-    if (e.linkKey !== undefined) tree.setFirstLink(e.linkKey, path, true);
-    return target;
+    if (e.linkKey !== undefined) tree.setFirstLinkPending(e.linkKey, target);
+    return tree.handOut(target, this);
   }
 
   symlink(name: string, target: string, entry?: MirrorEntry): void {
     if (this.#reserved(name)) return;
-    const path = `${this.path}/${name}`;
     const cur = this.#listing.get(name);
     if (cur?.isSymlink) {
       try {
+        const path = this.held.at(name);
         if (Deno.readLinkSync(path) === target) {
           this.tree.stats.unchanged++;
           // The same link with another time gets the source's (a link from an older cairn).
@@ -452,7 +566,7 @@ export class MirrorDirState implements MirrorDir {
         }
       } catch { /* replaced below */ }
     }
-    this.tree.symlinkLater(path, target, this.fresh, entry);
+    this.tree.symlinkLater({ dir: this, name }, target, this.fresh, entry);
   }
 
   drop(name: string): void {
@@ -462,13 +576,29 @@ export class MirrorDirState implements MirrorDir {
   done(): void {
     this.#listing = new Map();
     this.#previous = undefined;
+    this.release();
+  }
+
+  /** Where entry `name` is, for messages. */
+  shown(name: string): string {
+    return `${this.path === "/" ? "" : this.path}/${name}`;
+  }
+
+  /** @internal One more file or link is being written here: keep the directory open. */
+  hold(): void {
+    this.#holds++;
+  }
+
+  /** @internal One less; the last closes the directory (the root stays open until finish). */
+  release(): void {
+    if (--this.#holds === 0 && this.parent) this.held.close();
   }
 
   /** cairn's own names (marker, lock) are not mirrored at the top; everything else is. */
   #reserved(name: string): boolean {
     const ours = RESERVED_NAMES.includes(name) || name.startsWith(MIRROR_TEMP_PREFIX);
     if (this.depth !== 0 || !ours) return false;
-    this.tree.fail(`${this.path}/${name}`, "not mirrored: the name is reserved for cairn");
+    this.tree.fail(this.shown(name), "not mirrored: the name is reserved for cairn");
     return true;
   }
 
@@ -500,7 +630,7 @@ export class MirrorDirState implements MirrorDir {
   }
 
   #remove(name: string): void {
-    const path = `${this.path}/${name}`;
+    const path = this.held.at(name);
     if (this.tree.guard(path, () => removeEntry(path))) {
       this.#listing.delete(name);
       if (!name.startsWith(MIRROR_TEMP_PREFIX)) this.tree.stats.removed++;
@@ -524,13 +654,18 @@ function unstage(at: string, final: string): void {
   }
 }
 
-/** lstat of every entry of `dir` by name (see `listDir`); empty when it cannot be listed. */
 /** Where the first name of a hard-linked file went, for its other names. */
 interface FirstLink {
-  path: Promise<string | undefined>;
+  at: Promise<Place | undefined>;
+  /** The inode it kept, when it was left in place. */
   ino?: number;
 }
 
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** lstat of every entry of `dir` by name (see `listDir`); empty when it cannot be listed. */
 function listDirInfo(dir: string): Map<string, Deno.FileInfo> {
   try {
     return infoByName(listDir(dir));

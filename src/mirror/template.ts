@@ -87,7 +87,12 @@ export function findVersions(template: string, v: TemplateValues): MirrorVersion
   const found: MirrorVersion[] = [];
   const walk = (dir: string, level: number) => {
     if (level === levels.length) {
-      const marker = readMarker(dir);
+      let marker: ReturnType<typeof readMarker>;
+      try {
+        marker = readMarker(dir);
+      } catch {
+        return; // a marker that is no regular file: not one of ours
+      }
       if (
         marker && marker !== "invalid" && marker.complete && marker.template === template &&
         marker.job === (v.job ?? null) && marker.time !== null

@@ -4,10 +4,10 @@
  * way is removed (the link, not what it points to), and files are created
  * with O_CREAT|O_EXCL, which refuses to open through any link.
  *
- * What Deno cannot give us is openat(2): between our lstat and our use of a
- * path, another process writing into the target could swap a directory for
- * a link. Restoring into a directory others can write to is not safe with
- * any tool lacking openat; everything else is covered here.
+ * Paths given here are reached through a held directory (`src/heldfs`), so
+ * a directory swapped for a link under the restore redirects nothing; what
+ * is left is the last component, checked with lstat before chmod and chown
+ * (Deno has no fchmod), and the platforms without `/proc/self/fd`.
  */
 
 /** lstat, or null when nothing is there. */

@@ -18,16 +18,10 @@ import {
   supported as platformSupported,
   writeXattr,
 } from "../platform/mod.ts";
+import { type DirId, HeldDir, unheld } from "../heldfs/mod.ts";
 import { fileContent } from "./file_content.ts";
 import { IncludeFilter } from "./_include.ts";
-import {
-  clearSlot,
-  createReplacing,
-  ensureRealDir,
-  isRoot,
-  lstatOrNull,
-  setOwnerAndMode,
-} from "./_safe_fs.ts";
+import { clearSlot, createReplacing, isRoot, lstatOrNull, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
 
 /** What to restore and where; plain data shared by the CLI and other callers. */
@@ -77,6 +71,16 @@ export interface RestoreResult {
 }
 
 interface DirFrame {
+  /** Its name in its parent ("" for the target). */
+  name: string;
+  /** Open while its entries are restored, and while reopened by {@link Restorer.reopen}. */
+  held?: HeldDir;
+  /** Device and inode once made: a reopened directory must still be this one. */
+  id?: DirId;
+  /** Files of it being written now. */
+  busy?: number;
+  /** The walk is done with its entries. */
+  left?: boolean;
   fsPath: string;
   snapPath: string;
   depth: number;
@@ -89,7 +93,7 @@ interface DirFrame {
 
 interface Deferred {
   node: Node;
-  fsPath: string;
+  dir: DirFrame;
   snapPath: string;
 }
 
@@ -98,6 +102,8 @@ const SPECIAL_BITS = 0o7000;
 const SELF = { uid: Deno.uid(), gid: Deno.gid() };
 /** Permission bits open(2) leaves out of a new file's mode. */
 const UMASK = Deno.umask();
+/** Directories reopened after their walk kept open at most (then all are closed). */
+const REOPENED_MAX = 64;
 /** Files of one directory restored at once. */
 const FILES_IN_FLIGHT = 8;
 const SUID_SGID = 0o6000;
@@ -107,8 +113,11 @@ const SUID_SGID = 0o6000;
  *
  * Safety, as DESIGN.md asks: every name is re-checked to be one path
  * component; no link in the target, old or restored, is ever written
- * through (directories are checked with lstat, files created with O_EXCL,
- * anything in the way is unlinked first); symlinks are created last; and
+ * through: every entry is made inside a directory held open by descriptor
+ * (`src/heldfs`), opened with O_NOFOLLOW and, when reopened, checked to be
+ * the directory made before, so a directory swapped for a link mid-restore
+ * redirects nothing; files are created with O_EXCL, anything in the way is
+ * unlinked first; symlinks are created last; and
  * setuid/setgid bits and special files need `special`. Directory modes and
  * times are set last, deepest first, so writing children does not undo them.
  *
@@ -130,8 +139,10 @@ class Restorer {
   readonly #asRoot = isRoot();
   readonly #dirs: DirFrame[] = [];
   readonly #symlinks: Deferred[] = [];
-  /** `dev:inode` of a hard-linked file → the path it was first restored at. */
-  readonly #linked = new Map<string, string>();
+  /** `dev:inode` of a hard-linked file → where it was first restored. */
+  readonly #linked = new Map<string, { dir: DirFrame; name: string }>();
+  /** Directories reopened after their walk (see {@link reopen}). */
+  #reopened: DirFrame[] = [];
   readonly #result: RestoreResult = { files: 0, dirs: 0, bytes: 0, warnings: [], errors: [] };
 
   constructor(private readonly repo: Repository, private readonly opts: RestoreOptions) {
@@ -142,17 +153,51 @@ class Restorer {
     Deno.mkdirSync(this.opts.target, { recursive: true, mode: 0o700 });
     // The target itself may be a link the user chose; everything below it is ours to check.
     const root = Deno.realPathSync(this.opts.target);
-    const st = Deno.lstatSync(root);
-    if (!st.isDirectory) {
+    if (!Deno.statSync(root).isDirectory) {
       throw new Error(`Restore target ${this.opts.target} is not a directory`);
     }
-    const setgid = ((st.mode ?? 0) & 0o2000) !== 0;
-    const frame: DirFrame = { fsPath: root, snapPath: "/", depth: 0, made: true, setgid };
-    await this.#walk(rootTree, frame, this.#include.all);
-    for (const s of this.#symlinks) this.#restoreSymlink(s);
-    this.#dirs.sort((a, b) => b.depth - a.depth);
-    for (const d of this.#dirs) this.#guard(d.snapPath, () => this.#dirMetadata(d));
+    const held = HeldDir.open(root);
+    const setgid = (held.mode & 0o2000) !== 0;
+    const frame: DirFrame = {
+      name: "",
+      held,
+      id: { dev: held.dev, ino: held.ino },
+      fsPath: root,
+      snapPath: "/",
+      depth: 0,
+      made: true,
+      setgid,
+    };
+    try {
+      await this.#walk(rootTree, frame, this.#include.all);
+      for (const s of this.#symlinks) this.#restoreSymlink(s);
+      this.#dirs.sort((a, b) => b.depth - a.depth);
+      for (const d of this.#dirs) this.#guard(d.snapPath, () => this.#dirMetadata(d));
+    } finally {
+      this.#closeReopened();
+      held.close();
+    }
     return this.#result;
+  }
+
+  /**
+   * `dir` held open: its walk's descriptor while that lasts, else opened
+   * again from the target down, each step with O_NOFOLLOW and checked to be
+   * the directory made then (a directory since swapped for a link, or for
+   * another directory, is refused). Valid until the next call.
+   */
+  reopen(dir: DirFrame): HeldDir {
+    if (dir.held && !dir.held.closed) return dir.held;
+    if (this.#reopened.length >= REOPENED_MAX) this.#closeReopened();
+    const parent = this.reopen(dir.parent!);
+    dir.held = parent.child(dir.name, dir.id);
+    this.#reopened.push(dir);
+    return dir.held;
+  }
+
+  #closeReopened(): void {
+    for (const d of this.#reopened) d.held?.close();
+    this.#reopened = [];
   }
 
   /**
@@ -195,6 +240,7 @@ class Restorer {
         if (top.at >= top.nodes.length) {
           stack.pop();
           onPath.delete(top.treeId);
+          this.#leave(top.dir);
           continue;
         }
         const node = top.nodes[top.at++];
@@ -231,11 +277,11 @@ class Restorer {
       );
     }
     const snapPath = dir.snapPath === "/" ? `/${node.name}` : `${dir.snapPath}/${node.name}`;
-    const fsPath = `${dir.fsPath}/${node.name}`;
     const inc = included || this.#include.matches(snapPath, node.name);
     if (node.type === "dir") {
       const child: DirFrame = {
-        fsPath,
+        name: node.name,
+        fsPath: `${dir.fsPath}/${node.name}`,
         snapPath,
         depth: dir.depth + 1,
         node,
@@ -250,26 +296,44 @@ class Restorer {
     }
     if (!inc) return undefined;
     if (!this.#guard(snapPath, () => this.#ensureDir(dir))) return undefined;
-    if (node.type === "symlink") this.#symlinks.push({ node, fsPath, snapPath });
+    const held = dir.held!;
+    if (node.type === "symlink") this.#symlinks.push({ node, dir, snapPath });
     else if (node.type === "file") {
-      const restore = this.#guardAsync(
-        snapPath,
-        () => this.#restoreFile(node, fsPath, snapPath, dir.setgid === true),
-      );
+      // The directory stays open until its last file is written (see #leave).
+      dir.busy = (dir.busy ?? 0) + 1;
+      const restore = this.#guardAsync(snapPath, () => this.#restoreFile(node, dir, held, snapPath))
+        .finally(() => {
+          dir.busy!--;
+          this.#closeIfDone(dir);
+        });
       // A hard-linked file is restored alone: its other names link to it.
       if (node.links > 1) return restore;
       start(restore);
-    } else return this.#guardAsync(snapPath, () => this.#restoreSpecial(node, fsPath, snapPath));
+    } else return this.#guardAsync(snapPath, () => this.#restoreSpecial(node, held, snapPath));
     return undefined;
   }
 
-  /** Creates `dir` and its missing ancestors as real directories. */
+  /** The walk left `dir`: its descriptor closes once no file of it is being written. */
+  #leave(dir: DirFrame): void {
+    dir.left = true;
+    this.#closeIfDone(dir);
+  }
+
+  #closeIfDone(dir: DirFrame): void {
+    // The target's own descriptor stays open until the end: reopening starts there.
+    if (dir.left && !dir.busy && dir.parent) dir.held?.close();
+  }
+
+  /** Creates `dir` and its missing ancestors as real directories, and holds it open. */
   #ensureDir(dir: DirFrame): void {
     // Outermost first, without recursion: the depth is the snapshot's.
     const missing: DirFrame[] = [];
     for (let d: DirFrame | undefined = dir; d && !d.made; d = d.parent) missing.push(d);
     for (const d of missing.reverse()) {
-      d.setgid = ((ensureRealDir(d.fsPath).mode ?? 0) & 0o2000) !== 0;
+      const { dir: held } = d.parent!.held!.ensureDir(d.name);
+      d.held = held;
+      d.id = { dev: held.dev, ino: held.ino };
+      d.setgid = (held.mode & 0o2000) !== 0;
       d.made = true;
       this.#dirs.push(d);
       this.#result.dirs++;
@@ -279,16 +343,22 @@ class Restorer {
 
   async #restoreFile(
     node: Node,
-    fsPath: string,
+    dir: DirFrame,
+    held: HeldDir,
     snapPath: string,
-    setgidDir: boolean,
   ): Promise<void> {
+    const setgidDir = dir.setgid === true;
+    const fsPath = held.at(node.name);
     const key = node.links > 1 ? `${node.dev}:${node.inode}` : undefined;
     const first = key === undefined ? undefined : this.#linked.get(key);
     if (first !== undefined) {
-      if (!lstatOrNull(first)?.isFile) throw new Error(`hard link source ${first} is gone`);
+      const from = this.reopen(first.dir).at(first.name);
+      if (!lstatOrNull(from)?.isFile) {
+        throw new Error(`hard link source ${first.dir.fsPath}/${first.name} is gone`);
+      }
       clearSlot(fsPath);
-      Deno.linkSync(first, fsPath);
+      // link(2) does not follow a link at `from`; both paths are held.
+      Deno.linkSync(from, fsPath);
       this.#result.files++;
       this.#progress(snapPath);
       return;
@@ -345,12 +415,13 @@ class Restorer {
         } catch { /* best effort: leave no truncated file behind */ }
       }
     }
-    if (key !== undefined) this.#linked.set(key, fsPath);
+    if (key !== undefined) this.#linked.set(key, { dir, name: node.name });
     this.#result.files++;
     this.#progress(snapPath);
   }
 
-  async #restoreSpecial(node: Node, fsPath: string, snapPath: string): Promise<void> {
+  async #restoreSpecial(node: Node, held: HeldDir, snapPath: string): Promise<void> {
+    const fsPath = held.at(node.name);
     if (node.type === "socket") {
       return this.#warn(snapPath, "socket not restored: a socket belongs to a running program");
     }
@@ -363,7 +434,7 @@ class Restorer {
     }
     clearSlot(fsPath);
     try {
-      await makeSpecial(fsPath, node);
+      await makeSpecial(held.atForChild(node.name), node);
     } catch (err) {
       return this.#warn(snapPath, `not restored: ${(err as Error).message}`);
     }
@@ -381,12 +452,19 @@ class Restorer {
     this.#progress(snapPath);
   }
 
-  #restoreSymlink({ node, fsPath, snapPath }: Deferred): void {
+  #restoreSymlink({ node, dir, snapPath }: Deferred): void {
     this.#guard(snapPath, () => {
-      const parent = fsPath.slice(0, fsPath.lastIndexOf("/"));
-      if (!lstatOrNull(parent)?.isDirectory) {
-        throw new Error("its parent directory was replaced; refusing to create the link");
+      let held: HeldDir;
+      try {
+        held = this.reopen(dir);
+      } catch (err) {
+        throw new Error(
+          `its parent directory was replaced; refusing to create the link (${
+            (err as Error).message
+          })`,
+        );
       }
+      const fsPath = held.at(node.name);
       clearSlot(fsPath);
       Deno.symlinkSync(node.target ?? "", fsPath);
       this.#setXattrs(node, fsPath, snapPath);
@@ -401,14 +479,20 @@ class Restorer {
 
   #dirMetadata(d: DirFrame): void {
     const node = d.node!;
-    setOwnerAndMode(
-      d.fsPath,
-      (st) => st.isDirectory,
-      this.#owner(node),
-      this.#mode(node, d.snapPath),
-    );
-    this.#setXattrs(node, d.fsPath, d.snapPath);
-    Deno.utimeSync(d.fsPath, this.#atime(node), nsToDate(node.mtime));
+    // xattrs by its name in its held parent (they are set without following a link) ...
+    this.#setXattrs(node, this.reopen(d.parent!).at(d.name), d.snapPath);
+    // ... then the held directory itself: chmod, chown and utime follow its descriptor.
+    const self = this.reopen(d).self;
+    const owner = this.#owner(node);
+    if (owner) {
+      try {
+        Deno.chownSync(self, owner.uid, owner.gid);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
+      }
+    }
+    Deno.chmodSync(self, this.#mode(node, d.snapPath));
+    Deno.utimeSync(self, this.#atime(node), nsToDate(node.mtime));
   }
 
   /**
@@ -448,7 +532,8 @@ class Restorer {
     return nsToDate(node.atime ?? node.mtime);
   }
 
-  #warn(path: string, message: string): void {
+  #warn(path: string, shown: string): void {
+    const message = unheld(shown);
     this.#result.warnings.push({ path, message });
     this.opts.onWarning?.(path, message);
   }
@@ -482,7 +567,7 @@ class Restorer {
   #fail(path: string, err: unknown): void {
     // Aborts and hostile trees end the whole restore; I/O trouble is per entry.
     if (this.opts.signal?.aborted) throw this.opts.signal.reason;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = unheld(err instanceof Error ? err.message : String(err));
     this.#result.errors.push({ path, message });
     this.opts.onError?.(path, message);
   }

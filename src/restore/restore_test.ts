@@ -402,3 +402,41 @@ Deno.test("restore() loads a blob a file repeats once, and refuses a size its bl
   assertEquals(loads.data, 1);
   await Deno.remove(h.dir, { recursive: true });
 });
+
+Deno.test("restore() writes nothing outside the target when a directory is swapped for a link midway", async () => {
+  const { dir, repo } = await tempRepo();
+  const src = `${dir}/src`;
+  Deno.mkdirSync(`${src}/a/sub`, { recursive: true });
+  const names = Array.from({ length: 30 }, (_, i) => `f${String(i).padStart(2, "0")}`);
+  for (const n of names) Deno.writeTextFileSync(`${src}/a/${n}`, n);
+  for (const n of names.slice(0, 5)) Deno.writeTextFileSync(`${src}/a/sub/${n}`, n);
+  Deno.symlinkSync("f00", `${src}/a/link`);
+  const s = await snap(repo, [src]);
+
+  const outside = `${dir}/outside`;
+  Deno.mkdirSync(outside);
+  const out = `${dir}/out`;
+  const a = `${out}${src}/a`;
+  let swapped = false;
+  const r = await restore(repo, s, {
+    target: out,
+    // The hook: once the 6th file of `a` is written, another process swaps `a` for a link.
+    onProgress: (p) => {
+      if (swapped || p.path !== `${src}/a/f05`) return;
+      swapped = true;
+      Deno.renameSync(a, `${a}.moved`);
+      Deno.symlinkSync(outside, a);
+    },
+  });
+  assert(swapped);
+  assertEquals([...listAll(outside).keys()], [], "nothing is written through the link");
+  // Everything was written into the directory the restore held: the one now at `a.moved`.
+  for (const n of names) assertEquals(Deno.readTextFileSync(`${a}.moved/${n}`), n);
+  for (const n of names.slice(0, 5)) assertEquals(Deno.readTextFileSync(`${a}.moved/sub/${n}`), n);
+  assertEquals(Deno.readLinkSync(a), outside, "the planted link is left alone");
+  // What needed `a` by its name again (the deferred link, its metadata) is refused, not redirected.
+  const failed = r.errors.map((e) => e.path).sort();
+  assertEquals(failed, [`${src}/a`, `${src}/a/link`, `${src}/a/sub`]);
+  for (const e of r.errors) assertStringIncludes(e.message, `${a} is not a directory`);
+  await Deno.remove(dir, { recursive: true });
+});
