@@ -385,7 +385,13 @@ Deno.test("a backup killed at any write leaves a repository check accepts, and a
           : undefined,
     });
     const repo = await Repository.open(fault, "pw");
-    await assertRejects(() => backup(repo, opts), InjectedFault);
+    if (k === writes) {
+      // The last write is the lock's removal: a failure there is a warning (the
+      // lock expires by time), and the snapshot written before it stands.
+      await backup(repo, opts);
+      const left = await listLocks(await Repository.open(new LocalBackend(at), "pw"));
+      assertEquals(left.length, 1, "the lock that could not be removed is left to expire");
+    } else await assertRejects(() => backup(repo, opts), InjectedFault);
     const snapshots = await verify(at, s.files);
     assertEquals(snapshots, k === writes ? 1 : 0, `snapshots after a crash at write ${k}`);
 
