@@ -67,6 +67,15 @@ export function isTransientError(error: unknown): boolean {
   return !PERMANENT_OS_ERRORS.some((Class) => error instanceof Class);
 }
 
+/**
+ * Whether a failed operation may still have taken effect on storage: the
+ * request was sent and only its answer went missing. Backends say so with a
+ * `mayHaveApplied: true` property on the error.
+ */
+export function mayHaveApplied(error: unknown): boolean {
+  return (error as { mayHaveApplied?: unknown } | null)?.mayHaveApplied === true;
+}
+
 const PERMANENT_OS_ERRORS = [
   Deno.errors.NotFound,
   Deno.errors.PermissionDenied,
@@ -157,9 +166,23 @@ export class RetryBackend implements Backend {
     }
   }
 
-  /** Removes, retrying transient failures. */
+  /**
+   * Removes, retrying transient failures. When the failed attempt's error
+   * says the removal may have happened (see {@link mayHaveApplied}: an S3
+   * DELETE whose answer was lost), a retry that finds the file gone
+   * succeeds instead of rejecting with `NotFoundError`.
+   */
   remove(type: FileType, name: string, options?: OpOptions): Promise<void> {
-    return this.#retry("remove", type, name, options, () => this.inner.remove(type, name, options));
+    let applied = false;
+    return this.#retry("remove", type, name, options, async () => {
+      try {
+        await this.inner.remove(type, name, options);
+      } catch (error) {
+        if (applied && error instanceof NotFoundError) return;
+        applied ||= mayHaveApplied(error);
+        throw error;
+      }
+    });
   }
 
   /** The wrapped backend's Object Lock retention, retrying transient failures. */

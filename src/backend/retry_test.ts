@@ -135,3 +135,17 @@ Deno.test("RetryBackend keeps listing while each retry makes progress", async ()
   const listed = (await Array.fromAsync(backend.list("data"))).map((f) => f.name);
   deepStrictEqual(listed.sort(), ids.map(hexName).sort());
 });
+
+Deno.test("RetryBackend: a remove whose answer was lost succeeds when the retry finds it gone", async () => {
+  const { faults, backend } = setup();
+  await backend.save("snapshots", hexName(1), bytes(10, 1));
+  // The first attempt removes the file, then fails as a dropped connection would.
+  const lost = Object.assign(new InjectedFault("answer lost"), { mayHaveApplied: true });
+  faults.failNext("remove", 1, lost, { after: true });
+  await backend.remove("snapshots", hexName(1));
+  equal(faults.calls.remove, 2);
+  // A failure that says nothing of the kind leaves a missing file NotFoundError.
+  faults.failNext("remove", 1);
+  await rejects(backend.remove("snapshots", hexName(2)), NotFoundError);
+  equal(faults.calls.remove, 4);
+});

@@ -280,16 +280,16 @@ export class S3Backend implements Backend {
       await head.discard();
       const version = head.response.headers.get("x-amz-version-id");
       if (!version || version === "null" || round >= 16) {
-        return await this.#delete(key, signal, undefined, { type, name });
+        return await this.#deleteSent(key, signal, undefined, { type, name });
       }
       try {
-        await this.#delete(key, signal, version, { type, name });
+        await this.#deleteSent(key, signal, version, { type, name });
       } catch (err) {
         // A version under Object Lock (or a policy without DeleteObjectVersion):
         // a delete marker still takes the file out of view, as `remove` promises;
         // the locked bytes stay recoverable until their retention ends.
         if (!(err instanceof S3Error && err.status === 403)) throw err;
-        return await this.#delete(key, signal, undefined, { type, name });
+        return await this.#deleteSent(key, signal, undefined, { type, name });
       }
     }
   }
@@ -541,6 +541,27 @@ export class S3Backend implements Backend {
     const answer = await this.#send({ method: "DELETE", url, signal });
     await this.#expect(answer, [200, 204], file);
     await answer.discard();
+  }
+
+  /**
+   * A DELETE for `remove`: once it went out, a lost answer may hide a
+   * delete that happened, so a transient failure says `mayHaveApplied` and
+   * a retry's HEAD answering 404 counts as done (retry.ts).
+   */
+  async #deleteSent(
+    key: string,
+    signal: AbortSignal | undefined,
+    version: string | undefined,
+    file: { type?: FileType; name?: string },
+  ): Promise<void> {
+    try {
+      await this.#delete(key, signal, version, file);
+    } catch (err) {
+      if ((err as { transient?: unknown } | null)?.transient === true) {
+        Object.assign(err as object, { mayHaveApplied: true });
+      }
+      throw err;
+    }
   }
 
   async *#listKeys(
