@@ -8,7 +8,12 @@ import {
   UsageError,
 } from "../cli/mod.ts";
 import { DEFAULT_KDF_PARAMS, validateKdfParams } from "../crypto/mod.ts";
-import { DEFAULT_COMPRESSION, type ObjectLockConfig, Repository } from "../repo/mod.ts";
+import {
+  DEFAULT_COMPRESSION,
+  DEFAULT_PACK_SIZE,
+  type ObjectLockConfig,
+  Repository,
+} from "../repo/mod.ts";
 
 /** `cairn init`: create a repository. */
 export const initCommand: Command = {
@@ -26,6 +31,11 @@ export const initCommand: Command = {
       type: "string",
       arg: "N",
       description: `Argon2id passes (default ${DEFAULT_KDF_PARAMS.iterations})`,
+    },
+    "pack-size": {
+      type: "string",
+      arg: "MiB",
+      description: `target size of a pack file (default ${DEFAULT_PACK_SIZE / 1048576})`,
     },
     compression: {
       type: "string",
@@ -60,6 +70,10 @@ export const initCommand: Command = {
     if (compression !== undefined && compression > 19) {
       throw new RangeError(`--compression ${compression} is above zstd's maximum of 19`);
     }
+    const packMiB = intFlag(ctx.flags, "pack-size");
+    if (packMiB !== undefined && (packMiB < 1 || packMiB > 128)) {
+      throw new RangeError(`--pack-size ${packMiB} is outside 1-128 MiB`);
+    }
     const lockFlag = ctx.flags["object-lock"];
     const objectLock = typeof lockFlag === "string" ? parseObjectLock(lockFlag) : undefined;
     const backend = await createRepositoryBackend(location, ctx.env, {
@@ -69,6 +83,7 @@ export const initCommand: Command = {
       kdf,
       compression,
       objectLock,
+      packSize: packMiB === undefined ? undefined : packMiB * 1048576,
       host: Deno.hostname(),
       username: ctx.env.USER ?? "",
     });
