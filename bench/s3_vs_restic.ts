@@ -5,7 +5,8 @@
  * backing up overlapping trees into one bucket, three rounds, while
  * `forget --prune` loops on a ninth.
  *
- *   deno run -A bench/s3_vs_restic.ts [--repeat N] [--kernel-only | --pack-only | --fleet-only]
+ *   deno run -A bench/s3_vs_restic.ts [--repeat N] [--pack-sizes 4,16,32]
+ *                                     [--kernel-only | --pack-only | --fleet-only]
  *
  * Uses the server in S3_ENDPOINT (with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)
  * when set; otherwise starts RGW with ../shared/services/ceph-rgw.sh on port
@@ -361,7 +362,9 @@ if (import.meta.main) {
       ensureRestic();
       await kernel(server, repeat);
     }
-    if (only("pack")) await packSizes(server, repeat);
+    const ps = Deno.args.indexOf("--pack-sizes");
+    const sizes = ps === -1 ? undefined : Deno.args[ps + 1].split(",").map(Number);
+    if (only("pack")) await packSizes(server, repeat, sizes);
     if (only("fleet")) await fleet(server);
   } finally {
     server.stop();
