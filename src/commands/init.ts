@@ -11,6 +11,7 @@ import { DEFAULT_KDF_PARAMS, validateKdfParams } from "../crypto/mod.ts";
 import {
   DEFAULT_COMPRESSION,
   DEFAULT_PACK_SIZE,
+  DEFAULT_S3_PACK_SIZE,
   type ObjectLockConfig,
   Repository,
 } from "../repo/mod.ts";
@@ -35,7 +36,8 @@ export const initCommand: Command = {
     "pack-size": {
       type: "string",
       arg: "MiB",
-      description: `target size of a pack file (default ${DEFAULT_PACK_SIZE / 1048576})`,
+      description: `target size of a pack file (default ${DEFAULT_PACK_SIZE / 1048576}, ` +
+        `${DEFAULT_S3_PACK_SIZE / 1048576} on s3:)`,
     },
     compression: {
       type: "string",

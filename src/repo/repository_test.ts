@@ -251,3 +251,15 @@ Deno.test("Repository.open() skips unreadable and malformed key files with a war
     `Wrong password: no key in ${backend.location} opens with it (2 key file(s) skipped as unusable)`,
   );
 });
+
+Deno.test("Repository.init() gives s3: repositories bigger packs unless told a size", async () => {
+  class S3Like extends MemoryBackend {
+    override readonly location = "s3:http://127.0.0.1:9/bucket/repo";
+  }
+  const s3 = await Repository.init(new S3Like(), "pw", FAST);
+  assertEquals(s3.config.pack_size, 16 * 1024 * 1024);
+  const local = await Repository.init(new MemoryBackend(), "pw", FAST);
+  assertEquals(local.config.pack_size, 4 * 1024 * 1024);
+  const told = await Repository.init(new S3Like(), "pw", { ...FAST, packSize: 1048576 });
+  assertEquals(told.config.pack_size, 1048576);
+});
