@@ -1,4 +1,4 @@
-import type { Backend } from "../backend/mod.ts";
+import { type Backend, NotFoundError } from "../backend/mod.ts";
 import { fromBase64, toBase64, toHex } from "../crypto/mod.ts";
 import { hexInto, IdTable } from "./id_table.ts";
 import { type BlobType, CorruptError, isId } from "./format.ts";
@@ -247,30 +247,50 @@ export async function loadMasterIndex(
   masterEnc: Uint8Array,
   opts: { onDamaged?: (name: string, err: CorruptError) => void } = {},
 ): Promise<{ index: MasterIndex; files: string[]; listed: string[]; damaged: string[] }> {
-  const names: string[] = [];
-  for await (const f of backend.list("index")) names.push(f.name);
-  const damaged: string[] = [];
-  const loaded = await mapLimit(names, 8, async (n) => {
-    try {
-      return await loadIndexFile(backend, masterEnc, n);
-    } catch (err) {
-      if (!(err instanceof CorruptError) || !opts.onDamaged) throw err;
-      damaged.push(n);
-      opts.onDamaged(n, err);
-      return undefined;
-    }
-  });
-  const superseded = new Set(loaded.flatMap((f) => f?.supersedes ?? []));
-  const index = new MasterIndex();
-  const files: string[] = [];
-  loaded.forEach((file, i) => {
-    if (!file || superseded.has(names[i])) return;
-    files.push(names[i]);
-    for (const p of file.packs) index.addPack(p);
-    for (const p of file.dropped) index.addDroppedPack(p);
-  });
-  return { index, files, listed: names, damaged };
+  // A prune writes the index that supersedes old ones before it removes
+  // them, so an index file gone between listing and loading means a newer
+  // one is there now: list again (keeping what was read), a few times.
+  type IndexFile = Awaited<ReturnType<typeof loadIndexFile>>;
+  const cache = new Map<string, IndexFile | "damaged">();
+  for (let round = 1;; round++) {
+    const names: string[] = [];
+    for await (const f of backend.list("index")) names.push(f.name);
+    let vanished = false;
+    const loaded = await mapLimit(names, 8, async (n) => {
+      const cached = cache.get(n);
+      if (cached) return cached === "damaged" ? undefined : cached;
+      try {
+        const file = await loadIndexFile(backend, masterEnc, n);
+        cache.set(n, file);
+        return file;
+      } catch (err) {
+        if (err instanceof NotFoundError && round < INDEX_RELIST_ROUNDS) {
+          vanished = true;
+          return undefined;
+        }
+        if (!(err instanceof CorruptError) || !opts.onDamaged) throw err;
+        cache.set(n, "damaged");
+        opts.onDamaged(n, err);
+        return undefined;
+      }
+    });
+    if (vanished) continue;
+    const damaged = names.filter((n) => cache.get(n) === "damaged");
+    const superseded = new Set(loaded.flatMap((f) => f?.supersedes ?? []));
+    const index = new MasterIndex();
+    const files: string[] = [];
+    loaded.forEach((file, i) => {
+      if (!file || superseded.has(names[i])) return;
+      files.push(names[i]);
+      for (const p of file.packs) index.addPack(p);
+      for (const p of file.dropped) index.addDroppedPack(p);
+    });
+    return { index, files, listed: names, damaged };
+  }
 }
+
+/** How many listings {@link loadMasterIndex} tries while index files vanish under it. */
+const INDEX_RELIST_ROUNDS = 5;
 
 /** Maps `items` through `fn` with at most `limit` calls in flight, keeping order. */
 export async function mapLimit<T, R>(

@@ -263,3 +263,31 @@ Deno.test("Repository.init() gives s3: repositories bigger packs unless told a s
   const told = await Repository.init(new S3Like(), "pw", { ...FAST, packSize: 1048576 });
   assertEquals(told.config.pack_size, 1048576);
 });
+
+Deno.test("loadMasterIndex() lists again when a prune removes an index file under it", async () => {
+  const { backend, repo, ids, packs } = await repoWithBlobs([utf8("x"), utf8("y")]);
+  const old = (await loadMasterIndex(backend, repo.master.enc)).files;
+  // Between the listing and the load, a prune writes the superseding index and removes the old.
+  class Pruned extends MemoryBackend {
+    pruned = false;
+    override async load(...args: Parameters<MemoryBackend["load"]>) {
+      if (args[0] === "index" && !this.pruned) {
+        this.pruned = true;
+        await saveIndexFile(this, repo.master.enc, packs, old);
+        await this.remove("index", old[0]);
+      }
+      return super.load(...args);
+    }
+  }
+  const racing = new Pruned();
+  for (const type of ["config", "keys", "data", "index"] as const) {
+    for await (const f of backend.list(type)) {
+      await racing.save(type, f.name, await backend.load(type, f.name));
+    }
+  }
+  const { index, files } = await loadMasterIndex(racing, repo.master.enc);
+  assertEquals(racing.pruned, true);
+  assertEquals(files.length, 1);
+  assertEquals(files.includes(old[0]), false);
+  for (const id of ids) assertEquals(index.has(id), true);
+});
