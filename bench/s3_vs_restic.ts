@@ -291,7 +291,7 @@ async function fleet(server: Server) {
   const start = performance.now();
   const pruneLoop = (async () => {
     while (pruning) {
-      const r = await timed(cairnCmd(["forget", "--keep-last", "2", "--prune"]), env, "prune");
+      const r = await timed(cairnCmd(["forget", "--keep-last", "1", "--prune"]), env, "prune");
       prunes++;
       if (r.code !== 0) pruneFailures.push(r.stderr.trim().split("\n").at(-1) ?? "");
     }
@@ -332,7 +332,7 @@ async function fleet(server: Server) {
     Deno.removeSync(target, { recursive: true });
   }
   const check = await timed(cairnCmd(["check", "--read-data"]), env, "check");
-  console.log("\nfleet: 8 hosts x 3 rounds into one bucket, forget --keep-last 2 --prune looping");
+  console.log("\nfleet: 8 hosts x 3 rounds into one bucket, forget --keep-last 1 --prune looping");
   console.log(
     `snapshots written ${written} of 24, backups failed ${failed.length}, ` +
       `prunes ${prunes} (${pruneFailures.length} failed), snapshots left ${list.length}, ` +
