@@ -1,4 +1,9 @@
-import { AlreadyExistsError, type Backend, NotFoundError } from "../backend/mod.ts";
+import {
+  AlreadyExistsError,
+  type Backend,
+  isTransientError,
+  NotFoundError,
+} from "../backend/mod.ts";
 import {
   createKeyFile,
   type KdfParams,
@@ -224,6 +229,7 @@ export class Repository {
     // Every key file is read and checked before Argon2 runs on any, so a
     // malformed one is always named, and the cheapest are tried first.
     const skipped: string[] = [];
+    let unreachable: unknown;
     const keys: ParsedKeyFile[] = [];
     for await (const k of backend.list("keys")) {
       let bytes: Uint8Array;
@@ -232,6 +238,8 @@ export class Repository {
       } catch (err) {
         // Gone since the listing: a losing init removed its key.
         if (err instanceof NotFoundError) continue;
+        // Storage that failed even after retries says nothing about the password.
+        if (isTransientError(err)) unreachable ??= err;
         skipped.push(`Key file "${k.name}" cannot be read: ${(err as Error).message}`);
         continue;
       }
@@ -266,6 +274,7 @@ export class Repository {
       master = candidate;
       break;
     }
+    if (!master && keys.length === 0 && unreachable) throw unreachable;
     for (const why of skipped) opts.onWarning?.(`skipped a key file: ${why}`);
     if (!master) {
       if (mismatch) throw mismatch;

@@ -291,3 +291,26 @@ Deno.test("loadMasterIndex() lists again when a prune removes an index file unde
   assertEquals(files.includes(old[0]), false);
   for (const id of ids) assertEquals(index.has(id), true);
 });
+
+Deno.test("Repository.open() with its only key unreadable for a transient error rethrows it", async () => {
+  const backend = new MemoryBackend();
+  await Repository.init(backend, "pw", FAST);
+  const down = new Error("connection reset");
+  class Flaky extends MemoryBackend {
+    override load(...args: Parameters<MemoryBackend["load"]>) {
+      return args[0] === "keys" ? Promise.reject(down) : backend.load(...args);
+    }
+    override list(...args: Parameters<MemoryBackend["list"]>) {
+      return backend.list(...args);
+    }
+    override stat(...args: Parameters<MemoryBackend["stat"]>) {
+      return backend.stat(...args);
+    }
+  }
+  const warnings: string[] = [];
+  const err = await assertRejects(() =>
+    Repository.open(new Flaky(), "pw", { onWarning: (m) => warnings.push(m) })
+  );
+  assertEquals(err, down);
+  assertEquals(warnings, []);
+});
