@@ -5,6 +5,7 @@ import {
   type BackupSummary,
   encodeTree,
   type Node,
+  nsToDate,
   type PackInfo,
   type PackWriter,
   releaseLock,
@@ -125,8 +126,15 @@ export class Archiver {
   readonly #hardLinks = new Map<string, Promise<Node | null>>();
   #parents!: ParentTrees;
   /** Packs stored and not yet in an index file, their blobs and bytes, and when the first was stored. */
-  /** Read xattrs, and whether the parent's nodes may stand in for an unchanged entry's. */
-  readonly #xattrs: { read: boolean; reuse: boolean };
+  /**
+   * Read xattrs; and whether the parent's nodes may stand in for an unchanged
+   * entry's: only for an entry whose ctime lies in a whole second before the
+   * parent run started (`reuseBeforeMs`), since Deno gives ctime in seconds and
+   * a change in the second the parent read the entry would not show.
+   */
+  readonly #xattrs: { read: boolean; reuse: boolean; reuseBeforeMs: number };
+  /** When this run started, by the real clock (see {@link Snapshot.started}). */
+  readonly #startedAt = new Date();
   #newPacks: PackInfo[] = [];
   #newBlobs = 0;
   #newBytes = 0;
@@ -147,7 +155,12 @@ export class Archiver {
   constructor(private readonly repo: Repository, private readonly opts: BackupOptions) {
     this.#excluder = new Excluder(opts.excludes ?? []);
     const read = (opts.xattrs ?? true) && xattrsSupported;
-    this.#xattrs = { read, reuse: read && opts.parent?.xattrs === true };
+    const parentStart = opts.parent?.started ? Date.parse(opts.parent.started) : NaN;
+    this.#xattrs = {
+      read,
+      reuse: read && opts.parent?.xattrs === true && Number.isFinite(parentStart),
+      reuseBeforeMs: Math.floor(parentStart / 1000) * 1000,
+    };
   }
 
   /**
@@ -231,6 +244,7 @@ export class Archiver {
     if (opts.excludes?.length) snapshot.excludes = opts.excludes;
     if (this.#errors.length > 0) snapshot.incomplete = { errors: this.#errors.length };
     if (this.#xattrs.read) snapshot.xattrs = true;
+    snapshot.started = this.#startedAt.toISOString();
     summary.duration_s = Math.round(performance.now() - started) / 1000;
     await this.#guard?.verify(tree, opts.signal);
     const id = await repo.saveSnapshot(snapshot);
@@ -489,7 +503,9 @@ export class Archiver {
   /** Records the entry's xattrs; a failure to read them is the entry's error. */
   #addXattrs(node: Node, path: string, old: Node | undefined): void {
     try {
-      addXattrs(node, path, this.#xattrs.reuse ? old : undefined);
+      const settled = this.#xattrs.reuse &&
+        nsToDate(node.ctime).getTime() < this.#xattrs.reuseBeforeMs;
+      addXattrs(node, path, settled ? old : undefined);
     } catch (err) {
       this.#error(path, `extended attributes not saved: ${(err as Error).message}`);
     }

@@ -33,6 +33,12 @@ export interface Snapshot {
   summary?: BackupSummary;
   /** The backup read extended attributes: a node without `xattrs` has none. */
   xattrs?: true;
+  /**
+   * When the backup started, by this host's clock (unlike `time`, never set
+   * by `--time`): an entry whose ctime is a second or more before it had its
+   * ctime when the backup read it (Deno reports ctime in whole seconds).
+   */
+  started?: string;
   /** Set by `cairn repair snapshots`: what this copy of snapshot `original` lost. */
   repaired?: { original: string; lost: number; paths: string[] };
   program_version: string;
