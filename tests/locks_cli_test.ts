@@ -8,17 +8,7 @@ import {
 } from "../src/repo/mod.ts";
 import { assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
 import { cairn, lastJson, makeRepo } from "./_launcher.ts";
-
-/** The pid of a process that ran and has exited. */
-async function deadPid(): Promise<number> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", "0"],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await child.status;
-  return child.pid;
-}
+import { deadPid } from "../src/testing/dead_pid.ts";
 
 Deno.test("cairn unlock removes a killed process's lock at once; --remove-all removes live ones", async () => {
   const { dir, env } = await makeRepo();

@@ -150,16 +150,6 @@ export class RepoLock {
   }
 }
 
-/**
- * Whether `err` says the credentials may not do what was asked (S3 403
- * AccessDenied, a read-only disk), as opposed to a failure worth retrying.
- */
-export function isAccessDenied(err: unknown): boolean {
-  if (err instanceof Deno.errors.PermissionDenied) return true;
-  const status = (err as { status?: unknown } | null)?.status;
-  return status === 403;
-}
-
 /** Every readable lock file; a lock removed while listing is skipped. */
 export async function listLocks(
   repo: Repository,

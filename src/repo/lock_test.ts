@@ -13,6 +13,7 @@ import {
 import { pruneRepository } from "./prune.ts";
 import { Repository } from "./repository.ts";
 import { agePacks, listAll, newRepo, randomBytes, writeTree } from "./_prune_testing.ts";
+import { deadPid } from "../testing/dead_pid.ts";
 
 const HOUR = 3600_000;
 
@@ -181,17 +182,6 @@ Deno.test("a lock file the credentials may not delete is a warning, not a failur
   );
   await Deno.remove(dir, { recursive: true });
 });
-
-/** The pid of a process that ran and has exited: no process has it now. */
-async function deadPid(): Promise<number> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", "0"],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await child.status;
-  return child.pid;
-}
 
 Deno.test("a lock whose holder is a dead process on this host is stale at once", async () => {
   const { dir, backend, repo } = await newRepo();
