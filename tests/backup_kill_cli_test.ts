@@ -137,6 +137,37 @@ Deno.test("backups killed with SIGKILL leave a repository check accepts; the rer
   await Deno.remove(src, { recursive: true });
 });
 
+Deno.test("killed before it wrote any index file, a first backup's reruns reuse its packs and converge", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await randomTree(9, 4 * MiB);
+  const total = 9 * 4 * MiB;
+  // Each run is killed after three packs, before the policy's first index file (four packs).
+  await killedBackup(env, src, 3);
+  await killedBackup(env, src, 3);
+  const check = await cairn(["check", "--json"], { env });
+  assertEquals(check.code, 0, check.stdout);
+  const indexed = lastJson<{ stats: { packs: number } }>(check).stats.packs;
+  // The second run indexed the first run's three packs (and, on a slow machine, its own
+  // once they were 30 s old).
+  assert(indexed >= 3, `${indexed} packs indexed: the first run's are adopted`);
+
+  const rerun = await cairn(["backup", src, "--json"], { env });
+  assertEquals(rerun.code, 0, rerun.stderr);
+  const summary = lastJson<{ bytes_added: number; packs_adopted: number }>(rerun);
+  assertEquals(summary.packs_adopted, 6 - indexed, "the second run's packs are reused too");
+  assert(
+    summary.bytes_added <= total - 6 * 4 * MiB + MiB,
+    `the rerun stored ${summary.bytes_added} bytes again`,
+  );
+  const stored = dataBytes(dir);
+  assert(stored <= total + 2 * MiB, `${stored} bytes of packs for ${total} of data: nothing twice`);
+  const read = await cairn(["check", "--read-data"], { env });
+  assertEquals(read.code, 0, read.stdout);
+  await assertRestores(dir, env, src);
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(src, { recursive: true });
+});
+
 Deno.test("an interrupted backup exits 130, indexes every pack it stored, and removes its lock", async () => {
   const { dir, env } = await makeRepo();
   const src = await randomTree(6, 2 * MiB);
