@@ -48,7 +48,7 @@ import {
 } from "./backend.ts";
 import { createHash } from "node:crypto";
 import { assertValidRange, resolveRange } from "./_range.ts";
-import { abortableSleep } from "./retry.ts";
+import { abortableSleep } from "../fs/mod.ts";
 import { resolveS3 } from "./_s3_credentials.ts";
 import {
   errorDocument,
