@@ -165,11 +165,12 @@ export class Archiver {
 
   /**
    * Runs the backup and writes the snapshot, holding a shared lock all the
-   * while: prune never deletes a pack it dropped after the lock was taken,
-   * and the index is reread if it changed before then, so this run never
-   * reuses a blob that a prune may delete before the snapshot is written.
-   * Before the snapshot is written, {@link SnapshotGuard} checks that it
-   * holds whatever happened meanwhile (docs/PRUNE.md).
+   * while: prune drops nothing while it is live and never deletes a pack it
+   * dropped after the lock was taken, and the index is reread if it changed
+   * before then, so this run never reuses a blob that a prune may delete
+   * before the snapshot is written (docs/PRUNE.md rules 4 and 5). Before the
+   * snapshot is written, {@link SnapshotGuard} checks that it holds whatever
+   * happened meanwhile (rule 8).
    */
   async run(): Promise<BackupResult> {
     // The lock names this machine, not the snapshot's host: its pid is checked here.

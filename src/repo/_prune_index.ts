@@ -1,8 +1,9 @@
 /**
  * The index as prune sees it: every live index file with its packs whole,
  * plus the packs earlier prunes dropped from the index but have not deleted
- * yet ("dropped" entries: readers can still load their blobs, but only
- * prune decides their fate).
+ * yet ("dropped" entries: readers can still load their blobs, rule 3 of
+ * docs/PRUNE.md; prune deletes or reindexes them, and a backup that needs
+ * one reindexes it itself, rules 2, 7 and 8).
  */
 import {
   type DroppedPack,

@@ -1,13 +1,17 @@
 /**
  * Repository locks: small sealed JSON files in `locks/`, named by their hash.
+ * What prune does about them is stated in docs/PRUNE.md ("The rules").
  *
- * Only prune (and `repair index`) takes an **exclusive** lock, and only to
- * keep two of them apart: backups never wait for a lock. Backups and
- * readers write a **shared** lock ("something that read the index at
- * `time` is running"), so prune holds back its deletions (docs/PRUNE.md).
- * A host may die without removing its lock, so a backup does not rely on
- * it alone: it checks what it references before writing its snapshot
- * (`snapshot_guard.ts`).
+ * Only prune (also within `forget --prune`) and `repair index` take an
+ * **exclusive** lock, and only to keep two of them apart: backups never
+ * wait for a lock (rule 9). Backups, `repair snapshots` and readers write a
+ * **shared** lock ("something that relies on the index as it is from `time`
+ * on is running"), and prune relies on it: while one is live it drops
+ * nothing and deletes only what was dropped before it was taken (rules 4
+ * and 5). A lock can go stale while its holder still runs (a host that
+ * stopped refreshing for 30 minutes) or be removed by hand, so a backup does
+ * not rely on it alone: the grace period (rule 6) and the check before its
+ * snapshot (rule 8, `snapshot_guard.ts`) cover that case.
  *
  * Files are write-once, so a lock is refreshed by writing a new file (same
  * `time`, newer `refreshed`) and removing the old one. A lock is stale, its
@@ -230,7 +234,7 @@ export async function acquireExclusiveLock(
   return lock;
 }
 
-/** Writes a shared lock (a running backup announcing itself); never refuses. */
+/** Writes a shared lock (a running backup or reader announcing itself, rule 4); never refuses. */
 export function acquireSharedLock(repo: Repository, opts: LockOptions = {}): Promise<RepoLock> {
   return writeLock(repo, "shared", opts);
 }

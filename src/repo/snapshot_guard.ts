@@ -1,13 +1,14 @@
 /**
  * The last check a backup makes before it writes its snapshot: is every
- * blob the snapshot references still stored and indexed?
+ * blob the snapshot references still stored and indexed? (docs/PRUNE.md
+ * rule 8.)
  *
  * A backup skips every blob its index lists. A prune that ran meanwhile may
  * have taken some of those out of the index; locks keep it from deleting
- * them (docs/PRUNE.md), and this check is what makes the rule hold whatever
+ * them (rules 4 and 5), and this check is what makes the rule hold whatever
  * happened to the locks: a blob found only in a dropped pack puts that pack
- * back into the index, and a blob found nowhere stops the backup, so no
- * backup reports success for a snapshot that does not restore.
+ * back into the index (rule 7), and a blob found nowhere stops the backup,
+ * so no backup reports success for a snapshot that does not restore.
  *
  * It costs one listing when no index file was superseded since the backup
  * took its lock (only then can a blob have left the index), and a walk of
