@@ -39,7 +39,7 @@ export interface MirrorTreeOptions {
   previous?: string;
   onError?: (path: string, message: string) => void;
   /**
-   * Lists the mirror's directories ahead of the walk ({@link MirrorDirState.childAhead});
+   * Lists the mirror's directories ahead of the walk ({@link MirrorDirState.subdir});
    * started on the root by {@link MirrorTree.root}, closed by the caller.
    */
   lister?: DirLister;
@@ -404,7 +404,7 @@ export class MirrorDirState implements MirrorDir {
    * the tree's lister when it has it: the mirror's readdir and lstat calls
    * run in its thread, ahead of the walk.
    */
-  async childAhead(
+  async subdir(
     name: string,
     entry: MirrorEntry,
     names: readonly string[],
