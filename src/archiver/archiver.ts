@@ -18,12 +18,12 @@ import {
 } from "../repo/mod.ts";
 import { DirLister, Excluder, listDir, type WalkError } from "../walker/mod.ts";
 import {
-  type BackupMirror,
   type MirrorDir,
   mirrorEntry,
+  type MirrorSink,
   type MirrorTarget,
   parentFile,
-} from "./backup_mirror.ts";
+} from "./mirror_sink.ts";
 import { supported as xattrsSupported } from "../platform/mod.ts";
 import { FileSaverPool } from "./file_saver_pool.ts";
 import { addXattrs, nodeFromInfo, unchanged } from "./_node.ts";
@@ -54,8 +54,8 @@ export interface BackupOptions {
   programVersion?: string;
   /** Called once at the start with a function that reads live progress counters. */
   onStart?: (progress: () => BackupProgress) => void;
-  /** A mirror directory to bring up to date from the same reads; see {@link BackupMirror}. */
-  mirror?: BackupMirror;
+  /** A mirror directory to bring up to date from the same reads; see {@link MirrorSink}. */
+  mirror?: MirrorSink;
   /** When to write index files as the backup goes; default {@link INDEX_POLICY}. */
   indexPolicy?: IndexPolicy;
   /** The clock the index policy reads; default `Date.now`. */
@@ -269,6 +269,7 @@ export class Archiver {
         compression: repo.config.compression,
         packSize: repo.config.pack_size,
         known: repo.index.sortedIds(),
+        mirrorWriter: opts.mirror?.writerModule,
       }, async (pack, bytes) => {
         // The signal lets a remote backend give up an upload on an interrupt.
         await repo.backend.save("data", pack.name, bytes, { signal: opts.signal });

@@ -1,13 +1,9 @@
 import { resolve } from "node:path";
-import {
-  backup,
-  type BackupMirror,
-  type BackupOptions,
-  type BackupResult,
-} from "../archiver/mod.ts";
+import { backup, type BackupOptions, type BackupResult, type MirrorSink } from "../archiver/mod.ts";
 import type { Repository } from "../repo/mod.ts";
 import { DirLister } from "../walker/mod.ts";
 import { mirrorBase } from "./base.ts";
+import { MIRROR_WRITER_MODULE } from "./file_writer.ts";
 import type { MirrorDirState } from "./mirror_tree.ts";
 import { type MirrorOptions, type MirrorResult, MirrorRun } from "./mirror_run.ts";
 
@@ -39,7 +35,8 @@ export async function backupWithMirror(
       return false;
     }
   });
-  const hooks: BackupMirror = {
+  const hooks: MirrorSink = {
+    writerModule: MIRROR_WRITER_MODULE,
     dir(parent, path, entry, names) {
       if (parent) {
         return (parent as MirrorDirState).childAhead(

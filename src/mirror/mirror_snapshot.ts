@@ -1,11 +1,4 @@
-import {
-  type MirrorEntry,
-  MirrorFileWriter,
-  type MirrorTarget,
-  parentFile,
-  retimeMirrorFile,
-  sameContent,
-} from "../archiver/mod.ts";
+import { type MirrorEntry, type MirrorTarget, parentFile } from "../archiver/mod.ts";
 import {
   CorruptError,
   cycleError,
@@ -19,6 +12,7 @@ import {
 } from "../repo/mod.ts";
 import { fileContent } from "../restore/mod.ts";
 import { mirrorBase } from "./base.ts";
+import { MirrorFileWriter, retimeMirrorFile, sameContent } from "./file_writer.ts";
 import { readMarker } from "./marker.ts";
 import type { MirrorDirState } from "./mirror_tree.ts";
 import { type MirrorOptions, type MirrorResult, MirrorRun } from "./mirror_run.ts";
