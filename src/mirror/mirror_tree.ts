@@ -1,7 +1,7 @@
 import type { MirrorDir, MirrorEntry, MirrorTarget, ParentFile } from "../archiver/mod.ts";
 import { HeldDir, unheld } from "../heldfs/mod.ts";
-import { setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
-import { isRoot, lstatOrNull } from "../restore/mod.ts";
+import { isRoot, setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
 import { type DirLister, listDir, type Listing } from "../walker/mod.ts";
 import { linkInto, removeEntry, symlinkInto } from "./_fs.ts";
 import { applyXattrs, MIRROR_TEMP_PREFIX, tempBeside } from "./file_writer.ts";

@@ -7,4 +7,3 @@
  */
 export * from "./restore.ts";
 export * from "./file_content.ts";
-export { ensureRealDir, isRoot, lstatOrNull } from "./_safe_fs.ts";

@@ -10,7 +10,9 @@ import {
   WalkBudget,
 } from "../repo/mod.ts";
 import { fromBase64 } from "../crypto/mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
 import {
+  isRoot,
   OsError,
   setLinkTimes,
   SparseWriter,
@@ -20,7 +22,7 @@ import {
 import { type DirId, HeldDir, unheld } from "../heldfs/mod.ts";
 import { type ContentSource, fileContent } from "./file_content.ts";
 import { IncludeFilter } from "./_include.ts";
-import { clearSlot, createReplacing, isRoot, lstatOrNull, setOwnerAndMode } from "./_safe_fs.ts";
+import { clearSlot, createReplacing, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
 
 /**
