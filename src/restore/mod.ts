@@ -6,4 +6,3 @@
  * @module
  */
 export * from "./restore.ts";
-export * from "./file_content.ts";

@@ -1,6 +1,8 @@
 import {
+  type ContentSource,
   CorruptError,
   cycleError,
+  fileContent,
   InvalidTreeError,
   isSafeName,
   type Node,
@@ -20,7 +22,6 @@ import {
   writeXattr,
 } from "../platform/mod.ts";
 import { type DirId, HeldDir, unheld } from "../heldfs/mod.ts";
-import { type ContentSource, fileContent } from "./file_content.ts";
 import { IncludeFilter } from "./_include.ts";
 import { clearSlot, createReplacing, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
