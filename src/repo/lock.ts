@@ -32,10 +32,19 @@
  * @module
  */
 import process from "node:process";
-import { NotFoundError } from "../backend/mod.ts";
+import { type Backend, NotFoundError } from "../backend/mod.ts";
+import type { MasterKey } from "../crypto/mod.ts";
 import { CorruptError } from "./format.ts";
-import type { Repository } from "./repository.ts";
 import { loadSealedJson, saveSealedJson } from "./sealed_file.ts";
+
+/**
+ * What locks need of a repository: its storage and the key lock files are
+ * sealed with. `Repository` is one.
+ */
+export interface LockRepo {
+  readonly backend: Backend;
+  readonly master: Pick<MasterKey, "enc">;
+}
 
 /** A lock not refreshed for this long is stale. */
 export const STALE_LOCK_MS = 30 * 60_000;
@@ -95,7 +104,7 @@ export class RepoLock {
   refreshError: Error | undefined;
 
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: LockRepo,
     public name: string,
     public info: LockInfo,
     private readonly now: () => number,
@@ -156,7 +165,7 @@ export class RepoLock {
 
 /** Every readable lock file; a lock removed while listing is skipped. */
 export async function listLocks(
-  repo: Repository,
+  repo: LockRepo,
   opts: { signal?: AbortSignal } = {},
 ): Promise<LockFile[]> {
   const out: LockFile[] = [];
@@ -217,7 +226,7 @@ export function isStaleLock(
  * {@link listLocks}.
  */
 export async function acquireExclusiveLock(
-  repo: Repository,
+  repo: LockRepo,
   opts: LockOptions = {},
 ): Promise<RepoLock> {
   const lock = await writeLock(repo, "exclusive", opts);
@@ -235,7 +244,7 @@ export async function acquireExclusiveLock(
 }
 
 /** Writes a shared lock (a running backup or reader announcing itself, rule 4); never refuses. */
-export function acquireSharedLock(repo: Repository, opts: LockOptions = {}): Promise<RepoLock> {
+export function acquireSharedLock(repo: LockRepo, opts: LockOptions = {}): Promise<RepoLock> {
   return writeLock(repo, "shared", opts);
 }
 
@@ -246,7 +255,7 @@ export function releaseLock(lock: RepoLock): Promise<void> {
 
 /** Removes every stale lock (see {@link isStaleLock}); returns the names removed. */
 export async function removeStaleLocks(
-  repo: Repository,
+  repo: LockRepo,
   opts: { now?: () => number; staleMs?: number; local?: LocalProcesses; signal?: AbortSignal } = {},
 ): Promise<string[]> {
   const now = (opts.now ?? Date.now)();
@@ -264,7 +273,7 @@ export async function removeStaleLocks(
  * names removed.
  */
 export async function removeAllLocks(
-  repo: Repository,
+  repo: LockRepo,
   opts: { signal?: AbortSignal } = {},
 ): Promise<string[]> {
   const removed: string[] = [];
@@ -275,7 +284,7 @@ export async function removeAllLocks(
 }
 
 async function writeLock(
-  repo: Repository,
+  repo: LockRepo,
   kind: LockInfo["kind"],
   opts: LockOptions,
 ): Promise<RepoLock> {
@@ -293,7 +302,7 @@ async function writeLock(
   return new RepoLock(repo, name, info, now, opts.refreshMs ?? LOCK_REFRESH_MS, opts.onWarning);
 }
 
-async function removeIfPresent(repo: Repository, name: string): Promise<boolean> {
+async function removeIfPresent(repo: LockRepo, name: string): Promise<boolean> {
   try {
     await repo.backend.remove("locks", name);
     return true;

@@ -19,19 +19,21 @@
  * @module
  */
 import type { FileStat } from "../backend/mod.ts";
+import type { MasterKey } from "../crypto/mod.ts";
 import { NotFoundError } from "../backend/mod.ts";
 import { forEachBlob } from "./blob_codec.ts";
 import { CorruptError } from "./format.ts";
-import { type PackInfo, packKey, readPackTrailer } from "./pack.ts";
-import type { Repository } from "./repository.ts";
+import { type PackInfo, packKey, type PackWriter, readPackTrailer } from "./pack.ts";
+import type { SnapshotWithId } from "./snapshot.ts";
 import {
   acquireExclusiveLock,
   isStaleLock,
   listLocks,
   type LockFile,
+  type LockRepo,
   type RepoLock,
 } from "./lock.ts";
-import { renewRetention } from "./object_lock.ts";
+import { renewRetention, type RetentionRepo } from "./object_lock.ts";
 import {
   type DroppedPack,
   loadIndexState,
@@ -39,7 +41,21 @@ import {
   savePruneIndex,
 } from "./_prune_index.ts";
 import { planPrune, type PrunePlan } from "./_prune_plan.ts";
-import { type BlobPlace, referencedBlobs } from "./_prune_reach.ts";
+import { type BlobPlace, type ReachRepo, referencedBlobs } from "./_prune_reach.ts";
+
+/**
+ * What prune needs of a repository: storage (list, load, stat, remove, and
+ * the temp files and retention where the backend has them), the keys, the
+ * Object Lock setting, every snapshot, and a pack writer for repacking.
+ * `Repository` is one. Prune reads the index files itself rather than
+ * trusting the repository's loaded index, so it takes none.
+ */
+export interface PruneRepo extends LockRepo, RetentionRepo, ReachRepo {
+  readonly master: Pick<MasterKey, "enc" | "id">;
+  /** With `strict`, throws on a snapshot it cannot read (rule 1). */
+  listSnapshots(opts: { strict: true }): Promise<SnapshotWithId[]>;
+  newPackWriter(onPack: (p: PackInfo) => void | Promise<void>): PackWriter;
+}
 
 /** Default grace period G: how long a backup without a live lock may run (rule 6). */
 export const DEFAULT_PRUNE_GRACE_MS = 60 * 60_000;
@@ -117,7 +133,7 @@ export interface PruneStats {
 
 /** Frees unreferenced space, by the rules of docs/PRUNE.md. */
 export async function pruneRepository(
-  repo: Repository,
+  repo: PruneRepo,
   opts: PruneOptions = {},
 ): Promise<PruneStats> {
   const graceMs = opts.graceMs ?? DEFAULT_PRUNE_GRACE_MS;
@@ -160,7 +176,7 @@ export async function pruneRepository(
  * estimate errs up to a second towards an older storage time: the safe side.
  */
 async function storageClockOffset(
-  repo: Repository,
+  repo: PruneRepo,
   lock: RepoLock,
   opts: PruneOptions,
 ): Promise<number> {
@@ -182,7 +198,7 @@ interface Resolved extends PruneOptions {
   now: () => number;
 }
 
-async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<PruneStats> {
+async function prune(repo: PruneRepo, o: Resolved, lock?: RepoLock): Promise<PruneStats> {
   const { signal } = o;
   const say = (m: string) => o.onProgress?.(m);
   const t0 = o.now();
@@ -364,7 +380,7 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
  * only hide it behind a delete marker: prune leaves it for a later run.
  */
 async function retainedUntil(
-  repo: Repository,
+  repo: PruneRepo,
   type: "index" | "data",
   name: string,
   now: number,
@@ -432,7 +448,7 @@ function initialStats(
 
 /** Reads the trailers of packs no live or dropped entry lists; skips unreadable ones. */
 async function readUnindexed(
-  repo: Repository,
+  repo: PruneRepo,
   state: { packs: Map<string, unknown>; dropped: Map<string, unknown> },
   data: Map<string, FileStat>,
   say: (m: string) => void,
@@ -453,7 +469,7 @@ async function readUnindexed(
 
 /** Copies each repack entry's blobs (verified on the way) into new packs. */
 async function repack(
-  repo: Repository,
+  repo: PruneRepo,
   plan: PrunePlan,
   written: PackInfo[],
   o: Resolved,
@@ -502,7 +518,7 @@ function holderKey(l: LockFile): string {
  * on the index as it was before this run changed it.
  */
 async function startedSince(
-  repo: Repository,
+  repo: PruneRepo,
   now: number,
   shared0: ReadonlySet<string>,
   snapshots0: ReadonlySet<string>,
@@ -529,7 +545,7 @@ function assertLockHeld(lock: RepoLock | undefined): void {
 }
 
 async function removeIfPresent(
-  repo: Repository,
+  repo: PruneRepo,
   type: "index" | "data",
   name: string,
 ): Promise<boolean> {
