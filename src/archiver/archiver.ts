@@ -22,6 +22,7 @@ import {
 import { DirLister, Excluder, listDir, type WalkError } from "../walker/mod.ts";
 import {
   type MirrorDir,
+  type MirrorEntry,
   mirrorEntry,
   type MirrorSink,
   type MirrorTarget,
@@ -538,6 +539,17 @@ export class Archiver {
     }
   }
 
+  /** The mirror directory of the source directory `path`: its mirrored parent's subdirectory, or a root. */
+  #mirrorDir(
+    parent: MirrorDir | undefined,
+    path: string,
+    entry: MirrorEntry,
+    names: readonly string[],
+  ): MirrorDir | undefined | Promise<MirrorDir | undefined> {
+    if (parent) return parent.subdir(path.slice(path.lastIndexOf(sep) + 1), entry, names);
+    return this.opts.mirror!.root(path, entry, names);
+  }
+
   /** The mirror directory of a directory above the sources (it holds only sources). */
   #mirrorVirtualDir(
     parent: MirrorDir | undefined,
@@ -552,7 +564,7 @@ export class Archiver {
     } catch {
       return undefined; // reported when its entries are saved
     }
-    return mirror.dir(parent, path, mirrorEntry(info), names);
+    return this.#mirrorDir(parent, path, mirrorEntry(info), names);
   }
 
   async #saveTree(nodes: Promise<Node | null>[], old?: ParentTree): Promise<string> {
@@ -629,7 +641,7 @@ export class Archiver {
     let md: MirrorDir | undefined;
     let oldNodes: ParentTree | undefined;
     const entry = mirrorEntry(info, node.xattrs);
-    if (crossing && mirror) md = await mirror.dir(parentMirror, path, entry, []);
+    if (crossing && mirror) md = await this.#mirrorDir(parentMirror, path, entry, []);
     if (!crossing) {
       let listing;
       try {
@@ -647,7 +659,7 @@ export class Archiver {
       const old = oldNodes = await oldTree;
       const kids = listing.entries.filter((e) => !this.#excluder.excludes(e.path));
       if (mirror) {
-        md = await mirror.dir(parentMirror, path, entry, kids.map((e) => e.name));
+        md = await this.#mirrorDir(parentMirror, path, entry, kids.map((e) => e.name));
       }
       // Load the parent snapshot's trees of the next few subdirectories while
       // walking this one, so the sequential walk rarely waits on a decrypt.

@@ -117,12 +117,11 @@ export interface MirrorSink {
   readonly writerModule: string;
   /**
    * The mirror directory standing for the source directory `path`, whose
-   * entries in the snapshot will be `names`; `parent` is the directory's
-   * parent's mirror directory, if that is mirrored. Undefined: not mirrored.
-   * A promise when the directory's listing comes from another thread.
+   * parent is not mirrored (the walk asks {@link MirrorDir.subdir} below
+   * that) and whose entries in the snapshot will be `names`. Undefined: not
+   * mirrored. A promise when the directory's listing comes from another thread.
    */
-  dir(
-    parent: MirrorDir | undefined,
+  root(
     path: string,
     entry: MirrorEntry,
     names: readonly string[],
@@ -148,6 +147,15 @@ export interface MirrorSink {
 
 /** One mirrored directory, while the walk is in it. */
 export interface MirrorDir {
+  /**
+   * The mirror directory for subdirectory `name`, whose entries in the
+   * snapshot will be `names`, as {@link MirrorSink.root}.
+   */
+  subdir(
+    name: string,
+    entry: MirrorEntry,
+    names: readonly string[],
+  ): MirrorDir | undefined | Promise<MirrorDir | undefined>;
   /**
    * The file to write for entry `name`, or undefined when there is nothing to
    * write (up to date, hard-linked, or not mirrored).

@@ -6,6 +6,7 @@
  *   (temp file → write → fsync → rename or link → fsync of the directory).
  * - {@link syncDir} / {@link syncDirSync}: make a directory's entries durable.
  * - {@link readFileIfExists}: a file's bytes, or `undefined` when it is missing.
+ * - {@link lstatOrNull}: lstat that never follows a link, or null when nothing is there.
  * - {@link abortableSleep}: wait, or reject with the signal's reason.
  * - {@link concatBytes}: byte arrays joined into one.
  *
@@ -17,5 +18,6 @@
 export { TEMP_PREFIX, writeFileAtomic, type WriteFileAtomicOptions } from "./write_file_atomic.ts";
 export { syncDir, syncDirSync } from "./sync_dir.ts";
 export { readFileIfExists } from "./read_file_if_exists.ts";
+export { lstatOrNull } from "./lstat_or_null.ts";
 export { abortableSleep } from "./abortable_sleep.ts";
 export { concatBytes } from "./concat_bytes.ts";

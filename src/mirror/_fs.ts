@@ -1,4 +1,4 @@
-import { lstatOrNull } from "../restore/mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
 import { tempBeside } from "./file_writer.ts";
 
 /**

@@ -9,7 +9,6 @@ import {
 import { DirLister } from "../walker/mod.ts";
 import { mirrorBase } from "./base.ts";
 import { MIRROR_WRITER_MODULE } from "./file_writer.ts";
-import type { MirrorDirState } from "./mirror_tree.ts";
 import { type MirrorOptions, type MirrorResult, MirrorRun } from "./mirror_run.ts";
 
 /** A backup and the mirror written in the same pass. */
@@ -42,16 +41,7 @@ export async function backupWithMirror(
   });
   const hooks: MirrorSink = {
     writerModule: MIRROR_WRITER_MODULE,
-    dir(parent, path, entry, names) {
-      if (parent) {
-        return (parent as MirrorDirState).childAhead(
-          path.slice(path.lastIndexOf("/") + 1),
-          entry,
-          names,
-        );
-      }
-      return path === base ? run.tree.root(entry, names) : undefined;
-    },
+    root: (path, entry, names) => path === base ? run.tree.root(entry, names) : undefined,
     written: (target, bytes, error, retimed, warnings) =>
       run.tree.written(target, bytes, error, retimed, warnings),
     saturated: () => lister.close(),

@@ -1,6 +1,6 @@
 import process from "node:process";
 import { NotRegularFileError, readRegularFile } from "../heldfs/mod.ts";
-import { lstatOrNull } from "../restore/mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
 import { tempBeside } from "./file_writer.ts";
 import { MIRROR_LOCK_NAME, MirrorRefusedError, openMirrorFolder } from "./marker.ts";
 

@@ -2,6 +2,7 @@ import { type MirrorEntry, type MirrorTarget, parentFile } from "../archiver/mod
 import {
   CorruptError,
   cycleError,
+  fileContent,
   isSafeName,
   type Node,
   nsToDate,
@@ -10,7 +11,6 @@ import {
   type Tree,
   WalkBudget,
 } from "../repo/mod.ts";
-import { fileContent } from "../restore/mod.ts";
 import { mirrorBase } from "./base.ts";
 import { MirrorFileWriter, retimeMirrorFile, sameContent } from "./file_writer.ts";
 import { readMarker } from "./marker.ts";

@@ -10,6 +10,11 @@ import * as linux from "./_linux.ts";
 
 export { OsError } from "./_linux.ts";
 
+/** Is the process root (so setting owners and making device nodes can work)? */
+export function isRoot(): boolean {
+  return Deno.uid() === 0;
+}
+
 /** Does this platform implement the calls below? */
 export const supported = Deno.build.os === "linux";
 

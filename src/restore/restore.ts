@@ -1,6 +1,8 @@
 import {
+  type ContentSource,
   CorruptError,
   cycleError,
+  fileContent,
   InvalidTreeError,
   isSafeName,
   type Node,
@@ -10,7 +12,9 @@ import {
   WalkBudget,
 } from "../repo/mod.ts";
 import { fromBase64 } from "../crypto/mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
 import {
+  isRoot,
   OsError,
   setLinkTimes,
   SparseWriter,
@@ -18,9 +22,8 @@ import {
   writeXattr,
 } from "../platform/mod.ts";
 import { type DirId, HeldDir, unheld } from "../heldfs/mod.ts";
-import { type ContentSource, fileContent } from "./file_content.ts";
 import { IncludeFilter } from "./_include.ts";
-import { clearSlot, createReplacing, isRoot, lstatOrNull, setOwnerAndMode } from "./_safe_fs.ts";
+import { clearSlot, createReplacing, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
 
 /**

@@ -3,7 +3,7 @@ import { CorruptError, type Repository, type Tree, WalkLimitError } from "../rep
 import { doublingTree, fileNode, hostileRepo } from "../testing/hostile_repo.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../testing/asserts.ts";
 import { restore, type RestoreRepo } from "./mod.ts";
-import { lstatOrNull } from "./_safe_fs.ts";
+import { lstatOrNull } from "../fs/mod.ts";
 import { rawNode } from "../testing/raw_node.ts";
 import { handMadeSnapshot, listAll, snap, tempRepo, treeBytes } from "./_testing.ts";
 
