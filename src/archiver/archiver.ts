@@ -1,15 +1,18 @@
 import { resolve, sep } from "node:path";
-import { keyedId, toHex } from "../crypto/mod.ts";
+import { keyedId, type MasterKey, toHex } from "../crypto/mod.ts";
 import {
   acquireSharedLock,
   type BackupSummary,
   encodeTree,
+  type GuardRepo,
+  type LockRepo,
+  type MasterIndex,
   type Node,
   nsToDate,
   type PackInfo,
   type PackWriter,
   releaseLock,
-  type Repository,
+  type RepoConfig,
   saveIndexFile,
   type Snapshot,
   SnapshotGuard,
@@ -29,6 +32,28 @@ import { supported as xattrsSupported } from "../platform/mod.ts";
 import { FileSaverPool } from "./file_saver_pool.ts";
 import { addXattrs, nodeFromInfo, unchanged } from "./_node.ts";
 import { type ParentTree, ParentTrees, PREFETCH_TREES, sameNode } from "./_parent_trees.ts";
+
+/**
+ * What a backup needs of a repository, as restic's archiver declares
+ * `archiverRepo`: the keys and the chunker, compression and pack settings;
+ * the index to skip what is stored and to record what it adds; pack and
+ * index writing; the snapshot write; and what its shared lock
+ * ({@link LockRepo}) and last check ({@link GuardRepo}) need. `Repository`
+ * is one.
+ */
+export interface ArchiverRepo extends LockRepo, GuardRepo {
+  readonly master: MasterKey;
+  readonly config: Pick<RepoConfig, "chunker" | "compression" | "pack_size">;
+  readonly index: Pick<MasterIndex, "has" | "get" | "packs" | "addPack" | "sortedIds">;
+  /** Told of damage worked around; one line. */
+  readonly onWarning: (message: string) => void;
+  /** Rereads the index if its files changed; true if it did. */
+  refreshIndex(): Promise<boolean>;
+  /** Throws unless every index file could be read. */
+  assertIndexWhole(what: string): void;
+  newPackWriter(onPack: (p: PackInfo) => void | Promise<void>): PackWriter;
+  saveSnapshot(snapshot: Snapshot): Promise<string>;
+}
 
 /** What to back up and how; plain data shared by the CLI and job files. */
 export interface BackupOptions {
@@ -153,7 +178,7 @@ export class Archiver {
   #lister: DirLister | undefined;
   #guard: SnapshotGuard | undefined;
 
-  constructor(private readonly repo: Repository, private readonly opts: BackupOptions) {
+  constructor(private readonly repo: ArchiverRepo, private readonly opts: BackupOptions) {
     this.#excluder = new Excluder(opts.excludes ?? []);
     const read = (opts.xattrs ?? true) && xattrsSupported;
     const parentStart = opts.parent?.started ? Date.parse(opts.parent.started) : NaN;
@@ -758,7 +783,7 @@ function done(node: Node | null): Deferred {
 }
 
 /** Runs one backup; see {@link Archiver}. */
-export function backup(repo: Repository, opts: BackupOptions): Promise<BackupResult> {
+export function backup(repo: ArchiverRepo, opts: BackupOptions): Promise<BackupResult> {
   return new Archiver(repo, opts).run();
 }
 

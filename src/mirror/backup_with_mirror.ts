@@ -1,6 +1,11 @@
 import { resolve } from "node:path";
-import { backup, type BackupOptions, type BackupResult, type MirrorSink } from "../archiver/mod.ts";
-import type { Repository } from "../repo/mod.ts";
+import {
+  type ArchiverRepo,
+  backup,
+  type BackupOptions,
+  type BackupResult,
+  type MirrorSink,
+} from "../archiver/mod.ts";
 import { DirLister } from "../walker/mod.ts";
 import { mirrorBase } from "./base.ts";
 import { MIRROR_WRITER_MODULE } from "./file_writer.ts";
@@ -18,7 +23,7 @@ export interface MirroredBackupResult extends BackupResult {
  * read once. The mirror's marker names the snapshot once both are complete.
  */
 export async function backupWithMirror(
-  repo: Repository,
+  repo: ArchiverRepo,
   opts: BackupOptions,
   mirror: MirrorOptions,
 ): Promise<MirroredBackupResult> {

@@ -16,17 +16,40 @@
  *
  * @module
  */
-import { NotFoundError } from "../backend/mod.ts";
+import { type Backend, NotFoundError } from "../backend/mod.ts";
+import type { MasterKey } from "../crypto/mod.ts";
 import { CorruptError } from "./format.ts";
-import { loadIndexFile, mapLimit, type PackEntry, saveIndexFile } from "./index.ts";
+import {
+  loadIndexFile,
+  mapLimit,
+  type MasterIndex,
+  type PackEntry,
+  saveIndexFile,
+} from "./index.ts";
 import { readPackTrailer } from "./pack.ts";
-import type { Repository } from "./repository.ts";
+import type { Tree } from "./tree.ts";
+
+/**
+ * What the guard needs of a repository: storage, the key index files are
+ * sealed with, the loaded index and the names of the files it came from, a
+ * way to reload it, and trees. `Repository` is one.
+ */
+export interface GuardRepo {
+  readonly backend: Backend;
+  readonly master: Pick<MasterKey, "enc">;
+  /** Every index file listed when {@link index} was loaded. */
+  readonly indexFiles: readonly string[];
+  /** Read again after {@link reloadIndex}, which replaces it. */
+  readonly index: Pick<MasterIndex, "has" | "get" | "packs">;
+  reloadIndex(): Promise<void>;
+  loadTree(id: string): Promise<Tree>;
+}
 
 /** A backup's view of the index, taken once it holds its shared lock. */
 export class SnapshotGuard {
   readonly #files: Set<string>;
 
-  constructor(private readonly repo: Repository) {
+  constructor(private readonly repo: GuardRepo) {
     this.#files = new Set(repo.indexFiles);
   }
 
@@ -111,7 +134,7 @@ export class SnapshotGuard {
 }
 
 /** Writes an index file that lists the dropped packs `names` as live again. */
-async function reindexDropped(repo: Repository, names: Set<string>): Promise<void> {
+async function reindexDropped(repo: GuardRepo, names: Set<string>): Promise<void> {
   const found = new Map<string, PackEntry>();
   for (const file of repo.indexFiles) {
     let f;
