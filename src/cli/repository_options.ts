@@ -46,7 +46,7 @@ export function readPassword(ctx: CommandContext): string {
  * Opens the repository the command line names, with its password. Damage
  * worked around (a skipped snapshot or index file) is one `warning:` line
  * on stderr. With `read`, the command also holds a shared lock until it
- * ends, so that no prune deletes a pack while it reads (docs/PRUNE.md), and
+ * ends, so that no prune deletes a pack while it reads (docs/PRUNE.md rule 4), and
  * the index is reread under the lock; storage where no lock can be written
  * (read-only access) gets a warning and a read without one.
  */

@@ -7,8 +7,7 @@ import {
   printable,
   SNAPSHOT_FILTER_OPTIONS,
 } from "../cli/mod.ts";
-import { CorruptError } from "../repo/mod.ts";
-import { fileContent } from "../restore/mod.ts";
+import { CorruptError, fileContent } from "../repo/mod.ts";
 
 /** `cairn dump`: one file's content to stdout. */
 export const dumpCommand: Command = {

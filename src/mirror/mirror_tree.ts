@@ -1,17 +1,10 @@
-import {
-  applyXattrs,
-  MIRROR_TEMP_PREFIX,
-  type MirrorDir,
-  type MirrorEntry,
-  type MirrorTarget,
-  type ParentFile,
-  tempBeside,
-} from "../archiver/mod.ts";
+import type { MirrorDir, MirrorEntry, MirrorTarget, ParentFile } from "../archiver/mod.ts";
 import { HeldDir, unheld } from "../heldfs/mod.ts";
-import { setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
-import { isRoot, lstatOrNull } from "../restore/mod.ts";
+import { isRoot, setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
 import { type DirLister, listDir, type Listing } from "../walker/mod.ts";
 import { linkInto, removeEntry, symlinkInto } from "./_fs.ts";
+import { applyXattrs, MIRROR_TEMP_PREFIX, tempBeside } from "./file_writer.ts";
 import { RESERVED_NAMES } from "./marker.ts";
 
 /** What a mirror run did. */
@@ -46,7 +39,7 @@ export interface MirrorTreeOptions {
   previous?: string;
   onError?: (path: string, message: string) => void;
   /**
-   * Lists the mirror's directories ahead of the walk ({@link MirrorDirState.childAhead});
+   * Lists the mirror's directories ahead of the walk ({@link MirrorDirState.subdir});
    * started on the root by {@link MirrorTree.root}, closed by the caller.
    */
   lister?: DirLister;
@@ -61,6 +54,35 @@ export interface MirrorTreeOptions {
 interface Place {
   dir: MirrorDirState;
   name: string;
+}
+
+/**
+ * What a directory asks of its tree beyond the tree's public API: the
+ * bookkeeping of the steps that wait for the end of the run. Only
+ * {@link MirrorTree} makes one (it closes over the tree's private state), and
+ * hands it to the directories it creates, so none of this is public.
+ */
+interface TreeHost {
+  readonly tree: MirrorTree;
+  /** Directory `dir` is part of the run (`made`: created by it); its metadata is set last. */
+  addDir(dir: MirrorDirState, entry: MirrorEntry | undefined, depth: number, made: boolean): void;
+  firstLink(key: string): FirstLink | undefined;
+  /** The first link of `key` is at `at` now; `ino` is the inode it kept there. */
+  setFirstLink(key: string, at: Place | undefined, ino?: number): void;
+  /** The first link of `key` is the file `target` once it is written. */
+  setFirstLinkPending(key: string, target: MirrorTarget): void;
+  /** Links `at` to the first link's copy once that is written. */
+  linkLater(first: Promise<Place | undefined>, at: Place, exists: boolean): void;
+  symlinkLater(at: Place, target: string, fresh: boolean, entry?: MirrorEntry): void;
+  /** Directory `at` is built for `final`, and renamed there by {@link MirrorTree.finish}. */
+  stage(at: string, final: string): void;
+  /** `target` is handed to a writer: its directory stays open until it is written. */
+  handOut(target: MirrorTarget, dir: MirrorDirState): MirrorTarget;
+  /**
+   * `dir` is done with (its walk is over, or a file or link in it is written):
+   * the last release closes it (the root stays open until finish).
+   */
+  release(dir: MirrorDirState): void;
 }
 
 /** Directories reopened after their walk kept open at most (then all are closed). */
@@ -116,8 +138,65 @@ export class MirrorTree {
   readonly #links = new Map<string, FirstLink>();
   readonly #linkWaiters = new Map<MirrorTarget, (at: Place | undefined) => void>();
   readonly #pending: Promise<void>[] = [];
+  /**
+   * Files and links of each directory still being written, plus one until
+   * its walk is done (absent: just that one).
+   */
+  readonly #holds = new Map<MirrorDirState, number>();
+  readonly #host: TreeHost = {
+    tree: this,
+    addDir: (dir, entry, depth, made) => {
+      this.#dirs.push({ dir, entry, depth });
+      if (made) this.stats.dirs++;
+    },
+    firstLink: (key) => this.#links.get(key),
+    setFirstLink: (key, at, ino) => {
+      this.#links.set(key, { at: Promise.resolve(at), ino });
+    },
+    setFirstLinkPending: (key, target) => {
+      this.#links.set(key, { at: new Promise((r) => this.#linkWaiters.set(target, r)) });
+    },
+    linkLater: (first, at, exists) => {
+      this.#hold(at.dir);
+      this.#pending.push(
+        first.then((src) => {
+          if (src === undefined) return;
+          this.#at(at, (held) => {
+            // Both directories are held: reopening the source's cannot close this one.
+            const from = this.reopen(src.dir).at(src.name);
+            linkInto(from, held.at(at.name), exists);
+            this.stats.linked++;
+          });
+        }).finally(() => this.#release(at.dir)),
+      );
+    },
+    symlinkLater: (at, target, fresh, entry) => {
+      this.#symlinks.push({ at, target, fresh, entry });
+    },
+    stage: (at, final) => {
+      this.#staged.set(at, final);
+    },
+    handOut: (target, dir) => {
+      this.#targets.set(target, dir);
+      this.#hold(dir);
+      this.opts.onHandOut?.(this.#shown(unheld(target.path)));
+      return target;
+    },
+    release: (dir) => this.#release(dir),
+  };
 
   constructor(readonly opts: MirrorTreeOptions) {}
+
+  #hold(dir: MirrorDirState): void {
+    this.#holds.set(dir, (this.#holds.get(dir) ?? 1) + 1);
+  }
+
+  #release(dir: MirrorDirState): void {
+    const left = (this.#holds.get(dir) ?? 1) - 1;
+    if (left > 0) return void this.#holds.set(dir, left);
+    this.#holds.delete(dir);
+    if (dir.parent) dir.held.close();
+  }
 
   /** The root directory, standing for the sources' base directory (entry undefined: `/`). */
   root(entry: MirrorEntry | undefined, names: readonly string[]): MirrorDirState {
@@ -126,7 +205,7 @@ export class MirrorTree {
     const listing = listDirInfo(held.self);
     this.opts.lister?.walk(this.opts.root);
     this.#root = new MirrorDirState(
-      this,
+      this.#host,
       held,
       undefined,
       "",
@@ -195,15 +274,7 @@ export class MirrorTree {
       const name = target.path.slice(target.path.lastIndexOf("/") + 1);
       waiter(error === undefined && dir ? { dir, name } : undefined);
     }
-    dir?.release();
-  }
-
-  /** @internal `target` is handed to a writer: its directory stays open until it is written. */
-  handOut(target: MirrorTarget, dir: MirrorDirState): MirrorTarget {
-    this.#targets.set(target, dir);
-    dir.hold();
-    this.opts.onHandOut?.(this.#shown(unheld(target.path)));
-    return target;
+    if (dir) this.#release(dir);
   }
 
   /** Creates the symlinks, then sets directory metadata. Call after every file is written. */
@@ -320,64 +391,20 @@ export class MirrorTree {
       return false;
     }
   }
-
-  /** @internal */
-  addDir(dir: MirrorDirState, entry: MirrorEntry | undefined, depth: number, made: boolean): void {
-    this.#dirs.push({ dir, entry, depth });
-    if (made) this.stats.dirs++;
-  }
-
-  /** @internal */
-  firstLink(key: string): FirstLink | undefined {
-    return this.#links.get(key);
-  }
-
-  /** @internal The first link of `key` is at `at` now; `ino` is the inode it kept there. */
-  setFirstLink(key: string, at: Place | undefined, ino?: number): void {
-    this.#links.set(key, { at: Promise.resolve(at), ino });
-  }
-
-  /** @internal The first link of `key` is the file `target` once it is written. */
-  setFirstLinkPending(key: string, target: MirrorTarget): void {
-    this.#links.set(key, { at: new Promise((r) => this.#linkWaiters.set(target, r)) });
-  }
-
-  /** @internal Links `at` to the first link's copy once that is written. */
-  linkLater(first: Promise<Place | undefined>, at: Place, exists: boolean): void {
-    at.dir.hold();
-    this.#pending.push(
-      first.then((src) => {
-        if (src === undefined) return;
-        this.#at(at, (held) => {
-          // Both directories are held: reopening the source's cannot close this one.
-          const from = this.reopen(src.dir).at(src.name);
-          linkInto(from, held.at(at.name), exists);
-          this.stats.linked++;
-        });
-      }).finally(() => at.dir.release()),
-    );
-  }
-
-  /** @internal */
-  symlinkLater(at: Place, target: string, fresh: boolean, entry?: MirrorEntry): void {
-    this.#symlinks.push({ at, target, fresh, entry });
-  }
-
-  /** @internal Directory `at` is built for `final`, and renamed there by {@link finish}. */
-  stage(at: string, final: string): void {
-    this.#staged.set(at, final);
-  }
 }
 
 /** One mirrored directory while its entries are visited; see {@link MirrorDir}. */
 export class MirrorDirState implements MirrorDir {
   #listing = new Map<string, Deno.FileInfo>();
   #previous: Map<string, Deno.FileInfo> | undefined;
-  /** Files and links of this directory still being written, plus one until {@link done}. */
-  #holds = 1;
+  readonly #host: TreeHost;
+  get #tree(): MirrorTree {
+    return this.#host.tree;
+  }
 
   constructor(
-    private readonly tree: MirrorTree,
+    /** Made by the tree only (see {@link MirrorTree.root}). */
+    host: TreeHost,
     /** The directory, held open (see {@link MirrorTree.reopen}). */
     public held: HeldDir,
     readonly parent: MirrorDirState | undefined,
@@ -396,7 +423,9 @@ export class MirrorDirState implements MirrorDir {
     /** Setgid: new entries take its group. */
     private readonly setgid = false,
   ) {
-    tree.addDir(this, entry, depth, listing === undefined);
+    this.#host = host;
+    const tree = host.tree;
+    host.addDir(this, entry, depth, listing === undefined);
     if (listing) this.#listing = listing;
     const wanted = new Set(names);
     for (const name of this.#listing.keys()) {
@@ -411,12 +440,12 @@ export class MirrorDirState implements MirrorDir {
    * the tree's lister when it has it: the mirror's readdir and lstat calls
    * run in its thread, ahead of the walk.
    */
-  async childAhead(
+  async subdir(
     name: string,
     entry: MirrorEntry,
     names: readonly string[],
   ): Promise<MirrorDirState | undefined> {
-    const lister = this.tree.opts.lister;
+    const lister = this.#tree.opts.lister;
     if (!lister || this.fresh || !this.#listing.get(name)?.isDirectory) {
       return this.child(name, entry, names);
     }
@@ -438,7 +467,7 @@ export class MirrorDirState implements MirrorDir {
     listing?: Map<string, Deno.FileInfo>,
   ): MirrorDirState | undefined {
     if (this.#reserved(name)) return undefined;
-    const tree = this.tree;
+    const tree = this.#tree;
     const path = this.shown(name);
     const prev = this.prev === undefined ? undefined : `${this.prev}/${name}`;
     const cur = this.#listing.get(name);
@@ -452,9 +481,9 @@ export class MirrorDirState implements MirrorDir {
       });
       if (!held) return undefined;
       const at = this.shown(tmp);
-      if (!this.fresh) tree.stage(at, path);
+      if (!this.fresh) this.#host.stage(at, path);
       return new MirrorDirState(
-        tree,
+        this.#host,
         held,
         this,
         tmp,
@@ -476,7 +505,7 @@ export class MirrorDirState implements MirrorDir {
     if (!tree.guard(path, () => held = this.held.ensureDir(name).dir)) return undefined;
     const setgid = cur.isDirectory ? ((cur.mode ?? 0) & 0o2000) !== 0 : this.setgid;
     return new MirrorDirState(
-      tree,
+      this.#host,
       held!,
       this,
       name,
@@ -493,21 +522,21 @@ export class MirrorDirState implements MirrorDir {
 
   file(name: string, e: MirrorEntry, parent?: ParentFile): MirrorTarget | undefined {
     if (this.#reserved(name)) return undefined;
-    const tree = this.tree;
+    const tree = this.#tree;
     const path = this.held.at(name);
     const mode = e.mode & MODE_MASK;
     const cur = this.#listing.get(name);
-    const first = e.linkKey === undefined ? undefined : tree.firstLink(e.linkKey);
+    const first = e.linkKey === undefined ? undefined : this.#host.firstLink(e.linkKey);
     const here: Place = { dir: this, name };
     if (first) {
       // Another name of a file already placed: it must end up as that very copy.
       // Equal size and mtime are not enough: the first name may have been rewritten.
       if (cur && first.ino !== undefined && cur.ino === first.ino) this.#fixMetadata(path, cur, e);
-      else if (this.#clear(path, cur)) tree.linkLater(first.at, here, cur !== undefined);
+      else if (this.#clear(path, cur)) this.#host.linkLater(first.at, here, cur !== undefined);
       return undefined;
     }
     const settle = (at: Place | undefined, ino?: number) => {
-      if (e.linkKey !== undefined) tree.setFirstLink(e.linkKey, at, ino);
+      if (e.linkKey !== undefined) this.#host.setFirstLink(e.linkKey, at, ino);
       return undefined;
     };
     // A file with other links must not be chmod-ed in place: it may be a
@@ -542,8 +571,8 @@ export class MirrorDirState implements MirrorDir {
     if (parent && cur?.isFile && cur.nlink === 1 && sameFile(cur, parent)) {
       target.expect = parent.content;
     }
-    if (e.linkKey !== undefined) tree.setFirstLinkPending(e.linkKey, target);
-    return tree.handOut(target, this);
+    if (e.linkKey !== undefined) this.#host.setFirstLinkPending(e.linkKey, target);
+    return this.#host.handOut(target, this);
   }
 
   symlink(name: string, target: string, entry?: MirrorEntry): void {
@@ -553,11 +582,11 @@ export class MirrorDirState implements MirrorDir {
       try {
         const path = this.held.at(name);
         if (Deno.readLinkSync(path) === target) {
-          this.tree.stats.unchanged++;
+          this.#tree.stats.unchanged++;
           // The same link with another time gets the source's (a link from an older cairn).
           if (entry && platformSupported && cur.mtime?.getTime() !== entry.mtimeMs) {
             const ns = (ms: number) => BigInt(ms) * 1_000_000n;
-            this.tree.guard(
+            this.#tree.guard(
               path,
               () => setLinkTimes(path, ns(entry.atimeMs ?? entry.mtimeMs), ns(entry.mtimeMs)),
             );
@@ -566,17 +595,17 @@ export class MirrorDirState implements MirrorDir {
         }
       } catch { /* replaced below */ }
     }
-    this.tree.symlinkLater({ dir: this, name }, target, this.fresh, entry);
+    this.#host.symlinkLater({ dir: this, name }, target, this.fresh, entry);
   }
 
   drop(name: string): void {
-    if (this.#listing.has(name) && this.tree.opts.purge) this.#remove(name);
+    if (this.#listing.has(name) && this.#tree.opts.purge) this.#remove(name);
   }
 
   done(): void {
     this.#listing = new Map();
     this.#previous = undefined;
-    this.release();
+    this.#host.release(this);
   }
 
   /** Where entry `name` is, for messages. */
@@ -584,40 +613,30 @@ export class MirrorDirState implements MirrorDir {
     return `${this.path === "/" ? "" : this.path}/${name}`;
   }
 
-  /** @internal One more file or link is being written here: keep the directory open. */
-  hold(): void {
-    this.#holds++;
-  }
-
-  /** @internal One less; the last closes the directory (the root stays open until finish). */
-  release(): void {
-    if (--this.#holds === 0 && this.parent) this.held.close();
-  }
-
   /** cairn's own names (marker, lock) are not mirrored at the top; everything else is. */
   #reserved(name: string): boolean {
     const ours = RESERVED_NAMES.includes(name) || name.startsWith(MIRROR_TEMP_PREFIX);
     if (this.depth !== 0 || !ours) return false;
-    this.tree.fail(this.shown(name), "not mirrored: the name is reserved for cairn");
+    this.#tree.fail(this.shown(name), "not mirrored: the name is reserved for cairn");
     return true;
   }
 
   /** Makes room for a file: a directory in the way goes only with purge. */
   #clear(path: string, cur: Deno.FileInfo | undefined): boolean {
     if (!cur?.isDirectory) return true;
-    if (!this.tree.opts.purge) {
-      this.tree.fail(path, "not mirrored: a directory is in the way (purge is off)");
+    if (!this.#tree.opts.purge) {
+      this.#tree.fail(path, "not mirrored: a directory is in the way (purge is off)");
       return false;
     }
-    return this.tree.guard(path, () => {
+    return this.#tree.guard(path, () => {
       removeEntry(path);
       this.#listing.delete(path.slice(path.lastIndexOf("/") + 1));
-      this.tree.stats.removed++;
+      this.#tree.stats.removed++;
     });
   }
 
   #fixMetadata(path: string, cur: Deno.FileInfo, e: MirrorEntry): void {
-    const tree = this.tree;
+    const tree = this.#tree;
     tree.stats.unchanged++;
     if (sameMeta(cur, e, tree.asRoot)) return;
     tree.guard(path, () => {
@@ -631,9 +650,9 @@ export class MirrorDirState implements MirrorDir {
 
   #remove(name: string): void {
     const path = this.held.at(name);
-    if (this.tree.guard(path, () => removeEntry(path))) {
+    if (this.#tree.guard(path, () => removeEntry(path))) {
       this.#listing.delete(name);
-      if (!name.startsWith(MIRROR_TEMP_PREFIX)) this.tree.stats.removed++;
+      if (!name.startsWith(MIRROR_TEMP_PREFIX)) this.#tree.stats.removed++;
     }
   }
 }

@@ -25,10 +25,18 @@
 import { CorruptError } from "./format.ts";
 import { sha256, toHex } from "../crypto/mod.ts";
 import { forEachBlob } from "./blob_codec.ts";
-import { mapLimit, type PackEntry, saveIndexFile } from "./index.ts";
+import type { Backend } from "../backend/mod.ts";
+import type { MasterKey } from "../crypto/mod.ts";
+import { mapLimit, type MasterIndex, type PackEntry, saveIndexFile } from "./index.ts";
 import { isStaleLock, listLocks } from "./lock.ts";
 import { packKey, readPackTrailer } from "./pack.ts";
-import type { Repository } from "./repository.ts";
+
+/** What adopting needs of a repository. `Repository` is one. */
+export interface AdoptRepo {
+  readonly backend: Backend;
+  readonly master: Pick<MasterKey, "enc" | "id">;
+  readonly index: Pick<MasterIndex, "packs" | "droppedPacks" | "addPack">;
+}
 
 /** Unindexed packs older than this (by the storage's clock) are left to prune. */
 export const ADOPT_MAX_AGE_MS = 24 * 3_600_000;
@@ -64,7 +72,7 @@ export interface AdoptResult {
  * no prune dropped, younger than `maxAgeMs`. The caller must hold a shared
  * lock (see the module doc); `repo.index` gains the adopted packs.
  */
-export async function adoptPacks(repo: Repository, opts: AdoptOptions): Promise<AdoptResult> {
+export async function adoptPacks(repo: AdoptRepo, opts: AdoptOptions): Promise<AdoptResult> {
   const { signal } = opts;
   const result: AdoptResult = { packs: 0, blobs: 0, bytes: 0 };
   const maxAge = opts.maxAgeMs ?? ADOPT_MAX_AGE_MS;
@@ -108,7 +116,7 @@ export async function adoptPacks(repo: Repository, opts: AdoptOptions): Promise<
 
 /** Reads pack `name` whole and checks its name, trailer and every blob; returns what it holds. */
 async function verifyPack(
-  repo: Repository,
+  repo: AdoptRepo,
   name: string,
   signal?: AbortSignal,
 ): Promise<PackEntry> {
