@@ -7,4 +7,3 @@
 export * from "./archiver.ts";
 export * from "./parent.ts";
 export * from "./mirror_sink.ts";
-export type { FileResult } from "./_protocol.ts";

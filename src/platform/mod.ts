@@ -7,8 +7,9 @@
  * @module
  */
 import * as linux from "./_linux.ts";
+import { OsError } from "./os_error.ts";
 
-export { OsError } from "./_linux.ts";
+export { OsError };
 
 /** Is the process root (so setting owners and making device nodes can work)? */
 export function isRoot(): boolean {
@@ -46,7 +47,7 @@ export function readXattrs(path: string): Xattr[] {
   try {
     names = linux.listXattrNames(path);
   } catch (err) {
-    if (err instanceof linux.OsError && err.errno === linux.ENOTSUP) return [];
+    if (err instanceof OsError && err.errno === linux.ENOTSUP) return [];
     throw err;
   }
   const out: Xattr[] = [];
