@@ -33,7 +33,7 @@ export const dumpCommand: Command = {
     let damaged = 0;
     const onDamaged = (id: string, err: unknown) => {
       damaged++;
-      const length = repo.index.get(id)?.rawLength ?? 0;
+      const length = repo.blobLength(id) ?? 0;
       ctx.output.err(
         `error: ${where}: data blob ${id} cannot be read (${
           printable((err as Error).message)

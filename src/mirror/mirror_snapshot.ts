@@ -14,7 +14,7 @@ import {
 import { mirrorBase } from "./base.ts";
 import { MirrorFileWriter, retimeMirrorFile, sameContent } from "./file_writer.ts";
 import { readMarker } from "./marker.ts";
-import type { MirrorDirState } from "./mirror_tree.ts";
+import type { MirrorDirState } from "./mirror_dir.ts";
 import { type MirrorOptions, type MirrorResult, MirrorRun } from "./mirror_run.ts";
 
 /**
