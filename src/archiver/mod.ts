@@ -16,3 +16,4 @@ export {
   sameContent,
   tempBeside,
 } from "./_mirror_file.ts";
+export * from "./stream_source.ts";
