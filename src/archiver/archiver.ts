@@ -1,16 +1,19 @@
 import { resolve, sep } from "node:path";
-import { keyedId, toHex } from "../crypto/mod.ts";
+import { keyedId, type MasterKey, toHex } from "../crypto/mod.ts";
 import {
   acquireSharedLock,
   type BackupSummary,
   dateToNs,
   encodeTree,
+  type GuardRepo,
+  type LockRepo,
+  type MasterIndex,
   type Node,
   nsToDate,
   type PackInfo,
   type PackWriter,
   releaseLock,
-  type Repository,
+  type RepoConfig,
   saveIndexFile,
   type Snapshot,
   SnapshotGuard,
@@ -19,18 +22,41 @@ import {
 } from "../repo/mod.ts";
 import { DirLister, Excluder, listDir, type WalkError } from "../walker/mod.ts";
 import {
-  type BackupMirror,
   type MirrorDir,
+  type MirrorEntry,
   mirrorEntry,
+  type MirrorSink,
   type MirrorTarget,
   parentFile,
-} from "./backup_mirror.ts";
+} from "./mirror_sink.ts";
 import { supported as xattrsSupported } from "../platform/mod.ts";
 import { FileSaverPool } from "./file_saver_pool.ts";
 import { Chunker, gearTable } from "../chunker/mod.ts";
 import { chunkStream } from "./_stream_reader.ts";
 import { addXattrs, nodeFromInfo, unchanged } from "./_node.ts";
 import { type ParentTree, ParentTrees, PREFETCH_TREES, sameNode } from "./_parent_trees.ts";
+
+/**
+ * What a backup needs of a repository, as restic's archiver declares
+ * `archiverRepo`: the keys and the chunker, compression and pack settings;
+ * the index to skip what is stored and to record what it adds; pack and
+ * index writing; the snapshot write; and what its shared lock
+ * ({@link LockRepo}) and last check ({@link GuardRepo}) need. `Repository`
+ * is one.
+ */
+export interface ArchiverRepo extends LockRepo, GuardRepo {
+  readonly master: MasterKey;
+  readonly config: Pick<RepoConfig, "chunker" | "compression" | "pack_size">;
+  readonly index: Pick<MasterIndex, "has" | "get" | "packs" | "addPack" | "sortedIds">;
+  /** Told of damage worked around; one line. */
+  readonly onWarning: (message: string) => void;
+  /** Rereads the index if its files changed; true if it did. */
+  refreshIndex(): Promise<boolean>;
+  /** Throws unless every index file could be read. */
+  assertIndexWhole(what: string): void;
+  newPackWriter(onPack: (p: PackInfo) => void | Promise<void>): PackWriter;
+  saveSnapshot(snapshot: Snapshot): Promise<string>;
+}
 
 /** What to back up and how; plain data shared by the CLI and job files. */
 export interface BackupOptions {
@@ -57,8 +83,8 @@ export interface BackupOptions {
   programVersion?: string;
   /** Called once at the start with a function that reads live progress counters. */
   onStart?: (progress: () => BackupProgress) => void;
-  /** A mirror directory to bring up to date from the same reads; see {@link BackupMirror}. */
-  mirror?: BackupMirror;
+  /** A mirror directory to bring up to date from the same reads; see {@link MirrorSink}. */
+  mirror?: MirrorSink;
   /** When to write index files as the backup goes; default {@link INDEX_POLICY}. */
   indexPolicy?: IndexPolicy;
   /** The clock the index policy reads; default `Date.now`. */
@@ -172,7 +198,7 @@ export class Archiver {
   /** The data pack writer of a stream backup, which chunks on this thread. */
   #streamData: PackWriter | undefined;
 
-  constructor(private readonly repo: Repository, private readonly opts: BackupOptions) {
+  constructor(private readonly repo: ArchiverRepo, private readonly opts: BackupOptions) {
     this.#excluder = new Excluder(opts.excludes ?? []);
     const read = (opts.xattrs ?? true) && xattrsSupported;
     const parentStart = opts.parent?.started ? Date.parse(opts.parent.started) : NaN;
@@ -185,11 +211,12 @@ export class Archiver {
 
   /**
    * Runs the backup and writes the snapshot, holding a shared lock all the
-   * while: prune never deletes a pack it dropped after the lock was taken,
-   * and the index is reread if it changed before then, so this run never
-   * reuses a blob that a prune may delete before the snapshot is written.
-   * Before the snapshot is written, {@link SnapshotGuard} checks that it
-   * holds whatever happened meanwhile (docs/PRUNE.md).
+   * while: prune drops nothing while it is live and never deletes a pack it
+   * dropped after the lock was taken, and the index is reread if it changed
+   * before then, so this run never reuses a blob that a prune may delete
+   * before the snapshot is written (docs/PRUNE.md rules 4 and 5). Before the
+   * snapshot is written, {@link SnapshotGuard} checks that it holds whatever
+   * happened meanwhile (rule 8).
    */
   async run(): Promise<BackupResult> {
     // The lock names this machine, not the snapshot's host: its pid is checked here.
@@ -290,6 +317,7 @@ export class Archiver {
         compression: repo.config.compression,
         packSize: repo.config.pack_size,
         known: repo.index.sortedIds(),
+        mirrorWriter: opts.mirror?.writerModule,
       }, async (pack, bytes) => {
         // The signal lets a remote backend give up an upload on an interrupt.
         await repo.backend.save("data", pack.name, bytes, { signal: opts.signal });
@@ -586,6 +614,17 @@ export class Archiver {
     }
   }
 
+  /** The mirror directory of the source directory `path`: its mirrored parent's subdirectory, or a root. */
+  #mirrorDir(
+    parent: MirrorDir | undefined,
+    path: string,
+    entry: MirrorEntry,
+    names: readonly string[],
+  ): MirrorDir | undefined | Promise<MirrorDir | undefined> {
+    if (parent) return parent.subdir(path.slice(path.lastIndexOf(sep) + 1), entry, names);
+    return this.opts.mirror!.root(path, entry, names);
+  }
+
   /** The mirror directory of a directory above the sources (it holds only sources). */
   #mirrorVirtualDir(
     parent: MirrorDir | undefined,
@@ -600,7 +639,7 @@ export class Archiver {
     } catch {
       return undefined; // reported when its entries are saved
     }
-    return mirror.dir(parent, path, mirrorEntry(info), names);
+    return this.#mirrorDir(parent, path, mirrorEntry(info), names);
   }
 
   async #saveTree(nodes: Promise<Node | null>[], old?: ParentTree): Promise<string> {
@@ -677,7 +716,7 @@ export class Archiver {
     let md: MirrorDir | undefined;
     let oldNodes: ParentTree | undefined;
     const entry = mirrorEntry(info, node.xattrs);
-    if (crossing && mirror) md = await mirror.dir(parentMirror, path, entry, []);
+    if (crossing && mirror) md = await this.#mirrorDir(parentMirror, path, entry, []);
     if (!crossing) {
       let listing;
       try {
@@ -695,7 +734,7 @@ export class Archiver {
       const old = oldNodes = await oldTree;
       const kids = listing.entries.filter((e) => !this.#excluder.excludes(e.path));
       if (mirror) {
-        md = await mirror.dir(parentMirror, path, entry, kids.map((e) => e.name));
+        md = await this.#mirrorDir(parentMirror, path, entry, kids.map((e) => e.name));
       }
       // Load the parent snapshot's trees of the next few subdirectories while
       // walking this one, so the sequential walk rarely waits on a decrypt.
@@ -819,7 +858,7 @@ function done(node: Node | null): Deferred {
 }
 
 /** Runs one backup; see {@link Archiver}. */
-export function backup(repo: Repository, opts: BackupOptions): Promise<BackupResult> {
+export function backup(repo: ArchiverRepo, opts: BackupOptions): Promise<BackupResult> {
   return new Archiver(repo, opts).run();
 }
 

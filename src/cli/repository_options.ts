@@ -1,5 +1,5 @@
 import { createBackend, openBackend } from "../backend/mod.ts";
-import { acquireSharedLock, type RepoLock, Repository } from "../repo/mod.ts";
+import { acquireSharedLock, type LockRepo, type RepoLock, Repository } from "../repo/mod.ts";
 import { printable } from "./output.ts";
 import { type CommandContext, stringFlag } from "./command.ts";
 import { UsageError } from "./errors.ts";
@@ -46,7 +46,7 @@ export function readPassword(ctx: CommandContext): string {
  * Opens the repository the command line names, with its password. Damage
  * worked around (a skipped snapshot or index file) is one `warning:` line
  * on stderr. With `read`, the command also holds a shared lock until it
- * ends, so that no prune deletes a pack while it reads (docs/PRUNE.md), and
+ * ends, so that no prune deletes a pack while it reads (docs/PRUNE.md rule 4), and
  * the index is reread under the lock; storage where no lock can be written
  * (read-only access) gets a warning and a read without one.
  */
@@ -65,10 +65,16 @@ export async function openRepository(
   return repo;
 }
 
+/** What {@link lockToRead} needs: what a lock needs, the warning sink, and an index refresh. */
+export interface ReadLockRepo extends LockRepo {
+  readonly onWarning: (message: string) => void;
+  refreshIndex(): Promise<boolean>;
+}
+
 /** Takes the shared lock `openRepository(ctx, { read: true })` describes. */
 export async function lockToRead(
   ctx: CommandContext,
-  repo: Repository,
+  repo: ReadLockRepo,
   opts: { refreshIndex: boolean },
 ): Promise<void> {
   if (!ctx.atEnd) return; // nothing would release it

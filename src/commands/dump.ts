@@ -7,8 +7,7 @@ import {
   printable,
   SNAPSHOT_FILTER_OPTIONS,
 } from "../cli/mod.ts";
-import { CorruptError } from "../repo/mod.ts";
-import { fileContent } from "../restore/mod.ts";
+import { CorruptError, fileContent } from "../repo/mod.ts";
 
 /** `cairn dump`: one file's content to stdout. */
 export const dumpCommand: Command = {
@@ -34,7 +33,7 @@ export const dumpCommand: Command = {
     let damaged = 0;
     const onDamaged = (id: string, err: unknown) => {
       damaged++;
-      const length = repo.index.get(id)?.rawLength ?? 0;
+      const length = repo.blobLength(id) ?? 0;
       ctx.output.err(
         `error: ${where}: data blob ${id} cannot be read (${
           printable((err as Error).message)

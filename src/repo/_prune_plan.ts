@@ -1,7 +1,7 @@
 /**
  * Prune's decisions, made from listings alone before anything is written:
  * which packs stay, which are repacked, which leave the index, which are
- * deleted, and which come back into the index.
+ * deleted, and which come back into the index (docs/PRUNE.md, "The rules").
  */
 import type { FileStat } from "../backend/mod.ts";
 import type { PackedBlob } from "./pack.ts";
@@ -47,7 +47,7 @@ export interface PrunePlan {
   blobsRemoved: number;
 }
 
-/** Decides what prune does; see docs in prune.ts for why each rule is safe. */
+/** Decides what prune does, by rules 2, 4, 6 and 7 of docs/PRUNE.md (why each is safe: there). */
 export function planPrune(inp: PlanInput): PrunePlan {
   const { state, data, used } = inp;
   const plan: PrunePlan = {

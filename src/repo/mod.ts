@@ -20,3 +20,4 @@ export * from "./walk_budget.ts";
 export * from "./object_lock.ts";
 export * from "./snapshot_guard.ts";
 export * from "./repair.ts";
+export * from "./file_content.ts";

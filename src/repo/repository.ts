@@ -334,7 +334,8 @@ export class Repository {
   /**
    * Rereads the index if its files changed since it was loaded (a listing,
    * no reads, when nothing changed). A backup calls this once it holds its
-   * shared lock, so that it never reuses a blob a prune dropped before then.
+   * shared lock, so that it never reuses a blob a prune dropped before then
+   * (docs/PRUNE.md rule 4).
    */
   async refreshIndex(): Promise<boolean> {
     const names = new Set<string>();

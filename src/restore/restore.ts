@@ -1,17 +1,20 @@
 import {
+  type ContentSource,
   CorruptError,
   cycleError,
+  fileContent,
   InvalidTreeError,
   isSafeName,
   type Node,
   nsToDate,
-  type Repository,
   type Snapshot,
   type Tree,
   WalkBudget,
 } from "../repo/mod.ts";
 import { fromBase64 } from "../crypto/mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
 import {
+  isRoot,
   OsError,
   setLinkTimes,
   SparseWriter,
@@ -19,10 +22,19 @@ import {
   writeXattr,
 } from "../platform/mod.ts";
 import { type DirId, HeldDir, unheld } from "../heldfs/mod.ts";
-import { fileContent } from "./file_content.ts";
 import { IncludeFilter } from "./_include.ts";
-import { clearSlot, createReplacing, isRoot, lstatOrNull, setOwnerAndMode } from "./_safe_fs.ts";
+import { clearSlot, createReplacing, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
+
+/**
+ * What restore needs of a repository: trees, and the content of files
+ * ({@link ContentSource}). `Repository` is one; so is anything that can
+ * serve those, such as a test double or a cache in front of a repository.
+ */
+export interface RestoreRepo extends ContentSource {
+  /** The tree `id`, decoded; throws if it is missing or damaged. */
+  loadTree(id: string): Promise<Tree>;
+}
 
 /** What to restore and where; plain data shared by the CLI and other callers. */
 export interface RestoreOptions {
@@ -127,7 +139,7 @@ const SUID_SGID = 0o6000;
  * with everything else it can reach.
  */
 export function restore(
-  repo: Repository,
+  repo: RestoreRepo,
   snapshot: Pick<Snapshot, "tree">,
   opts: RestoreOptions,
 ): Promise<RestoreResult> {
@@ -145,7 +157,7 @@ class Restorer {
   #reopened: DirFrame[] = [];
   readonly #result: RestoreResult = { files: 0, dirs: 0, bytes: 0, warnings: [], errors: [] };
 
-  constructor(private readonly repo: Repository, private readonly opts: RestoreOptions) {
+  constructor(private readonly repo: RestoreRepo, private readonly opts: RestoreOptions) {
     this.#include = new IncludeFilter(opts.include ?? []);
   }
 

@@ -14,6 +14,10 @@
  * source, so the next run rewrites it. The chunk store is the durable copy;
  * the mirror trades per-file fsyncs (minutes on a kernel tree) for that.
  *
+ * The archiver's file-saver workers import this module by its URL
+ * ({@link MIRROR_WRITER_MODULE}, a `MirrorWriterModule`), so `deno task build`
+ * includes it by path.
+ *
  * @module
  */
 import { fromBase64 } from "../crypto/mod.ts";
@@ -24,7 +28,7 @@ import {
   writeXattr,
 } from "../platform/mod.ts";
 import type { NodeXattr } from "../repo/mod.ts";
-import type { MirrorTarget } from "./_protocol.ts";
+import type { MirrorTarget, MirrorWriterModule } from "../archiver/mod.ts";
 
 /**
  * Sets `xattrs` on `path` itself (never through a link). Returns one
@@ -195,3 +199,9 @@ export class MirrorFileWriter {
     } catch { /* gone already; a fresh file left here is removed by the main thread */ }
   }
 }
+
+/** This module's URL: what a backup's mirror sink names as its writer module. */
+export const MIRROR_WRITER_MODULE: string = import.meta.url;
+
+// The workers import this module as a MirrorWriterModule: keep it one.
+({ MirrorFileWriter, retimeMirrorFile, sameContent }) satisfies MirrorWriterModule;
