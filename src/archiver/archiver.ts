@@ -2,6 +2,8 @@ import { resolve, sep } from "node:path";
 import { keyedId, type MasterKey, toHex } from "../crypto/mod.ts";
 import {
   acquireSharedLock,
+  adoptPacks,
+  type AdoptRepo,
   type BackupSummary,
   dateToNs,
   encodeTree,
@@ -44,10 +46,13 @@ import { type ParentTree, ParentTrees, PREFETCH_TREES, sameNode } from "./_paren
  * ({@link LockRepo}) and last check ({@link GuardRepo}) need. `Repository`
  * is one.
  */
-export interface ArchiverRepo extends LockRepo, GuardRepo {
+export interface ArchiverRepo extends LockRepo, GuardRepo, AdoptRepo {
   readonly master: MasterKey;
   readonly config: Pick<RepoConfig, "chunker" | "compression" | "pack_size">;
-  readonly index: Pick<MasterIndex, "has" | "get" | "packs" | "addPack" | "sortedIds">;
+  readonly index: Pick<
+    MasterIndex,
+    "has" | "get" | "packs" | "droppedPacks" | "addPack" | "sortedIds"
+  >;
   /** Told of damage worked around; one line. */
   readonly onWarning: (message: string) => void;
   /** Rereads the index if its files changed; true if it did. */
@@ -122,6 +127,8 @@ export interface BackupResult {
   snapshot: Snapshot;
   summary: BackupSummary;
   errors: WalkError[];
+  /** Packs an interrupted run stored but did not index, that this run indexed and reused. */
+  packsAdopted: number;
 }
 
 /**
@@ -225,6 +232,7 @@ export class Archiver {
     try {
       await this.repo.refreshIndex();
       this.repo.assertIndexWhole("a backup");
+      await this.#adopt(lock.name);
       this.#guard = new SnapshotGuard(this.repo);
       result = await this.#run();
     } catch (err) {
@@ -235,6 +243,24 @@ export class Archiver {
     await releaseLock(lock);
     return result;
   }
+
+  /**
+   * Indexes the complete packs an interrupted run left unindexed, so this
+   * run reuses them (see {@link adoptPacks}); ages go by the storage's
+   * clock, read from this run's fresh lock file.
+   */
+  async #adopt(lockName: string): Promise<void> {
+    const { repo, opts } = this;
+    const { mtimeMs } = await repo.backend.stat("locks", lockName, { signal: opts.signal });
+    const adopted = await adoptPacks(repo, {
+      now: mtimeMs ?? Date.now(),
+      signal: opts.signal,
+      onWarning: opts.onWarning,
+    });
+    this.#adopted = adopted.packs;
+  }
+
+  #adopted = 0;
 
   async #run(): Promise<BackupResult> {
     const started = performance.now();
@@ -297,7 +323,7 @@ export class Archiver {
     summary.duration_s = Math.round(performance.now() - started) / 1000;
     await this.#guard?.verify(tree, opts.signal);
     const id = await repo.saveSnapshot(snapshot);
-    return { id, snapshot, summary, errors: this.#errors };
+    return { id, snapshot, summary, errors: this.#errors, packsAdopted: this.#adopted };
   }
 
   /**

@@ -264,6 +264,7 @@ function report(
       parent: parent?.id ?? null,
       ...s,
       complete: r.errors.length === 0,
+      packs_adopted: r.packsAdopted,
       ...(mirror ? { mirror: mirrorSummary(mirror) } : {}),
     }));
     return;
@@ -275,6 +276,9 @@ function report(
   output.out(
     `Read ${formatBytes(s.bytes_read)}, added ${formatBytes(s.bytes_added)} to the repository`,
   );
+  if (r.packsAdopted > 0) {
+    output.out(`Reused ${r.packsAdopted} pack(s) an interrupted backup stored but did not index`);
+  }
   if (r.errors.length > 0) {
     output.out(`${r.errors.length} file(s) could not be read; the snapshot is marked incomplete`);
   }
