@@ -265,7 +265,7 @@ function writeCompared(
 ): { retimed: boolean; warnings: string[] } {
   const target = job.mirror!;
   const io = mirrorIo();
-  if (io.sameContent(target.expect!, content)) {
+  if (io.holdsContent(target, content)) {
     return { retimed: true, warnings: io.retimeMirrorFile(target) };
   }
   const w = new io.MirrorFileWriter(target);
