@@ -82,6 +82,32 @@ Deno.test("dump --archive tar streams a directory GNU tar extracts with modes, t
   assertEquals(gotBig.mtime?.getTime(), srcBig.mtime?.getTime());
   if (isRoot) assertEquals([gotBig.uid, gotBig.gid], [1234, 5678]);
 
+  // zip: unzip extracts the same files, modes and (whole-second) times; the
+  // hard link is a second copy, and the FIFO is left out with a warning.
+  const zip = await cairn(["dump", "latest", src, "--archive", "zip"], { env });
+  assertEquals(zip.code, 0, zip.stderr);
+  assertStringIncludes(zip.stderr, "/pipe: a fifo cannot be stored in a zip archive; left out");
+  await Deno.writeFile(`${dir}/d.zip`, zip.stdoutBytes);
+  assertStringIncludes(await run("unzip", ["-t", `${dir}/d.zip`]), "No errors detected");
+  const zout = `${dir}/zout`;
+  await run("unzip", ["-q", "-X", "-K", `${dir}/d.zip`, "-d", zout]);
+  const z = `${zout}/data`;
+  assertEquals(await Deno.readFile(`${z}/big.bin`), big);
+  assertEquals(await Deno.readTextFile(`${z}/deep/hard.txt`), "alpha\n");
+  assertEquals(
+    await Deno.readTextFile(`${z}/deep/${"d".repeat(120)}/ünïcode.txt`),
+    "long and not ASCII\n",
+  );
+  assertEquals(await Deno.readLink(`${z}/deep/link`), "../a.txt");
+  const za = await Deno.lstat(`${z}/a.txt`);
+  assertEquals(za.mode! & 0o7777, 0o640);
+  assertEquals(za.mtime?.toISOString(), "2020-01-02T03:04:05.000Z");
+  assertEquals((await Deno.lstat(`${z}/deep`)).mode! & 0o7777, 0o2750);
+  if (isRoot) {
+    const zb = await Deno.lstat(`${z}/big.bin`);
+    assertEquals([zb.uid, zb.gid], [1234, 5678]);
+  }
+
   // A file dumps as a one-member archive; an unknown format is a usage error.
   const one = await cairn(["dump", "latest", `${src}/a.txt`, "--archive", "tar"], { env });
   assertEquals((await run("tar", ["-tf", "-"], one.stdoutBytes)).trim(), "a.txt");

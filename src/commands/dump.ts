@@ -15,14 +15,17 @@ import { CorruptError, fileContent } from "../repo/mod.ts";
 /** `cairn dump`: one file's content to stdout. */
 export const dumpCommand: Command = {
   name: "dump",
-  summary: "write a file, or a directory as a tar archive, from a snapshot to stdout",
+  summary: "write a file, or a directory as a tar or zip archive, from a snapshot to stdout",
   usage:
-    "cairn dump SNAPSHOT FILE [--host H] [--path P] [--tag T] [--job J]\n       cairn dump SNAPSHOT DIR --archive tar",
+    "cairn dump SNAPSHOT FILE [--host H] [--path P] [--tag T] [--job J]\n       cairn dump SNAPSHOT DIR --archive tar|zip",
   description: [
     "Streams the file blob by blob, so memory stays small for a file of any size.",
     "With --archive tar, DIR and everything below it is one tar archive (members named",
     "from DIR's own name; / gives the snapshot's top-level entries), with modes, numeric",
-    "owners, times, symlinks, hard links and device nodes, for `tar -x` or `ssh`.",
+    "owners, times, symlinks, hard links and device nodes, for `tar -x` or `ssh`. With",
+    "--archive zip, files are deflated, with Unix modes, owners and whole-second times;",
+    "zip has no hard links (each name gets the content) nor FIFOs or devices (left out",
+    "with a warning), and without Zip64 an archive stops at 4 GiB with an error.",
   ].join("\n"),
   usesRepository: true,
   options: {

@@ -1,9 +1,10 @@
 import { walkSnapshot } from "../catalog/mod.ts";
-import { CorruptError, fileContent, type Node, type Repository } from "../repo/mod.ts";
+import { CorruptError, fileContent, type Node, nsToDate, type Repository } from "../repo/mod.ts";
+import { ZipWriter } from "./zip.ts";
 import { endOfArchive, padding, type TarEntry, tarHeader } from "./tar.ts";
 
 /** The archive formats `cairn dump --archive` writes. */
-export const ARCHIVE_FORMATS = ["tar"] as const;
+export const ARCHIVE_FORMATS = ["tar", "zip"] as const;
 export type ArchiveFormat = typeof ARCHIVE_FORMATS[number];
 
 export interface ArchiveOptions {
@@ -44,12 +45,7 @@ export async function writeArchive(
     await opts.write(b);
   };
   const links = new Map<string, string>();
-  const member = async (path: string, n: Node) => {
-    const entry = tarEntry(path, n, links, opts.onSkipped);
-    if (!entry) return;
-    result.entries++;
-    await write(tarHeader(entry));
-    if (entry.type !== "file" || entry.size === 0) return;
+  const content = async function* (path: string, n: Node): AsyncGenerator<Uint8Array> {
     const onDamaged = (id: string, err: unknown) => {
       result.damaged++;
       const length = repo.blobLength(id) ?? 0;
@@ -57,17 +53,40 @@ export async function writeArchive(
       return new Uint8Array(length);
     };
     try {
-      for await (
-        const blob of fileContent(repo, n.content ?? [], {
-          signal: opts.signal,
-          size: n.size,
-          onDamaged,
-        })
-      ) await write(blob);
+      yield* fileContent(repo, n.content ?? [], { signal: opts.signal, size: n.size, onDamaged });
     } catch (err) {
       if (!(err instanceof CorruptError)) throw err;
       throw new CorruptError(`/${path}: ${err.message}`, { cause: err });
     }
+  };
+  const zip = opts.format === "zip" ? new ZipWriter(write) : undefined;
+  const member = async (path: string, n: Node) => {
+    if (zip) {
+      if (n.type !== "file" && n.type !== "dir" && n.type !== "symlink") {
+        opts.onSkipped?.(`/${path}`, `a ${n.type} cannot be stored in a zip archive`);
+        return;
+      }
+      result.entries++;
+      const e = {
+        path: n.type === "dir" ? path + "/" : path,
+        type: n.type,
+        mode: n.mode,
+        uid: n.uid,
+        gid: n.gid,
+        mtime: nsToDate(n.mtime),
+      };
+      // Zip has no hard links: each name gets the file's content.
+      if (n.type === "file") await zip.add(e, content(path, n));
+      else if (n.type === "symlink") await zip.add(e, new TextEncoder().encode(n.target ?? ""));
+      else await zip.add(e);
+      return;
+    }
+    const entry = tarEntry(path, n, links, opts.onSkipped);
+    if (!entry) return;
+    result.entries++;
+    await write(tarHeader(entry));
+    if (entry.type !== "file" || entry.size === 0) return;
+    for await (const blob of content(path, n)) await write(blob);
     await write(padding(entry.size));
   };
   if (name !== "") await member(name, node);
@@ -79,7 +98,8 @@ export async function writeArchive(
       })
     ) await member(e.path.slice(1), e.node);
   }
-  await write(endOfArchive());
+  if (zip) await zip.finish();
+  else await write(endOfArchive());
   return result;
 }
 

@@ -1,6 +1,6 @@
 /**
  * `cairn dump --archive`: a directory of a snapshot streamed as one archive
- * (tar), with modes, owners, times and links.
+ * (tar or zip), with modes, owners, times and links.
  *
  * @module
  */
