@@ -457,7 +457,7 @@ Deno.test("a job's mirror with {snapshot} and keep: one folder per snapshot, the
   await Deno.remove(dir, { recursive: true });
 });
 
-/** The hook in src/archiver/_mirror_file.ts: die once this mirror file's first bytes are written. */
+/** The hook in src/mirror/file_writer.ts: die once this mirror file's first bytes are written. */
 const KILL_AFTER = "CAIRN_TEST_KILL_AFTER_MIRROR_FILE";
 
 /** Runs a backup that kills itself in the middle of writing mirror file `name`. */

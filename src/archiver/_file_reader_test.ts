@@ -1,5 +1,5 @@
 import { Chunker, gearTable } from "../chunker/mod.ts";
-import { concatBytes } from "../crypto/mod.ts";
+import { concatBytes } from "../fs/mod.ts";
 import { assert, assertEquals } from "../testing/asserts.ts";
 import { chunkFile, chunkFileStable } from "./_file_reader.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Node, Repository } from "../repo/mod.ts";
+import type { MasterIndex, Node, Tree } from "../repo/mod.ts";
 
 /** Subdirectories whose parent-snapshot trees are loaded ahead of the walk. */
 export const PREFETCH_TREES = 8;
@@ -17,6 +17,12 @@ const TREE_CACHE_LIMIT = 256;
 export type ParentTree = Map<string, Node> & { id?: string };
 const NO_PARENT: ParentTree = new Map();
 
+/** What parent trees are read from: the index (to skip trees it lacks) and trees. */
+export interface ParentTreeSource {
+  readonly index: Pick<MasterIndex, "has">;
+  loadTree(id: string): Promise<Tree>;
+}
+
 /** Loads parent-snapshot trees, starting on their first subdirectories' trees too. */
 export class ParentTrees {
   readonly #cache = new Map<string, Promise<ParentTree>>();
@@ -28,7 +34,7 @@ export class ParentTrees {
    *   bad parent costs time, never a backup.
    */
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: ParentTreeSource,
     private readonly onUnreadable?: (treeId: string, err: Error) => void,
   ) {}
 

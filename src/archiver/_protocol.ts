@@ -7,7 +7,8 @@
  * injection, credentials and all) and acknowledges it once durable.
  */
 import type { ChunkerParams } from "../chunker/mod.ts";
-import type { NodeXattr, PackInfo } from "../repo/mod.ts";
+import type { PackInfo } from "../repo/mod.ts";
+import type { MirrorTarget } from "./mirror_sink.ts";
 
 export interface InitMessage {
   type: "init";
@@ -19,35 +20,8 @@ export interface InitMessage {
   packSize: number;
   /** Sorted 32-byte ids of blobs already stored (see MasterIndex.sortedIds). */
   known: SharedArrayBuffer;
-}
-
-/**
- * Where a worker writes the mirror copy of a file it reads: a temp file
- * beside `path`, renamed over it once whole, with this mode and these times.
- */
-export interface MirrorTarget {
-  path: string;
-  mode: number;
-  mtimeMs: number;
-  atimeMs?: number;
-  /** Set only when running as root. */
-  owner?: { uid: number; gid: number };
-  /**
-   * The blob ids of what the mirror file holds now (the parent snapshot's
-   * version). When the file read has the same ids, only its mode and times
-   * are set: a new mtime on the same bytes costs no rewrite.
-   */
-  expect?: string[];
-  /**
-   * `path` is in a directory this run created under a temp name (renamed
-   * into place once complete), so nothing is there and nobody sees it yet:
-   * the file is written under its own name, with no temp file and rename.
-   */
-  fresh?: boolean;
-  /** The directory is setgid: a new file takes its group, not ours. */
-  dirGroup?: boolean;
-  /** Extended attributes to set, after owner and mode (chown clears a capability). */
-  xattrs?: NodeXattr[];
+  /** The mirror's writer module (see `MirrorSink.writerModule`), when the backup has a mirror. */
+  mirrorWriter?: string;
 }
 
 export interface FileJob {

@@ -9,7 +9,7 @@ import { Chunker, gearTable } from "../chunker/mod.ts";
 import { keyedId, toHex } from "../crypto/mod.ts";
 import { IdTable, type PackInfo, type PackStore, PackWriter } from "../repo/mod.ts";
 import { chunkFileStable, readFile, type StableRead } from "./_file_reader.ts";
-import { MirrorFileWriter, retimeMirrorFile, sameContent } from "./_mirror_file.ts";
+import type { MirrorFileWrite, MirrorWriterModule } from "./mirror_sink.ts";
 import type { FileJob, FileResult, FromWorker, InitMessage, ToWorker } from "./_protocol.ts";
 
 let state: {
@@ -19,6 +19,8 @@ let state: {
   known: Uint8Array;
   stored: IdTable;
   packer: PackWriter;
+  /** The mirror's writer module, imported at init when the backup has a mirror. */
+  mirror?: MirrorWriterModule;
 } | undefined;
 
 const post = (m: FromWorker) => self.postMessage(m);
@@ -64,8 +66,12 @@ const mainThreadStore: PackStore = {
   },
 };
 
-function init(m: InitMessage) {
+async function init(m: InitMessage) {
+  const mirror = m.mirrorWriter === undefined
+    ? undefined
+    : await import(m.mirrorWriter) as MirrorWriterModule;
   state = {
+    mirror,
     chunker: new Chunker(gearTable(m.chunkerSeed), m.chunker),
     buf: new Uint8Array(m.chunker.max),
     idKey: m.idKey,
@@ -91,7 +97,7 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
   const mirrorFailed = (err: unknown) => failMirror(mirror, err);
   if (job.mirror && !comparedFirst(job)) {
     try {
-      mirror.writer = new MirrorFileWriter(job.mirror);
+      mirror.writer = new (mirrorIo().MirrorFileWriter)(job.mirror);
     } catch (err) {
       mirrorFailed(err);
     }
@@ -130,7 +136,7 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
     if (!mirror.writer) return;
     mirror.writer.abort();
     try {
-      mirror.writer = new MirrorFileWriter(job.mirror!);
+      mirror.writer = new (mirrorIo().MirrorFileWriter)(job.mirror!);
     } catch (err) {
       mirrorFailed(err);
     }
@@ -139,7 +145,16 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
   try {
     read = job.mirrorOnly && onRead
       ? { size: readFile(job.path, job.size, s.buf, onRead), changed: false }
-      : chunkFileStable(job.path, job.size, s.buf, s.chunker, emit, restart, onRead);
+      : chunkFileStable(
+        job.path,
+        job.size,
+        s.buf,
+        s.chunker,
+        emit,
+        restart,
+        onRead,
+        changeDuringRead(job.path),
+      );
   } catch (err) {
     return failed(err);
   }
@@ -152,9 +167,37 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
   }
 }
 
+/**
+ * Test hook (tests/changed_file_cli_test.ts), never set outside tests:
+ * `CAIRN_TEST_CHANGE_DURING_READ=NAME[:N]` appends a byte to the file named
+ * NAME during each of its first N reads (default: every read), so a test
+ * sees a file rewritten mid-read through the real worker pool.
+ */
+const CHANGE_AT = /^([^:]+)(?::(\d+))?$/.exec(
+  Deno.env.get("CAIRN_TEST_CHANGE_DURING_READ") ?? "",
+);
+
+function changeDuringRead(path: string): ((attempt: number, total: number) => void) | undefined {
+  if (!CHANGE_AT || !path.endsWith(`/${CHANGE_AT[1]}`)) return undefined;
+  const times = CHANGE_AT[2] === undefined ? Infinity : Number(CHANGE_AT[2]);
+  let done = 0;
+  return (attempt) => {
+    if (attempt > times || done >= attempt) return;
+    done = attempt;
+    Deno.writeFileSync(path, new Uint8Array([0x2b]), { append: true });
+  };
+}
+
+/** The mirror's writer module; a job with a mirror file comes only to a worker given one. */
+function mirrorIo(): MirrorWriterModule {
+  const io = state!.mirror;
+  if (!io) throw new Error("no mirror writer module was given to this worker");
+  return io;
+}
+
 /** A file's mirror copy in progress, or why it failed. */
 interface MirrorState {
-  writer?: MirrorFileWriter;
+  writer?: MirrorFileWrite;
   error?: string;
 }
 
@@ -221,10 +264,11 @@ function writeCompared(
   size: number,
 ): { retimed: boolean; warnings: string[] } {
   const target = job.mirror!;
-  if (sameContent(target.expect!, content)) {
-    return { retimed: true, warnings: retimeMirrorFile(target) };
+  const io = mirrorIo();
+  if (io.holdsContent(target, content)) {
+    return { retimed: true, warnings: io.retimeMirrorFile(target) };
   }
-  const w = new MirrorFileWriter(target);
+  const w = new io.MirrorFileWriter(target);
   try {
     if (size < buf.length && job.size < buf.length) w.write(buf.subarray(0, size));
     else readFile(job.path, job.size, buf, (bytes) => w.write(bytes));
@@ -254,7 +298,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
 
 async function handle(m: Exclude<ToWorker, { type: "saved" }>): Promise<void> {
   try {
-    if (m.type === "init") init(m);
+    if (m.type === "init") await init(m);
     else if (m.type === "files") {
       const results: FileResult[] = [];
       const packer = state!.packer;

@@ -1,15 +1,21 @@
 import { resolve, sep } from "node:path";
-import { keyedId, toHex } from "../crypto/mod.ts";
+import { keyedId, type MasterKey, toHex } from "../crypto/mod.ts";
 import {
   acquireSharedLock,
+  adoptPacks,
+  type AdoptRepo,
   type BackupSummary,
+  dateToNs,
   encodeTree,
+  type GuardRepo,
+  type LockRepo,
+  type MasterIndex,
   type Node,
   nsToDate,
   type PackInfo,
   type PackWriter,
   releaseLock,
-  type Repository,
+  type RepoConfig,
   saveIndexFile,
   type Snapshot,
   SnapshotGuard,
@@ -18,16 +24,44 @@ import {
 } from "../repo/mod.ts";
 import { DirLister, Excluder, listDir, type WalkError } from "../walker/mod.ts";
 import {
-  type BackupMirror,
   type MirrorDir,
+  type MirrorEntry,
   mirrorEntry,
+  type MirrorSink,
   type MirrorTarget,
   parentFile,
-} from "./backup_mirror.ts";
+} from "./mirror_sink.ts";
 import { supported as xattrsSupported } from "../platform/mod.ts";
 import { FileSaverPool } from "./file_saver_pool.ts";
+import { Chunker, gearTable } from "../chunker/mod.ts";
+import { chunkStream } from "./_stream_reader.ts";
 import { addXattrs, nodeFromInfo, unchanged } from "./_node.ts";
 import { type ParentTree, ParentTrees, PREFETCH_TREES, sameNode } from "./_parent_trees.ts";
+
+/**
+ * What a backup needs of a repository, as restic's archiver declares
+ * `archiverRepo`: the keys and the chunker, compression and pack settings;
+ * the index to skip what is stored and to record what it adds; pack and
+ * index writing; the snapshot write; and what its shared lock
+ * ({@link LockRepo}) and last check ({@link GuardRepo}) need. `Repository`
+ * is one.
+ */
+export interface ArchiverRepo extends LockRepo, GuardRepo, AdoptRepo {
+  readonly master: MasterKey;
+  readonly config: Pick<RepoConfig, "chunker" | "compression" | "pack_size">;
+  readonly index: Pick<
+    MasterIndex,
+    "has" | "get" | "packs" | "droppedPacks" | "addPack" | "sortedIds"
+  >;
+  /** Told of damage worked around; one line. */
+  readonly onWarning: (message: string) => void;
+  /** Rereads the index if its files changed; true if it did. */
+  refreshIndex(): Promise<boolean>;
+  /** Throws unless every index file could be read. */
+  assertIndexWhole(what: string): void;
+  newPackWriter(onPack: (p: PackInfo) => void | Promise<void>): PackWriter;
+  saveSnapshot(snapshot: Snapshot): Promise<string>;
+}
 
 /** What to back up and how; plain data shared by the CLI and job files. */
 export interface BackupOptions {
@@ -54,14 +88,29 @@ export interface BackupOptions {
   programVersion?: string;
   /** Called once at the start with a function that reads live progress counters. */
   onStart?: (progress: () => BackupProgress) => void;
-  /** A mirror directory to bring up to date from the same reads; see {@link BackupMirror}. */
-  mirror?: BackupMirror;
+  /** A mirror directory to bring up to date from the same reads; see {@link MirrorSink}. */
+  mirror?: MirrorSink;
   /** When to write index files as the backup goes; default {@link INDEX_POLICY}. */
   indexPolicy?: IndexPolicy;
   /** The clock the index policy reads; default `Date.now`. */
   now?: () => number;
   /** Record extended attributes (ACLs, capabilities); default: where the platform can. */
   xattrs?: boolean;
+  /** Back up this stream as one file instead of `paths`; see {@link StreamSource}. */
+  stream?: StreamSource;
+}
+
+/**
+ * A stream backed up as one file, `/NAME` in the snapshot (stdin, or a
+ * command's output). `finished` is awaited once the stream has ended and its
+ * blobs are stored, before the snapshot is written: if it throws (the command
+ * failed), the backup fails and no snapshot is written.
+ */
+export interface StreamSource {
+  /** The file's name in the snapshot: one path element. */
+  name: string;
+  stream: ReadableStream<Uint8Array>;
+  finished?: () => Promise<void>;
 }
 
 /** Live counters of a running backup, for progress display. */
@@ -78,6 +127,8 @@ export interface BackupResult {
   snapshot: Snapshot;
   summary: BackupSummary;
   errors: WalkError[];
+  /** Packs an interrupted run stored but did not index, that this run indexed and reused. */
+  packsAdopted: number;
 }
 
 /**
@@ -151,8 +202,10 @@ export class Archiver {
   /** Lists directories ahead of the walk in a worker; see {@link DirLister}. */
   #lister: DirLister | undefined;
   #guard: SnapshotGuard | undefined;
+  /** The data pack writer of a stream backup, which chunks on this thread. */
+  #streamData: PackWriter | undefined;
 
-  constructor(private readonly repo: Repository, private readonly opts: BackupOptions) {
+  constructor(private readonly repo: ArchiverRepo, private readonly opts: BackupOptions) {
     this.#excluder = new Excluder(opts.excludes ?? []);
     const read = (opts.xattrs ?? true) && xattrsSupported;
     const parentStart = opts.parent?.started ? Date.parse(opts.parent.started) : NaN;
@@ -165,11 +218,12 @@ export class Archiver {
 
   /**
    * Runs the backup and writes the snapshot, holding a shared lock all the
-   * while: prune never deletes a pack it dropped after the lock was taken,
-   * and the index is reread if it changed before then, so this run never
-   * reuses a blob that a prune may delete before the snapshot is written.
-   * Before the snapshot is written, {@link SnapshotGuard} checks that it
-   * holds whatever happened meanwhile (docs/PRUNE.md).
+   * while: prune drops nothing while it is live and never deletes a pack it
+   * dropped after the lock was taken, and the index is reread if it changed
+   * before then, so this run never reuses a blob that a prune may delete
+   * before the snapshot is written (docs/PRUNE.md rules 4 and 5). Before the
+   * snapshot is written, {@link SnapshotGuard} checks that it holds whatever
+   * happened meanwhile (rule 8).
    */
   async run(): Promise<BackupResult> {
     // The lock names this machine, not the snapshot's host: its pid is checked here.
@@ -178,6 +232,7 @@ export class Archiver {
     try {
       await this.repo.refreshIndex();
       this.repo.assertIndexWhole("a backup");
+      await this.#adopt(lock.name);
       this.#guard = new SnapshotGuard(this.repo);
       result = await this.#run();
     } catch (err) {
@@ -188,6 +243,24 @@ export class Archiver {
     await releaseLock(lock);
     return result;
   }
+
+  /**
+   * Indexes the complete packs an interrupted run left unindexed, so this
+   * run reuses them (see {@link adoptPacks}); ages go by the storage's
+   * clock, read from this run's fresh lock file.
+   */
+  async #adopt(lockName: string): Promise<void> {
+    const { repo, opts } = this;
+    const { mtimeMs } = await repo.backend.stat("locks", lockName, { signal: opts.signal });
+    const adopted = await adoptPacks(repo, {
+      now: mtimeMs ?? Date.now(),
+      signal: opts.signal,
+      onWarning: opts.onWarning,
+    });
+    this.#adopted = adopted.packs;
+  }
+
+  #adopted = 0;
 
   async #run(): Promise<BackupResult> {
     const started = performance.now();
@@ -203,7 +276,9 @@ export class Archiver {
     let tree: string;
     try {
       const parentTree = opts.parent?.tree;
-      tree = await this.#saveRoot(opts.paths.map((p) => resolve(p)), parentTree);
+      tree = opts.stream
+        ? await this.#saveStream(opts.stream)
+        : await this.#saveRoot(opts.paths.map((p) => resolve(p)), parentTree);
       await this.#poolInstance?.finish();
       await this.#trees.flush();
       await this.#flushIndex();
@@ -230,7 +305,7 @@ export class Archiver {
     const snapshot: Snapshot = {
       time: (opts.time ?? new Date()).toISOString(),
       tree,
-      paths: opts.paths.map((p) => resolve(p)),
+      paths: opts.stream ? [sep + opts.stream.name] : opts.paths.map((p) => resolve(p)),
       host: opts.host,
       username: Deno.env.get("USER") ?? "",
       uid: Deno.uid() ?? undefined,
@@ -248,7 +323,7 @@ export class Archiver {
     summary.duration_s = Math.round(performance.now() - started) / 1000;
     await this.#guard?.verify(tree, opts.signal);
     const id = await repo.saveSnapshot(snapshot);
-    return { id, snapshot, summary, errors: this.#errors };
+    return { id, snapshot, summary, errors: this.#errors, packsAdopted: this.#adopted };
   }
 
   /**
@@ -268,6 +343,7 @@ export class Archiver {
         compression: repo.config.compression,
         packSize: repo.config.pack_size,
         known: repo.index.sortedIds(),
+        mirrorWriter: opts.mirror?.writerModule,
       }, async (pack, bytes) => {
         // The signal lets a remote backend give up an upload on an interrupt.
         await repo.backend.save("data", pack.name, bytes, { signal: opts.signal });
@@ -339,6 +415,7 @@ export class Archiver {
    */
   async #stop(): Promise<void> {
     await this.#poolInstance?.close();
+    await this.#streamData?.drain().catch(() => {});
     await this.#trees?.drain().catch(() => {});
     await this.#flushIndex().catch(() => {});
   }
@@ -484,6 +561,58 @@ export class Archiver {
     return await saveV(root, sep, parentTree, undefined);
   }
 
+  /**
+   * A stream as the root tree's only file. It is chunked on this thread: a
+   * stream comes in one piece at a time, so workers would only add copies.
+   */
+  async #saveStream(src: StreamSource): Promise<string> {
+    const { repo } = this;
+    const params = repo.config.chunker;
+    const chunker = new Chunker(gearTable(repo.master.chunker), params);
+    const data = this.#streamData = repo.newPackWriter((p) => this.#onPack(p));
+    const content: string[] = [];
+    const stored = new Set<string>();
+    const reader = src.stream.getReader();
+    this.progress.files = 1;
+    this.progress.currentPath = sep + src.name;
+    let size: number;
+    try {
+      size = await chunkStream(reader, new Uint8Array(params.max), chunker, (chunk) => {
+        this.opts.signal?.throwIfAborted();
+        const id = toHex(keyedId(repo.master.id, chunk));
+        content.push(id);
+        if (stored.has(id) || repo.index.has(id)) return;
+        stored.add(id);
+        data.add("data", id, chunk);
+        if (data.backlog > 1) return data.drain();
+      }, (n) => (this.progress.bytesRead = n));
+    } catch (err) {
+      await reader.cancel().catch(() => {});
+      throw err;
+    } finally {
+      reader.releaseLock();
+    }
+    await data.flush();
+    await src.finished?.();
+    this.#counts.new++;
+    const now = dateToNs(new Date());
+    const node: Node = {
+      name: src.name,
+      type: "file",
+      mode: 0o644,
+      uid: Deno.uid() ?? 0,
+      gid: Deno.gid() ?? 0,
+      mtime: now,
+      ctime: now,
+      inode: 0,
+      dev: 0,
+      links: 1,
+      size,
+      content,
+    };
+    return this.#saveTree([Promise.resolve(node)]);
+  }
+
   /** A backup of `/`: the root tree is the listing of `/` itself. */
   async #saveWholeRoot(parentTree: string | undefined): Promise<string> {
     let info: Deno.FileInfo;
@@ -511,6 +640,17 @@ export class Archiver {
     }
   }
 
+  /** The mirror directory of the source directory `path`: its mirrored parent's subdirectory, or a root. */
+  #mirrorDir(
+    parent: MirrorDir | undefined,
+    path: string,
+    entry: MirrorEntry,
+    names: readonly string[],
+  ): MirrorDir | undefined | Promise<MirrorDir | undefined> {
+    if (parent) return parent.subdir(path.slice(path.lastIndexOf(sep) + 1), entry, names);
+    return this.opts.mirror!.root(path, entry, names);
+  }
+
   /** The mirror directory of a directory above the sources (it holds only sources). */
   #mirrorVirtualDir(
     parent: MirrorDir | undefined,
@@ -525,7 +665,7 @@ export class Archiver {
     } catch {
       return undefined; // reported when its entries are saved
     }
-    return mirror.dir(parent, path, mirrorEntry(info), names);
+    return this.#mirrorDir(parent, path, mirrorEntry(info), names);
   }
 
   async #saveTree(nodes: Promise<Node | null>[], old?: ParentTree): Promise<string> {
@@ -602,7 +742,7 @@ export class Archiver {
     let md: MirrorDir | undefined;
     let oldNodes: ParentTree | undefined;
     const entry = mirrorEntry(info, node.xattrs);
-    if (crossing && mirror) md = await mirror.dir(parentMirror, path, entry, []);
+    if (crossing && mirror) md = await this.#mirrorDir(parentMirror, path, entry, []);
     if (!crossing) {
       let listing;
       try {
@@ -620,7 +760,7 @@ export class Archiver {
       const old = oldNodes = await oldTree;
       const kids = listing.entries.filter((e) => !this.#excluder.excludes(e.path));
       if (mirror) {
-        md = await mirror.dir(parentMirror, path, entry, kids.map((e) => e.name));
+        md = await this.#mirrorDir(parentMirror, path, entry, kids.map((e) => e.name));
       }
       // Load the parent snapshot's trees of the next few subdirectories while
       // walking this one, so the sequential walk rarely waits on a decrypt.
@@ -744,7 +884,7 @@ function done(node: Node | null): Deferred {
 }
 
 /** Runs one backup; see {@link Archiver}. */
-export function backup(repo: Repository, opts: BackupOptions): Promise<BackupResult> {
+export function backup(repo: ArchiverRepo, opts: BackupOptions): Promise<BackupResult> {
   return new Archiver(repo, opts).run();
 }
 

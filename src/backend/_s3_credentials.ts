@@ -10,7 +10,7 @@
  */
 
 import { join } from "node:path";
-import type { S3Settings } from "./_s3_location.ts";
+import type { S3Settings } from "./s3_settings.ts";
 
 /** What signing needs. */
 export interface S3Credentials {

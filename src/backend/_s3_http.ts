@@ -9,43 +9,10 @@
 import { AwsClient } from "aws4fetch";
 import { XMLParser } from "fast-xml-parser";
 import type { S3Credentials } from "./_s3_credentials.ts";
+import { S3Error, S3TransportError } from "./s3_errors.ts";
 
 /** Hash of an empty payload, for requests without a body. */
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-/** Error codes S3 uses for answers that a later attempt may not get. */
-const TRANSIENT_CODES = new Set([
-  "SlowDown",
-  "InternalError",
-  "ServiceUnavailable",
-  "RequestTimeout",
-  "OperationAborted",
-  "ConditionalRequestConflict",
-]);
-
-/** An S3 error answer. `transient` tells the retry layer whether to try again. */
-export class S3Error extends Error {
-  readonly transient: boolean;
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = "S3Error";
-    this.transient = status >= 500 || status === 429 || TRANSIENT_CODES.has(code);
-  }
-}
-
-/** The connection failed, timed out or ended early: worth another attempt. */
-export class S3TransportError extends Error {
-  readonly transient = true;
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "S3TransportError";
-  }
-}
 
 /** How long to wait, in ms. */
 export interface S3Timeouts {

@@ -25,7 +25,8 @@ import {
   type OpOptions,
   type SaveOptions,
 } from "./backend.ts";
-import { fsyncDirSync, ioError, readRangeSync, TEMP_PREFIX, writeFileAtomic } from "./_fs.ts";
+import { syncDirSync, TEMP_PREFIX, writeFileAtomic } from "../fs/mod.ts";
+import { ioError, readRangeSync } from "./_fs.ts";
 import { resolveRange } from "./_range.ts";
 import { settle } from "./_settle.ts";
 
@@ -77,9 +78,9 @@ export class LocalBackend implements Backend {
         if (!taken) {
           for (const type of [...FLAT_TYPES, "data"]) mkdir(join(root, type));
           for (const prefix of DATA_PREFIXES) mkdir(join(root, "data", prefix));
-          fsyncDirSync(join(root, "data"));
-          fsyncDirSync(root);
-          fsyncDirSync(dirname(root));
+          syncDirSync(join(root, "data"));
+          syncDirSync(root);
+          syncDirSync(dirname(root));
         }
       } catch (err) {
         throw ioError(err, "create a repository in", root);
@@ -113,15 +114,15 @@ export class LocalBackend implements Backend {
     let result: "written" | "exists";
     try {
       try {
-        result = await writeFileAtomic(dir, name, data, FILE_MODE, ifAbsent);
+        result = await writeFileAtomic(path, data, { mode: FILE_MODE, ifAbsent });
       } catch (err) {
         // data/xx may be missing when the layout was made by another tool;
         // create just that folder. Never recreate the repository itself: an
         // unmounted disk must fail, not grow an empty repository.
         if (!(err instanceof Deno.errors.NotFound) || type !== "data") throw err;
         mkdir(dir);
-        fsyncDirSync(dirname(dir));
-        result = await writeFileAtomic(dir, name, data, FILE_MODE, ifAbsent);
+        syncDirSync(dirname(dir));
+        result = await writeFileAtomic(path, data, { mode: FILE_MODE, ifAbsent });
       }
     } catch (err) {
       throw ioError(err, "save", path);

@@ -23,8 +23,8 @@ import {
   isS3Location,
   parseS3Location,
   type S3Location,
-  type S3Settings,
 } from "./_s3_location.ts";
+import type { S3Settings } from "./s3_settings.ts";
 
 /** What a location alone does not say: the environment, and a job file's S3 keys. */
 export interface OpenOptions {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { abortableSleep } from "../fs/mod.ts";
 import {
   AlreadyExistsError,
   type Backend,
@@ -245,20 +246,4 @@ export class RetryBackend implements Backend {
     this.#onRetry?.({ op, type, name, attempt, delayMs, error });
     await this.#sleep(delayMs, signal);
   }
-}
-
-/** Waits `ms`, rejecting with the signal's reason if it aborts first. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    signal?.throwIfAborted();
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -48,22 +48,21 @@ import {
 } from "./backend.ts";
 import { createHash } from "node:crypto";
 import { assertValidRange, resolveRange } from "./_range.ts";
-import { abortableSleep } from "./retry.ts";
+import { abortableSleep } from "../fs/mod.ts";
 import { resolveS3 } from "./_s3_credentials.ts";
 import {
   errorDocument,
   parseXml,
   type S3Answer,
-  S3Error,
   S3Http,
   type S3RequestInit,
   type S3Timeouts,
-  S3TransportError,
 } from "./_s3_http.ts";
 import { formatS3Location, parseS3Location, type S3Location } from "./_s3_location.ts";
+import { S3Error, S3TransportError } from "./s3_errors.ts";
 
-export { type S3Settings } from "./_s3_location.ts";
-export { S3Error, S3TransportError } from "./_s3_http.ts";
+export type { S3Settings } from "./s3_settings.ts";
+export { S3Error, S3TransportError };
 
 /** Tuning and test hooks for {@link S3Backend}. */
 export interface S3BackendOptions {

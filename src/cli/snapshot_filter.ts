@@ -1,5 +1,5 @@
 import { selectSnapshot, type SnapshotFilter } from "../catalog/mod.ts";
-import type { Repository, SnapshotWithId } from "../repo/mod.ts";
+import type { SnapshotWithId } from "../repo/mod.ts";
 import { type Flags, listFlag, type OptionSpec } from "./command.ts";
 
 /**
@@ -45,9 +45,15 @@ export function snapshotFilter(flags: Flags): SnapshotFilter {
   };
 }
 
+/** Where a command's snapshots come from; `Repository` is one. */
+export interface SnapshotSource {
+  /** Every readable snapshot, oldest first. */
+  listSnapshots(): Promise<SnapshotWithId[]>;
+}
+
 /** The snapshot a SNAPSHOT argument names, among those the filter options select. */
 export async function findSnapshotArg(
-  repo: Repository,
+  repo: SnapshotSource,
   ref: string,
   flags: Flags,
 ): Promise<SnapshotWithId> {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { abortableSleep } from "../fs/mod.ts";
+
 /** A source of "now" and of waiting. */
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -13,26 +15,10 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-// setTimeout cannot wait longer than 2^31-1 ms (about 24.8 days).
-const MAX_TIMEOUT = 2 ** 31 - 1;
-
 /** The real clock: `Date.now()` and `setTimeout`. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep(ms, signal) {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        clearTimeout(id);
-        reject(signal!.reason);
-      };
-      const id = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, Math.max(0, Math.min(ms, MAX_TIMEOUT)));
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  },
+  sleep: abortableSleep,
 };
 
 /**

@@ -7,7 +7,8 @@
 
 import type { RunOutcome } from "./agent.ts";
 import type { StatusRecord } from "./status.ts";
-import { writeFileAtomic } from "./_atomic.ts";
+import { dirname } from "node:path";
+import { writeFileAtomic } from "../fs/mod.ts";
 
 const OUTCOMES: readonly RunOutcome[] = ["success", "partial", "failed", "skipped"];
 
@@ -64,5 +65,7 @@ export function renderMetrics(records: readonly StatusRecord[]): string {
 
 /** Writes the textfile atomically, so the collector never reads half of it. */
 export async function writeMetrics(path: string, records: readonly StatusRecord[]): Promise<void> {
-  await writeFileAtomic(path, renderMetrics(records));
+  await Deno.mkdir(dirname(path), { recursive: true });
+  // World-readable: node_exporter usually runs as another user.
+  await writeFileAtomic(path, renderMetrics(records), { mode: 0o644 });
 }

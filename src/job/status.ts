@@ -7,10 +7,10 @@
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { AgentHistory, RunOutcome, RunRecord } from "./agent.ts";
 import { parseSchedule } from "./schedule.ts";
-import { writeFileAtomic } from "./_atomic.ts";
+import { writeFileAtomic } from "../fs/mod.ts";
 
 /** What `cairn status` shows for one job. Times are ISO 8601 strings (JSON-friendly). */
 export interface StatusRecord {
@@ -116,7 +116,9 @@ export class StatusStore implements AgentHistory {
 
   /** Replaces the record of `record.job` atomically. */
   async write(record: StatusRecord): Promise<void> {
-    await writeFileAtomic(this.#file(record.job), JSON.stringify(record, null, 2) + "\n");
+    const path = this.#file(record.job);
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, JSON.stringify(record, null, 2) + "\n", { mode: 0o644 });
   }
 
   /** Folds a finished run into the job's record and returns the new record. */

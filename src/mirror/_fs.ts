@@ -1,5 +1,5 @@
-import { tempBeside } from "../archiver/mod.ts";
-import { lstatOrNull } from "../restore/mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
+import { tempBeside } from "./file_writer.ts";
 
 /**
  * Removes an entry of the mirror, a whole directory included. Never

@@ -1,14 +1,14 @@
 import { resolve } from "node:path";
 import {
+  type ArchiverRepo,
   backup,
-  type BackupMirror,
   type BackupOptions,
   type BackupResult,
+  type MirrorSink,
 } from "../archiver/mod.ts";
-import type { Repository } from "../repo/mod.ts";
 import { DirLister } from "../walker/mod.ts";
 import { mirrorBase } from "./base.ts";
-import type { MirrorDirState } from "./mirror_tree.ts";
+import { MIRROR_WRITER_MODULE } from "./file_writer.ts";
 import { type MirrorOptions, type MirrorResult, MirrorRun } from "./mirror_run.ts";
 
 /** A backup and the mirror written in the same pass. */
@@ -23,7 +23,7 @@ export interface MirroredBackupResult extends BackupResult {
  * read once. The mirror's marker names the snapshot once both are complete.
  */
 export async function backupWithMirror(
-  repo: Repository,
+  repo: ArchiverRepo,
   opts: BackupOptions,
   mirror: MirrorOptions,
 ): Promise<MirroredBackupResult> {
@@ -39,17 +39,9 @@ export async function backupWithMirror(
       return false;
     }
   });
-  const hooks: BackupMirror = {
-    dir(parent, path, entry, names) {
-      if (parent) {
-        return (parent as MirrorDirState).childAhead(
-          path.slice(path.lastIndexOf("/") + 1),
-          entry,
-          names,
-        );
-      }
-      return path === base ? run.tree.root(entry, names) : undefined;
-    },
+  const hooks: MirrorSink = {
+    writerModule: MIRROR_WRITER_MODULE,
+    root: (path, entry, names) => path === base ? run.tree.root(entry, names) : undefined,
     written: (target, bytes, error, retimed, warnings) =>
       run.tree.written(target, bytes, error, retimed, warnings),
     saturated: () => lister.close(),

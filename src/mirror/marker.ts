@@ -1,4 +1,4 @@
-import { tempBeside } from "../archiver/mod.ts";
+import { tempBeside } from "./file_writer.ts";
 import { NotRegularFileError, readRegularFile } from "../heldfs/mod.ts";
 
 /** The marker file at the top of every mirror directory. */

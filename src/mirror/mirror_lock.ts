@@ -1,7 +1,7 @@
 import process from "node:process";
-import { tempBeside } from "../archiver/mod.ts";
 import { NotRegularFileError, readRegularFile } from "../heldfs/mod.ts";
-import { lstatOrNull } from "../restore/mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
+import { tempBeside } from "./file_writer.ts";
 import { MIRROR_LOCK_NAME, MirrorRefusedError, openMirrorFolder } from "./marker.ts";
 
 /** A lock whose file has not been touched for this long is stale, whoever holds it. */

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../testing/asserts.ts";
 import { MIRROR_LOCK_NAME, MirrorRefusedError } from "./marker.ts";
 import { MirrorLock, processAlive } from "./mirror_lock.ts";
-import { lstatOrNull } from "../restore/mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
 
 const HOST = Deno.hostname();
 

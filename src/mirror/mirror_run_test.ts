@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../testing/asserts.ts";
 import { MARKER_NAME, MIRROR_LOCK_NAME, MirrorRefusedError } from "./marker.ts";
 import { type MirrorOptions, MirrorRun } from "./mirror_run.ts";
-import { lstatOrNull } from "../restore/mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
 
 const VALUES = { job: "www", host: "web-1", time: new Date(2024, 2, 1, 12) };
 const ID = "3fa2".repeat(16);

@@ -1,27 +1,31 @@
+import { type MirrorEntry, type MirrorTarget, parentFile } from "../archiver/mod.ts";
 import {
-  type MirrorEntry,
-  MirrorFileWriter,
-  type MirrorTarget,
-  parentFile,
-  retimeMirrorFile,
-  sameContent,
-} from "../archiver/mod.ts";
-import {
+  type ContentSource,
   CorruptError,
   cycleError,
+  fileContent,
   isSafeName,
   type Node,
   nsToDate,
-  type Repository,
   type SnapshotWithId,
   type Tree,
   WalkBudget,
 } from "../repo/mod.ts";
-import { fileContent } from "../restore/mod.ts";
 import { mirrorBase } from "./base.ts";
+import { holdsContent, MirrorFileWriter, retimeMirrorFile } from "./file_writer.ts";
 import { readMarker } from "./marker.ts";
-import type { MirrorDirState } from "./mirror_tree.ts";
+import type { MirrorDirState } from "./mirror_dir.ts";
 import { type MirrorOptions, type MirrorResult, MirrorRun } from "./mirror_run.ts";
+
+/**
+ * What a mirror written from a stored snapshot reads: snapshots (the one
+ * its marker names), trees, and file content ({@link ContentSource}).
+ * `Repository` is one.
+ */
+export interface MirrorSource extends ContentSource {
+  loadSnapshot(id: string): Promise<SnapshotWithId>;
+  loadTree(id: string): Promise<Tree>;
+}
 
 /** Files written from the repository at once. */
 const PARALLEL_FILES = 8;
@@ -36,7 +40,7 @@ const PARALLEL_FILES = 8;
  * times and mode: a tree unpacked again (every mtime new) costs no copy.
  */
 export async function mirrorSnapshot(
-  repo: Repository,
+  repo: MirrorSource,
   snapshot: SnapshotWithId,
   opts: MirrorOptions & { signal?: AbortSignal; maxEntries?: number },
 ): Promise<MirrorResult> {
@@ -51,7 +55,7 @@ export async function mirrorSnapshot(
   try {
     const held = await heldBase(repo, run.path, snapshot, base);
     const write = async (node: Node, target: MirrorTarget) => {
-      if (target.expect && sameContent(target.expect, node.content ?? [])) {
+      if (holdsContent(target, node.content ?? [])) {
         let warnings: string[] = [];
         if (run.tree.guard(target.path, () => (warnings = retimeMirrorFile(target)))) {
           run.tree.written(target, 0, undefined, true, warnings);
@@ -129,7 +133,7 @@ export async function mirrorSnapshot(
 }
 
 /** The tree standing for the mirror's top in `snapshot`: that of the deepest directory holding every source. */
-async function mirrorBaseOf(repo: Repository, snapshot: SnapshotWithId) {
+async function mirrorBaseOf(repo: MirrorSource, snapshot: SnapshotWithId) {
   const root = await repo.loadTree(snapshot.tree);
   // Where each source is in the snapshot, to find the mirror's base directory.
   const nodes = new Map<string, Node | undefined>();
@@ -151,7 +155,7 @@ async function mirrorBaseOf(repo: Repository, snapshot: SnapshotWithId) {
  * repository; otherwise undefined (no shortcut, nothing else changes).
  */
 async function heldBase(
-  repo: Repository,
+  repo: MirrorSource,
   dir: string,
   snapshot: SnapshotWithId,
   base: string,
@@ -169,7 +173,7 @@ async function heldBase(
 }
 
 async function writeFile(
-  repo: Repository,
+  repo: MirrorSource,
   node: Node,
   target: MirrorTarget,
   signal?: AbortSignal,
@@ -205,7 +209,7 @@ function entryOf(node: Node): MirrorEntry {
   return e;
 }
 
-async function findNode(repo: Repository, root: Tree, path: string): Promise<Node | undefined> {
+async function findNode(repo: MirrorSource, root: Tree, path: string): Promise<Node | undefined> {
   let tree = root;
   let node: Node | undefined;
   const parts = path.split("/").filter((s) => s !== "");

@@ -1,18 +1,12 @@
-import {
-  applyXattrs,
-  MIRROR_TEMP_PREFIX,
-  type MirrorDir,
-  type MirrorEntry,
-  type MirrorTarget,
-  type ParentFile,
-  tempBeside,
-} from "../archiver/mod.ts";
+import type { MirrorEntry, MirrorTarget } from "../archiver/mod.ts";
 import { HeldDir, unheld } from "../heldfs/mod.ts";
-import { setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
-import { isRoot, lstatOrNull } from "../restore/mod.ts";
-import { type DirLister, listDir, type Listing } from "../walker/mod.ts";
+import { isRoot, setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
+import type { DirLister } from "../walker/mod.ts";
 import { linkInto, removeEntry, symlinkInto } from "./_fs.ts";
-import { RESERVED_NAMES } from "./marker.ts";
+import { type FirstLink, listDirInfo, MODE_MASK, type Place, type TreeHost } from "./_dir_host.ts";
+import { applyXattrs } from "./file_writer.ts";
+import { MirrorDirState } from "./mirror_dir.ts";
 
 /** What a mirror run did. */
 export interface MirrorStats {
@@ -46,7 +40,7 @@ export interface MirrorTreeOptions {
   previous?: string;
   onError?: (path: string, message: string) => void;
   /**
-   * Lists the mirror's directories ahead of the walk ({@link MirrorDirState.childAhead});
+   * Lists the mirror's directories ahead of the walk ({@link MirrorDirState.subdir});
    * started on the root by {@link MirrorTree.root}, closed by the caller.
    */
   lister?: DirLister;
@@ -57,17 +51,8 @@ export interface MirrorTreeOptions {
   onHandOut?: (path: string) => void;
 }
 
-/** Where an entry of the mirror is: a directory of this run and a name in it. */
-interface Place {
-  dir: MirrorDirState;
-  name: string;
-}
-
 /** Directories reopened after their walk kept open at most (then all are closed). */
 const REOPENED_MAX = 64;
-
-/** Setuid/setgid bits are never mirrored (DESIGN.md: not unless asked for). */
-const MODE_MASK = 0o1777;
 
 /**
  * A mirror being brought up to date: the decisions for every entry (skip,
@@ -116,8 +101,65 @@ export class MirrorTree {
   readonly #links = new Map<string, FirstLink>();
   readonly #linkWaiters = new Map<MirrorTarget, (at: Place | undefined) => void>();
   readonly #pending: Promise<void>[] = [];
+  /**
+   * Files and links of each directory still being written, plus one until
+   * its walk is done (absent: just that one).
+   */
+  readonly #holds = new Map<MirrorDirState, number>();
+  readonly #host: TreeHost = {
+    tree: this,
+    addDir: (dir, entry, depth, made) => {
+      this.#dirs.push({ dir, entry, depth });
+      if (made) this.stats.dirs++;
+    },
+    firstLink: (key) => this.#links.get(key),
+    setFirstLink: (key, at, ino) => {
+      this.#links.set(key, { at: Promise.resolve(at), ino });
+    },
+    setFirstLinkPending: (key, target) => {
+      this.#links.set(key, { at: new Promise((r) => this.#linkWaiters.set(target, r)) });
+    },
+    linkLater: (first, at, exists) => {
+      this.#hold(at.dir);
+      this.#pending.push(
+        first.then((src) => {
+          if (src === undefined) return;
+          this.#at(at, (held) => {
+            // Both directories are held: reopening the source's cannot close this one.
+            const from = this.reopen(src.dir).at(src.name);
+            linkInto(from, held.at(at.name), exists);
+            this.stats.linked++;
+          });
+        }).finally(() => this.#release(at.dir)),
+      );
+    },
+    symlinkLater: (at, target, fresh, entry) => {
+      this.#symlinks.push({ at, target, fresh, entry });
+    },
+    stage: (at, final) => {
+      this.#staged.set(at, final);
+    },
+    handOut: (target, dir) => {
+      this.#targets.set(target, dir);
+      this.#hold(dir);
+      this.opts.onHandOut?.(this.#shown(unheld(target.path)));
+      return target;
+    },
+    release: (dir) => this.#release(dir),
+  };
 
   constructor(readonly opts: MirrorTreeOptions) {}
+
+  #hold(dir: MirrorDirState): void {
+    this.#holds.set(dir, (this.#holds.get(dir) ?? 1) + 1);
+  }
+
+  #release(dir: MirrorDirState): void {
+    const left = (this.#holds.get(dir) ?? 1) - 1;
+    if (left > 0) return void this.#holds.set(dir, left);
+    this.#holds.delete(dir);
+    if (dir.parent) dir.held.close();
+  }
 
   /** The root directory, standing for the sources' base directory (entry undefined: `/`). */
   root(entry: MirrorEntry | undefined, names: readonly string[]): MirrorDirState {
@@ -126,7 +168,7 @@ export class MirrorTree {
     const listing = listDirInfo(held.self);
     this.opts.lister?.walk(this.opts.root);
     this.#root = new MirrorDirState(
-      this,
+      this.#host,
       held,
       undefined,
       "",
@@ -195,15 +237,7 @@ export class MirrorTree {
       const name = target.path.slice(target.path.lastIndexOf("/") + 1);
       waiter(error === undefined && dir ? { dir, name } : undefined);
     }
-    dir?.release();
-  }
-
-  /** @internal `target` is handed to a writer: its directory stays open until it is written. */
-  handOut(target: MirrorTarget, dir: MirrorDirState): MirrorTarget {
-    this.#targets.set(target, dir);
-    dir.hold();
-    this.opts.onHandOut?.(this.#shown(unheld(target.path)));
-    return target;
+    if (dir) this.#release(dir);
   }
 
   /** Creates the symlinks, then sets directory metadata. Call after every file is written. */
@@ -320,322 +354,6 @@ export class MirrorTree {
       return false;
     }
   }
-
-  /** @internal */
-  addDir(dir: MirrorDirState, entry: MirrorEntry | undefined, depth: number, made: boolean): void {
-    this.#dirs.push({ dir, entry, depth });
-    if (made) this.stats.dirs++;
-  }
-
-  /** @internal */
-  firstLink(key: string): FirstLink | undefined {
-    return this.#links.get(key);
-  }
-
-  /** @internal The first link of `key` is at `at` now; `ino` is the inode it kept there. */
-  setFirstLink(key: string, at: Place | undefined, ino?: number): void {
-    this.#links.set(key, { at: Promise.resolve(at), ino });
-  }
-
-  /** @internal The first link of `key` is the file `target` once it is written. */
-  setFirstLinkPending(key: string, target: MirrorTarget): void {
-    this.#links.set(key, { at: new Promise((r) => this.#linkWaiters.set(target, r)) });
-  }
-
-  /** @internal Links `at` to the first link's copy once that is written. */
-  linkLater(first: Promise<Place | undefined>, at: Place, exists: boolean): void {
-    at.dir.hold();
-    this.#pending.push(
-      first.then((src) => {
-        if (src === undefined) return;
-        this.#at(at, (held) => {
-          // Both directories are held: reopening the source's cannot close this one.
-          const from = this.reopen(src.dir).at(src.name);
-          linkInto(from, held.at(at.name), exists);
-          this.stats.linked++;
-        });
-      }).finally(() => at.dir.release()),
-    );
-  }
-
-  /** @internal */
-  symlinkLater(at: Place, target: string, fresh: boolean, entry?: MirrorEntry): void {
-    this.#symlinks.push({ at, target, fresh, entry });
-  }
-
-  /** @internal Directory `at` is built for `final`, and renamed there by {@link finish}. */
-  stage(at: string, final: string): void {
-    this.#staged.set(at, final);
-  }
-}
-
-/** One mirrored directory while its entries are visited; see {@link MirrorDir}. */
-export class MirrorDirState implements MirrorDir {
-  #listing = new Map<string, Deno.FileInfo>();
-  #previous: Map<string, Deno.FileInfo> | undefined;
-  /** Files and links of this directory still being written, plus one until {@link done}. */
-  #holds = 1;
-
-  constructor(
-    private readonly tree: MirrorTree,
-    /** The directory, held open (see {@link MirrorTree.reopen}). */
-    public held: HeldDir,
-    readonly parent: MirrorDirState | undefined,
-    /** Its name in `parent` (a temp name while it is built out of sight). */
-    readonly name: string,
-    /** Where it is (for messages, and the lister). */
-    readonly path: string,
-    private readonly prev: string | undefined,
-    private readonly depth: number,
-    names: readonly string[],
-    /** What the directory holds; undefined when it is new. */
-    listing: Map<string, Deno.FileInfo> | undefined,
-    entry: MirrorEntry | undefined,
-    /** New to the mirror, under a name nobody sees yet: everything in it is new. */
-    private readonly fresh = false,
-    /** Setgid: new entries take its group. */
-    private readonly setgid = false,
-  ) {
-    tree.addDir(this, entry, depth, listing === undefined);
-    if (listing) this.#listing = listing;
-    const wanted = new Set(names);
-    for (const name of this.#listing.keys()) {
-      if (wanted.has(name) || (depth === 0 && RESERVED_NAMES.includes(name))) continue;
-      // Temp files are a crashed run's leftovers (this run lists a directory before writing into it).
-      if (name.startsWith(MIRROR_TEMP_PREFIX) || tree.opts.purge) this.#remove(name);
-    }
-  }
-
-  /**
-   * {@link child}, with the listing of an existing subdirectory taken from
-   * the tree's lister when it has it: the mirror's readdir and lstat calls
-   * run in its thread, ahead of the walk.
-   */
-  async childAhead(
-    name: string,
-    entry: MirrorEntry,
-    names: readonly string[],
-  ): Promise<MirrorDirState | undefined> {
-    const lister = this.tree.opts.lister;
-    if (!lister || this.fresh || !this.#listing.get(name)?.isDirectory) {
-      return this.child(name, entry, names);
-    }
-    let listing: Map<string, Deno.FileInfo> | undefined;
-    try {
-      const got = await lister.take(this.shown(name));
-      if (got) listing = infoByName(got);
-    } catch {
-      listing = new Map(); // as listDirInfo: what cannot be listed holds nothing we know of
-    }
-    return this.child(name, entry, names, listing);
-  }
-
-  /** The mirror directory for subdirectory `name`, created if missing. */
-  child(
-    name: string,
-    entry: MirrorEntry,
-    names: readonly string[],
-    listing?: Map<string, Deno.FileInfo>,
-  ): MirrorDirState | undefined {
-    if (this.#reserved(name)) return undefined;
-    const tree = this.tree;
-    const path = this.shown(name);
-    const prev = this.prev === undefined ? undefined : `${this.prev}/${name}`;
-    const cur = this.#listing.get(name);
-    if (this.fresh || !cur) {
-      // New: built out of sight, under a temp name unless its parent already is.
-      const tmp = this.fresh ? name : baseName(tempBeside(path));
-      let held: HeldDir | undefined;
-      tree.guard(path, () => {
-        Deno.mkdirSync(this.held.at(tmp), { mode: 0o700 });
-        held = this.held.child(tmp);
-      });
-      if (!held) return undefined;
-      const at = this.shown(tmp);
-      if (!this.fresh) tree.stage(at, path);
-      return new MirrorDirState(
-        tree,
-        held,
-        this,
-        tmp,
-        at,
-        prev,
-        this.depth + 1,
-        names,
-        undefined,
-        entry,
-        true,
-        this.setgid,
-      );
-    }
-    if (!cur.isDirectory) {
-      this.#listing.delete(name);
-      tree.stats.removed++; // ensureDir replaces it
-    }
-    let held: HeldDir | undefined;
-    if (!tree.guard(path, () => held = this.held.ensureDir(name).dir)) return undefined;
-    const setgid = cur.isDirectory ? ((cur.mode ?? 0) & 0o2000) !== 0 : this.setgid;
-    return new MirrorDirState(
-      tree,
-      held!,
-      this,
-      name,
-      path,
-      prev,
-      this.depth + 1,
-      names,
-      cur.isDirectory ? listing ?? listDirInfo(held!.self) : undefined,
-      entry,
-      false,
-      setgid,
-    );
-  }
-
-  file(name: string, e: MirrorEntry, parent?: ParentFile): MirrorTarget | undefined {
-    if (this.#reserved(name)) return undefined;
-    const tree = this.tree;
-    const path = this.held.at(name);
-    const mode = e.mode & MODE_MASK;
-    const cur = this.#listing.get(name);
-    const first = e.linkKey === undefined ? undefined : tree.firstLink(e.linkKey);
-    const here: Place = { dir: this, name };
-    if (first) {
-      // Another name of a file already placed: it must end up as that very copy.
-      // Equal size and mtime are not enough: the first name may have been rewritten.
-      if (cur && first.ino !== undefined && cur.ino === first.ino) this.#fixMetadata(path, cur, e);
-      else if (this.#clear(path, cur)) tree.linkLater(first.at, here, cur !== undefined);
-      return undefined;
-    }
-    const settle = (at: Place | undefined, ino?: number) => {
-      if (e.linkKey !== undefined) tree.setFirstLink(e.linkKey, at, ino);
-      return undefined;
-    };
-    // A file with other links must not be chmod-ed in place: it may be a
-    // previous version's copy too, so it is rewritten instead.
-    if (cur && sameFile(cur, e) && (cur.nlink === 1 || sameMeta(cur, e, tree.asRoot))) {
-      this.#fixMetadata(path, cur, e);
-      return settle(here, cur.ino ?? undefined);
-    }
-    if (!this.#clear(path, cur)) return settle(undefined);
-    if (this.prev !== undefined) {
-      this.#previous ??= listDirInfo(this.prev);
-      const p = this.#previous.get(name);
-      if (p && sameFile(p, e) && sameMeta(p, e, tree.asRoot)) {
-        try {
-          linkInto(`${this.prev}/${name}`, path, !!cur);
-          tree.stats.linked++;
-          return settle(here);
-        } catch {
-          // Too many links (EMLINK), another filesystem…: the file is copied instead.
-        }
-      }
-    }
-    const target: MirrorTarget = { path, mode, mtimeMs: e.mtimeMs };
-    if (this.fresh) target.fresh = true;
-    if (this.setgid) target.dirGroup = true;
-    if (e.atimeMs !== undefined) target.atimeMs = e.atimeMs;
-    if (e.xattrs) target.xattrs = e.xattrs;
-    if (tree.asRoot) target.owner = { uid: e.uid, gid: e.gid };
-    // The mirror still holds the parent snapshot's version: if the bytes read
-    // turn out the same, the worker only sets metadata. Not for a file with
-    // other links, whose times are shared with them.
-    if (parent && cur?.isFile && cur.nlink === 1 && sameFile(cur, parent)) {
-      target.expect = parent.content;
-    }
-    if (e.linkKey !== undefined) tree.setFirstLinkPending(e.linkKey, target);
-    return tree.handOut(target, this);
-  }
-
-  symlink(name: string, target: string, entry?: MirrorEntry): void {
-    if (this.#reserved(name)) return;
-    const cur = this.#listing.get(name);
-    if (cur?.isSymlink) {
-      try {
-        const path = this.held.at(name);
-        if (Deno.readLinkSync(path) === target) {
-          this.tree.stats.unchanged++;
-          // The same link with another time gets the source's (a link from an older cairn).
-          if (entry && platformSupported && cur.mtime?.getTime() !== entry.mtimeMs) {
-            const ns = (ms: number) => BigInt(ms) * 1_000_000n;
-            this.tree.guard(
-              path,
-              () => setLinkTimes(path, ns(entry.atimeMs ?? entry.mtimeMs), ns(entry.mtimeMs)),
-            );
-          }
-          return;
-        }
-      } catch { /* replaced below */ }
-    }
-    this.tree.symlinkLater({ dir: this, name }, target, this.fresh, entry);
-  }
-
-  drop(name: string): void {
-    if (this.#listing.has(name) && this.tree.opts.purge) this.#remove(name);
-  }
-
-  done(): void {
-    this.#listing = new Map();
-    this.#previous = undefined;
-    this.release();
-  }
-
-  /** Where entry `name` is, for messages. */
-  shown(name: string): string {
-    return `${this.path === "/" ? "" : this.path}/${name}`;
-  }
-
-  /** @internal One more file or link is being written here: keep the directory open. */
-  hold(): void {
-    this.#holds++;
-  }
-
-  /** @internal One less; the last closes the directory (the root stays open until finish). */
-  release(): void {
-    if (--this.#holds === 0 && this.parent) this.held.close();
-  }
-
-  /** cairn's own names (marker, lock) are not mirrored at the top; everything else is. */
-  #reserved(name: string): boolean {
-    const ours = RESERVED_NAMES.includes(name) || name.startsWith(MIRROR_TEMP_PREFIX);
-    if (this.depth !== 0 || !ours) return false;
-    this.tree.fail(this.shown(name), "not mirrored: the name is reserved for cairn");
-    return true;
-  }
-
-  /** Makes room for a file: a directory in the way goes only with purge. */
-  #clear(path: string, cur: Deno.FileInfo | undefined): boolean {
-    if (!cur?.isDirectory) return true;
-    if (!this.tree.opts.purge) {
-      this.tree.fail(path, "not mirrored: a directory is in the way (purge is off)");
-      return false;
-    }
-    return this.tree.guard(path, () => {
-      removeEntry(path);
-      this.#listing.delete(path.slice(path.lastIndexOf("/") + 1));
-      this.tree.stats.removed++;
-    });
-  }
-
-  #fixMetadata(path: string, cur: Deno.FileInfo, e: MirrorEntry): void {
-    const tree = this.tree;
-    tree.stats.unchanged++;
-    if (sameMeta(cur, e, tree.asRoot)) return;
-    tree.guard(path, () => {
-      // `cur` came from lstat: a regular file, so chmod does not follow a link.
-      if (tree.asRoot && (cur.uid !== e.uid || cur.gid !== e.gid)) {
-        tree.ignoreEperm(() => Deno.chownSync(path, e.uid, e.gid));
-      }
-      Deno.chmodSync(path, e.mode & MODE_MASK);
-    });
-  }
-
-  #remove(name: string): void {
-    const path = this.held.at(name);
-    if (this.tree.guard(path, () => removeEntry(path))) {
-      this.#listing.delete(name);
-      if (!name.startsWith(MIRROR_TEMP_PREFIX)) this.tree.stats.removed++;
-    }
-  }
 }
 
 /**
@@ -652,38 +370,4 @@ function unstage(at: string, final: string): void {
       `not mirrored: the new directory could not be moved into place: ${(err as Error).message}`,
     );
   }
-}
-
-/** Where the first name of a hard-linked file went, for its other names. */
-interface FirstLink {
-  at: Promise<Place | undefined>;
-  /** The inode it kept, when it was left in place. */
-  ino?: number;
-}
-
-function baseName(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
-}
-
-/** lstat of every entry of `dir` by name (see `listDir`); empty when it cannot be listed. */
-function listDirInfo(dir: string): Map<string, Deno.FileInfo> {
-  try {
-    return infoByName(listDir(dir));
-  } catch {
-    return new Map();
-  }
-}
-
-function infoByName(listing: Listing): Map<string, Deno.FileInfo> {
-  return new Map(listing.entries.map((e) => [e.name, e.info]));
-}
-
-/** The fast-mirror rule: a regular file of the same size and mtime is the same file. */
-function sameFile(st: Deno.FileInfo, e: { size: number; mtimeMs: number }): boolean {
-  return st.isFile && st.size === e.size && st.mtime?.getTime() === e.mtimeMs;
-}
-
-function sameMeta(st: Deno.FileInfo, e: MirrorEntry, asRoot: boolean): boolean {
-  return ((st.mode ?? 0) & 0o7777) === (e.mode & MODE_MASK) &&
-    (!asRoot || (st.uid === e.uid && st.gid === e.gid));
 }

@@ -1,4 +1,5 @@
-import { MIRROR_TEMP_PREFIX, type MirrorEntry, MirrorFileWriter } from "../archiver/mod.ts";
+import type { MirrorEntry } from "../archiver/mod.ts";
+import { MIRROR_TEMP_PREFIX, MirrorFileWriter } from "./file_writer.ts";
 import { assert, assertEquals } from "../testing/asserts.ts";
 import { MirrorTree } from "./mirror_tree.ts";
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { OsError } from "./os_error.ts";
 
 const SYMBOLS = {
   llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
@@ -28,15 +29,6 @@ const AT_SYMLINK_NOFOLLOW = 0x100;
 export const ENODATA = 61;
 export const ENOTSUP = 95;
 export const ERANGE = 34;
-
-/** An errno from a libc call, with the call and path in its message. */
-export class OsError extends Error {
-  /** `reason` is strerror's text alone, for messages that name the file themselves. */
-  constructor(readonly errno: number, message: string, readonly reason: string) {
-    super(message);
-    this.name = "OsError";
-  }
-}
 
 function errno(): number {
   const p = lib().__errno_location();

@@ -7,8 +7,14 @@
  * @module
  */
 import * as linux from "./_linux.ts";
+import { OsError } from "./os_error.ts";
 
-export { OsError } from "./_linux.ts";
+export { OsError };
+
+/** Is the process root (so setting owners and making device nodes can work)? */
+export function isRoot(): boolean {
+  return Deno.uid() === 0;
+}
 
 /** Does this platform implement the calls below? */
 export const supported = Deno.build.os === "linux";
@@ -41,7 +47,7 @@ export function readXattrs(path: string): Xattr[] {
   try {
     names = linux.listXattrNames(path);
   } catch (err) {
-    if (err instanceof linux.OsError && err.errno === linux.ENOTSUP) return [];
+    if (err instanceof OsError && err.errno === linux.ENOTSUP) return [];
     throw err;
   }
   const out: Xattr[] = [];

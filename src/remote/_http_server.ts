@@ -14,6 +14,7 @@
  * @module
  */
 
+import { concatBytes } from "../fs/mod.ts";
 /** Limits of {@link serveLimited}; each is injectable so tests can use small ones. */
 export interface ServerLimits {
   /** Time from accepting a connection to the end of the request head. Default 10 s. */
@@ -267,7 +268,7 @@ function contentLength(headers: Headers): number | undefined {
 async function respond(conn: Deno.Conn, res: Response, deadline: number): Promise<void> {
   const body = res.body ? new Uint8Array(await res.arrayBuffer()) : new Uint8Array(0);
   const head = encodeHead(res.status, res.headers, body.length, res.statusText);
-  await writeBefore(conn, concat(head, body), deadline);
+  await writeBefore(conn, concatBytes([head, body]), deadline);
 }
 
 function encodeHead(status: number, headers: Headers, length: number, reason = ""): Uint8Array {
@@ -324,14 +325,6 @@ async function before<T>(op: Promise<T>, deadline: number): Promise<T | typeof T
     clearTimeout(timer);
     op.catch(() => {}); // an abandoned read fails when the connection closes
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {

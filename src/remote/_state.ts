@@ -1,7 +1,7 @@
 // The agent's cache of its last good remote job document.
 
 import { join } from "node:path";
-import { readIfExists, writeFileAtomic } from "./_fs.ts";
+import { readFileIfExists, writeFileAtomic } from "../fs/mod.ts";
 
 /** File name of the cache inside the agent's state directory. */
 export const STATE_FILE = "remote-jobs.json";
@@ -34,7 +34,7 @@ interface StateJson {
 /** Loads the cache; undefined if there is none, throws a one-line error if it is unreadable. */
 export async function loadState(stateDir: string): Promise<CachedDocument | undefined> {
   const path = join(stateDir, STATE_FILE);
-  const bytes = await readIfExists(path);
+  const bytes = await readFileIfExists(path);
   if (!bytes) return undefined;
   try {
     const j = JSON.parse(new TextDecoder().decode(bytes)) as StateJson;

@@ -11,7 +11,7 @@
  */
 
 import { join } from "node:path";
-import { readIfExists, writeFileAtomic } from "./_fs.ts";
+import { readFileIfExists, writeFileAtomic } from "../fs/mod.ts";
 import { assertSecureUrl, createClient, describeError, readToken, withTimeout } from "./_http.ts";
 import type { RunReport } from "./report.ts";
 
@@ -97,7 +97,7 @@ export class ReportQueue implements Disposable {
     await this.flush(options);
     const outcome = this.#outcomes.get(name);
     this.#outcomes.clear();
-    return outcome ?? ((await readIfExists(join(this.opts.dir, name))) ? "queued" : "dropped");
+    return outcome ?? ((await readFileIfExists(join(this.opts.dir, name))) ? "queued" : "dropped");
   }
 
   /** Delivers queued reports in order until one fails; waits out the backoff unless `force`. */

@@ -1,8 +1,9 @@
 /**
  * The index as prune sees it: every live index file with its packs whole,
  * plus the packs earlier prunes dropped from the index but have not deleted
- * yet ("dropped" entries: readers can still load their blobs, but only
- * prune decides their fate).
+ * yet ("dropped" entries: readers can still load their blobs, rule 3 of
+ * docs/PRUNE.md; prune deletes or reindexes them, and a backup that needs
+ * one reindexes it itself, rules 2, 7 and 8).
  */
 import {
   type DroppedPack,
@@ -11,7 +12,7 @@ import {
   type PackEntry,
   saveIndexFile,
 } from "./index.ts";
-import type { Repository } from "./repository.ts";
+import type { LockRepo } from "./lock.ts";
 
 export type { DroppedPack, PackEntry };
 
@@ -26,8 +27,14 @@ export interface IndexState {
   dropped: Map<string, DroppedPack>;
 }
 
+/** What reading and writing index files needs: storage and the key (as for locks). */
+export type IndexFilesRepo = LockRepo;
+
 /** Lists and reads every index file; throws on any that cannot be read. */
-export async function loadIndexState(repo: Repository, signal?: AbortSignal): Promise<IndexState> {
+export async function loadIndexState(
+  repo: IndexFilesRepo,
+  signal?: AbortSignal,
+): Promise<IndexState> {
   const names: string[] = [];
   for await (const f of repo.backend.list("index", { signal })) names.push(f.name);
   const files = await mapLimit(names, 8, (name) => {
@@ -60,7 +67,7 @@ export async function loadIndexState(repo: Repository, signal?: AbortSignal): Pr
  * a later prune, superseding `supersedes` (one file, so the switch is atomic).
  */
 export function savePruneIndex(
-  repo: Repository,
+  repo: IndexFilesRepo,
   packs: readonly PackEntry[],
   dropped: readonly DroppedPack[],
   supersedes: readonly string[],

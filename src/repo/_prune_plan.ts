@@ -1,7 +1,7 @@
 /**
  * Prune's decisions, made from listings alone before anything is written:
  * which packs stay, which are repacked, which leave the index, which are
- * deleted, and which come back into the index.
+ * deleted, and which come back into the index (docs/PRUNE.md, "The rules").
  */
 import type { FileStat } from "../backend/mod.ts";
 import type { PackedBlob } from "./pack.ts";
@@ -22,6 +22,11 @@ export interface PlanInput {
   deleteBefore: number;
   /** May packs leave the index in this run? */
   allowDrops: boolean;
+  /**
+   * Unindexed packs modified after this (ms) are never deleted: while a
+   * backup holds a shared lock it may adopt them (adopt_packs.ts).
+   */
+  unindexedKeptAfter?: number;
   maxUnusedFraction: number;
 }
 
@@ -47,7 +52,7 @@ export interface PrunePlan {
   blobsRemoved: number;
 }
 
-/** Decides what prune does; see docs in prune.ts for why each rule is safe. */
+/** Decides what prune does, by rules 2, 4, 6 and 7 of docs/PRUNE.md (why each is safe: there). */
 export function planPrune(inp: PlanInput): PrunePlan {
   const { state, data, used } = inp;
   const plan: PrunePlan = {
@@ -141,7 +146,8 @@ export function planPrune(inp: PlanInput): PrunePlan {
   for (const [name, stat] of data) {
     if (state.packs.has(name) || state.dropped.has(name) || reindexed.has(name)) continue;
     if (stat.mtimeMs !== undefined) {
-      if (stat.mtimeMs <= inp.deleteBefore) {
+      const adoptable = stat.mtimeMs > (inp.unindexedKeptAfter ?? Infinity);
+      if (stat.mtimeMs <= inp.deleteBefore && !adoptable) {
         plan.remove.push({ name, size: stat.size, unindexed: true });
       }
       continue;

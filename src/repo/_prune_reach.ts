@@ -7,9 +7,16 @@ import { CorruptError } from "./format.ts";
 import { mapLimit } from "./index.ts";
 import { type PackedBlob, packKey } from "./pack.ts";
 import type { PackEntry } from "./_prune_index.ts";
-import type { Repository } from "./repository.ts";
+import type { Backend } from "../backend/mod.ts";
+import type { MasterKey } from "../crypto/mod.ts";
 import type { SnapshotWithId } from "./snapshot.ts";
 import { decodeTree } from "./tree.ts";
+
+/** What walking the trees needs: storage and the keys to open and check blobs. */
+export interface ReachRepo {
+  readonly backend: Backend;
+  readonly master: Pick<MasterKey, "enc" | "id">;
+}
 
 /** Where a blob can be read from. */
 export interface BlobPlace {
@@ -32,7 +39,7 @@ export interface Reachable {
  * walk would delete data.
  */
 export async function referencedBlobs(
-  repo: Repository,
+  repo: ReachRepo,
   snapshots: readonly SnapshotWithId[],
   locate: BlobLocator,
   signal?: AbortSignal,
@@ -61,7 +68,7 @@ export async function referencedBlobs(
 }
 
 async function loadAnywhere(
-  repo: Repository,
+  repo: ReachRepo,
   locate: BlobLocator,
   type: "tree",
   id: string,

@@ -1,10 +1,12 @@
 import type { Backend, FileStat } from "../backend/mod.ts";
 import { sha256, toHex } from "../crypto/mod.ts";
 import { forEachBlob } from "./blob_codec.ts";
+import type { MasterKey } from "../crypto/mod.ts";
 import { loadIndexFile, mapLimit, MasterIndex } from "./index.ts";
 import { PACK_HEADER_SIZE, type PackedBlob, packKey, readPackTrailer } from "./pack.ts";
 import { type OpenOptions, Repository } from "./repository.ts";
 import type { SnapshotWithId } from "./snapshot.ts";
+import type { Tree } from "./tree.ts";
 
 /** One problem, naming the damaged object (e.g. `pack 3fa2…`, `data blob 9c1e…`). */
 export interface CheckIssue {
@@ -83,6 +85,25 @@ export async function openRepositoryForCheck(
 }
 
 /**
+ * What check needs of a repository: storage, the keys, snapshots and trees,
+ * and the loaded index with the header fallback, both of which check
+ * replaces (see {@link checkRepository}). `Repository` is one.
+ */
+export interface CheckRepo {
+  readonly backend: Backend;
+  readonly master: Pick<MasterKey, "enc" | "id">;
+  /**
+   * Replaced by the index check builds from the files that load;
+   * {@link loadTree} must read through whatever `index` holds then.
+   */
+  index: MasterIndex;
+  /** Turned off: a blob only an unindexed pack holds is an error to report. */
+  readPackHeaders: boolean;
+  loadSnapshot(id: string): Promise<SnapshotWithId>;
+  loadTree(id: string): Promise<Tree>;
+}
+
+/**
  * Checks a repository the way its data depends on itself: index files load;
  * every pack they name exists, is big enough and its trailer agrees; every
  * snapshot file authenticates under its name; every tree reachable from a
@@ -93,7 +114,7 @@ export async function openRepositoryForCheck(
  * damaged index file is reported rather than fatal.
  */
 export async function checkRepository(
-  repo: Repository,
+  repo: CheckRepo,
   opts: CheckOptions = {},
 ): Promise<CheckResult> {
   const errors: CheckIssue[] = [];
@@ -347,7 +368,7 @@ export function selectPacks(
 
 /** Reads every pack whole once and opens each blob the index places in it. */
 async function readAllData(
-  repo: Repository,
+  repo: CheckRepo,
   packs: Map<string, IndexedPack>,
   present: readonly string[],
   stats: CheckStats,

@@ -41,7 +41,7 @@ export class MasterIndex {
   #isTree = new Uint8Array(1024);
   #packs: PackRef[] = [];
   #packNos = new Map<string, number>();
-  /** Blobs of packs prune dropped but has not deleted yet: readable, never reused. */
+  /** Blobs of packs prune dropped but has not deleted yet: readable, never reused (rule 3). */
   #dropped = new Map<string, IndexEntry>();
 
   /** Number of distinct blobs. */
@@ -79,7 +79,8 @@ export class MasterIndex {
    * Records a pack that prune took out of the index but has not deleted.
    * Its blobs stay readable through {@link get}, for a snapshot written by
    * a backup that started before the prune, but {@link has} and
-   * {@link sortedIds} ignore them so no new snapshot comes to depend on them.
+   * {@link sortedIds} ignore them so no new snapshot comes to depend on them
+   * (docs/PRUNE.md rule 3).
    */
   addDroppedPack(pack: PackEntry): void {
     const ref = { name: pack.name, salt: pack.salt };

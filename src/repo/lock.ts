@@ -1,13 +1,17 @@
 /**
  * Repository locks: small sealed JSON files in `locks/`, named by their hash.
+ * What prune does about them is stated in docs/PRUNE.md ("The rules").
  *
- * Only prune (and `repair index`) takes an **exclusive** lock, and only to
- * keep two of them apart: backups never wait for a lock. Backups and
- * readers write a **shared** lock ("something that read the index at
- * `time` is running"), so prune holds back its deletions (docs/PRUNE.md).
- * A host may die without removing its lock, so a backup does not rely on
- * it alone: it checks what it references before writing its snapshot
- * (`snapshot_guard.ts`).
+ * Only prune (also within `forget --prune`) and `repair index` take an
+ * **exclusive** lock, and only to keep two of them apart: backups never
+ * wait for a lock (rule 9). Backups, `repair snapshots` and readers write a
+ * **shared** lock ("something that relies on the index as it is from `time`
+ * on is running"), and prune relies on it: while one is live it drops
+ * nothing and deletes only what was dropped before it was taken (rules 4
+ * and 5). A lock can go stale while its holder still runs (a host that
+ * stopped refreshing for 30 minutes) or be removed by hand, so a backup does
+ * not rely on it alone: the grace period (rule 6) and the check before its
+ * snapshot (rule 8, `snapshot_guard.ts`) cover that case.
  *
  * Files are write-once, so a lock is refreshed by writing a new file (same
  * `time`, newer `refreshed`) and removing the old one. A lock is stale, its
@@ -28,10 +32,19 @@
  * @module
  */
 import process from "node:process";
-import { NotFoundError } from "../backend/mod.ts";
+import { type Backend, NotFoundError } from "../backend/mod.ts";
+import type { MasterKey } from "../crypto/mod.ts";
 import { CorruptError } from "./format.ts";
-import type { Repository } from "./repository.ts";
 import { loadSealedJson, saveSealedJson } from "./sealed_file.ts";
+
+/**
+ * What locks need of a repository: its storage and the key lock files are
+ * sealed with. `Repository` is one.
+ */
+export interface LockRepo {
+  readonly backend: Backend;
+  readonly master: Pick<MasterKey, "enc">;
+}
 
 /** A lock not refreshed for this long is stale. */
 export const STALE_LOCK_MS = 30 * 60_000;
@@ -91,7 +104,7 @@ export class RepoLock {
   refreshError: Error | undefined;
 
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: LockRepo,
     public name: string,
     public info: LockInfo,
     private readonly now: () => number,
@@ -152,7 +165,7 @@ export class RepoLock {
 
 /** Every readable lock file; a lock removed while listing is skipped. */
 export async function listLocks(
-  repo: Repository,
+  repo: LockRepo,
   opts: { signal?: AbortSignal } = {},
 ): Promise<LockFile[]> {
   const out: LockFile[] = [];
@@ -213,7 +226,7 @@ export function isStaleLock(
  * {@link listLocks}.
  */
 export async function acquireExclusiveLock(
-  repo: Repository,
+  repo: LockRepo,
   opts: LockOptions = {},
 ): Promise<RepoLock> {
   const lock = await writeLock(repo, "exclusive", opts);
@@ -230,8 +243,8 @@ export async function acquireExclusiveLock(
   return lock;
 }
 
-/** Writes a shared lock (a running backup announcing itself); never refuses. */
-export function acquireSharedLock(repo: Repository, opts: LockOptions = {}): Promise<RepoLock> {
+/** Writes a shared lock (a running backup or reader announcing itself, rule 4); never refuses. */
+export function acquireSharedLock(repo: LockRepo, opts: LockOptions = {}): Promise<RepoLock> {
   return writeLock(repo, "shared", opts);
 }
 
@@ -242,7 +255,7 @@ export function releaseLock(lock: RepoLock): Promise<void> {
 
 /** Removes every stale lock (see {@link isStaleLock}); returns the names removed. */
 export async function removeStaleLocks(
-  repo: Repository,
+  repo: LockRepo,
   opts: { now?: () => number; staleMs?: number; local?: LocalProcesses; signal?: AbortSignal } = {},
 ): Promise<string[]> {
   const now = (opts.now ?? Date.now)();
@@ -260,7 +273,7 @@ export async function removeStaleLocks(
  * names removed.
  */
 export async function removeAllLocks(
-  repo: Repository,
+  repo: LockRepo,
   opts: { signal?: AbortSignal } = {},
 ): Promise<string[]> {
   const removed: string[] = [];
@@ -271,7 +284,7 @@ export async function removeAllLocks(
 }
 
 async function writeLock(
-  repo: Repository,
+  repo: LockRepo,
   kind: LockInfo["kind"],
   opts: LockOptions,
 ): Promise<RepoLock> {
@@ -289,7 +302,7 @@ async function writeLock(
   return new RepoLock(repo, name, info, now, opts.refreshMs ?? LOCK_REFRESH_MS, opts.onWarning);
 }
 
-async function removeIfPresent(repo: Repository, name: string): Promise<boolean> {
+async function removeIfPresent(repo: LockRepo, name: string): Promise<boolean> {
   try {
     await repo.backend.remove("locks", name);
     return true;

@@ -20,8 +20,7 @@ import type {
   Retention,
   SaveOptions,
 } from "../backend/mod.ts";
-import type { Repository } from "./repository.ts";
-import { loadIndexState } from "./_prune_index.ts";
+import { type IndexFilesRepo, loadIndexState } from "./_prune_index.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -99,6 +98,11 @@ export interface RenewStats {
   untilMs: number;
 }
 
+/** What renewing retention needs: the index files' storage and key, and the config. */
+export interface RetentionRepo extends IndexFilesRepo {
+  readonly config: { readonly object_lock?: ObjectLockConfig };
+}
+
 /**
  * Extends the retention of every snapshot file, every live index file and
  * every pack a live index lists - all a restore of any current snapshot
@@ -108,7 +112,7 @@ export interface RenewStats {
  * deletes them. A repository without `object_lock` has nothing to renew.
  */
 export async function renewRetention(
-  repo: Repository,
+  repo: RetentionRepo,
   opts: RenewOptions = {},
 ): Promise<RenewStats> {
   const lock = repo.config.object_lock;

@@ -1,6 +1,6 @@
 import type { Backend } from "../backend/mod.ts";
+import { concatBytes } from "../fs/mod.ts";
 import {
-  concatBytes,
   deriveFileKey,
   fromUtf8,
   open,

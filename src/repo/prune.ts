@@ -1,76 +1,40 @@
 /**
  * Prune: frees the space of blobs no snapshot references, safely against a
- * crash at any step and against backups running on other hosts meanwhile.
+ * crash at any step and against backups and readers running on other hosts
+ * meanwhile.
  *
- * ## What a running backup may reference
- * A backup reads the index once when it opens the repository and from then
- * on skips every blob in it; so its snapshot may reference (a) any blob that
- * was in the index when it opened and (b) any blob it wrote itself. Neither
- * shows in any snapshot until the backup ends, and (b) may not even be
- * indexed yet. Correctness rests on one assumption, the **grace period** G
- * (default 1 hour, `graceMs`): a backup writes its snapshot within G of
- * opening the repository. A backup that may run longer needs a larger G.
- *
- * ## Two phases
- * 1. A blob no snapshot references is taken out of the index: prune writes
- *    one new index file that supersedes every index file it read and lists
- *    the pack under `dropped` with the time (`dropped_at`), instead of under
- *    `packs`. From then on no newly opened backup can reuse the blob.
- * 2. A later prune, once `dropped_at` is at least G in the past, deletes the
- *    pack - unless a snapshot now references one of its blobs, in which case
- *    the pack goes back into the index ("reindexed").
- * By the assumption, every backup that opened before the drop has written
- * its snapshot before phase 2 lists snapshots, so phase 2 sees every
- * reference to the dropped blobs, and a pack is deleted only when none
- * exists. With G = 0 ("no backup is running") both phases run at once.
- *
- * A backup that opened before phase 1 and reused a dropped blob puts the
- * dropped pack back into the index itself before writing its snapshot
- * (`snapshot_guard.ts`); until then readers fall back to `dropped` packs.
- *
- * ## The second look
- * A backup or reader whose shared lock appears after prune listed the locks
- * may have read the old index. So once the new index is written prune lists
- * locks and snapshots again, and if one appeared it deletes none of this
- * run's drops, recording them as dropped "now" instead (docs/PRUNE.md).
- *
- * ## Other rules
- * - Packs modified less than G ago are neither dropped nor repacked, and
- *   packs in no index are deleted only when older than G: a running backup
- *   writes packs before it indexes them.
- * - A pack whose unused share of bytes exceeds `maxUnusedFraction` has its
- *   used blobs copied into new packs and is then dropped like an unused one.
- *   A blob stored twice keeps one copy (the first live one).
- * - While a live shared lock (a backup or reader) exists prune drops
- *   nothing, and deletes only what was dropped before the oldest of them was
- *   taken.
- * - Snapshots are listed before the index, and the index before the packs,
- *   so every pack a listed snapshot needs is seen. Every listing must be
- *   complete (backends throw rather than end early) and every index file and
- *   tree readable, or prune stops before writing anything.
- *
- * ## Order of writes
- * repacked packs → the new index (one file: the switch is atomic) → delete
- * superseded index files → delete packs. A crash between two steps leaves
- * unindexed packs (deleted by a later prune once old) or superseded index
- * files (ignored by readers, deleted by a later prune); a rerun completes.
+ * The safety rules are stated once, numbered, in docs/PRUNE.md ("The
+ * rules"); comments here cite them as "rule N" and do not restate them. One
+ * run, with the rules each step carries out:
+ * 1. Take the exclusive lock (rule 9), measure the storage's clock (rule 11)
+ *    and note the live shared locks (rule 4).
+ * 2. List snapshots, then index files, then packs, and walk every tree;
+ *    anything unreadable stops the run before it writes (rule 1).
+ * 3. Plan with no I/O (`_prune_plan.ts`): keep, repack, drop, reindex and
+ *    delete per rules 2, 4, 6 and 7.
+ * 4. Write in rule 10's order: repacked packs, the one new index file, the
+ *    second look (rule 5), then the deletions and, under Object Lock, the
+ *    renewal of retention.
  *
  * @module
  */
 import type { FileStat } from "../backend/mod.ts";
+import type { MasterKey } from "../crypto/mod.ts";
 import { NotFoundError } from "../backend/mod.ts";
+import { ADOPT_PROTECT_MS } from "./adopt_packs.ts";
 import { forEachBlob } from "./blob_codec.ts";
 import { CorruptError } from "./format.ts";
-import { type PackInfo, packKey, readPackTrailer } from "./pack.ts";
-import type { Repository } from "./repository.ts";
+import { type PackInfo, packKey, type PackWriter, readPackTrailer } from "./pack.ts";
+import type { SnapshotWithId } from "./snapshot.ts";
 import {
   acquireExclusiveLock,
   isStaleLock,
   listLocks,
   type LockFile,
+  type LockRepo,
   type RepoLock,
 } from "./lock.ts";
-import { renewRetention } from "./object_lock.ts";
+import { renewRetention, type RetentionRepo } from "./object_lock.ts";
 import {
   type DroppedPack,
   loadIndexState,
@@ -78,9 +42,23 @@ import {
   savePruneIndex,
 } from "./_prune_index.ts";
 import { planPrune, type PrunePlan } from "./_prune_plan.ts";
-import { type BlobPlace, referencedBlobs } from "./_prune_reach.ts";
+import { type BlobPlace, type ReachRepo, referencedBlobs } from "./_prune_reach.ts";
 
-/** Default grace period: how long a backup may run. */
+/**
+ * What prune needs of a repository: storage (list, load, stat, remove, and
+ * the temp files and retention where the backend has them), the keys, the
+ * Object Lock setting, every snapshot, and a pack writer for repacking.
+ * `Repository` is one. Prune reads the index files itself rather than
+ * trusting the repository's loaded index, so it takes none.
+ */
+export interface PruneRepo extends LockRepo, RetentionRepo, ReachRepo {
+  readonly master: Pick<MasterKey, "enc" | "id">;
+  /** With `strict`, throws on a snapshot it cannot read (rule 1). */
+  listSnapshots(opts: { strict: true }): Promise<SnapshotWithId[]>;
+  newPackWriter(onPack: (p: PackInfo) => void | Promise<void>): PackWriter;
+}
+
+/** Default grace period G: how long a backup without a live lock may run (rule 6). */
 export const DEFAULT_PRUNE_GRACE_MS = 60 * 60_000;
 /** Default share of unused bytes above which a pack is repacked. */
 export const DEFAULT_MAX_UNUSED_FRACTION = 0.2;
@@ -154,9 +132,9 @@ export interface PruneStats {
   temporaryFilesDeleted: number;
 }
 
-/** Frees unreferenced space; see the module doc for the safety argument. */
+/** Frees unreferenced space, by the rules of docs/PRUNE.md. */
 export async function pruneRepository(
-  repo: Repository,
+  repo: PruneRepo,
   opts: PruneOptions = {},
 ): Promise<PruneStats> {
   const graceMs = opts.graceMs ?? DEFAULT_PRUNE_GRACE_MS;
@@ -199,7 +177,7 @@ export async function pruneRepository(
  * estimate errs up to a second towards an older storage time: the safe side.
  */
 async function storageClockOffset(
-  repo: Repository,
+  repo: PruneRepo,
   lock: RepoLock,
   opts: PruneOptions,
 ): Promise<number> {
@@ -221,7 +199,7 @@ interface Resolved extends PruneOptions {
   now: () => number;
 }
 
-async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<PruneStats> {
+async function prune(repo: PruneRepo, o: Resolved, lock?: RepoLock): Promise<PruneStats> {
   const { signal } = o;
   const say = (m: string) => o.onProgress?.(m);
   const t0 = o.now();
@@ -266,6 +244,7 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
   );
   if (noMtime) await readTrailers();
 
+  // Rule 2's bound; rules 4 and 6 are why it takes both.
   const deleteBefore = Math.min(t0 - o.graceMs, shared.length > 0 ? oldestShared - 1 : Infinity);
   const plan = planPrune({
     state,
@@ -276,6 +255,7 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
     freshAfter: t0 - o.graceMs,
     deleteBefore,
     allowDrops: shared.length === 0,
+    unindexedKeptAfter: shared.length > 0 ? t0 - ADOPT_PROTECT_MS : undefined,
     maxUnusedFraction: o.maxUnused,
   });
   if (plan.missingBlobs.length > 0) {
@@ -324,9 +304,9 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
     stats.indexFilesWritten = 1;
     superseded.push(...state.live);
   }
-  // Look again, now that the new index is in place: a backup (or reader)
-  // that started after the locks were listed may have read the old index
-  // and reused what this run dropped, and may even have finished already.
+  // Rule 5, the second look, now that the new index is in place: a backup
+  // (or reader) that started after the locks were listed may have read the
+  // old index and reused what this run dropped, and may even have finished.
   let remove = plan.remove;
   let temporary = shared.length === 0;
   if (await startedSince(repo, o.now(), shared0, snapshotNames, lock, signal)) {
@@ -379,7 +359,7 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
     stats.bytesFreed += r.size;
     if (r.unindexed) stats.unindexedPacksDeleted++;
   }
-  // 5. Temp files of interrupted saves, once no save that is still running can own them.
+  // 5. Temp files of interrupted saves, once no save that is still running can own them (rules 4, 6).
   if (temporary && repo.backend.removeTemporary) {
     for await (const f of repo.backend.listTemporary?.({ signal }) ?? []) {
       if (f.mtimeMs === undefined || f.mtimeMs > t0 - o.graceMs) continue;
@@ -402,7 +382,7 @@ async function prune(repo: Repository, o: Resolved, lock?: RepoLock): Promise<Pr
  * only hide it behind a delete marker: prune leaves it for a later run.
  */
 async function retainedUntil(
-  repo: Repository,
+  repo: PruneRepo,
   type: "index" | "data",
   name: string,
   now: number,
@@ -470,7 +450,7 @@ function initialStats(
 
 /** Reads the trailers of packs no live or dropped entry lists; skips unreadable ones. */
 async function readUnindexed(
-  repo: Repository,
+  repo: PruneRepo,
   state: { packs: Map<string, unknown>; dropped: Map<string, unknown> },
   data: Map<string, FileStat>,
   say: (m: string) => void,
@@ -491,7 +471,7 @@ async function readUnindexed(
 
 /** Copies each repack entry's blobs (verified on the way) into new packs. */
 async function repack(
-  repo: Repository,
+  repo: PruneRepo,
   plan: PrunePlan,
   written: PackInfo[],
   o: Resolved,
@@ -540,7 +520,7 @@ function holderKey(l: LockFile): string {
  * on the index as it was before this run changed it.
  */
 async function startedSince(
-  repo: Repository,
+  repo: PruneRepo,
   now: number,
   shared0: ReadonlySet<string>,
   snapshots0: ReadonlySet<string>,
@@ -567,7 +547,7 @@ function assertLockHeld(lock: RepoLock | undefined): void {
 }
 
 async function removeIfPresent(
-  repo: Repository,
+  repo: PruneRepo,
   type: "index" | "data",
   name: string,
 ): Promise<boolean> {

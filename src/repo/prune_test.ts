@@ -4,7 +4,7 @@ import { type Backend, FaultBackend, InjectedFault, LocalBackend } from "../back
 import { keyedId, toHex } from "../crypto/mod.ts";
 import { assert, assertEquals, assertRejects } from "../testing/asserts.ts";
 import { listLocks, removeStaleLocks } from "./lock.ts";
-import { pruneRepository } from "./prune.ts";
+import { type PruneRepo, pruneRepository } from "./prune.ts";
 import { Repository } from "./repository.ts";
 import { saveIndexFile } from "./index.ts";
 import type { PackInfo } from "./pack.ts";
@@ -72,6 +72,26 @@ Deno.test("pruneRepository() removes unreferenced blobs, repacks and keeps snaps
 
   const again = await pruneRepository(await Repository.open(s.backend, "pw"), { graceMs: 0 });
   assertEquals([again.packsDropped, again.packsDeleted, again.indexFilesWritten], [0, 0, 0]);
+  await Deno.remove(s.dir, { recursive: true });
+});
+
+Deno.test("pruneRepository() needs only a PruneRepo: storage, keys, config, snapshots, a pack writer", async () => {
+  const s = await scenario();
+  await s.forgetS1();
+  const repo = await Repository.open(s.backend, "pw");
+  const narrow: PruneRepo = {
+    backend: repo.backend,
+    master: { enc: repo.master.enc, id: repo.master.id },
+    config: { object_lock: repo.config.object_lock },
+    listSnapshots: (o) => repo.listSnapshots(o),
+    newPackWriter: (onPack) => repo.newPackWriter(onPack),
+  };
+  const stats = await pruneRepository(narrow, { graceMs: 0 });
+  assertEquals([stats.snapshots, stats.packsRepacked], [2, 1]);
+  assert(stats.blobsRemoved >= 4, `removed ${stats.blobsRemoved} blobs`);
+  const ids = await indexedIds(s.backend);
+  for (const k of ["a2", "a3", "a4", "a5"]) assert(!ids.has(s.ids[k]), `${k} still indexed`);
+  assertEquals(await verifyRepository(s.backend.dir), 2);
   await Deno.remove(s.dir, { recursive: true });
 });
 

@@ -5,15 +5,37 @@
  *
  * @module
  */
-import { keyedId, toHex } from "../crypto/mod.ts";
+import { keyedId, type MasterKey, toHex } from "../crypto/mod.ts";
 import { CorruptError } from "./format.ts";
-import { type PackEntry, saveIndexFile } from "./index.ts";
-import { acquireExclusiveLock, acquireSharedLock } from "./lock.ts";
-import { type PackInfo, readPackTrailer } from "./pack.ts";
-import type { Repository } from "./repository.ts";
+import { type MasterIndex, type PackEntry, saveIndexFile } from "./index.ts";
+import { acquireExclusiveLock, acquireSharedLock, type LockRepo } from "./lock.ts";
+import { type PackInfo, type PackWriter, readPackTrailer } from "./pack.ts";
 import type { Snapshot, SnapshotWithId } from "./snapshot.ts";
-import { SnapshotGuard } from "./snapshot_guard.ts";
+import { type GuardRepo, SnapshotGuard } from "./snapshot_guard.ts";
 import { encodeTree, InvalidTreeError, type Node, type Tree } from "./tree.ts";
+
+/**
+ * What `repair index` needs of a repository: storage and the key index files
+ * are sealed with (as for its lock), and a way to reload the index it
+ * rebuilt. `Repository` is one.
+ */
+export interface RepairIndexRepo extends LockRepo {
+  reloadIndex(): Promise<void>;
+}
+
+/**
+ * What `repair snapshots` needs: storage, keys, the index (to find what is
+ * stored and add what it writes), snapshots and trees, a pack writer, and
+ * what its lock and last check need. `Repository` is one.
+ */
+export interface RepairSnapshotsRepo extends LockRepo, GuardRepo {
+  readonly master: Pick<MasterKey, "enc" | "id">;
+  readonly index: Pick<MasterIndex, "has" | "get" | "packs" | "addPack">;
+  refreshIndex(): Promise<boolean>;
+  loadSnapshot(id: string): Promise<SnapshotWithId>;
+  newPackWriter(onPack: (p: PackInfo) => void | Promise<void>): PackWriter;
+  saveSnapshot(snapshot: Snapshot): Promise<string>;
+}
 
 export interface RepairIndexStats {
   packs: number;
@@ -31,7 +53,7 @@ export interface RepairIndexStats {
  * drops them anew if unused).
  */
 export async function repairIndex(
-  repo: Repository,
+  repo: RepairIndexRepo,
   opts: { signal?: AbortSignal; onProgress?: (msg: string) => void } = {},
 ): Promise<RepairIndexStats> {
   const { signal } = opts;
@@ -102,7 +124,7 @@ export interface RepairSnapshotsResult {
  * damaged: a blob only an unindexed pack holds counts as stored nowhere.
  */
 export async function repairSnapshots(
-  repo: Repository,
+  repo: RepairSnapshotsRepo,
   opts: RepairSnapshotsOptions = {},
 ): Promise<RepairSnapshotsResult> {
   const { signal } = opts;
@@ -174,9 +196,9 @@ class TreeFixer {
   readonly #added = new Set<string>();
 
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: RepairSnapshotsRepo,
     private readonly stored: Set<string>,
-    private readonly writer: ReturnType<Repository["newPackWriter"]>,
+    private readonly writer: PackWriter,
     private readonly dryRun: boolean,
   ) {}
 

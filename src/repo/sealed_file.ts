@@ -1,8 +1,8 @@
 import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import type { Backend, FileType } from "../backend/mod.ts";
+import { concatBytes } from "../fs/mod.ts";
 import {
   AuthError,
-  concatBytes,
   deriveFileKey,
   fromUtf8,
   open,

@@ -1,13 +1,14 @@
 /**
  * The last check a backup makes before it writes its snapshot: is every
- * blob the snapshot references still stored and indexed?
+ * blob the snapshot references still stored and indexed? (docs/PRUNE.md
+ * rule 8.)
  *
  * A backup skips every blob its index lists. A prune that ran meanwhile may
  * have taken some of those out of the index; locks keep it from deleting
- * them (docs/PRUNE.md), and this check is what makes the rule hold whatever
+ * them (rules 4 and 5), and this check is what makes the rule hold whatever
  * happened to the locks: a blob found only in a dropped pack puts that pack
- * back into the index, and a blob found nowhere stops the backup, so no
- * backup reports success for a snapshot that does not restore.
+ * back into the index (rule 7), and a blob found nowhere stops the backup,
+ * so no backup reports success for a snapshot that does not restore.
  *
  * It costs one listing when no index file was superseded since the backup
  * took its lock (only then can a blob have left the index), and a walk of
@@ -15,17 +16,40 @@
  *
  * @module
  */
-import { NotFoundError } from "../backend/mod.ts";
+import { type Backend, NotFoundError } from "../backend/mod.ts";
+import type { MasterKey } from "../crypto/mod.ts";
 import { CorruptError } from "./format.ts";
-import { loadIndexFile, mapLimit, type PackEntry, saveIndexFile } from "./index.ts";
+import {
+  loadIndexFile,
+  mapLimit,
+  type MasterIndex,
+  type PackEntry,
+  saveIndexFile,
+} from "./index.ts";
 import { readPackTrailer } from "./pack.ts";
-import type { Repository } from "./repository.ts";
+import type { Tree } from "./tree.ts";
+
+/**
+ * What the guard needs of a repository: storage, the key index files are
+ * sealed with, the loaded index and the names of the files it came from, a
+ * way to reload it, and trees. `Repository` is one.
+ */
+export interface GuardRepo {
+  readonly backend: Backend;
+  readonly master: Pick<MasterKey, "enc">;
+  /** Every index file listed when {@link index} was loaded. */
+  readonly indexFiles: readonly string[];
+  /** Read again after {@link reloadIndex}, which replaces it. */
+  readonly index: Pick<MasterIndex, "has" | "get" | "packs">;
+  reloadIndex(): Promise<void>;
+  loadTree(id: string): Promise<Tree>;
+}
 
 /** A backup's view of the index, taken once it holds its shared lock. */
 export class SnapshotGuard {
   readonly #files: Set<string>;
 
-  constructor(private readonly repo: Repository) {
+  constructor(private readonly repo: GuardRepo) {
     this.#files = new Set(repo.indexFiles);
   }
 
@@ -110,7 +134,7 @@ export class SnapshotGuard {
 }
 
 /** Writes an index file that lists the dropped packs `names` as live again. */
-async function reindexDropped(repo: Repository, names: Set<string>): Promise<void> {
+async function reindexDropped(repo: GuardRepo, names: Set<string>): Promise<void> {
   const found = new Map<string, PackEntry>();
   for (const file of repo.indexFiles) {
     let f;

@@ -9,47 +9,7 @@
  * is left is the last component, checked with lstat before chmod and chown
  * (Deno has no fchmod), and the platforms without `/proc/self/fd`.
  */
-
-/** lstat, or null when nothing is there. */
-export function lstatOrNull(path: string): Deno.FileInfo | null {
-  try {
-    return Deno.lstatSync(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
-  }
-}
-
-/**
- * Makes `path` a real directory (not a link to one), replacing a file or
- * link that is in the way. An existing directory is kept and made writable
- * for its owner, so a second restore into the same target works.
- */
-export function ensureRealDir(path: string): Deno.FileInfo {
-  // mkdir first: into a new target it succeeds, and a miss costs an
-  // exception (tens of microseconds in Deno) where an lstat first would
-  // cost one for every new directory.
-  let existed = false;
-  try {
-    Deno.mkdirSync(path, { mode: 0o700 });
-  } catch (err) {
-    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-    existed = true;
-    if (!Deno.lstatSync(path).isDirectory) {
-      Deno.removeSync(path);
-      Deno.mkdirSync(path, { mode: 0o700 });
-      existed = false;
-    }
-  }
-  const check = Deno.lstatSync(path);
-  if (!check.isDirectory) {
-    throw new Error(`${path} is not a directory after creating it; refusing to write into it`);
-  }
-  if (existed && check.mode !== null && (check.mode & 0o700) !== 0o700) {
-    Deno.chmodSync(path, (check.mode & 0o7777) | 0o700);
-  }
-  return check;
-}
+import { lstatOrNull } from "../fs/mod.ts";
 
 /**
  * Clears the place where a non-directory entry goes: a file, link, FIFO…
@@ -92,11 +52,6 @@ export function createReplacing(path: string, mode = 0o600): Deno.FsFile {
   return createExclusive(path, mode);
 }
 
-/** Is the process root (so restoring owners and device nodes can work)? */
-export function isRoot(): boolean {
-  return Deno.uid() === 0;
-}
-
 /**
  * Sets owner (only as root: chown clears setuid bits, so callers chmod
  * afterwards) and mode of `path`, after checking with lstat that it still is
@@ -121,10 +76,4 @@ export function setOwnerAndMode(
     }
   }
   Deno.chmodSync(path, mode);
-}
-
-/** Writes all of `bytes`. */
-export function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
-  let at = 0;
-  while (at < bytes.length) at += file.writeSync(bytes.subarray(at));
 }

@@ -5,8 +5,7 @@
  * which the pool sends here because they share them.
  */
 /// <reference lib="deno.worker" />
-import { extractBlob, openSegment, packKey, SEGMENT_ALONE } from "../repo/mod.ts";
-import { fileContent } from "./file_content.ts";
+import { extractBlob, fileContent, openSegment, packKey, SEGMENT_ALONE } from "../repo/mod.ts";
 import type { BlobPlace, FromWorker, ToWorker } from "./_protocol.ts";
 import { writeRestoredFile } from "./_write_file.ts";
 

@@ -6,5 +6,3 @@
  * @module
  */
 export * from "./restore.ts";
-export * from "./file_content.ts";
-export { ensureRealDir, isRoot, lstatOrNull } from "./_safe_fs.ts";

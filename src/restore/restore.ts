@@ -1,23 +1,35 @@
 import {
+  type ContentSource,
   CorruptError,
   cycleError,
+  fileContent,
   InvalidTreeError,
   isSafeName,
   type Node,
   nsToDate,
-  type Repository,
+  Repository,
   type Snapshot,
   type Tree,
   WalkBudget,
 } from "../repo/mod.ts";
-import { setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
+import { isRoot, setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
 import { type DirId, HeldDir, unheld } from "../heldfs/mod.ts";
-import { fileContent } from "./file_content.ts";
 import { IncludeFilter } from "./_include.ts";
-import { clearSlot, isRoot, lstatOrNull, setOwnerAndMode } from "./_safe_fs.ts";
+import { clearSlot, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
 import { type FileSpec, setXattrs, writeRestoredFile } from "./_write_file.ts";
 import { RestorePool } from "./_pool.ts";
+
+/**
+ * What restore needs of a repository: trees, and the content of files
+ * ({@link ContentSource}). `Repository` is one; so is anything that can
+ * serve those, such as a test double or a cache in front of a repository.
+ */
+export interface RestoreRepo extends ContentSource {
+  /** The tree `id`, decoded; throws if it is missing or damaged. */
+  loadTree(id: string): Promise<Tree>;
+}
 
 /** What to restore and where; plain data shared by the CLI and other callers. */
 export interface RestoreOptions {
@@ -128,7 +140,7 @@ const SUID_SGID = 0o6000;
  * with everything else it can reach.
  */
 export function restore(
-  repo: Repository,
+  repo: RestoreRepo,
   snapshot: Pick<Snapshot, "tree">,
   opts: RestoreOptions,
 ): Promise<RestoreResult> {
@@ -147,7 +159,7 @@ class Restorer {
   readonly #result: RestoreResult = { files: 0, dirs: 0, bytes: 0, warnings: [], errors: [] };
   #pool: RestorePool | undefined;
 
-  constructor(private readonly repo: Repository, private readonly opts: RestoreOptions) {
+  constructor(private readonly repo: RestoreRepo, private readonly opts: RestoreOptions) {
     this.#include = new IncludeFilter(opts.include ?? []);
   }
 
@@ -171,7 +183,10 @@ class Restorer {
       setgid,
     };
     const workers = this.opts.workers ?? defaultRestoreWorkers();
-    if (workers > 0) this.#pool = new RestorePool(this.repo, workers);
+    // Workers open segments themselves: that needs a repository's keys and storage.
+    if (workers > 0 && this.repo instanceof Repository) {
+      this.#pool = new RestorePool(this.repo, workers);
+    }
     try {
       await this.#walk(rootTree, frame, this.#include.all);
       for (const s of this.#symlinks) this.#restoreSymlink(s);
@@ -319,7 +334,7 @@ class Restorer {
   }
 
   get #inFlightMax(): number {
-    return FILES_IN_FLIGHT * Math.max(1, this.opts.workers ?? defaultRestoreWorkers());
+    return FILES_IN_FLIGHT * (this.#pool ? this.opts.workers ?? defaultRestoreWorkers() : 1);
   }
 
   /** The walk left `dir`: its descriptor closes once no file of it is being written. */

@@ -2,8 +2,8 @@ import { findPath } from "../catalog/mod.ts";
 import { CorruptError, type Repository, type Tree, WalkLimitError } from "../repo/mod.ts";
 import { doublingTree, fileNode, hostileRepo } from "../testing/hostile_repo.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../testing/asserts.ts";
-import { restore } from "./mod.ts";
-import { lstatOrNull } from "./_safe_fs.ts";
+import { restore, type RestoreRepo } from "./mod.ts";
+import { lstatOrNull } from "../fs/mod.ts";
 import { rawNode } from "../testing/raw_node.ts";
 import { handMadeSnapshot, listAll, snap, tempRepo, treeBytes } from "./_testing.ts";
 
@@ -114,6 +114,24 @@ Deno.test("restore() round-trips a varied tree", async () => {
   );
   // The absolute link was restored as a link, not followed.
   assertEquals(Deno.readLinkSync(`${out}${src}/abs-link`), "/nonexistent-cairn-abs/target");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("restore() needs only a RestoreRepo: trees and blobs, nothing else of Repository", async () => {
+  const { dir, repo } = await tempRepo();
+  const src = `${dir}/src`;
+  Deno.mkdirSync(`${src}/sub`, { recursive: true });
+  Deno.writeTextFileSync(`${src}/sub/f`, "through the narrow interface\n");
+  const s = await snap(repo, [src]);
+  const calls: string[] = [];
+  const narrow: RestoreRepo = {
+    loadTree: (id) => (calls.push("tree"), repo.loadTree(id)),
+    loadBlob: (type, id) => (calls.push(type), repo.loadBlob(type, id)),
+  };
+  const r = await restore(narrow, s, { target: `${dir}/out` });
+  assertEquals(r.errors, []);
+  assertEquals(Deno.readTextFileSync(`${dir}/out${src}/sub/f`), "through the narrow interface\n");
+  assert(calls.includes("tree") && calls.includes("data"), calls.join());
   await Deno.remove(dir, { recursive: true });
 });
 

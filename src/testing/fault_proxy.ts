@@ -14,6 +14,7 @@
  * @module
  */
 
+import { concatBytes } from "../fs/mod.ts";
 /** What the proxy may do to one request. */
 export type Fault =
   | "pass"
@@ -156,16 +157,6 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
   return -1;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
  * Reads one request (head and a Content-Length body) and returns it with
  * its Connection header replaced by `Connection: close`; undefined when the
@@ -178,7 +169,7 @@ async function readRequest(conn: Deno.Conn): Promise<Uint8Array | undefined> {
   while (headEnd < 0) {
     const n = await conn.read(buffer);
     if (n === null) return undefined;
-    buf = concat([buf, buffer.subarray(0, n)]);
+    buf = concatBytes([buf, buffer.subarray(0, n)]);
     headEnd = indexOf(buf, CRLF2, Math.max(0, buf.length - n - 3));
   }
   const head = new TextDecoder().decode(buf.subarray(0, headEnd));
@@ -196,7 +187,7 @@ async function readRequest(conn: Deno.Conn): Promise<Uint8Array | undefined> {
   }
   const kept = lines.filter((l) => !/^(connection|keep-alive):/i.test(l));
   const newHead = new TextEncoder().encode(kept.join("\r\n") + "\r\nConnection: close\r\n\r\n");
-  return concat([newHead, ...parts]);
+  return concatBytes([newHead, ...parts]);
 }
 
 /** Sends one request to the server and reads its whole answer (it closes after it). */
@@ -211,7 +202,7 @@ async function forward(host: string, port: number, request: Uint8Array): Promise
       if (n === null) break;
       parts.push(buffer.slice(0, n));
     }
-    return concat(parts);
+    return concatBytes(parts);
   } finally {
     conn.close();
   }

@@ -1,4 +1,4 @@
-import { CorruptError } from "../repo/mod.ts";
+import { CorruptError } from "./format.ts";
 
 /** How many blobs {@link fileContent} fetches ahead of the one being consumed. */
 export const DEFAULT_PREFETCH = 4;

@@ -1,4 +1,5 @@
-import { CorruptError, type Repository } from "../repo/mod.ts";
+import { CorruptError } from "./format.ts";
+import type { Repository } from "./repository.ts";
 import { assertEquals, assertRejects } from "../testing/asserts.ts";
 import { fileContent } from "./file_content.ts";
 

@@ -14,6 +14,10 @@
  * source, so the next run rewrites it. The chunk store is the durable copy;
  * the mirror trades per-file fsyncs (minutes on a kernel tree) for that.
  *
+ * The archiver's file-saver workers import this module by its URL
+ * ({@link MIRROR_WRITER_MODULE}, a `MirrorWriterModule`), so `deno task build`
+ * includes it by path.
+ *
  * @module
  */
 import { fromBase64 } from "../crypto/mod.ts";
@@ -24,7 +28,7 @@ import {
   writeXattr,
 } from "../platform/mod.ts";
 import type { NodeXattr } from "../repo/mod.ts";
-import type { MirrorTarget } from "./_protocol.ts";
+import type { MirrorTarget, MirrorWriterModule } from "../archiver/mod.ts";
 
 /**
  * Sets `xattrs` on `path` itself (never through a link). Returns one
@@ -66,9 +70,16 @@ const TEMP_TAG = Array.from(
 ).join("") + "-";
 let tempCount = 0;
 
-/** Do two files' blob id lists name the same bytes? */
-export function sameContent(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((id, i) => id === b[i]);
+/**
+ * The rule for a mirror file that is already final: it holds the parent
+ * snapshot's version (`target.expect`), and `content`, the blob ids of the
+ * bytes it should hold, names those very bytes. Then only its metadata needs
+ * setting ({@link retimeMirrorFile}); otherwise it is written again.
+ */
+export function holdsContent(target: MirrorTarget, content: readonly string[]): boolean {
+  const held = target.expect;
+  return held !== undefined && held.length === content.length &&
+    held.every((id, i) => id === content[i]);
 }
 
 /**
@@ -195,3 +206,9 @@ export class MirrorFileWriter {
     } catch { /* gone already; a fresh file left here is removed by the main thread */ }
   }
 }
+
+/** This module's URL: what a backup's mirror sink names as its writer module. */
+export const MIRROR_WRITER_MODULE: string = import.meta.url;
+
+// The workers import this module as a MirrorWriterModule: keep it one.
+({ MirrorFileWriter, retimeMirrorFile, holdsContent }) satisfies MirrorWriterModule;

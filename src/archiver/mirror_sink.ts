@@ -1,7 +1,64 @@
+/**
+ * The narrow interface through which the archiver feeds a mirror (one is
+ * implemented in `src/mirror`): the walk asks it, on the main thread, which
+ * mirror files to write, and the worker that reads each such file writes it
+ * from the same buffer with the writer module the mirror names. The
+ * archiver never imports the mirror; the mirror implements this.
+ *
+ * @module
+ */
 import { type Node, type NodeXattr, nsToDate } from "../repo/mod.ts";
-import type { MirrorTarget } from "./_protocol.ts";
 
-export type { MirrorTarget };
+/**
+ * Where a worker writes the mirror copy of a file it reads: a temp file
+ * beside `path`, renamed over it once whole, with this mode and these times.
+ * Plain data: it crosses to the worker thread.
+ */
+export interface MirrorTarget {
+  path: string;
+  mode: number;
+  mtimeMs: number;
+  atimeMs?: number;
+  /** Set only when running as root. */
+  owner?: { uid: number; gid: number };
+  /**
+   * The blob ids of what the mirror file holds now (the parent snapshot's
+   * version). When the file read has the same ids, only its mode and times
+   * are set: a new mtime on the same bytes costs no rewrite.
+   */
+  expect?: string[];
+  /**
+   * `path` is in a directory this run created under a temp name (renamed
+   * into place once complete), so nothing is there and nobody sees it yet:
+   * the file is written under its own name, with no temp file and rename.
+   */
+  fresh?: boolean;
+  /** The directory is setgid: a new file takes its group, not ours. */
+  dirGroup?: boolean;
+  /** Extended attributes to set, after owner and mode (chown clears a capability). */
+  xattrs?: NodeXattr[];
+}
+
+/** One mirror file being written by a worker: `write` in order, then `commit` or `abort`. */
+export interface MirrorFileWrite {
+  write(bytes: Uint8Array): void;
+  /** Puts the whole file in place; returns the xattrs that could not be set. */
+  commit(): string[];
+  abort(): void;
+}
+
+/**
+ * What the module named by {@link MirrorSink.writerModule} exports: the
+ * workers import it (they cannot be handed functions), so the archiver
+ * needs no import of the mirror.
+ */
+export interface MirrorWriterModule {
+  MirrorFileWriter: new (target: MirrorTarget) => MirrorFileWrite;
+  /** Gives a mirror file that already holds the right bytes the target's metadata. */
+  retimeMirrorFile(target: MirrorTarget): string[];
+  /** Does the mirror file already hold the bytes `content` names (then only retime it)? */
+  holdsContent(target: MirrorTarget, content: readonly string[]): boolean;
+}
 
 /** What a mirror needs to know of a source entry. */
 export interface MirrorEntry {
@@ -52,15 +109,19 @@ export function mirrorEntry(info: Deno.FileInfo, xattrs?: NodeXattr[]): MirrorEn
  * main thread for every directory and entry; a file it asks for is written
  * by the worker that reads the file for chunking, from the same buffer.
  */
-export interface BackupMirror {
+export interface MirrorSink {
+  /**
+   * URL of the module (a {@link MirrorWriterModule}) the file-saver workers
+   * import to write mirror files; `deno task build` must `--include` it.
+   */
+  readonly writerModule: string;
   /**
    * The mirror directory standing for the source directory `path`, whose
-   * entries in the snapshot will be `names`; `parent` is the directory's
-   * parent's mirror directory, if that is mirrored. Undefined: not mirrored.
-   * A promise when the directory's listing comes from another thread.
+   * parent is not mirrored (the walk asks {@link MirrorDir.subdir} below
+   * that) and whose entries in the snapshot will be `names`. Undefined: not
+   * mirrored. A promise when the directory's listing comes from another thread.
    */
-  dir(
-    parent: MirrorDir | undefined,
+  root(
     path: string,
     entry: MirrorEntry,
     names: readonly string[],
@@ -86,6 +147,15 @@ export interface BackupMirror {
 
 /** One mirrored directory, while the walk is in it. */
 export interface MirrorDir {
+  /**
+   * The mirror directory for subdirectory `name`, whose entries in the
+   * snapshot will be `names`, as {@link MirrorSink.root}.
+   */
+  subdir(
+    name: string,
+    entry: MirrorEntry,
+    names: readonly string[],
+  ): MirrorDir | undefined | Promise<MirrorDir | undefined>;
   /**
    * The file to write for entry `name`, or undefined when there is nothing to
    * write (up to date, hard-linked, or not mirrored).
