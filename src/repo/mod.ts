@@ -21,4 +21,5 @@ export * from "./object_lock.ts";
 export * from "./snapshot_guard.ts";
 export * from "./repair.ts";
 export * from "./adopt_packs.ts";
+export * from "./keys.ts";
 export * from "./file_content.ts";
