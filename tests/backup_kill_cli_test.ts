@@ -37,6 +37,15 @@ function dataBytes(dir: string): number {
   return bytes;
 }
 
+function packCount(dir: string): number {
+  let n = 0;
+  for (const d of Deno.readDirSync(`${dir}/repo/data`)) {
+    const names = Array.from(Deno.readDirSync(`${dir}/repo/data/${d.name}`), (e) => e.name);
+    n += names.filter((f) => /^[0-9a-f]{64}$/.test(f)).length;
+  }
+  return n;
+}
+
 /** Restores the latest snapshot and compares it with the source, file by file. */
 async function assertRestores(dir: string, env: Record<string, string>, src: string) {
   const out = `${dir}/out`;
@@ -133,6 +142,39 @@ Deno.test("backups killed with SIGKILL leave a repository check accepts; the rer
   assertEquals(read.code, 0, read.stdout);
   await assertRestores(dir, env, src);
   assertEquals(lockFiles(dir), killedLocks, "the last run released its own lock");
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(src, { recursive: true });
+});
+
+Deno.test("killed before it wrote any index file, a first backup's reruns reuse its packs and converge", async () => {
+  const { dir, env } = await makeRepo();
+  const src = await randomTree(9, 4 * MiB);
+  const total = 9 * 4 * MiB;
+  // Each run is killed after three packs, before the policy's first index file (four packs).
+  await killedBackup(env, src, 3);
+  await killedBackup(env, src, 3);
+  const check = await cairn(["check", "--json"], { env });
+  assertEquals(check.code, 0, check.stdout);
+  const indexed = lastJson<{ stats: { packs: number } }>(check).stats.packs;
+  // The second run indexed the first run's packs (saves already under way when the
+  // stall began land too, so each run may store a few more than three).
+  assert(indexed >= 3, `${indexed} packs indexed: the first run's are adopted`);
+  const before = dataBytes(dir);
+  const onDisk = packCount(dir);
+
+  const rerun = await cairn(["backup", src, "--json"], { env });
+  assertEquals(rerun.code, 0, rerun.stderr);
+  const summary = lastJson<{ bytes_added: number; packs_adopted: number }>(rerun);
+  assertEquals(summary.packs_adopted, onDisk - indexed, "every unindexed pack is reused");
+  assert(
+    summary.bytes_added <= total - before + MiB,
+    `the rerun stored ${summary.bytes_added} bytes; ${before} were stored before`,
+  );
+  const stored = dataBytes(dir);
+  assert(stored <= total + 2 * MiB, `${stored} bytes of packs for ${total} of data: nothing twice`);
+  const read = await cairn(["check", "--read-data"], { env });
+  assertEquals(read.code, 0, read.stdout);
+  await assertRestores(dir, env, src);
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(src, { recursive: true });
 });

@@ -145,7 +145,16 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
   try {
     read = job.mirrorOnly && onRead
       ? { size: readFile(job.path, job.size, s.buf, onRead), changed: false }
-      : chunkFileStable(job.path, job.size, s.buf, s.chunker, emit, restart, onRead);
+      : chunkFileStable(
+        job.path,
+        job.size,
+        s.buf,
+        s.chunker,
+        emit,
+        restart,
+        onRead,
+        changeDuringRead(job.path),
+      );
   } catch (err) {
     return failed(err);
   }
@@ -156,6 +165,27 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
     if (r.changed && result.ok) result.changed = true;
     return result;
   }
+}
+
+/**
+ * Test hook (tests/changed_file_cli_test.ts), never set outside tests:
+ * `CAIRN_TEST_CHANGE_DURING_READ=NAME[:N]` appends a byte to the file named
+ * NAME during each of its first N reads (default: every read), so a test
+ * sees a file rewritten mid-read through the real worker pool.
+ */
+const CHANGE_AT = /^([^:]+)(?::(\d+))?$/.exec(
+  Deno.env.get("CAIRN_TEST_CHANGE_DURING_READ") ?? "",
+);
+
+function changeDuringRead(path: string): ((attempt: number, total: number) => void) | undefined {
+  if (!CHANGE_AT || !path.endsWith(`/${CHANGE_AT[1]}`)) return undefined;
+  const times = CHANGE_AT[2] === undefined ? Infinity : Number(CHANGE_AT[2]);
+  let done = 0;
+  return (attempt) => {
+    if (attempt > times || done >= attempt) return;
+    done = attempt;
+    Deno.writeFileSync(path, new Uint8Array([0x2b]), { append: true });
+  };
 }
 
 /** The mirror's writer module; a job with a mirror file comes only to a worker given one. */
@@ -235,7 +265,7 @@ function writeCompared(
 ): { retimed: boolean; warnings: string[] } {
   const target = job.mirror!;
   const io = mirrorIo();
-  if (io.sameContent(target.expect!, content)) {
+  if (io.holdsContent(target, content)) {
     return { retimed: true, warnings: io.retimeMirrorFile(target) };
   }
   const w = new io.MirrorFileWriter(target);

@@ -2,7 +2,10 @@ import { resolve, sep } from "node:path";
 import { keyedId, type MasterKey, toHex } from "../crypto/mod.ts";
 import {
   acquireSharedLock,
+  adoptPacks,
+  type AdoptRepo,
   type BackupSummary,
+  dateToNs,
   encodeTree,
   type GuardRepo,
   type LockRepo,
@@ -30,6 +33,8 @@ import {
 } from "./mirror_sink.ts";
 import { supported as xattrsSupported } from "../platform/mod.ts";
 import { FileSaverPool } from "./file_saver_pool.ts";
+import { Chunker, gearTable } from "../chunker/mod.ts";
+import { chunkStream } from "./_stream_reader.ts";
 import { addXattrs, nodeFromInfo, unchanged } from "./_node.ts";
 import { type ParentTree, ParentTrees, PREFETCH_TREES, sameNode } from "./_parent_trees.ts";
 
@@ -41,10 +46,13 @@ import { type ParentTree, ParentTrees, PREFETCH_TREES, sameNode } from "./_paren
  * ({@link LockRepo}) and last check ({@link GuardRepo}) need. `Repository`
  * is one.
  */
-export interface ArchiverRepo extends LockRepo, GuardRepo {
+export interface ArchiverRepo extends LockRepo, GuardRepo, AdoptRepo {
   readonly master: MasterKey;
   readonly config: Pick<RepoConfig, "chunker" | "compression" | "pack_size">;
-  readonly index: Pick<MasterIndex, "has" | "get" | "packs" | "addPack" | "sortedIds">;
+  readonly index: Pick<
+    MasterIndex,
+    "has" | "get" | "packs" | "droppedPacks" | "addPack" | "sortedIds"
+  >;
   /** Told of damage worked around; one line. */
   readonly onWarning: (message: string) => void;
   /** Rereads the index if its files changed; true if it did. */
@@ -88,6 +96,21 @@ export interface BackupOptions {
   now?: () => number;
   /** Record extended attributes (ACLs, capabilities); default: where the platform can. */
   xattrs?: boolean;
+  /** Back up this stream as one file instead of `paths`; see {@link StreamSource}. */
+  stream?: StreamSource;
+}
+
+/**
+ * A stream backed up as one file, `/NAME` in the snapshot (stdin, or a
+ * command's output). `finished` is awaited once the stream has ended and its
+ * blobs are stored, before the snapshot is written: if it throws (the command
+ * failed), the backup fails and no snapshot is written.
+ */
+export interface StreamSource {
+  /** The file's name in the snapshot: one path element. */
+  name: string;
+  stream: ReadableStream<Uint8Array>;
+  finished?: () => Promise<void>;
 }
 
 /** Live counters of a running backup, for progress display. */
@@ -104,6 +127,8 @@ export interface BackupResult {
   snapshot: Snapshot;
   summary: BackupSummary;
   errors: WalkError[];
+  /** Packs an interrupted run stored but did not index, that this run indexed and reused. */
+  packsAdopted: number;
 }
 
 /**
@@ -177,6 +202,8 @@ export class Archiver {
   /** Lists directories ahead of the walk in a worker; see {@link DirLister}. */
   #lister: DirLister | undefined;
   #guard: SnapshotGuard | undefined;
+  /** The data pack writer of a stream backup, which chunks on this thread. */
+  #streamData: PackWriter | undefined;
 
   constructor(private readonly repo: ArchiverRepo, private readonly opts: BackupOptions) {
     this.#excluder = new Excluder(opts.excludes ?? []);
@@ -205,6 +232,7 @@ export class Archiver {
     try {
       await this.repo.refreshIndex();
       this.repo.assertIndexWhole("a backup");
+      await this.#adopt(lock.name);
       this.#guard = new SnapshotGuard(this.repo);
       result = await this.#run();
     } catch (err) {
@@ -215,6 +243,24 @@ export class Archiver {
     await releaseLock(lock);
     return result;
   }
+
+  /**
+   * Indexes the complete packs an interrupted run left unindexed, so this
+   * run reuses them (see {@link adoptPacks}); ages go by the storage's
+   * clock, read from this run's fresh lock file.
+   */
+  async #adopt(lockName: string): Promise<void> {
+    const { repo, opts } = this;
+    const { mtimeMs } = await repo.backend.stat("locks", lockName, { signal: opts.signal });
+    const adopted = await adoptPacks(repo, {
+      now: mtimeMs ?? Date.now(),
+      signal: opts.signal,
+      onWarning: opts.onWarning,
+    });
+    this.#adopted = adopted.packs;
+  }
+
+  #adopted = 0;
 
   async #run(): Promise<BackupResult> {
     const started = performance.now();
@@ -230,7 +276,9 @@ export class Archiver {
     let tree: string;
     try {
       const parentTree = opts.parent?.tree;
-      tree = await this.#saveRoot(opts.paths.map((p) => resolve(p)), parentTree);
+      tree = opts.stream
+        ? await this.#saveStream(opts.stream)
+        : await this.#saveRoot(opts.paths.map((p) => resolve(p)), parentTree);
       await this.#poolInstance?.finish();
       await this.#trees.flush();
       await this.#flushIndex();
@@ -257,7 +305,7 @@ export class Archiver {
     const snapshot: Snapshot = {
       time: (opts.time ?? new Date()).toISOString(),
       tree,
-      paths: opts.paths.map((p) => resolve(p)),
+      paths: opts.stream ? [sep + opts.stream.name] : opts.paths.map((p) => resolve(p)),
       host: opts.host,
       username: Deno.env.get("USER") ?? "",
       uid: Deno.uid() ?? undefined,
@@ -275,7 +323,7 @@ export class Archiver {
     summary.duration_s = Math.round(performance.now() - started) / 1000;
     await this.#guard?.verify(tree, opts.signal);
     const id = await repo.saveSnapshot(snapshot);
-    return { id, snapshot, summary, errors: this.#errors };
+    return { id, snapshot, summary, errors: this.#errors, packsAdopted: this.#adopted };
   }
 
   /**
@@ -367,6 +415,7 @@ export class Archiver {
    */
   async #stop(): Promise<void> {
     await this.#poolInstance?.close();
+    await this.#streamData?.drain().catch(() => {});
     await this.#trees?.drain().catch(() => {});
     await this.#flushIndex().catch(() => {});
   }
@@ -510,6 +559,58 @@ export class Archiver {
       return this.#saveTree(nodes);
     };
     return await saveV(root, sep, parentTree, undefined);
+  }
+
+  /**
+   * A stream as the root tree's only file. It is chunked on this thread: a
+   * stream comes in one piece at a time, so workers would only add copies.
+   */
+  async #saveStream(src: StreamSource): Promise<string> {
+    const { repo } = this;
+    const params = repo.config.chunker;
+    const chunker = new Chunker(gearTable(repo.master.chunker), params);
+    const data = this.#streamData = repo.newPackWriter((p) => this.#onPack(p));
+    const content: string[] = [];
+    const stored = new Set<string>();
+    const reader = src.stream.getReader();
+    this.progress.files = 1;
+    this.progress.currentPath = sep + src.name;
+    let size: number;
+    try {
+      size = await chunkStream(reader, new Uint8Array(params.max), chunker, (chunk) => {
+        this.opts.signal?.throwIfAborted();
+        const id = toHex(keyedId(repo.master.id, chunk));
+        content.push(id);
+        if (stored.has(id) || repo.index.has(id)) return;
+        stored.add(id);
+        data.add("data", id, chunk);
+        if (data.backlog > 1) return data.drain();
+      }, (n) => (this.progress.bytesRead = n));
+    } catch (err) {
+      await reader.cancel().catch(() => {});
+      throw err;
+    } finally {
+      reader.releaseLock();
+    }
+    await data.flush();
+    await src.finished?.();
+    this.#counts.new++;
+    const now = dateToNs(new Date());
+    const node: Node = {
+      name: src.name,
+      type: "file",
+      mode: 0o644,
+      uid: Deno.uid() ?? 0,
+      gid: Deno.gid() ?? 0,
+      mtime: now,
+      ctime: now,
+      inode: 0,
+      dev: 0,
+      links: 1,
+      size,
+      content,
+    };
+    return this.#saveTree([Promise.resolve(node)]);
   }
 
   /** A backup of `/`: the root tree is the listing of `/` itself. */

@@ -56,8 +56,8 @@ export interface MirrorWriterModule {
   MirrorFileWriter: new (target: MirrorTarget) => MirrorFileWrite;
   /** Gives a mirror file that already holds the right bytes the target's metadata. */
   retimeMirrorFile(target: MirrorTarget): string[];
-  /** Do two files' blob id lists name the same bytes? */
-  sameContent(a: readonly string[], b: readonly string[]): boolean;
+  /** Does the mirror file already hold the bytes `content` names (then only retime it)? */
+  holdsContent(target: MirrorTarget, content: readonly string[]): boolean;
 }
 
 /** What a mirror needs to know of a source entry. */

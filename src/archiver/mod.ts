@@ -7,3 +7,4 @@
 export * from "./archiver.ts";
 export * from "./parent.ts";
 export * from "./mirror_sink.ts";
+export * from "./stream_source.ts";

@@ -6,6 +6,14 @@ export class UsageError extends Error {
   }
 }
 
+/** The user stopped the command at a prompt (Ctrl-C read in raw mode): exit code 130. */
+export class InterruptedError extends Error {
+  constructor() {
+    super("interrupted");
+    this.name = "InterruptedError";
+  }
+}
+
 /** Exit codes, as documented in the README. */
 export const ExitCode = {
   ok: 0,

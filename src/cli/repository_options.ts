@@ -4,6 +4,7 @@ import { printable } from "./output.ts";
 import { type CommandContext, stringFlag } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { withTestFaults } from "./_test_faults.ts";
+import { canPrompt, promptPassword, type Terminal } from "./prompt.ts";
 
 /** Where the repository is: `--repo`, else `$CAIRN_REPO`. */
 export function repositoryLocation(ctx: CommandContext): string {
@@ -43,6 +44,43 @@ export function readPassword(ctx: CommandContext): string {
 }
 
 /**
+ * {@link readPassword}, or when none is given and standard input is a
+ * terminal, the password typed there (twice with `confirm`: a new one).
+ */
+export async function obtainPassword(
+  ctx: CommandContext,
+  opts: { confirm?: boolean; term?: Terminal } = {},
+): Promise<string> {
+  try {
+    return readPassword(ctx);
+  } catch (err) {
+    if (!(err instanceof UsageError) || !canPrompt(opts.term)) throw err;
+  }
+  const what = opts.confirm ? "Password for the new repository" : "Repository password";
+  return await promptPassword(what, opts);
+}
+
+/**
+ * A new password (`cairn key add`, `key passwd`): from `--new-password-file`,
+ * else typed twice on the terminal.
+ */
+export async function readNewPassword(
+  ctx: CommandContext,
+  opts: { term?: Terminal } = {},
+): Promise<string> {
+  const file = stringFlag(ctx.flags, "new-password-file");
+  let pw: string;
+  if (file !== undefined) pw = readPasswordFile(file);
+  else if (canPrompt(opts.term)) {
+    pw = await promptPassword("New password", { ...opts, confirm: true });
+  } else {throw new UsageError(
+      "No new password given: use --new-password-file, or run on a terminal",
+    );}
+  if (pw === "") throw new UsageError("Refusing an empty password");
+  return pw;
+}
+
+/**
  * Opens the repository the command line names, with its password. Damage
  * worked around (a skipped snapshot or index file) is one `warning:` line
  * on stderr. With `read`, the command also holds a shared lock until it
@@ -55,7 +93,7 @@ export async function openRepository(
   opts: { read?: boolean } = {},
 ): Promise<Repository> {
   const location = repositoryLocation(ctx);
-  const password = readPassword(ctx);
+  const password = await obtainPassword(ctx);
   const repo = await Repository.open(
     withTestFaults(openBackend(location, { env: ctx.env }), ctx.env, (l) => ctx.output.err(l)),
     password,

@@ -1,7 +1,7 @@
 import { WrongPasswordError } from "../crypto/mod.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { type Command, type CommandContext, commandHelp, parseCommandArgs } from "./command.ts";
-import { ExitCode, UsageError } from "./errors.ts";
+import { ExitCode, InterruptedError, UsageError } from "./errors.ts";
 import { type Output, printable } from "./output.ts";
 import { nearest } from "./suggest.ts";
 
@@ -85,10 +85,11 @@ export async function runCli(
     let msg = (err instanceof Error ? err.message : String(err)).split("\n")[0];
     // A message that names its command already is not prefixed twice.
     while (msg.startsWith(prefix)) msg = msg.slice(prefix.length);
-    if (signal.aborted) msg = "interrupted";
+    const interrupted = signal.aborted || err instanceof InterruptedError;
+    if (interrupted) msg = "interrupted";
     output.err(`${prefix}${printable(msg)}`);
     if (env.CAIRN_DEBUG && err instanceof Error && err.stack) output.err(err.stack);
-    if (signal.aborted) return ExitCode.interrupted;
+    if (interrupted) return ExitCode.interrupted;
     if (isUsageError(err)) return ExitCode.usage;
     if (err instanceof WrongPasswordError) return ExitCode.fatal;
     return ExitCode.fatal;

@@ -6,7 +6,13 @@
  * @module
  */
 
-import { backup, type BackupOptions, type BackupResult, findParent } from "../archiver/mod.ts";
+import {
+  backup,
+  type BackupOptions,
+  type BackupResult,
+  commandSource,
+  findParent,
+} from "../archiver/mod.ts";
 import { createBackend, openBackend, type OpenOptions } from "../backend/mod.ts";
 import { applyRetention, type RetentionInput } from "../catalog/retention.ts";
 import { filterSnapshots, groupSnapshots } from "../catalog/retention_group.ts";
@@ -255,7 +261,9 @@ async function backupJob(
   { signal, output }: RunJobNowOptions,
 ): Promise<RunResult> {
   const host = job.host ?? Deno.hostname();
-  const parent = await findParent(repo, host, job.paths, { job: job.name });
+  const parent = job.command
+    ? undefined
+    : await findParent(repo, host, job.paths, { job: job.name });
   const opts: BackupOptions = {
     paths: job.paths,
     excludes: job.exclude,
@@ -266,6 +274,7 @@ async function backupJob(
     job: job.name,
     parent,
     signal,
+    stream: job.command ? commandSource(job.command.argv, job.command.name, signal) : undefined,
     programVersion: `cairn ${VERSION}`,
     onError: (e) =>
       output.err(`job "${job.name}": warning: ${printable(e.path)}: ${printable(e.message)}`),

@@ -1,5 +1,13 @@
 import { resolve } from "node:path";
-import { backup, type BackupOptions, type BackupResult, findParent } from "../archiver/mod.ts";
+import {
+  backup,
+  type BackupOptions,
+  type BackupResult,
+  commandSource,
+  findParent,
+  stdinSource,
+  type StreamSource,
+} from "../archiver/mod.ts";
 import {
   type Command,
   ExitCode,
@@ -26,7 +34,7 @@ export const backupCommand: Command = {
   name: "backup",
   summary: "back up files and directories into a new snapshot",
   usage:
-    "cairn backup PATH... [--tag T] [--host H] [--exclude GLOB] [--time ISO8601] [--mirror DIR [--no-purge] [--mirror-require-mount PATH]] [--json]",
+    "cairn backup PATH... [--tag T] [--host H] [--exclude GLOB] [--time ISO8601] [--mirror DIR [--no-purge] [--mirror-require-mount PATH]] [--json]\n       cairn backup --stdin [--stdin-filename NAME] | --stdin-from-command [--stdin-filename NAME] -- CMD ARG...",
   description: [
     "Files whose size, mtime, ctime and inode match the parent snapshot (the latest one",
     "of the same host and paths) are not read again. Exit code 3 means the snapshot was",
@@ -36,6 +44,9 @@ export const backupCommand: Command = {
     "Entries no longer in the source are deleted from DIR unless --no-purge; a non-empty",
     "DIR that is not a cairn mirror is refused, as is one another run is writing (a lock)",
     "or, with --mirror-require-mount, one whose disk is not mounted. See docs/MIRROR.md.",
+    "With --stdin (or --stdin-from-command -- CMD ARG...) the snapshot holds one file,",
+    "/NAME (default /stdin), with the bytes read from stdin (or CMD's stdout). A command",
+    "that does not exit 0 leaves no snapshot; its exit code and stderr tail are reported.",
   ].join("\n"),
   usesRepository: true,
   options: {
@@ -84,14 +95,25 @@ export const backupCommand: Command = {
       arg: "PATH",
       description: "refuse the mirror unless PATH is a mount point and DIR is on it",
     },
+    stdin: { type: "boolean", description: "back up standard input as one file" },
+    "stdin-filename": {
+      type: "string",
+      arg: "NAME",
+      description: "the file name for --stdin or --stdin-from-command (default: stdin)",
+    },
+    "stdin-from-command": {
+      type: "boolean",
+      description: "back up the stdout of the command after --, if it exits 0",
+    },
   },
   async run(ctx) {
-    expectPositionals(this, ctx.positionals, 1, Infinity);
-    const timeFlag = stringFlag(ctx.flags, "time");
-    const time = timeFlag === undefined ? undefined : new Date(timeFlag);
-    if (time && Number.isNaN(time.getTime())) {
-      throw new UsageError(`--time "${timeFlag}" is not an ISO 8601 time`);
+    const streaming = ctx.flags.stdin === true || ctx.flags["stdin-from-command"] === true;
+    if (streaming) return await backupStream(ctx);
+    if (stringFlag(ctx.flags, "stdin-filename") !== undefined) {
+      throw new UsageError("--stdin-filename needs --stdin or --stdin-from-command");
     }
+    expectPositionals(this, ctx.positionals, 1, Infinity);
+    const time = timeOf(ctx.flags);
     const paths = ctx.positionals.map((p) => resolve(p));
     for (const p of paths) {
       try {
@@ -148,6 +170,57 @@ export const backupCommand: Command = {
   },
 };
 
+function timeOf(flags: import("../cli/mod.ts").Flags): Date | undefined {
+  const timeFlag = stringFlag(flags, "time");
+  const time = timeFlag === undefined ? undefined : new Date(timeFlag);
+  if (time && Number.isNaN(time.getTime())) {
+    throw new UsageError(`--time "${timeFlag}" is not an ISO 8601 time`);
+  }
+  return time;
+}
+
+/** `--stdin` and `--stdin-from-command`: one file from a stream. */
+async function backupStream(ctx: import("../cli/mod.ts").CommandContext): Promise<number> {
+  const { flags, positionals, output } = ctx;
+  const fromCommand = flags["stdin-from-command"] === true;
+  if (fromCommand && flags.stdin === true) {
+    throw new UsageError("--stdin and --stdin-from-command exclude each other");
+  }
+  if (fromCommand && positionals.length === 0) {
+    throw new UsageError("--stdin-from-command needs a command after --, e.g. -- pg_dump db");
+  }
+  if (!fromCommand && positionals.length > 0) {
+    throw new UsageError("--stdin takes no PATH; the snapshot holds only the stream");
+  }
+  for (const f of ["mirror", "no-purge", "mirror-require-mount", "exclude", "parent"]) {
+    if (flags[f] !== undefined) throw new UsageError(`--${f} does not apply to a stream backup`);
+  }
+  const name = stringFlag(flags, "stdin-filename") ?? "stdin";
+  const time = timeOf(flags);
+  const repo = await openRepository(ctx);
+  let source: StreamSource;
+  try {
+    source = fromCommand ? commandSource(positionals, name, ctx.signal) : stdinSource(name);
+  } catch (err) {
+    if (err instanceof TypeError) throw new UsageError(err.message);
+    throw err;
+  }
+  const result = await runWithProgress(output, (onProgressSource) =>
+    backup(repo, {
+      paths: [],
+      stream: source,
+      host: stringFlag(flags, "host") ?? Deno.hostname(),
+      time,
+      tags: listFlag(flags, "tag"),
+      signal: ctx.signal,
+      programVersion: `cairn ${VERSION}`,
+      onWarning: (m) => output.err(`warning: ${printable(m)}`),
+      onStart: onProgressSource,
+    }));
+  report(output, result, flags.json === true, undefined);
+  return ExitCode.ok;
+}
+
 type ProgressSource = () => { files: number; dirs: number; bytesRead: number; errors: number };
 
 /** Runs `work`, drawing a status line on a terminal from the counters it exposes. */
@@ -191,6 +264,7 @@ function report(
       parent: parent?.id ?? null,
       ...s,
       complete: r.errors.length === 0,
+      packs_adopted: r.packsAdopted,
       ...(mirror ? { mirror: mirrorSummary(mirror) } : {}),
     }));
     return;
@@ -202,6 +276,9 @@ function report(
   output.out(
     `Read ${formatBytes(s.bytes_read)}, added ${formatBytes(s.bytes_added)} to the repository`,
   );
+  if (r.packsAdopted > 0) {
+    output.out(`Reused ${r.packsAdopted} pack(s) an interrupted backup stored but did not index`);
+  }
   if (r.errors.length > 0) {
     output.out(`${r.errors.length} file(s) could not be read; the snapshot is marked incomplete`);
   }

@@ -3,7 +3,7 @@ import {
   createRepositoryBackend,
   expectPositionals,
   intFlag,
-  readPassword,
+  obtainPassword,
   repositoryLocation,
   UsageError,
 } from "../cli/mod.ts";
@@ -53,7 +53,7 @@ export const initCommand: Command = {
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 0);
     const location = repositoryLocation(ctx);
-    const password = readPassword(ctx);
+    const password = await obtainPassword(ctx, { confirm: true });
     if (password === "") throw new Error("Refusing an empty password");
     const memMiB = intFlag(ctx.flags, "kdf-memory");
     const kdf = {

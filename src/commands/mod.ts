@@ -17,6 +17,7 @@ import { checkCommand } from "./check.ts";
 import { pruneCommand } from "./prune.ts";
 import { retentionCommand } from "./retention.ts";
 import { unlockCommand } from "./unlock.ts";
+import { keyCommand } from "./key.ts";
 import { repairCommand } from "./repair.ts";
 import { JOB_COMMANDS } from "./_fleet_commands.ts";
 import { completionCommand, manCommand } from "./completion.ts";
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   pruneCommand,
   retentionCommand,
   unlockCommand,
+  keyCommand,
   repairCommand,
   ...JOB_COMMANDS,
   completionCommand(() => COMMANDS),

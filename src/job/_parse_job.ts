@@ -29,6 +29,8 @@ const JOB_KEYS = [
   "after",
   "keep",
   "mirror",
+  "command",
+  "command_filename",
 ] as const;
 
 const MIRROR_PLACEHOLDERS = ["job", "host", "date", "time", "snapshot"];
@@ -106,6 +108,26 @@ function onMount(template: string, mount: string): boolean {
   return m.length <= t.length && m.every((p, i) => t[i] === p || t[i].includes("{"));
 }
 
+/** `command = [...]` and `command_filename`: a stream backup of the command's stdout. */
+function parseCommand(r: Reader): JobDefinition["command"] {
+  const name = r.string("command_filename");
+  const v = r.table.command;
+  if (v === undefined) {
+    if (name !== undefined) r.fail(["command_filename"], `has no effect without "command"`);
+    return undefined;
+  }
+  if (!Array.isArray(v) || v.length === 0 || v.some((a) => typeof a !== "string")) {
+    r.fail(["command"], `expected a non-empty array of strings, e.g. ["pg_dump", "db"]`);
+  }
+  const argv = v as string[];
+  if (argv[0].trim() === "") r.fail(["command", 0], "must not be empty");
+  const file = name ?? "stdin";
+  if (file === "" || file === "." || file === ".." || /[/\0]/.test(file)) {
+    r.fail(["command_filename"], `"${file}" must be a file name, not a path`);
+  }
+  return { argv, name: file };
+}
+
 /** Reads the `index`-th `[[job]]`. */
 export function parseJob(
   doc: Reader["doc"],
@@ -129,6 +151,7 @@ export function parseJob(
           "hooks are not allowed in remote job documents (they would run commands as the agent)",
         after:
           "hooks are not allowed in remote job documents (they would run commands as the agent)",
+        command: "commands are not allowed in remote job documents (they would run as the agent)",
       }
       : {},
   );
@@ -148,9 +171,15 @@ export function parseJob(
     r.fail(["repository"], `unknown repository "${repository}" (defined: ${known})`);
   }
 
-  const paths = r.strings("paths", { required: true, nonEmpty: true })!.map((p, i) =>
-    r.convert("paths", p, (s) => expandPath(s, ctx.expand), ["paths", i])
-  );
+  const command = parseCommand(r);
+  if (command && r.table.paths !== undefined) {
+    r.fail(["command"], `a job backs up either "paths" or a "command"'s output, not both`);
+  }
+  const paths = command
+    ? ["/" + command.name]
+    : r.strings("paths", { required: true, nonEmpty: true })!.map((p, i) =>
+      r.convert("paths", p, (s) => expandPath(s, ctx.expand), ["paths", i])
+    );
   const exclude = (r.strings("exclude") ?? []).map((p, i) =>
     r.convert("exclude", p, (s) => expandVars(s, ctx.expand), ["exclude", i])
   );
@@ -192,6 +221,10 @@ export function parseJob(
   if (host !== undefined) {
     if (/\s/.test(host)) r.fail(["host"], `host "${host}" must not contain spaces`);
     job.host = host;
+  }
+  if (command) job.command = command;
+  if (command && r.table.mirror !== undefined) {
+    r.fail(["mirror"], `a "command" job has no files to mirror`);
   }
   const keep = r.subTable("keep");
   if (keep) job.keep = parseKeep(r.child("keep", keep));

@@ -88,6 +88,12 @@ export interface JobDefinition {
   /** Retention applied after a successful run; undefined: no automatic forget. */
   keep?: KeepPolicy;
   mirror?: MirrorConfig;
+  /**
+   * Back up this command's stdout as one file, `/name`, instead of files
+   * (`paths` is then `["/" + name]`); a run whose command does not exit 0
+   * writes no snapshot.
+   */
+  command?: { argv: string[]; name: string };
 }
 
 /** The `[remote.allow]` limits for remote job documents. */

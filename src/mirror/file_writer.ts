@@ -70,9 +70,16 @@ const TEMP_TAG = Array.from(
 ).join("") + "-";
 let tempCount = 0;
 
-/** Do two files' blob id lists name the same bytes? */
-export function sameContent(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((id, i) => id === b[i]);
+/**
+ * The rule for a mirror file that is already final: it holds the parent
+ * snapshot's version (`target.expect`), and `content`, the blob ids of the
+ * bytes it should hold, names those very bytes. Then only its metadata needs
+ * setting ({@link retimeMirrorFile}); otherwise it is written again.
+ */
+export function holdsContent(target: MirrorTarget, content: readonly string[]): boolean {
+  const held = target.expect;
+  return held !== undefined && held.length === content.length &&
+    held.every((id, i) => id === content[i]);
 }
 
 /**
@@ -204,4 +211,4 @@ export class MirrorFileWriter {
 export const MIRROR_WRITER_MODULE: string = import.meta.url;
 
 // The workers import this module as a MirrorWriterModule: keep it one.
-({ MirrorFileWriter, retimeMirrorFile, sameContent }) satisfies MirrorWriterModule;
+({ MirrorFileWriter, retimeMirrorFile, holdsContent }) satisfies MirrorWriterModule;

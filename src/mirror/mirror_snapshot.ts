@@ -12,9 +12,9 @@ import {
   WalkBudget,
 } from "../repo/mod.ts";
 import { mirrorBase } from "./base.ts";
-import { MirrorFileWriter, retimeMirrorFile, sameContent } from "./file_writer.ts";
+import { holdsContent, MirrorFileWriter, retimeMirrorFile } from "./file_writer.ts";
 import { readMarker } from "./marker.ts";
-import type { MirrorDirState } from "./mirror_tree.ts";
+import type { MirrorDirState } from "./mirror_dir.ts";
 import { type MirrorOptions, type MirrorResult, MirrorRun } from "./mirror_run.ts";
 
 /**
@@ -55,7 +55,7 @@ export async function mirrorSnapshot(
   try {
     const held = await heldBase(repo, run.path, snapshot, base);
     const write = async (node: Node, target: MirrorTarget) => {
-      if (target.expect && sameContent(target.expect, node.content ?? [])) {
+      if (holdsContent(target, node.content ?? [])) {
         let warnings: string[] = [];
         if (run.tree.guard(target.path, () => (warnings = retimeMirrorFile(target)))) {
           run.tree.written(target, 0, undefined, true, warnings);

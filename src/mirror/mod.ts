@@ -14,6 +14,7 @@ export * from "./backup_with_mirror.ts";
 export * from "./base.ts";
 export * from "./file_writer.ts";
 export * from "./marker.ts";
+export * from "./mirror_dir.ts";
 export * from "./mirror_lock.ts";
 export * from "./mirror_run.ts";
 export * from "./mirror_snapshot.ts";

@@ -22,6 +22,11 @@ export interface PlanInput {
   deleteBefore: number;
   /** May packs leave the index in this run? */
   allowDrops: boolean;
+  /**
+   * Unindexed packs modified after this (ms) are never deleted: while a
+   * backup holds a shared lock it may adopt them (adopt_packs.ts).
+   */
+  unindexedKeptAfter?: number;
   maxUnusedFraction: number;
 }
 
@@ -141,7 +146,8 @@ export function planPrune(inp: PlanInput): PrunePlan {
   for (const [name, stat] of data) {
     if (state.packs.has(name) || state.dropped.has(name) || reindexed.has(name)) continue;
     if (stat.mtimeMs !== undefined) {
-      if (stat.mtimeMs <= inp.deleteBefore) {
+      const adoptable = stat.mtimeMs > (inp.unindexedKeptAfter ?? Infinity);
+      if (stat.mtimeMs <= inp.deleteBefore && !adoptable) {
         plan.remove.push({ name, size: stat.size, unindexed: true });
       }
       continue;

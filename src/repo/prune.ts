@@ -21,6 +21,7 @@
 import type { FileStat } from "../backend/mod.ts";
 import type { MasterKey } from "../crypto/mod.ts";
 import { NotFoundError } from "../backend/mod.ts";
+import { ADOPT_PROTECT_MS } from "./adopt_packs.ts";
 import { forEachBlob } from "./blob_codec.ts";
 import { CorruptError } from "./format.ts";
 import { type PackInfo, packKey, type PackWriter, readPackTrailer } from "./pack.ts";
@@ -254,6 +255,7 @@ async function prune(repo: PruneRepo, o: Resolved, lock?: RepoLock): Promise<Pru
     freshAfter: t0 - o.graceMs,
     deleteBefore,
     allowDrops: shared.length === 0,
+    unindexedKeptAfter: shared.length > 0 ? t0 - ADOPT_PROTECT_MS : undefined,
     maxUnusedFraction: o.maxUnused,
   });
   if (plan.missingBlobs.length > 0) {

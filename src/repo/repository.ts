@@ -6,6 +6,7 @@ import {
 } from "../backend/mod.ts";
 import {
   createKeyFile,
+  DEFAULT_KDF_PARAMS,
   type KdfParams,
   type MasterKey,
   newMasterKey,
@@ -147,6 +148,11 @@ export class Repository {
    */
   readPackHeaders = true;
   #headersRead: Promise<void> | undefined;
+  /**
+   * The key file this repository was opened (or created) with, and its
+   * Argon2 parameters: `cairn key` never removes it, and new keys take them.
+   */
+  key: { name: string; kdf: KdfParams } = { name: "", kdf: DEFAULT_KDF_PARAMS };
   /** Told of damage worked around (a skipped snapshot or index file); one line, naming the file. */
   onWarning: (message: string) => void = () => {};
 
@@ -204,7 +210,9 @@ export class Repository {
       await backend.remove("keys", keyName).catch(() => {});
       throw new RepositoryExistsError(backend.location, { cause: err });
     }
-    return new Repository(backend, master, config, new MasterIndex());
+    const repo = new Repository(backend, master, config, new MasterIndex());
+    repo.key = { name: keyName, kdf: opts.kdf ?? DEFAULT_KDF_PARAMS };
+    return repo;
   }
 
   /**
@@ -254,6 +262,7 @@ export class Repository {
     // A key that opens with the password but not the config is a loser's of
     // two racing inits, seen before it removed its key: skip it.
     let master: MasterKey | undefined;
+    let opened: ParsedKeyFile | undefined;
     let raw: RepoConfig | undefined;
     let mismatch: unknown;
     for (const k of keys) {
@@ -272,6 +281,7 @@ export class Repository {
         continue;
       }
       master = candidate;
+      opened = k;
       break;
     }
     if (!master && keys.length === 0 && unreachable) throw unreachable;
@@ -301,6 +311,7 @@ export class Repository {
       }
     }
     const repo = new Repository(backend, master, raw, new MasterIndex());
+    repo.key = { name: opened!.name, kdf: opened!.params };
     repo.onWarning = opts.onWarning ?? repo.onWarning;
     await repo.reloadIndex();
     return repo;
