@@ -14,7 +14,7 @@ import {
 } from "../repo/mod.ts";
 import { lstatOrNull } from "../fs/mod.ts";
 import { isRoot, setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
-import { type DirId, HeldDir, unheld } from "../heldfs/mod.ts";
+import { type DirId, HeldDir, isFinalFile, isNewerFile, unheld } from "../heldfs/mod.ts";
 import { IncludeFilter } from "./_include.ts";
 import { clearSlot, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
@@ -48,6 +48,14 @@ export interface RestoreOptions {
    * {@link defaultRestoreWorkers}); 0 writes them on the calling thread.
    */
   workers?: number;
+  /**
+   * What to do with a file or link already in the target, as restic 0.17's
+   * `--overwrite`: `always` (default) writes it again; `if-changed` keeps a
+   * file of the same size and mtime; `if-newer` keeps a file at least as new
+   * as the snapshot's; `never` keeps whatever is there. Kept files are
+   * counted in `skipped`; directories get their metadata either way.
+   */
+  overwrite?: Overwrite;
   signal?: AbortSignal;
   /** Called for each entry skipped or restored only in part. */
   onWarning?: (path: string, message: string) => void;
@@ -56,6 +64,9 @@ export interface RestoreOptions {
   /** Called after each entry is restored. */
   onProgress?: (p: RestoreProgress) => void;
 }
+
+export const OVERWRITE_MODES = ["always", "if-changed", "if-newer", "never"] as const;
+export type Overwrite = typeof OVERWRITE_MODES[number];
 
 /** Live counters of a restore. */
 export interface RestoreProgress {
@@ -74,6 +85,8 @@ export interface RestoreIssue {
 
 export interface RestoreResult {
   files: number;
+  /** Files and links left as they were (see {@link RestoreOptions.overwrite}). */
+  skipped: number;
   dirs: number;
   bytes: number;
   /** Entries deliberately skipped or changed (special files, dropped bits). */
@@ -156,7 +169,14 @@ class Restorer {
   readonly #linked = new Map<string, { dir: DirFrame; name: string }>();
   /** Directories reopened after their walk (see {@link reopen}). */
   #reopened: DirFrame[] = [];
-  readonly #result: RestoreResult = { files: 0, dirs: 0, bytes: 0, warnings: [], errors: [] };
+  readonly #result: RestoreResult = {
+    files: 0,
+    skipped: 0,
+    dirs: 0,
+    bytes: 0,
+    warnings: [],
+    errors: [],
+  };
   #pool: RestorePool | undefined;
 
   constructor(private readonly repo: RestoreRepo, private readonly opts: RestoreOptions) {
@@ -374,6 +394,15 @@ class Restorer {
     const setgidDir = dir.setgid === true;
     const fsPath = held.at(node.name);
     const key = node.links > 1 ? `${node.dev}:${node.inode}` : undefined;
+    if (this.#keeps(fsPath, node)) {
+      // Its other names link to the file kept (or are kept themselves).
+      if (key !== undefined && !this.#linked.has(key)) {
+        this.#linked.set(key, { dir, name: node.name });
+      }
+      this.#result.skipped++;
+      this.#progress(snapPath);
+      return;
+    }
     const first = key === undefined ? undefined : this.#linked.get(key);
     if (first !== undefined) {
       const from = this.reopen(first.dir).at(first.name);
@@ -409,6 +438,20 @@ class Restorer {
     if (key !== undefined) this.#linked.set(key, { dir, name: node.name });
     this.#result.files++;
     this.#progress(snapPath);
+  }
+
+  /** Does `--overwrite` keep the entry at `fsPath` instead of restoring `node` there? */
+  #keeps(fsPath: string, node: Node): boolean {
+    const mode = this.opts.overwrite ?? "always";
+    if (mode === "always") return false;
+    const st = lstatOrNull(fsPath);
+    if (!st) return false;
+    if (mode === "never") return !st.isDirectory;
+    if (node.type === "symlink") {
+      return st.isSymlink && Deno.readLinkSync(fsPath) === (node.target ?? "");
+    }
+    const want = { size: node.size ?? 0, mtimeMs: nsToDate(node.mtime).getTime() };
+    return mode === "if-changed" ? isFinalFile(st, want) : isNewerFile(st, want);
   }
 
   async #restoreSpecial(node: Node, held: HeldDir, snapPath: string): Promise<void> {
@@ -456,6 +499,10 @@ class Restorer {
         );
       }
       const fsPath = held.at(node.name);
+      if (this.#keeps(fsPath, node)) {
+        this.#result.skipped++;
+        return this.#progress(snapPath);
+      }
       clearSlot(fsPath);
       Deno.symlinkSync(node.target ?? "", fsPath);
       this.#setXattrs(node, fsPath, snapPath);
