@@ -109,6 +109,11 @@ export interface BackupOptions {
   now?: () => number;
   /** Record extended attributes (ACLs, capabilities); default: where the platform can. */
   xattrs?: boolean;
+  /**
+   * Read block devices as files of the device's size (disk images), instead
+   * of recording only the device node.
+   */
+  readSpecial?: boolean;
   /** Back up this stream as one file instead of `paths`; see {@link StreamSource}. */
   stream?: StreamSource;
 }
@@ -553,7 +558,7 @@ export class Archiver {
         const child = path === sep ? sep + name : path + sep + name;
         let info: Deno.FileInfo;
         try {
-          info = sub === null ? Deno.lstatSync(child) : Deno.statSync(child);
+          info = sub === null ? this.#sourceInfo(child) : Deno.statSync(child);
         } catch (err) {
           this.#error(child, (err as Error).message);
           continue;
@@ -719,6 +724,7 @@ export class Archiver {
     this.opts.signal?.throwIfAborted();
     const node = nodeFromInfo(name, info);
     if (this.#xattrs.read) this.#addXattrs(node, path, old);
+    if (node.type === "blockdev" && this.opts.readSpecial) return this.#device(node, path, info);
     switch (node.type) {
       case "file":
         return this.#file(node, path, info, old, md);
@@ -864,6 +870,44 @@ export class Archiver {
     };
     // Wait only when the pool is full: that wait is what bounds the walk.
     return pool.hasRoom() ? start() : this.#waitForRoom(pool).then(start);
+  }
+
+  /**
+   * A source as it is (lstat), except that with `readSpecial` a source that
+   * is a symlink to a block device (`/dev/vg0/snap`, `/dev/disk/by-id/…`)
+   * stands for the device: that is what the user asked to image.
+   */
+  #sourceInfo(path: string): Deno.FileInfo {
+    const info = Deno.lstatSync(path);
+    if (!this.opts.readSpecial || !info.isSymlink) return info;
+    try {
+      const target = Deno.statSync(path);
+      return target.isBlockDevice ? target : info;
+    } catch {
+      return info;
+    }
+  }
+
+  /**
+   * A block device read as a file of the device's size (`readSpecial`). It
+   * is always read: a device node's times do not move when its blocks are
+   * written, so the parent's node says nothing. The chunker cuts all-zero
+   * regions into equal max-size chunks, so they are stored once, and a
+   * restore writes them back as holes.
+   */
+  #device(node: Node, path: string, info: Deno.FileInfo): Deferred | Promise<Deferred> {
+    let size: number;
+    try {
+      using f = Deno.openSync(path, { read: true });
+      size = f.seekSync(0, Deno.SeekMode.End);
+    } catch (err) {
+      this.#error(path, (err as Error).message);
+      return done(null);
+    }
+    node.type = "file";
+    delete node.rdev;
+    node.links = 1;
+    return this.#file(node, path, { ...info, size, nlink: 1 }, undefined, undefined);
   }
 
   /**

@@ -269,6 +269,7 @@ async function backupJob(
     excludes: job.exclude,
     excludeIfPresent: job.excludeIfPresent,
     oneFileSystem: job.oneFileSystem,
+    readSpecial: job.readSpecial,
     tags: job.tags,
     host,
     job: job.name,

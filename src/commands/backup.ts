@@ -48,6 +48,8 @@ export const backupCommand: Command = {
     "With --stdin (or --stdin-from-command -- CMD ARG...) the snapshot holds one file,",
     "/NAME (default /stdin), with the bytes read from stdin (or CMD's stdout). A command",
     "that does not exit 0 leaves no snapshot; its exit code and stderr tail are reported.",
+    "With --read-special, a block device is read as a file of the device's size (a disk",
+    "image; zeros are stored once and restored as holes). See docs/IMAGES.md.",
   ].join("\n"),
   usesRepository: true,
   options: {
@@ -134,6 +136,10 @@ export const backupCommand: Command = {
       arg: "PATH",
       description: "refuse the mirror unless PATH is a mount point and DIR is on it",
     },
+    "read-special": {
+      type: "boolean",
+      description: "read block devices as files of their size (disk and partition images)",
+    },
     stdin: { type: "boolean", description: "back up standard input as one file" },
     "stdin-filename": {
       type: "string",
@@ -203,6 +209,7 @@ export const backupCommand: Command = {
         tags: listFlag(ctx.flags, "tag"),
         ...selection,
         oneFileSystem: ctx.flags["one-file-system"] === true,
+        readSpecial: ctx.flags["read-special"] === true,
         xattrs: ctx.flags["no-xattrs"] !== true,
         workers: intFlag(ctx.flags, "workers"),
         signal: ctx.signal,

@@ -31,6 +31,7 @@ const JOB_KEYS = [
   "mirror",
   "command",
   "command_filename",
+  "read_special",
 ] as const;
 
 const MIRROR_PLACEHOLDERS = ["job", "host", "date", "time", "snapshot"];
@@ -223,6 +224,7 @@ export function parseJob(
     job.host = host;
   }
   if (command) job.command = command;
+  if (r.boolean("read_special", false)) job.readSpecial = true;
   if (command && r.table.mirror !== undefined) {
     r.fail(["mirror"], `a "command" job has no files to mirror`);
   }

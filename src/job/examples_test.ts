@@ -7,9 +7,10 @@ const dir = new URL("../../examples/", import.meta.url);
 Deno.test("examples/cairn.toml parses and uses every job key", async () => {
   const text = await Deno.readTextFile(new URL("cairn.toml", dir));
   const config = parseJobConfig(text, "examples/cairn.toml", { env: { HOME: "/root" }, uid: 0 });
-  assertEquals(config.jobs.map((j) => j.name), ["etc", "home", "shop-db"]);
-  assertEquals(config.jobs[2].command, { argv: ["pg_dump", "-Fc", "shop"], name: "shop.dump" });
-  assertEquals(config.jobs[2].paths, ["/shop.dump"]);
+  assertEquals(config.jobs.map((j) => j.name), ["etc", "home", "root-image", "shop-db"]);
+  assertEquals(config.jobs[2].readSpecial, true);
+  assertEquals(config.jobs[3].command, { argv: ["pg_dump", "-Fc", "shop"], name: "shop.dump" });
+  assertEquals(config.jobs[3].paths, ["/shop.dump"]);
   assertEquals(Object.keys(config.repositories), ["local", "offsite"]);
   assertEquals(config.jobs[0].paths, ["/etc", "/root/notes"]);
   assertEquals(config.jobs[0].mirror?.path, "/mnt/mirror/{host}/{job}");

@@ -73,6 +73,8 @@ export interface JobDefinition {
   excludeIfPresent: string[];
   /** Do not cross file-system boundaries. */
   oneFileSystem: boolean;
+  /** Read block devices as files of their size (disk images). */
+  readSpecial?: boolean;
   /** Cron expression in the agent's local time; undefined: never run by the agent. */
   schedule?: string;
   /** Upper bound (exclusive) of the random start delay, in milliseconds. */

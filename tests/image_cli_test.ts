@@ -1,0 +1,96 @@
+import { assert, assertEquals } from "../src/testing/asserts.ts";
+import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+
+interface Summary {
+  snapshot: string;
+  bytes_read: number;
+  bytes_added: number;
+}
+
+async function sh(script: string): Promise<string> {
+  const out = await new Deno.Command("sh", {
+    args: ["-ec", script],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success) throw new Error(`${script}: ${new TextDecoder().decode(out.stderr)}`);
+  return text;
+}
+
+/** Loop devices need root and a kernel that has them. */
+async function canLoop(): Promise<boolean> {
+  if (Deno.uid() !== 0) return false;
+  try {
+    await sh("losetup -f >/dev/null && command -v mkfs.ext4 >/dev/null");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name:
+    "backup --read-special: an ext4 disk image, changed and backed up again, restores fsck-clean",
+  ignore: !(await canLoop()),
+  async fn() {
+    const { dir, env } = await makeRepo();
+    const img = `${dir}/disk.img`;
+    const mnt = `${dir}/mnt`;
+    await Deno.mkdir(mnt);
+    await sh(`truncate -s 96M ${img} && mkfs.ext4 -q -F ${img}`);
+    const dev = await sh(`losetup -f --show ${img}`);
+    try {
+      await sh(`mount ${dev} ${mnt} && head -c 6000000 /dev/urandom > ${mnt}/random.bin &&
+        seq 1 100000 > ${mnt}/numbers.txt && mkdir ${mnt}/sub && echo hello > ${mnt}/sub/a.txt &&
+        umount ${mnt}`);
+      const first = await cairn(["backup", "--read-special", dev, "--json"], { env });
+      assertEquals(first.code, 0, first.stderr);
+      const s1 = lastJson<Summary>(first);
+      assertEquals(s1.bytes_read, 96 * 1024 * 1024, "the device's size, not the node's 0");
+      assert(s1.bytes_added < 16 * 1024 * 1024, `zeros stored once: ${s1.bytes_added} added`);
+      const ls = await cairn(["ls", "-l", "latest"], { env });
+      assert(ls.stdout.includes(`96.0 MiB`), ls.stdout);
+
+      // 1 MB of the filesystem changes: the second image adds about that much.
+      await sh(`mount ${dev} ${mnt} && head -c 1000000 /dev/urandom > ${mnt}/sub/new.bin &&
+        umount ${mnt}`);
+      const second = await cairn(["backup", "--read-special", dev, "--json"], { env });
+      const s2 = lastJson<Summary>(second);
+      console.log(`image: first added ${s1.bytes_added}, second ${s2.bytes_added} bytes`);
+      assert(s2.bytes_added < 4_000_000, `second image added ${s2.bytes_added} bytes`);
+      assert(s2.bytes_added < s1.bytes_added / 2);
+
+      const target = `${dir}/restored`;
+      const r = await cairn(["restore", "latest", "--target", target], { env });
+      assertEquals(r.code, 0, r.stderr);
+      const file = `${target}${dev}`;
+      const st = await Deno.stat(file);
+      assert(st.isFile);
+      assertEquals(st.size, 96 * 1024 * 1024);
+      assert(st.blocks! * 512 < st.size / 2, `sparse: ${st.blocks! * 512} bytes allocated`);
+      await sh(`cmp ${file} ${dev}`);
+      await sh(`fsck.ext4 -n -f ${file} >/dev/null`);
+      const dump = await cairn(["dump", "latest", dev], { env });
+      assertEquals(dump.stdoutBytes.length, st.size);
+      await sh(`mount -o loop,ro ${file} ${mnt} && test "$(cat ${mnt}/sub/a.txt)" = hello &&
+        test "$(wc -l < ${mnt}/numbers.txt)" = 100000 && test -s ${mnt}/sub/new.bin && umount ${mnt}`);
+
+      // A source that is a symlink to the device stands for the device.
+      await Deno.symlink(dev, `${dir}/disk-link`);
+      const viaLink = await cairn(["backup", "--read-special", `${dir}/disk-link`, "--json"], {
+        env,
+      });
+      assertEquals(lastJson<Summary>(viaLink).bytes_read, 96 * 1024 * 1024, viaLink.stderr);
+      assertEquals(lastJson<Summary>(viaLink).bytes_added < 100_000, true, "nothing new");
+
+      // Without --read-special the device is a device node, as before.
+      const plain = await cairn(["backup", dev, "--json"], { env });
+      assertEquals(lastJson<Summary>(plain).bytes_read, 0);
+    } finally {
+      await sh(`umount ${mnt} 2>/dev/null || true; losetup -d ${dev}`);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
