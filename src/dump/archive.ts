@@ -1,5 +1,5 @@
-import { walkSnapshot } from "../catalog/mod.ts";
-import { CorruptError, fileContent, type Node, nsToDate, type Repository } from "../repo/mod.ts";
+import { type TreeSource, walkSnapshot } from "../catalog/mod.ts";
+import { type ContentSource, CorruptError, fileContent, type Node, nsToDate } from "../repo/mod.ts";
 import { ZipWriter } from "./zip.ts";
 import { endOfArchive, padding, type TarEntry, tarHeader } from "./tar.ts";
 
@@ -25,6 +25,14 @@ export interface ArchiveResult {
 }
 
 /**
+ * What an archive is written from: trees to walk, file content, and each
+ * blob's length (a damaged one is written as zeros of it). `Repository` is one.
+ */
+export interface ArchiveSource extends TreeSource, ContentSource {
+  blobLength(id: string): number | undefined;
+}
+
+/**
  * Writes the snapshot entry `node` and everything below it as one archive,
  * streamed: a file's content goes out blob by blob, so memory stays small
  * whatever the size. Members are named relative to the entry's parent
@@ -33,7 +41,7 @@ export interface ArchiveResult {
  * second name of a file is a link member) and device nodes are kept.
  */
 export async function writeArchive(
-  repo: Repository,
+  repo: ArchiveSource,
   node: Node,
   name: string,
   opts: ArchiveOptions,

@@ -24,7 +24,7 @@ export interface PlanInput {
   allowDrops: boolean;
   /**
    * Unindexed packs modified after this (ms) are never deleted: while a
-   * backup holds a shared lock it may adopt them (adopt_packs.ts).
+   * backup holds a shared lock it may adopt them (adopt_packs.ts, rule 12).
    */
   unindexedKeptAfter?: number;
   maxUnusedFraction: number;

@@ -12,7 +12,7 @@
  * Adopted packs get one index file of their own before any blob in them is
  * reused, so a kill right after adopting loses nothing either.
  *
- * Why prune never deletes an adopted pack (docs/PRUNE.md): the backup adopts
+ * Why prune never deletes an adopted pack (docs/PRUNE.md rule 12): the backup adopts
  * only after writing its shared lock and then finding no live exclusive
  * lock; prune writes its exclusive lock before it lists the locks. So either
  * the backup sees the prune's lock and adopts nothing, or the prune sees the

@@ -11,7 +11,7 @@
  * 2. List snapshots, then index files, then packs, and walk every tree;
  *    anything unreadable stops the run before it writes (rule 1).
  * 3. Plan with no I/O (`_prune_plan.ts`): keep, repack, drop, reindex and
- *    delete per rules 2, 4, 6 and 7.
+ *    delete per rules 2, 4, 6, 7 and 12.
  * 4. Write in rule 10's order: repacked packs, the one new index file, the
  *    second look (rule 5), then the deletions and, under Object Lock, the
  *    renewal of retention.
@@ -255,6 +255,7 @@ async function prune(repo: PruneRepo, o: Resolved, lock?: RepoLock): Promise<Pru
     freshAfter: t0 - o.graceMs,
     deleteBefore,
     allowDrops: shared.length === 0,
+    // Rule 12: a backup holding a shared lock may be adopting young unindexed packs.
     unindexedKeptAfter: shared.length > 0 ? t0 - ADOPT_PROTECT_MS : undefined,
     maxUnusedFraction: o.maxUnused,
   });
