@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../src/testing/asserts.ts";
+import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
 import { cairn, lastJson, makeRepo } from "./_launcher.ts";
 
 interface Summary {
@@ -76,6 +76,34 @@ Deno.test({
       assertEquals(dump.stdoutBytes.length, st.size);
       await sh(`mount -o loop,ro ${file} ${mnt} && test "$(cat ${mnt}/sub/a.txt)" = hello &&
         test "$(wc -l < ${mnt}/numbers.txt)" = 100000 && test -s ${mnt}/sub/new.bin && umount ${mnt}`);
+
+      // Onto a second loop device: only with room, unmounted; then fsck-clean.
+      await sh(`truncate -s 96M ${dir}/dest.img && truncate -s 64M ${dir}/small.img`);
+      const dest = await sh(`losetup -f --show ${dir}/dest.img`);
+      const small = await sh(`losetup -f --show ${dir}/small.img`);
+      try {
+        const onto = (d: string) =>
+          cairn(["restore", "latest", "--path", dev, "--to-device", d], { env });
+        const tooSmall = await onto(small);
+        assertEquals(tooSmall.code, 2, tooSmall.stderr);
+        assertStringIncludes(tooSmall.stderr, `${small} holds 67108864 bytes, less than`);
+        const notDev = await onto(img);
+        assertEquals(notDev.code, 2);
+        assertStringIncludes(notDev.stderr, "is not a block device");
+        await sh(`mkfs.ext4 -q -F ${dest} && mount ${dest} ${mnt}`);
+        const mounted = await onto(dest);
+        await sh(`umount ${mnt}`);
+        assertEquals(mounted.code, 2, mounted.stderr);
+        assertStringIncludes(mounted.stderr, `${dest} is mounted on ${mnt}`);
+        assertEquals(mounted.stderr.trim().split("\n").length, 1);
+        const ok = await onto(dest);
+        assertEquals(ok.code, 0, ok.stderr);
+        await sh(`cmp ${dest} ${dev} && fsck.ext4 -n -f ${dest} >/dev/null`);
+        await sh(`mount -o ro ${dest} ${mnt} &&
+          test "$(cat ${mnt}/sub/a.txt)" = hello && umount ${mnt}`);
+      } finally {
+        await sh(`umount ${mnt} 2>/dev/null || true; losetup -d ${dest}; losetup -d ${small}`);
+      }
 
       // A source that is a symlink to the device stands for the device.
       await Deno.symlink(dev, `${dir}/disk-link`);

@@ -378,6 +378,16 @@ export class Repository {
 
   /** Loads, decrypts and verifies one blob. */
   async loadBlob(type: BlobType, id: string): Promise<Uint8Array> {
+    const entry = await this.locateBlob(type, id);
+    return extractBlob(this.master.id, await this.#segment(entry, id), { ...entry, id });
+  }
+
+  /**
+   * Where blob `id` is stored, checked as {@link loadBlob} checks it (in the
+   * index or a pack's trailer, of this type, no longer than the chunker
+   * cuts). For readers that open segments elsewhere (restore workers).
+   */
+  async locateBlob(type: BlobType, id: string): Promise<IndexEntry> {
     let entry = this.index.get(id);
     if (!entry && this.readPackHeaders) {
       await (this.#headersRead ??= this.#readUnindexedHeaders());
@@ -394,7 +404,7 @@ export class Repository {
         `data blob ${id} is ${entry.rawLength} bytes, above the chunker's maximum of ${this.config.chunker.max}`,
       );
     }
-    return extractBlob(this.master.id, await this.#segment(entry, id), { ...entry, id });
+    return entry;
   }
 
   /**

@@ -7,24 +7,19 @@ import {
   isSafeName,
   type Node,
   nsToDate,
+  Repository,
   type Snapshot,
   type Tree,
   WalkBudget,
 } from "../repo/mod.ts";
-import { fromBase64 } from "../crypto/mod.ts";
 import { lstatOrNull } from "../fs/mod.ts";
-import {
-  isRoot,
-  OsError,
-  setLinkTimes,
-  SparseWriter,
-  supported as platformSupported,
-  writeXattr,
-} from "../platform/mod.ts";
+import { isRoot, setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
 import { type DirId, HeldDir, unheld } from "../heldfs/mod.ts";
 import { IncludeFilter } from "./_include.ts";
-import { clearSlot, createReplacing, setOwnerAndMode } from "./_safe_fs.ts";
+import { clearSlot, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
+import { type FileSpec, setXattrs, writeRestoredFile } from "./_write_file.ts";
+import { RestorePool } from "./_pool.ts";
 
 /**
  * What restore needs of a repository: trees, and the content of files
@@ -48,6 +43,11 @@ export interface RestoreOptions {
   maxEntries?: number;
   /** Restore extended attributes (ACLs, capabilities) where permitted; default true. */
   xattrs?: boolean;
+  /**
+   * Worker threads that decrypt, decompress and write files (default
+   * {@link defaultRestoreWorkers}); 0 writes them on the calling thread.
+   */
+  workers?: number;
   signal?: AbortSignal;
   /** Called for each entry skipped or restored only in part. */
   onWarning?: (path: string, message: string) => void;
@@ -110,14 +110,15 @@ interface Deferred {
 }
 
 const SPECIAL_BITS = 0o7000;
-/** Who we are: a new file is owned by this user and (mostly) this group. */
-const SELF = { uid: Deno.uid(), gid: Deno.gid() };
-/** Permission bits open(2) leaves out of a new file's mode. */
-const UMASK = Deno.umask();
 /** Directories reopened after their walk kept open at most (then all are closed). */
 const REOPENED_MAX = 64;
-/** Files of one directory restored at once. */
+/** Files restored at once on the calling thread, and per worker. */
 const FILES_IN_FLIGHT = 8;
+
+/** One worker per core, at most four: the main thread's walk and reads feed them. */
+export function defaultRestoreWorkers(): number {
+  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+}
 const SUID_SGID = 0o6000;
 
 /**
@@ -156,6 +157,7 @@ class Restorer {
   /** Directories reopened after their walk (see {@link reopen}). */
   #reopened: DirFrame[] = [];
   readonly #result: RestoreResult = { files: 0, dirs: 0, bytes: 0, warnings: [], errors: [] };
+  #pool: RestorePool | undefined;
 
   constructor(private readonly repo: RestoreRepo, private readonly opts: RestoreOptions) {
     this.#include = new IncludeFilter(opts.include ?? []);
@@ -180,12 +182,18 @@ class Restorer {
       made: true,
       setgid,
     };
+    const workers = this.opts.workers ?? defaultRestoreWorkers();
+    // Workers open segments themselves: that needs a repository's keys and storage.
+    if (workers > 0 && this.repo instanceof Repository) {
+      this.#pool = new RestorePool(this.repo, workers);
+    }
     try {
       await this.#walk(rootTree, frame, this.#include.all);
       for (const s of this.#symlinks) this.#restoreSymlink(s);
       this.#dirs.sort((a, b) => b.depth - a.depth);
       for (const d of this.#dirs) this.#guard(d.snapPath, () => this.#dirMetadata(d));
     } finally {
+      this.#pool?.close();
       this.#closeReopened();
       held.close();
     }
@@ -256,7 +264,7 @@ class Restorer {
           continue;
         }
         const node = top.nodes[top.at++];
-        if (inFlight.size >= FILES_IN_FLIGHT) await Promise.race(inFlight);
+        if (inFlight.size >= this.#inFlightMax) await Promise.race(inFlight);
         const wait = budget.spend();
         if (wait) await wait;
         const sub = this.#visit(node, top.treeId, top.dir, top.included, start);
@@ -325,6 +333,10 @@ class Restorer {
     return undefined;
   }
 
+  get #inFlightMax(): number {
+    return FILES_IN_FLIGHT * (this.#pool ? this.opts.workers ?? defaultRestoreWorkers() : 1);
+  }
+
   /** The walk left `dir`: its descriptor closes once no file of it is being written. */
   #leave(dir: DirFrame): void {
     dir.left = true;
@@ -375,58 +387,25 @@ class Restorer {
       this.#progress(snapPath);
       return;
     }
-    const owner = this.#owner(node);
-    const mode = this.#mode(node, snapPath);
-    // A file that will be ours anyway is created with its final permission
-    // bits, and when nothing can make them differ (the umask, a setgid
-    // directory, special bits), or the descriptor's stat shows they do not,
-    // it needs no chown or chmod. Otherwise only we may read it until it has
-    // its real owner and mode.
-    const asFinal = !owner || (owner.uid === SELF.uid && owner.gid === SELF.gid);
-    const file = createReplacing(fsPath, asFinal ? mode & 0o777 : 0o600);
-    let ok = false;
-    try {
-      const surely = asFinal && (mode & 0o777 & ~UMASK) === mode && !(owner && setgidDir);
-      const created = surely ? undefined : file.statSync();
-      const final = surely || (asFinal && (created!.mode! & 0o7777) === mode &&
-        (!owner || (created!.uid === owner.uid && created!.gid === owner.gid)));
-      // Blocks of zeros are skipped, not written, so holes come back as holes
-      // (the file is new and empty, so what is skipped reads as zeros).
-      const out = new SparseWriter(file);
-      for await (
-        const blob of fileContent(this.repo, node.content ?? [], {
-          signal: this.opts.signal,
-          size: node.size,
-        })
-      ) {
-        out.write(blob);
-        this.#result.bytes += blob.length;
-      }
-      const written = out.size;
-      if (written !== node.size) {
-        throw new CorruptError(`content is ${written} bytes, but the snapshot says ${node.size}`);
-      }
-      out.finish();
-      if (!final) {
-        setOwnerAndMode(
-          fsPath,
-          (st) => st.isFile && st.ino === created!.ino && st.dev === created!.dev,
-          owner,
-          mode,
-        );
-      }
-      // After chown and chmod: chown clears a capability, chmod would rewrite an ACL's mask.
-      this.#setXattrs(node, fsPath, snapPath);
-      file.utimeSync(this.#atime(node), nsToDate(node.mtime));
-      ok = true;
-    } finally {
-      file.close();
-      if (!ok) {
-        try {
-          Deno.removeSync(fsPath);
-        } catch { /* best effort: leave no truncated file behind */ }
-      }
-    }
+    const spec: FileSpec = {
+      path: fsPath,
+      size: node.size ?? 0,
+      mode: this.#mode(node, snapPath),
+      owner: this.#owner(node),
+      setgidDir,
+      atimeMs: this.#atime(node).getTime(),
+      mtimeMs: nsToDate(node.mtime).getTime(),
+      xattrs: this.opts.xattrs === false ? undefined : node.xattrs,
+    };
+    const content = node.content ?? [];
+    const { bytes, warnings } = this.#pool
+      ? await this.#pool.write(spec, content)
+      : await writeRestoredFile(
+        spec,
+        fileContent(this.repo, content, { signal: this.opts.signal, size: node.size }),
+      );
+    this.#result.bytes += bytes;
+    for (const w of warnings) this.#warn(snapPath, w);
     if (key !== undefined) this.#linked.set(key, { dir, name: node.name });
     this.#result.files++;
     this.#progress(snapPath);
@@ -513,19 +492,8 @@ class Restorer {
    * warning naming it; the entry's data stays restored.
    */
   #setXattrs(node: Node, fsPath: string, snapPath: string): void {
-    if (!node.xattrs?.length || this.opts.xattrs === false) return;
-    if (!platformSupported) {
-      this.#warn(snapPath, `extended attributes not restored: not supported on ${Deno.build.os}`);
-      return;
-    }
-    for (const x of node.xattrs) {
-      try {
-        writeXattr(fsPath, x.name, fromBase64(x.value));
-      } catch (err) {
-        const why = err instanceof OsError ? err.reason : (err as Error).message;
-        this.#warn(snapPath, `extended attribute ${x.name} not restored: ${why}`);
-      }
-    }
+    if (this.opts.xattrs === false) return;
+    for (const w of setXattrs(fsPath, node.xattrs)) this.#warn(snapPath, w);
   }
 
   #owner(node: Node): { uid: number; gid: number } | null {

@@ -327,11 +327,46 @@ Deno.test("restore() records a file with damaged content as an error and goes on
     }
     return real(type, id);
   };
-  const r = await restore(repo, s, { target: `${dir}/out` });
+  // On the calling thread: the workers read segments, not repo.loadBlob (next test).
+  const r = await restore(repo, s, { target: `${dir}/out`, workers: 0 });
   assertEquals(r.errors.map((e) => e.path), [`${src}/a`]);
   assertStringIncludes(r.errors[0].message, "damaged");
   // The damaged file is not left half-written; the next one is restored.
   assertEquals([...listAll(`${dir}/out${src}`).keys()], ["/b"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("restore() in workers records a file whose segment is damaged and writes the rest", async () => {
+  const { dir, repo } = await tempRepo();
+  const src = `${dir}/src`;
+  Deno.mkdirSync(src);
+  // Each above SEGMENT_ALONE, so each is a segment of its own.
+  const random = new Uint8Array(300 * 1024);
+  for (let i = 0; i < random.length; i += 65536) {
+    crypto.getRandomValues(random.subarray(i, i + 65536));
+  }
+  // Incompressible, so the segment read is as large as the file.
+  const bytes = (c: number) => random.map((x) => x ^ c);
+  Deno.writeFileSync(`${src}/a`, bytes(1));
+  Deno.writeFileSync(`${src}/b`, bytes(2));
+  const s = await snap(repo, [src]);
+  const backend = repo.backend;
+  const real = backend.load.bind(backend);
+  let calls = 0;
+  backend.load = async (type, name, range, o) => {
+    const b = await real(type, name, range, o);
+    // The first file segment read (trees are in packs too, in small segments).
+    if (type === "data" && (range?.length ?? 0) > 256 * 1024 && calls++ === 0) {
+      b[b.length - 1] ^= 1;
+    }
+    return b;
+  };
+  const r = await restore(repo, s, { target: `${dir}/out`, workers: 2 });
+  assertEquals(r.errors.length, 1);
+  assertStringIncludes(r.errors[0].message, "damaged: authentication failed");
+  const good = r.errors[0].path === `${src}/a` ? "/b" : "/a";
+  assertEquals([...listAll(`${dir}/out${src}`).keys()], [good], "no half-written file is left");
+  assertEquals(Deno.readFileSync(`${dir}/out${src}${good}`), bytes(good === "/a" ? 1 : 2));
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -410,7 +445,7 @@ Deno.test("restore() loads a blob a file repeats once, and refuses a size its bl
     loads[type] = (loads[type] ?? 0) + 1;
     return real(type, id);
   };
-  const r = await restore(h.repo, s, { target: `${h.dir}/out` });
+  const r = await restore(h.repo, s, { target: `${h.dir}/out`, workers: 0 });
   assertEquals(r.errors, [{
     path: "/liar",
     message: "content is 209715200 bytes, but the snapshot says 5",
@@ -418,6 +453,32 @@ Deno.test("restore() loads a blob a file repeats once, and refuses a size its bl
   assertEquals(Deno.statSync(`${h.dir}/out/big`).size, 200 * 1024 * 1024);
   assertEquals(lstatOrNull(`${h.dir}/out/liar`), null);
   assertEquals(loads.data, 1);
+  await Deno.remove(h.dir, { recursive: true });
+});
+
+Deno.test("restore() in workers reads a blob a file repeats once, and refuses a size its blobs deny", async () => {
+  const h = await hostileRepo();
+  const mib = h.put("data", new Uint8Array(1024 * 1024));
+  const root = h.tree([
+    fileNode("big", Array(200).fill(mib), 200 * 1024 * 1024),
+    fileNode("liar", Array(200).fill(mib), 5),
+  ]);
+  const s = await h.repo.loadSnapshot(await h.snapshot(root));
+  const backend = h.repo.backend;
+  const real = backend.load.bind(backend);
+  let dataLoads = 0;
+  backend.load = (type, name, range, o) => {
+    if (type === "data") dataLoads++;
+    return real(type, name, range, o);
+  };
+  const r = await restore(h.repo, s, { target: `${h.dir}/out`, workers: 2 });
+  assertEquals(r.errors, [{
+    path: "/liar",
+    message: "content is 209715200 bytes, but the snapshot says 5",
+  }]);
+  assertEquals(Deno.statSync(`${h.dir}/out/big`).size, 200 * 1024 * 1024);
+  assertEquals(lstatOrNull(`${h.dir}/out/liar`), null);
+  assertEquals(dataLoads, 2, "the root tree's segment, and the repeated blob's once");
   await Deno.remove(h.dir, { recursive: true });
 });
 

@@ -1,0 +1,114 @@
+/**
+ * Writing one restored file, the same way on the main thread and in a
+ * restore worker (`_worker.ts`): created with O_EXCL through a held
+ * directory's path (anything in the way is unlinked first, never followed),
+ * blocks of zeros left as holes, then owner, mode, xattrs and times. A file
+ * that fails part way is removed: no truncated file is left behind.
+ */
+import { fromBase64 } from "../crypto/mod.ts";
+import { CorruptError, type NodeXattr } from "../repo/mod.ts";
+import {
+  OsError,
+  SparseWriter,
+  supported as platformSupported,
+  writeXattr,
+} from "../platform/mod.ts";
+import { createReplacing, setOwnerAndMode } from "./_safe_fs.ts";
+
+/** What a restored file must end up as; plain data, sent to workers as is. */
+export interface FileSpec {
+  /** Where to write it: an entry of a held directory (`HeldDir.at`). */
+  path: string;
+  size: number;
+  /** Final permission bits (special bits already dropped unless asked for). */
+  mode: number;
+  /** Set only when running as root. */
+  owner: { uid: number; gid: number } | null;
+  /** Its directory is setgid: a new file takes that group, not ours. */
+  setgidDir: boolean;
+  atimeMs: number;
+  mtimeMs: number;
+  /** Extended attributes to set; undefined when none or not wanted. */
+  xattrs?: NodeXattr[];
+}
+
+/** Who we are: a new file is owned by this user and (mostly) this group. */
+const SELF = { uid: Deno.uid(), gid: Deno.gid() };
+/** Permission bits open(2) leaves out of a new file's mode. */
+const UMASK = Deno.umask();
+
+/**
+ * Writes `content` to a new file at `spec.path` and gives it its metadata.
+ * Returns the bytes written and one warning per extended attribute that
+ * could not be set (the data stays restored).
+ */
+export async function writeRestoredFile(
+  spec: FileSpec,
+  content: AsyncIterable<Uint8Array>,
+): Promise<{ bytes: number; warnings: string[] }> {
+  const { path, owner, mode } = spec;
+  // A file that will be ours anyway is created with its final permission
+  // bits, and when nothing can make them differ (the umask, a setgid
+  // directory, special bits), or the descriptor's stat shows they do not,
+  // it needs no chown or chmod. Otherwise only we may read it until it has
+  // its real owner and mode.
+  const asFinal = !owner || (owner.uid === SELF.uid && owner.gid === SELF.gid);
+  const file = createReplacing(path, asFinal ? mode & 0o777 : 0o600);
+  let ok = false;
+  try {
+    const surely = asFinal && (mode & 0o777 & ~UMASK) === mode && !(owner && spec.setgidDir);
+    const created = surely ? undefined : file.statSync();
+    const final = surely || (asFinal && (created!.mode! & 0o7777) === mode &&
+      (!owner || (created!.uid === owner.uid && created!.gid === owner.gid)));
+    // Blocks of zeros are skipped, not written, so holes come back as holes
+    // (the file is new and empty, so what is skipped reads as zeros).
+    const out = new SparseWriter(file);
+    for await (const blob of content) out.write(blob);
+    const written = out.size;
+    if (written !== spec.size) {
+      throw new CorruptError(`content is ${written} bytes, but the snapshot says ${spec.size}`);
+    }
+    out.finish();
+    if (!final) {
+      setOwnerAndMode(
+        path,
+        (st) => st.isFile && st.ino === created!.ino && st.dev === created!.dev,
+        owner,
+        mode,
+      );
+    }
+    // After chown and chmod: chown clears a capability, chmod would rewrite an ACL's mask.
+    const warnings = setXattrs(path, spec.xattrs);
+    file.utimeSync(new Date(spec.atimeMs), new Date(spec.mtimeMs));
+    ok = true;
+    return { bytes: written, warnings };
+  } finally {
+    file.close();
+    if (!ok) {
+      try {
+        Deno.removeSync(path);
+      } catch { /* best effort: leave no truncated file behind */ }
+    }
+  }
+}
+
+/**
+ * Sets `xattrs` on `path` itself (never through a link). Returns one message
+ * per attribute that could not be set (no permission, no xattrs there).
+ */
+export function setXattrs(path: string, xattrs: readonly NodeXattr[] | undefined): string[] {
+  if (!xattrs?.length) return [];
+  if (!platformSupported) {
+    return [`extended attributes not restored: not supported on ${Deno.build.os}`];
+  }
+  const warnings: string[] = [];
+  for (const x of xattrs) {
+    try {
+      writeXattr(path, x.name, fromBase64(x.value));
+    } catch (err) {
+      const why = err instanceof OsError ? err.reason : (err as Error).message;
+      warnings.push(`extended attribute ${x.name} not restored: ${why}`);
+    }
+  }
+  return warnings;
+}
