@@ -122,3 +122,54 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a job images a mounted ext4 frozen by its before hook and thawed by its after hook",
+  ignore: !(await canLoop()),
+  async fn() {
+    const { dir, env } = await makeRepo();
+    const img = `${dir}/live.img`;
+    const mnt = `${dir}/live`;
+    await Deno.mkdir(mnt);
+    await sh(`truncate -s 64M ${img} && mkfs.ext4 -q -F ${img}`);
+    const dev = await sh(`losetup -f --show ${img}`);
+    try {
+      await sh(`mount ${dev} ${mnt} && seq 1 50000 > ${mnt}/data.txt`);
+      await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
+      const config = `${dir}/cairn.toml`;
+      await Deno.writeTextFile(
+        config,
+        [
+          `state_dir = "${dir}/state"`,
+          "[repository.main]",
+          `path = "${env.CAIRN_REPO}"`,
+          `password_file = "${dir}/password"`,
+          "[[job]]",
+          `name = "live"`,
+          `paths = ["${dev}"]`,
+          "read_special = true",
+          `before = [["fsfreeze", "--freeze", "${mnt}"]]`,
+          `after = [["fsfreeze", "--unfreeze", "${mnt}"]]`,
+        ].join("\n"),
+      );
+      const r = await cairn(["run", "--config", config, "live"]);
+      assertEquals(r.code, 0, r.stdout + r.stderr);
+      // Thawed again: the filesystem takes writes.
+      await sh(`echo after > ${mnt}/after.txt && sync`);
+      const target = `${dir}/restored`;
+      assertEquals((await cairn(["restore", "latest", "--target", target], { env })).code, 0);
+      const file = `${target}${dev}`;
+      // Frozen, the image is consistent: clean without replaying a journal.
+      await sh(`fsck.ext4 -n -f ${file} >/dev/null`);
+      await sh(`mkdir ${dir}/ro && mount -o loop,ro ${file} ${dir}/ro &&
+        test "$(wc -l < ${dir}/ro/data.txt)" = 50000 && test ! -e ${dir}/ro/after.txt &&
+        umount ${dir}/ro`);
+    } finally {
+      await sh(
+        `fsfreeze --unfreeze ${mnt} 2>/dev/null || true; umount ${dir}/ro 2>/dev/null || true;
+        umount ${mnt} 2>/dev/null || true; losetup -d ${dev}`,
+      );
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
