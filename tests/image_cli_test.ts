@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../src/testing/asserts.ts";
+import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
 import { cairn, lastJson, makeRepo } from "./_launcher.ts";
 
 interface Summary {
@@ -77,6 +77,34 @@ Deno.test({
       await sh(`mount -o loop,ro ${file} ${mnt} && test "$(cat ${mnt}/sub/a.txt)" = hello &&
         test "$(wc -l < ${mnt}/numbers.txt)" = 100000 && test -s ${mnt}/sub/new.bin && umount ${mnt}`);
 
+      // Onto a second loop device: only with room, unmounted; then fsck-clean.
+      await sh(`truncate -s 96M ${dir}/dest.img && truncate -s 64M ${dir}/small.img`);
+      const dest = await sh(`losetup -f --show ${dir}/dest.img`);
+      const small = await sh(`losetup -f --show ${dir}/small.img`);
+      try {
+        const onto = (d: string) =>
+          cairn(["restore", "latest", "--path", dev, "--to-device", d], { env });
+        const tooSmall = await onto(small);
+        assertEquals(tooSmall.code, 2, tooSmall.stderr);
+        assertStringIncludes(tooSmall.stderr, `${small} holds 67108864 bytes, less than`);
+        const notDev = await onto(img);
+        assertEquals(notDev.code, 2);
+        assertStringIncludes(notDev.stderr, "is not a block device");
+        await sh(`mkfs.ext4 -q -F ${dest} && mount ${dest} ${mnt}`);
+        const mounted = await onto(dest);
+        await sh(`umount ${mnt}`);
+        assertEquals(mounted.code, 2, mounted.stderr);
+        assertStringIncludes(mounted.stderr, `${dest} is mounted on ${mnt}`);
+        assertEquals(mounted.stderr.trim().split("\n").length, 1);
+        const ok = await onto(dest);
+        assertEquals(ok.code, 0, ok.stderr);
+        await sh(`cmp ${dest} ${dev} && fsck.ext4 -n -f ${dest} >/dev/null`);
+        await sh(`mount -o ro ${dest} ${mnt} &&
+          test "$(cat ${mnt}/sub/a.txt)" = hello && umount ${mnt}`);
+      } finally {
+        await sh(`umount ${mnt} 2>/dev/null || true; losetup -d ${dest}; losetup -d ${small}`);
+      }
+
       // A source that is a symlink to the device stands for the device.
       await Deno.symlink(dev, `${dir}/disk-link`);
       const viaLink = await cairn(["backup", "--read-special", `${dir}/disk-link`, "--json"], {
@@ -90,6 +118,57 @@ Deno.test({
       assertEquals(lastJson<Summary>(plain).bytes_read, 0);
     } finally {
       await sh(`umount ${mnt} 2>/dev/null || true; losetup -d ${dev}`);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a job images a mounted ext4 frozen by its before hook and thawed by its after hook",
+  ignore: !(await canLoop()),
+  async fn() {
+    const { dir, env } = await makeRepo();
+    const img = `${dir}/live.img`;
+    const mnt = `${dir}/live`;
+    await Deno.mkdir(mnt);
+    await sh(`truncate -s 64M ${img} && mkfs.ext4 -q -F ${img}`);
+    const dev = await sh(`losetup -f --show ${img}`);
+    try {
+      await sh(`mount ${dev} ${mnt} && seq 1 50000 > ${mnt}/data.txt`);
+      await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
+      const config = `${dir}/cairn.toml`;
+      await Deno.writeTextFile(
+        config,
+        [
+          `state_dir = "${dir}/state"`,
+          "[repository.main]",
+          `path = "${env.CAIRN_REPO}"`,
+          `password_file = "${dir}/password"`,
+          "[[job]]",
+          `name = "live"`,
+          `paths = ["${dev}"]`,
+          "read_special = true",
+          `before = [["fsfreeze", "--freeze", "${mnt}"]]`,
+          `after = [["fsfreeze", "--unfreeze", "${mnt}"]]`,
+        ].join("\n"),
+      );
+      const r = await cairn(["run", "--config", config, "live"]);
+      assertEquals(r.code, 0, r.stdout + r.stderr);
+      // Thawed again: the filesystem takes writes.
+      await sh(`echo after > ${mnt}/after.txt && sync`);
+      const target = `${dir}/restored`;
+      assertEquals((await cairn(["restore", "latest", "--target", target], { env })).code, 0);
+      const file = `${target}${dev}`;
+      // Frozen, the image is consistent: clean without replaying a journal.
+      await sh(`fsck.ext4 -n -f ${file} >/dev/null`);
+      await sh(`mkdir ${dir}/ro && mount -o loop,ro ${file} ${dir}/ro &&
+        test "$(wc -l < ${dir}/ro/data.txt)" = 50000 && test ! -e ${dir}/ro/after.txt &&
+        umount ${dir}/ro`);
+    } finally {
+      await sh(
+        `fsfreeze --unfreeze ${mnt} 2>/dev/null || true; umount ${dir}/ro 2>/dev/null || true;
+        umount ${mnt} 2>/dev/null || true; losetup -d ${dev}`,
+      );
       await Deno.remove(dir, { recursive: true });
     }
   },

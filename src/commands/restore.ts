@@ -11,14 +11,22 @@ import {
   stringFlag,
   UsageError,
 } from "../cli/mod.ts";
-import { type Overwrite, OVERWRITE_MODES, restore, type RestoreProgress } from "../restore/mod.ts";
+import { findPath, splitPath } from "../catalog/mod.ts";
+import {
+  DeviceRefusedError,
+  type Overwrite,
+  OVERWRITE_MODES,
+  restore,
+  type RestoreProgress,
+  restoreToDevice,
+} from "../restore/mod.ts";
 
 /** `cairn restore`: write a snapshot's files back to disk. */
 export const restoreCommand: Command = {
   name: "restore",
   summary: "restore a snapshot into a directory",
   usage:
-    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--overwrite MODE] [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]",
+    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--exclude GLOB]... [--iexclude GLOB]... [--overwrite MODE] [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]\n       cairn restore SNAPSHOT --path /dev/SRC --to-device /dev/DEST",
   description: [
     "Paths keep their place below DIR: /home/ann is restored to DIR/home/ann.",
     "Nothing is written outside DIR or through a symbolic link. A glob without '/'",
@@ -28,6 +36,9 @@ export const restoreCommand: Command = {
     "always (default) rewrites it, if-changed keeps one of the same size and mtime,",
     "if-newer keeps one at least as new as the snapshot's, never keeps whatever is there.",
     "Exit code 1 means some entries could not be restored; they are listed on stderr.",
+    "With --to-device, the disk image stored as --path (backup --read-special) is written",
+    "onto DEST, only if DEST is a block device at least as large, neither it nor one of",
+    "its partitions is mounted, and nothing holds it; otherwise one line says why.",
   ].join("\n"),
   usesRepository: true,
   options: {
@@ -43,6 +54,18 @@ export const restoreCommand: Command = {
       arg: "MODE",
       description: "always | if-changed | if-newer | never: what to do with existing files",
     },
+    exclude: {
+      type: "string",
+      multiple: true,
+      arg: "GLOB",
+      description: "leave out matching paths and what is below them (repeatable)",
+    },
+    iexclude: {
+      type: "string",
+      multiple: true,
+      arg: "GLOB",
+      description: "like --exclude, ignoring case (repeatable)",
+    },
     special: {
       type: "boolean",
       description: "also restore setuid/setgid bits, FIFOs and device nodes",
@@ -51,10 +74,16 @@ export const restoreCommand: Command = {
       type: "boolean",
       description: "do not restore extended attributes (ACLs, capabilities)",
     },
+    "to-device": {
+      type: "string",
+      arg: "DEV",
+      description: "write the image named by --path onto this block device",
+    },
     ...SNAPSHOT_FILTER_OPTIONS,
   },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 1);
+    if (stringFlag(ctx.flags, "to-device") !== undefined) return await toDevice(ctx);
     const target = stringFlag(ctx.flags, "target");
     if (!target) throw new UsageError("cairn restore: --target DIR is required");
     const overwrite = stringFlag(ctx.flags, "overwrite") ?? "always";
@@ -86,6 +115,8 @@ export const restoreCommand: Command = {
       result = await restore(repo, snapshot, {
         target,
         include: listFlag(ctx.flags, "include"),
+        exclude: listFlag(ctx.flags, "exclude"),
+        iexclude: listFlag(ctx.flags, "iexclude"),
         special: ctx.flags.special === true,
         overwrite: overwrite as Overwrite,
         xattrs: ctx.flags["no-xattrs"] !== true,
@@ -126,3 +157,49 @@ export const restoreCommand: Command = {
     return result.errors.length > 0 ? ExitCode.fatal : ExitCode.ok;
   },
 };
+
+/** `--to-device`: one image onto one block device, after the device's checks. */
+async function toDevice(ctx: import("../cli/mod.ts").CommandContext): Promise<number> {
+  const device = stringFlag(ctx.flags, "to-device")!;
+  const paths = listFlag(ctx.flags, "path");
+  if (paths.length !== 1) {
+    throw new UsageError("--to-device needs exactly one --path, the image in the snapshot");
+  }
+  for (const f of ["target", "include", "special"]) {
+    if (ctx.flags[f] !== undefined) throw new UsageError(`--${f} does not apply to --to-device`);
+  }
+  const repo = await openRepository(ctx, { read: true });
+  const snapshot = await findSnapshotArg(repo, ctx.positionals[0], ctx.flags);
+  const abs = "/" + splitPath(paths[0]).join("/");
+  const node = await findPath(repo, snapshot, abs);
+  if (!node) throw new Error(`No ${printable(abs)} in snapshot ${snapshot.id.slice(0, 8)}`);
+  const { output } = ctx;
+  const started = performance.now();
+  let last = 0;
+  try {
+    const n = await restoreToDevice(repo, node, device, {
+      signal: ctx.signal,
+      onProgress: (done, total) => {
+        const now = performance.now();
+        if (!output.interactive || now - last < 250) return;
+        last = now;
+        const rate = done / Math.max((now - started) / 1000, 0.001);
+        const eta = rate > 0 ? (total - done) / rate : 0;
+        output.status(
+          `${(100 * done / Math.max(total, 1)).toFixed(1)}% of ${formatBytes(total)}, ${
+            formatBytes(rate)
+          }/s, ETA ${eta.toFixed(0)}s`,
+        );
+      },
+    });
+    output.out(
+      `wrote ${formatBytes(n)} of ${printable(abs)} from snapshot ${snapshot.id.slice(0, 8)} onto ${
+        printable(device)
+      }`,
+    );
+  } catch (err) {
+    if (err instanceof DeviceRefusedError) throw new UsageError(err.message);
+    throw err;
+  }
+  return ExitCode.ok;
+}

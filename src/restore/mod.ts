@@ -6,3 +6,4 @@
  * @module
  */
 export * from "./restore.ts";
+export * from "./to_device.ts";
