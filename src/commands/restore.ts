@@ -24,7 +24,7 @@ export const restoreCommand: Command = {
   name: "restore",
   summary: "restore a snapshot into a directory",
   usage:
-    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]\n       cairn restore SNAPSHOT --path /dev/SRC --to-device /dev/DEST",
+    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--exclude GLOB]... [--iexclude GLOB]... [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]\n       cairn restore SNAPSHOT --path /dev/SRC --to-device /dev/DEST",
   description: [
     "Paths keep their place below DIR: /home/ann is restored to DIR/home/ann.",
     "Nothing is written outside DIR or through a symbolic link. A glob without '/'",
@@ -43,6 +43,18 @@ export const restoreCommand: Command = {
       multiple: true,
       arg: "GLOB",
       description: "restore only matching paths (repeatable)",
+    },
+    exclude: {
+      type: "string",
+      multiple: true,
+      arg: "GLOB",
+      description: "leave out matching paths and what is below them (repeatable)",
+    },
+    iexclude: {
+      type: "string",
+      multiple: true,
+      arg: "GLOB",
+      description: "like --exclude, ignoring case (repeatable)",
     },
     special: {
       type: "boolean",
@@ -85,6 +97,8 @@ export const restoreCommand: Command = {
       result = await restore(repo, snapshot, {
         target,
         include: listFlag(ctx.flags, "include"),
+        exclude: listFlag(ctx.flags, "exclude"),
+        iexclude: listFlag(ctx.flags, "iexclude"),
         special: ctx.flags.special === true,
         xattrs: ctx.flags["no-xattrs"] !== true,
         signal: ctx.signal,

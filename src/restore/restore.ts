@@ -16,6 +16,7 @@ import { lstatOrNull } from "../fs/mod.ts";
 import { isRoot, setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
 import { type DirId, HeldDir, unheld } from "../heldfs/mod.ts";
 import { IncludeFilter } from "./_include.ts";
+import { Excluder } from "../walker/mod.ts";
 import { clearSlot, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
 import { type FileSpec, setXattrs, writeRestoredFile } from "./_write_file.ts";
@@ -37,6 +38,10 @@ export interface RestoreOptions {
   target: string;
   /** Globs on snapshot paths; see {@link IncludeFilter}. Default: everything. */
   include?: string[];
+  /** Globs on snapshot paths to leave out (with what is below them), as backup's `--exclude`. */
+  exclude?: string[];
+  /** Like `exclude`, ignoring case. */
+  iexclude?: string[];
   /** Also restore setuid/setgid/sticky bits, FIFOs and (as root) device nodes. */
   special?: boolean;
   /** Entries the walk may visit before it stops (default: {@link walkLimit}). */
@@ -149,6 +154,7 @@ export function restore(
 
 class Restorer {
   readonly #include: IncludeFilter;
+  readonly #exclude: Excluder;
   readonly #asRoot = isRoot();
   readonly #dirs: DirFrame[] = [];
   readonly #symlinks: Deferred[] = [];
@@ -161,6 +167,7 @@ class Restorer {
 
   constructor(private readonly repo: RestoreRepo, private readonly opts: RestoreOptions) {
     this.#include = new IncludeFilter(opts.include ?? []);
+    this.#exclude = new Excluder(opts.exclude ?? [], opts.iexclude ?? []);
   }
 
   async run(rootTree: string): Promise<RestoreResult> {
@@ -297,6 +304,7 @@ class Restorer {
       );
     }
     const snapPath = dir.snapPath === "/" ? `/${node.name}` : `${dir.snapPath}/${node.name}`;
+    if (this.#exclude.excludes(snapPath)) return undefined;
     const inc = included || this.#include.matches(snapPath, node.name);
     if (node.type === "dir") {
       const child: DirFrame = {
