@@ -111,3 +111,14 @@ Deno.test("restore --delete removes what the snapshot does not have, and never f
   assertStringIncludes(mixed.stderr, "--delete cannot be combined with --include or --exclude");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("restore --verify rereads what it wrote and restores as usual", async () => {
+  const { dir, env, out, at } = await restoredOnce();
+  await Deno.writeTextFile(at("a.txt"), "changed locally, a longer text\n");
+  const r = await cairn(["restore", "latest", "-t", out, "--overwrite", "if-changed", "--verify"], {
+    env,
+  });
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(await Deno.readTextFile(at("a.txt")), "alpha\n");
+  await Deno.remove(dir, { recursive: true });
+});

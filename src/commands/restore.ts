@@ -26,7 +26,7 @@ export const restoreCommand: Command = {
   name: "restore",
   summary: "restore a snapshot into a directory",
   usage:
-    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--exclude GLOB]... [--iexclude GLOB]... [--overwrite MODE] [--delete] [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]\n       cairn restore SNAPSHOT --path /dev/SRC --to-device /dev/DEST",
+    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--exclude GLOB]... [--iexclude GLOB]... [--overwrite MODE] [--delete] [--verify] [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]\n       cairn restore SNAPSHOT --path /dev/SRC --to-device /dev/DEST",
   description: [
     "Paths keep their place below DIR: /home/ann is restored to DIR/home/ann.",
     "Nothing is written outside DIR or through a symbolic link. A glob without '/'",
@@ -66,6 +66,10 @@ export const restoreCommand: Command = {
       multiple: true,
       arg: "GLOB",
       description: "like --exclude, ignoring case (repeatable)",
+    },
+    verify: {
+      type: "boolean",
+      description: "reread each file written and check it against the snapshot's blob ids",
     },
     delete: {
       type: "boolean",
@@ -131,6 +135,7 @@ export const restoreCommand: Command = {
         special: ctx.flags.special === true,
         overwrite: overwrite as Overwrite,
         delete: ctx.flags.delete === true,
+        verify: ctx.flags.verify === true,
         xattrs: ctx.flags["no-xattrs"] !== true,
         signal: ctx.signal,
         onWarning: (p, m) => output.err(`warning: ${printable(p)}: ${printable(m)}`),

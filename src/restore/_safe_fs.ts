@@ -35,7 +35,8 @@ export function clearSlot(path: string): void {
  * umask); fails rather than open an existing entry or a link.
  */
 export function createExclusive(path: string, mode = 0o600): Deno.FsFile {
-  return Deno.openSync(path, { write: true, createNew: true, mode });
+  // Readable too, so `--verify` rereads what was written through the same descriptor.
+  return Deno.openSync(path, { read: true, write: true, createNew: true, mode });
 }
 
 /**

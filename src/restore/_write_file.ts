@@ -5,7 +5,7 @@
  * blocks of zeros left as holes, then owner, mode, xattrs and times. A file
  * that fails part way is removed: no truncated file is left behind.
  */
-import { fromBase64 } from "../crypto/mod.ts";
+import { equalBytes, fromBase64, fromHex, keyedId } from "../crypto/mod.ts";
 import { CorruptError, type NodeXattr } from "../repo/mod.ts";
 import {
   OsError,
@@ -30,6 +30,8 @@ export interface FileSpec {
   mtimeMs: number;
   /** Extended attributes to set; undefined when none or not wanted. */
   xattrs?: NodeXattr[];
+  /** Reread the file once written and check each blob's bytes against its id (`--verify`). */
+  verify?: { idKey: Uint8Array; ids: readonly string[] };
 }
 
 /** Who we are: a new file is owned by this user and (mostly) this group. */
@@ -63,12 +65,17 @@ export async function writeRestoredFile(
     // Blocks of zeros are skipped, not written, so holes come back as holes
     // (the file is new and empty, so what is skipped reads as zeros).
     const out = new SparseWriter(file);
-    for await (const blob of content) out.write(blob);
+    const lengths: number[] = [];
+    for await (const blob of content) {
+      out.write(blob);
+      lengths.push(blob.length);
+    }
     const written = out.size;
     if (written !== spec.size) {
       throw new CorruptError(`content is ${written} bytes, but the snapshot says ${spec.size}`);
     }
     out.finish();
+    if (spec.verify) verifyWritten(file, spec.verify.idKey, spec.verify.ids, lengths);
     if (!final) {
       setOwnerAndMode(
         path,
@@ -111,4 +118,26 @@ export function setXattrs(path: string, xattrs: readonly NodeXattr[] | undefined
     }
   }
   return warnings;
+}
+
+/** Rereads `file` from the start, blob by blob, and checks each against its id. */
+function verifyWritten(
+  file: Deno.FsFile,
+  idKey: Uint8Array,
+  ids: readonly string[],
+  lengths: readonly number[],
+): void {
+  file.seekSync(0, Deno.SeekMode.Start);
+  for (let i = 0; i < ids.length; i++) {
+    const buf = new Uint8Array(lengths[i]);
+    let at = 0;
+    while (at < buf.length) {
+      const n = file.readSync(buf.subarray(at));
+      if (n === null || n === 0) break;
+      at += n;
+    }
+    if (at !== buf.length || !equalBytes(keyedId(idKey, buf), fromHex(ids[i]))) {
+      throw new CorruptError(`verify failed: blob ${i + 1} of ${ids.length} reads back wrong`);
+    }
+  }
 }

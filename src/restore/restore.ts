@@ -67,6 +67,8 @@ export interface RestoreOptions {
    * exclude globs: what they leave out is not the snapshot's to judge.
    */
   delete?: boolean;
+  /** Reread each file written and check its bytes against the blob ids (restic's `--verify`). */
+  verify?: boolean;
   signal?: AbortSignal;
   /** Called for each entry skipped or restored only in part. */
   onWarning?: (path: string, message: string) => void;
@@ -449,6 +451,7 @@ class Restorer {
       atimeMs: this.#atime(node).getTime(),
       mtimeMs: nsToDate(node.mtime).getTime(),
       xattrs: this.opts.xattrs === false ? undefined : node.xattrs,
+      verify: this.opts.verify ? { idKey: this.#idKey(), ids: node.content ?? [] } : undefined,
     };
     const content = node.content ?? [];
     const { bytes, warnings } = this.#pool
@@ -481,6 +484,11 @@ class Restorer {
         this.#result.deleted++;
       });
     }
+  }
+
+  #idKey(): Uint8Array {
+    if (!(this.repo instanceof Repository)) throw new Error("verify needs a repository's keys");
+    return this.repo.master.id;
   }
 
   /** Does `--overwrite` keep the entry at `fsPath` instead of restoring `node` there? */
