@@ -105,8 +105,14 @@ for (let round = 0; round < ROUNDS; round++) {
     );
   }
   add(
-    "cairn restore in place over it, unchanged",
-    await timed(() => restore(repo, snapshot, { target: `${fs}/c`, workers: WORKERS.at(-1) })),
+    "cairn restore --overwrite if-changed over it, unchanged",
+    await timed(() =>
+      restore(repo, snapshot, {
+        target: `${fs}/c`,
+        workers: WORKERS.at(-1),
+        overwrite: "if-changed",
+      })
+    ),
   );
 }
 new Deno.Command("umount", { args: [FS], stderr: "null" }).outputSync();

@@ -22,7 +22,14 @@ import {
   type SnapshotWithId,
   type Tree,
 } from "../repo/mod.ts";
-import { DirLister, Excluder, listDir, type WalkError } from "../walker/mod.ts";
+import {
+  CACHEDIR_TAG,
+  DirLister,
+  Excluder,
+  hasMarker,
+  listDir,
+  type WalkError,
+} from "../walker/mod.ts";
 import {
   type MirrorDir,
   type MirrorEntry,
@@ -68,8 +75,14 @@ export interface BackupOptions {
   /** Absolute paths of the sources. */
   paths: string[];
   excludes?: string[];
-  /** Skip a directory that contains a file of one of these names. */
+  /** Exclude patterns that ignore case (`--iexclude`). */
+  iexcludes?: string[];
+  /** Skip a directory that contains a file of one of these names (`NAME[:HEADER]`, see `hasMarker`). */
   excludeIfPresent?: string[];
+  /** Leave out directories tagged with a valid `CACHEDIR.TAG` (`--exclude-caches`). */
+  excludeCaches?: boolean;
+  /** Leave out regular files larger than this many bytes. */
+  excludeLargerThan?: number;
   /** Do not cross into other filesystems below a source. */
   oneFileSystem?: boolean;
   host: string;
@@ -182,6 +195,8 @@ export class Archiver {
   readonly #counts = { new: 0, changed: 0, unmodified: 0, bytesAdded: 0, data: 0, tree: 0 };
   readonly #errors: WalkError[] = [];
   readonly #excluder: Excluder;
+  /** `excludeIfPresent`, with the cache tag when `excludeCaches`. */
+  readonly #markers: string[];
   readonly #treeIds = new Set<string>();
   readonly #hardLinks = new Map<string, Promise<Node | null>>();
   #parents!: ParentTrees;
@@ -215,7 +230,8 @@ export class Archiver {
   #streamData: PackWriter | undefined;
 
   constructor(private readonly repo: ArchiverRepo, private readonly opts: BackupOptions) {
-    this.#excluder = new Excluder(opts.excludes ?? []);
+    this.#excluder = new Excluder(opts.excludes ?? [], opts.iexcludes ?? []);
+    this.#markers = [...opts.excludeIfPresent ?? [], ...(opts.excludeCaches ? [CACHEDIR_TAG] : [])];
     const read = (opts.xattrs ?? true) && xattrsSupported;
     const parentStart = opts.parent?.started ? Date.parse(opts.parent.started) : NaN;
     this.#xattrs = {
@@ -504,7 +520,8 @@ export class Archiver {
     }
     this.#lister = new DirLister({
       excludes: this.opts.excludes,
-      excludeIfPresent: this.opts.excludeIfPresent,
+      iexcludes: this.opts.iexcludes,
+      excludeIfPresent: this.#markers,
       devs: this.opts.oneFileSystem ? [...this.#rootDevs] : undefined,
     });
     // `/` itself is a source: its listing is the root tree, and it covers every other source.
@@ -762,13 +779,17 @@ export class Archiver {
         return done(null);
       }
       for (const e of listing.errors) this.#error(e.path, e.message);
-      const marker = this.opts.excludeIfPresent ?? [];
-      if (marker.length && listing.entries.some((e) => marker.includes(e.name))) {
+      const marker = this.#markers;
+      if (marker.length && hasMarker(path, listing.entries.map((e) => e.name), marker)) {
         parentMirror?.drop(node.name);
         return done(null);
       }
       const old = oldNodes = await oldTree;
-      const kids = listing.entries.filter((e) => !this.#excluder.excludes(e.path));
+      const larger = this.opts.excludeLargerThan;
+      const kids = listing.entries.filter((e) =>
+        !this.#excluder.excludes(e.path) &&
+        !(larger !== undefined && e.info.isFile && e.info.size > larger)
+      );
       if (mirror) {
         md = await this.#mirrorDir(parentMirror, path, entry, kids.map((e) => e.name));
       }

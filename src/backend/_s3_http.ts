@@ -8,6 +8,7 @@
 
 import { AwsClient } from "aws4fetch";
 import { XMLParser } from "fast-xml-parser";
+import { concatBytes } from "../fs/mod.ts";
 import type { S3Credentials } from "./_s3_credentials.ts";
 import { S3Error, S3TransportError } from "./s3_errors.ts";
 
@@ -184,13 +185,7 @@ async function readBody(
     );
   }
   if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 const parser = new XMLParser({

@@ -31,6 +31,7 @@ export {
   type SaveOptions,
 } from "./backend.ts";
 export { LocalBackend } from "./local.ts";
+export { DryRunBackend } from "./dry_run.ts";
 export { MemoryBackend } from "./memory.ts";
 export { type FailNextOptions, FaultBackend, type FaultHook, InjectedFault } from "./fault.ts";
 export { isTransientError, RetryBackend, type RetryEvent, type RetryOptions } from "./retry.ts";

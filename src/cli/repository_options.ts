@@ -1,4 +1,4 @@
-import { createBackend, openBackend } from "../backend/mod.ts";
+import { type Backend, createBackend, openBackend } from "../backend/mod.ts";
 import { acquireSharedLock, type LockRepo, type RepoLock, Repository } from "../repo/mod.ts";
 import { printable } from "./output.ts";
 import { type CommandContext, stringFlag } from "./command.ts";
@@ -90,12 +90,17 @@ export async function readNewPassword(
  */
 export async function openRepository(
   ctx: CommandContext,
-  opts: { read?: boolean } = {},
+  opts: { read?: boolean; wrap?: (backend: Backend) => Backend } = {},
 ): Promise<Repository> {
   const location = repositoryLocation(ctx);
   const password = await obtainPassword(ctx);
+  const backend = withTestFaults(
+    openBackend(location, { env: ctx.env }),
+    ctx.env,
+    (l) => ctx.output.err(l),
+  );
   const repo = await Repository.open(
-    withTestFaults(openBackend(location, { env: ctx.env }), ctx.env, (l) => ctx.output.err(l)),
+    opts.wrap ? opts.wrap(backend) : backend,
     password,
     { onWarning: (m) => ctx.output.err(`warning: ${printable(m)}`) },
   );

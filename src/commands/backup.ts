@@ -28,13 +28,14 @@ import {
   mirrorSummary,
 } from "../mirror/mod.ts";
 import type { SnapshotWithId } from "../repo/mod.ts";
+import { DryRunBackend } from "../backend/mod.ts";
 
 /** `cairn backup`: one snapshot of the given paths. */
 export const backupCommand: Command = {
   name: "backup",
   summary: "back up files and directories into a new snapshot",
   usage:
-    "cairn backup PATH... [--tag T] [--host H] [--exclude GLOB] [--time ISO8601] [--mirror DIR [--no-purge] [--mirror-require-mount PATH]] [--json]\n       cairn backup --stdin [--stdin-filename NAME] | --stdin-from-command [--stdin-filename NAME] -- CMD ARG...",
+    "cairn backup PATH... [--files-from FILE] [--tag T] [--host H] [--exclude GLOB] [--iexclude GLOB] [--exclude-file FILE] [--exclude-caches] [--exclude-larger-than SIZE] [--dry-run] [--time ISO8601] [--mirror DIR [--no-purge] [--mirror-require-mount PATH]] [--json]\n       cairn backup --stdin [--stdin-filename NAME] | --stdin-from-command [--stdin-filename NAME] -- CMD ARG...",
   description: [
     "Files whose size, mtime, ctime and inode match the parent snapshot (the latest one",
     "of the same host and paths) are not read again. Exit code 3 means the snapshot was",
@@ -60,11 +61,49 @@ export const backupCommand: Command = {
       arg: "GLOB",
       description: "leave out matching paths; no '/' matches names at any depth (repeatable)",
     },
+    "exclude-file": {
+      type: "string",
+      multiple: true,
+      arg: "FILE",
+      description: "read --exclude patterns from FILE, one a line (repeatable)",
+    },
+    iexclude: {
+      type: "string",
+      multiple: true,
+      arg: "GLOB",
+      description: "like --exclude, ignoring case (repeatable)",
+    },
+    "iexclude-file": {
+      type: "string",
+      multiple: true,
+      arg: "FILE",
+      description: "read --iexclude patterns from FILE, one a line (repeatable)",
+    },
     "exclude-if-present": {
       type: "string",
       multiple: true,
-      arg: "NAME",
-      description: "leave out directories that contain a file NAME (repeatable)",
+      arg: "NAME[:HEADER]",
+      description: "leave out directories that contain a file NAME (starting with HEADER)",
+    },
+    "exclude-caches": {
+      type: "boolean",
+      description: "leave out directories tagged with a valid CACHEDIR.TAG",
+    },
+    "exclude-larger-than": {
+      type: "string",
+      arg: "SIZE",
+      description: "leave out files larger than SIZE (e.g. 500K, 2M, 1G)",
+    },
+    "files-from": {
+      type: "string",
+      multiple: true,
+      arg: "FILE",
+      description: "back up the paths listed in FILE, one a line, too (repeatable)",
+    },
+    "dry-run": {
+      type: "boolean",
+      short: "n",
+      description: "read everything and say what would be stored; store nothing",
     },
     "one-file-system": { type: "boolean", description: "do not cross filesystem boundaries" },
     time: {
@@ -118,9 +157,13 @@ export const backupCommand: Command = {
     if (stringFlag(ctx.flags, "stdin-filename") !== undefined) {
       throw new UsageError("--stdin-filename needs --stdin or --stdin-from-command");
     }
-    expectPositionals(this, ctx.positionals, 1, Infinity);
+    const listed = listFlag(ctx.flags, "files-from").flatMap((f) => lines(f, "--files-from"));
+    if (ctx.positionals.length === 0 && listed.length === 0) {
+      expectPositionals(this, ctx.positionals, 1, Infinity);
+    }
     const time = timeOf(ctx.flags);
-    const paths = ctx.positionals.map((p) => resolve(p));
+    const paths = [...ctx.positionals, ...listed].map((p) => resolve(p));
+    const selection = selectionOf(ctx.flags);
     for (const p of paths) {
       try {
         Deno.lstatSync(p);
@@ -128,7 +171,14 @@ export const backupCommand: Command = {
         throw new UsageError(`Cannot back up ${printable(p)}: ${(err as Error).message}`);
       }
     }
-    const repo = await openRepository(ctx);
+    const dryRun = ctx.flags["dry-run"] === true;
+    if (dryRun && stringFlag(ctx.flags, "mirror") !== undefined) {
+      throw new UsageError("--dry-run does not combine with --mirror");
+    }
+    let dry: DryRunBackend | undefined;
+    const repo = await openRepository(ctx, {
+      wrap: dryRun ? (b) => (dry = new DryRunBackend(b)) : undefined,
+    });
     const host = stringFlag(ctx.flags, "host") ?? Deno.hostname();
     const parent = ctx.flags.force
       ? undefined
@@ -157,8 +207,7 @@ export const backupCommand: Command = {
         time,
         parent,
         tags: listFlag(ctx.flags, "tag"),
-        excludes: listFlag(ctx.flags, "exclude"),
-        excludeIfPresent: listFlag(ctx.flags, "exclude-if-present"),
+        ...selection,
         oneFileSystem: ctx.flags["one-file-system"] === true,
         readSpecial: ctx.flags["read-special"] === true,
         xattrs: ctx.flags["no-xattrs"] !== true,
@@ -171,11 +220,60 @@ export const backupCommand: Command = {
       };
       return mirror ? backupWithMirror(repo, opts, mirror) : backup(repo, opts);
     });
+    if (dry) {
+      reportDryRun(ctx.output, result, dry, ctx.flags.json === true, parent);
+      return result.errors.length > 0 ? ExitCode.partial : ExitCode.ok;
+    }
     report(ctx.output, result, ctx.flags.json === true, parent);
     const mirrorErrors = "mirror" in result ? (result as MirroredBackupResult).mirror.errors : [];
     return result.errors.length + mirrorErrors.length > 0 ? ExitCode.partial : ExitCode.ok;
   },
 };
+
+/**
+ * The lines of a list file (`--files-from`, `--exclude-file`), as restic
+ * reads them: blank lines and lines starting with `#` are skipped, and
+ * surrounding whitespace is trimmed.
+ */
+function lines(file: string, flag: string): string[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch (err) {
+    throw new UsageError(`${flag} ${printable(file)}: ${(err as Error).message}`);
+  }
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+}
+
+/** What the exclusion flags select, for {@link BackupOptions}. */
+function selectionOf(flags: import("../cli/mod.ts").Flags): Pick<
+  BackupOptions,
+  "excludes" | "iexcludes" | "excludeIfPresent" | "excludeCaches" | "excludeLargerThan"
+> {
+  const excludes = [
+    ...listFlag(flags, "exclude"),
+    ...listFlag(flags, "exclude-file").flatMap((f) => lines(f, "--exclude-file")),
+  ];
+  const iexcludes = [
+    ...listFlag(flags, "iexclude"),
+    ...listFlag(flags, "iexclude-file").flatMap((f) => lines(f, "--iexclude-file")),
+  ];
+  const larger = stringFlag(flags, "exclude-larger-than");
+  return {
+    excludes,
+    iexcludes,
+    excludeIfPresent: listFlag(flags, "exclude-if-present"),
+    excludeCaches: flags["exclude-caches"] === true,
+    excludeLargerThan: larger === undefined ? undefined : parseSize(larger),
+  };
+}
+
+/** A size like `500`, `500K`, `2M`, `1.5G` (powers of 1024); UsageError otherwise. */
+function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([KMGT]?)i?B?$/i.exec(text);
+  if (!m) throw new UsageError(`--exclude-larger-than "${printable(text)}" is not a size like 2M`);
+  return Math.floor(Number(m[1]) * 1024 ** "BKMGT".indexOf((m[2] || "B").toUpperCase()));
+}
 
 function timeOf(flags: import("../cli/mod.ts").Flags): Date | undefined {
   const timeFlag = stringFlag(flags, "time");
@@ -199,7 +297,22 @@ async function backupStream(ctx: import("../cli/mod.ts").CommandContext): Promis
   if (!fromCommand && positionals.length > 0) {
     throw new UsageError("--stdin takes no PATH; the snapshot holds only the stream");
   }
-  for (const f of ["mirror", "no-purge", "mirror-require-mount", "exclude", "parent"]) {
+  const notForStreams = [
+    "mirror",
+    "no-purge",
+    "mirror-require-mount",
+    "exclude",
+    "exclude-file",
+    "iexclude",
+    "iexclude-file",
+    "exclude-if-present",
+    "exclude-caches",
+    "exclude-larger-than",
+    "files-from",
+    "dry-run",
+    "parent",
+  ];
+  for (const f of notForStreams) {
     if (flags[f] !== undefined) throw new UsageError(`--${f} does not apply to a stream backup`);
   }
   const name = stringFlag(flags, "stdin-filename") ?? "stdin";
@@ -268,6 +381,39 @@ async function runWithProgress<T>(
   } finally {
     if (timer !== undefined) clearInterval(timer);
   }
+}
+
+/** What a dry run would have stored; nothing was. */
+function reportDryRun(
+  output: import("../cli/mod.ts").Output,
+  r: BackupResult,
+  dry: DryRunBackend,
+  json: boolean,
+  parent: SnapshotWithId | undefined,
+): void {
+  const s = r.summary;
+  if (json) {
+    output.out(JSON.stringify({
+      message_type: "summary",
+      dry_run: true,
+      snapshot: null,
+      parent: parent?.id ?? null,
+      ...s,
+      packs_would_add: dry.written.packs,
+      complete: r.errors.length === 0,
+    }));
+    return;
+  }
+  output.out(
+    `Files: ${s.files_new} new, ${s.files_changed} changed, ${s.files_unmodified} unmodified`,
+  );
+  output.out(`Dirs: ${s.dirs}`);
+  output.out(
+    `Dry run: read ${formatBytes(s.bytes_read)}, would add ${
+      formatBytes(s.bytes_added)
+    } in ${dry.written.packs} pack(s); nothing was stored`,
+  );
+  if (r.errors.length > 0) output.out(`${r.errors.length} file(s) could not be read`);
 }
 
 function report(

@@ -14,6 +14,8 @@ import {
 import { findPath, splitPath } from "../catalog/mod.ts";
 import {
   DeviceRefusedError,
+  type Overwrite,
+  OVERWRITE_MODES,
   restore,
   type RestoreProgress,
   restoreToDevice,
@@ -24,12 +26,15 @@ export const restoreCommand: Command = {
   name: "restore",
   summary: "restore a snapshot into a directory",
   usage:
-    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]\n       cairn restore SNAPSHOT --path /dev/SRC --to-device /dev/DEST",
+    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--exclude GLOB]... [--iexclude GLOB]... [--overwrite MODE] [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]\n       cairn restore SNAPSHOT --path /dev/SRC --to-device /dev/DEST",
   description: [
     "Paths keep their place below DIR: /home/ann is restored to DIR/home/ann.",
     "Nothing is written outside DIR or through a symbolic link. A glob without '/'",
     "matches names at any depth; with '/' the whole path. setuid/setgid bits, FIFOs",
     "and (as root) device nodes are restored only with --special.",
+    "Restoring over an existing tree, --overwrite decides per file (as restic 0.17):",
+    "always (default) rewrites it, if-changed keeps one of the same size and mtime,",
+    "if-newer keeps one at least as new as the snapshot's, never keeps whatever is there.",
     "Exit code 1 means some entries could not be restored; they are listed on stderr.",
     "With --to-device, the disk image stored as --path (backup --read-special) is written",
     "onto DEST, only if DEST is a block device at least as large, neither it nor one of",
@@ -43,6 +48,23 @@ export const restoreCommand: Command = {
       multiple: true,
       arg: "GLOB",
       description: "restore only matching paths (repeatable)",
+    },
+    overwrite: {
+      type: "string",
+      arg: "MODE",
+      description: "always | if-changed | if-newer | never: what to do with existing files",
+    },
+    exclude: {
+      type: "string",
+      multiple: true,
+      arg: "GLOB",
+      description: "leave out matching paths and what is below them (repeatable)",
+    },
+    iexclude: {
+      type: "string",
+      multiple: true,
+      arg: "GLOB",
+      description: "like --exclude, ignoring case (repeatable)",
     },
     special: {
       type: "boolean",
@@ -64,6 +86,14 @@ export const restoreCommand: Command = {
     if (stringFlag(ctx.flags, "to-device") !== undefined) return await toDevice(ctx);
     const target = stringFlag(ctx.flags, "target");
     if (!target) throw new UsageError("cairn restore: --target DIR is required");
+    const overwrite = stringFlag(ctx.flags, "overwrite") ?? "always";
+    if (!(OVERWRITE_MODES as readonly string[]).includes(overwrite)) {
+      throw new UsageError(
+        `cairn restore: --overwrite must be one of ${OVERWRITE_MODES.join(", ")}, not ${
+          JSON.stringify(overwrite)
+        }`,
+      );
+    }
     const repo = await openRepository(ctx, { read: true });
     const snapshot = await findSnapshotArg(repo, ctx.positionals[0], ctx.flags);
     const { output } = ctx;
@@ -85,7 +115,10 @@ export const restoreCommand: Command = {
       result = await restore(repo, snapshot, {
         target,
         include: listFlag(ctx.flags, "include"),
+        exclude: listFlag(ctx.flags, "exclude"),
+        iexclude: listFlag(ctx.flags, "iexclude"),
         special: ctx.flags.special === true,
+        overwrite: overwrite as Overwrite,
         xattrs: ctx.flags["no-xattrs"] !== true,
         signal: ctx.signal,
         onWarning: (p, m) => output.err(`warning: ${printable(p)}: ${printable(m)}`),
@@ -101,12 +134,14 @@ export const restoreCommand: Command = {
         snapshot: snapshot.id,
         target,
         files: result.files,
+        skipped: result.skipped,
         dirs: result.dirs,
         bytes: result.bytes,
         warnings: result.warnings,
         errors: result.errors,
       }));
     } else {
+      const kept = result.skipped ? `, kept ${result.skipped} existing` : "";
       const problems = [
         result.warnings.length ? `${result.warnings.length} warning(s)` : "",
         result.errors.length ? `${result.errors.length} error(s)` : "",
@@ -114,7 +149,7 @@ export const restoreCommand: Command = {
       output.out(
         `restored ${result.files} files, ${result.dirs} dirs, ${
           formatBytes(result.bytes)
-        } from snapshot ${snapshot.id.slice(0, 8)} into ${printable(target)}${
+        }${kept} from snapshot ${snapshot.id.slice(0, 8)} into ${printable(target)}${
           problems ? ` (${problems})` : ""
         }`,
       );

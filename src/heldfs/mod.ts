@@ -7,3 +7,4 @@
  * @module
  */
 export * from "./held_dir.ts";
+export * from "./final_file.ts";

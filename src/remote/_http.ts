@@ -1,5 +1,7 @@
 // HTTP helpers shared by the job fetcher and the report queue.
 
+import { concatBytes } from "../fs/mod.ts";
+
 /** A response body was larger than the caller allows. */
 export class TooLargeError extends Error {
   constructor(what: string, limit: number) {
@@ -42,13 +44,7 @@ export async function readBounded(
   } finally {
     reader.releaseLock();
   }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /**

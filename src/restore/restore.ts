@@ -14,8 +14,9 @@ import {
 } from "../repo/mod.ts";
 import { lstatOrNull } from "../fs/mod.ts";
 import { isRoot, setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
-import { type DirId, HeldDir, unheld } from "../heldfs/mod.ts";
+import { type DirId, HeldDir, isFinalFile, isNewerFile, unheld } from "../heldfs/mod.ts";
 import { IncludeFilter } from "./_include.ts";
+import { Excluder } from "../walker/mod.ts";
 import { clearSlot, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
 import { type FileSpec, setXattrs, writeRestoredFile } from "./_write_file.ts";
@@ -37,6 +38,10 @@ export interface RestoreOptions {
   target: string;
   /** Globs on snapshot paths; see {@link IncludeFilter}. Default: everything. */
   include?: string[];
+  /** Globs on snapshot paths to leave out (with what is below them), as backup's `--exclude`. */
+  exclude?: string[];
+  /** Like `exclude`, ignoring case. */
+  iexclude?: string[];
   /** Also restore setuid/setgid/sticky bits, FIFOs and (as root) device nodes. */
   special?: boolean;
   /** Entries the walk may visit before it stops (default: {@link walkLimit}). */
@@ -48,6 +53,14 @@ export interface RestoreOptions {
    * {@link defaultRestoreWorkers}); 0 writes them on the calling thread.
    */
   workers?: number;
+  /**
+   * What to do with a file or link already in the target, as restic 0.17's
+   * `--overwrite`: `always` (default) writes it again; `if-changed` keeps a
+   * file of the same size and mtime; `if-newer` keeps a file at least as new
+   * as the snapshot's; `never` keeps whatever is there. Kept files are
+   * counted in `skipped`; directories get their metadata either way.
+   */
+  overwrite?: Overwrite;
   signal?: AbortSignal;
   /** Called for each entry skipped or restored only in part. */
   onWarning?: (path: string, message: string) => void;
@@ -56,6 +69,9 @@ export interface RestoreOptions {
   /** Called after each entry is restored. */
   onProgress?: (p: RestoreProgress) => void;
 }
+
+export const OVERWRITE_MODES = ["always", "if-changed", "if-newer", "never"] as const;
+export type Overwrite = typeof OVERWRITE_MODES[number];
 
 /** Live counters of a restore. */
 export interface RestoreProgress {
@@ -74,6 +90,8 @@ export interface RestoreIssue {
 
 export interface RestoreResult {
   files: number;
+  /** Files and links left as they were (see {@link RestoreOptions.overwrite}). */
+  skipped: number;
   dirs: number;
   bytes: number;
   /** Entries deliberately skipped or changed (special files, dropped bits). */
@@ -149,6 +167,7 @@ export function restore(
 
 class Restorer {
   readonly #include: IncludeFilter;
+  readonly #exclude: Excluder;
   readonly #asRoot = isRoot();
   readonly #dirs: DirFrame[] = [];
   readonly #symlinks: Deferred[] = [];
@@ -156,11 +175,19 @@ class Restorer {
   readonly #linked = new Map<string, { dir: DirFrame; name: string }>();
   /** Directories reopened after their walk (see {@link reopen}). */
   #reopened: DirFrame[] = [];
-  readonly #result: RestoreResult = { files: 0, dirs: 0, bytes: 0, warnings: [], errors: [] };
+  readonly #result: RestoreResult = {
+    files: 0,
+    skipped: 0,
+    dirs: 0,
+    bytes: 0,
+    warnings: [],
+    errors: [],
+  };
   #pool: RestorePool | undefined;
 
   constructor(private readonly repo: RestoreRepo, private readonly opts: RestoreOptions) {
     this.#include = new IncludeFilter(opts.include ?? []);
+    this.#exclude = new Excluder(opts.exclude ?? [], opts.iexclude ?? []);
   }
 
   async run(rootTree: string): Promise<RestoreResult> {
@@ -297,6 +324,7 @@ class Restorer {
       );
     }
     const snapPath = dir.snapPath === "/" ? `/${node.name}` : `${dir.snapPath}/${node.name}`;
+    if (this.#exclude.excludes(snapPath)) return undefined;
     const inc = included || this.#include.matches(snapPath, node.name);
     if (node.type === "dir") {
       const child: DirFrame = {
@@ -374,6 +402,15 @@ class Restorer {
     const setgidDir = dir.setgid === true;
     const fsPath = held.at(node.name);
     const key = node.links > 1 ? `${node.dev}:${node.inode}` : undefined;
+    if (this.#keeps(fsPath, node)) {
+      // Its other names link to the file kept (or are kept themselves).
+      if (key !== undefined && !this.#linked.has(key)) {
+        this.#linked.set(key, { dir, name: node.name });
+      }
+      this.#result.skipped++;
+      this.#progress(snapPath);
+      return;
+    }
     const first = key === undefined ? undefined : this.#linked.get(key);
     if (first !== undefined) {
       const from = this.reopen(first.dir).at(first.name);
@@ -409,6 +446,20 @@ class Restorer {
     if (key !== undefined) this.#linked.set(key, { dir, name: node.name });
     this.#result.files++;
     this.#progress(snapPath);
+  }
+
+  /** Does `--overwrite` keep the entry at `fsPath` instead of restoring `node` there? */
+  #keeps(fsPath: string, node: Node): boolean {
+    const mode = this.opts.overwrite ?? "always";
+    if (mode === "always") return false;
+    const st = lstatOrNull(fsPath);
+    if (!st) return false;
+    if (mode === "never") return !st.isDirectory;
+    if (node.type === "symlink") {
+      return st.isSymlink && Deno.readLinkSync(fsPath) === (node.target ?? "");
+    }
+    const want = { size: node.size ?? 0, mtimeMs: nsToDate(node.mtime).getTime() };
+    return mode === "if-changed" ? isFinalFile(st, want) : isNewerFile(st, want);
   }
 
   async #restoreSpecial(node: Node, held: HeldDir, snapPath: string): Promise<void> {
@@ -456,6 +507,10 @@ class Restorer {
         );
       }
       const fsPath = held.at(node.name);
+      if (this.#keeps(fsPath, node)) {
+        this.#result.skipped++;
+        return this.#progress(snapPath);
+      }
       clearSlot(fsPath);
       Deno.symlinkSync(node.target ?? "", fsPath);
       this.#setXattrs(node, fsPath, snapPath);

@@ -1,4 +1,4 @@
-import { CorruptError, fileContent, type Node, type Repository } from "../repo/mod.ts";
+import { type ContentSource, CorruptError, fileContent, type Node } from "../repo/mod.ts";
 
 /** Why an image is not written onto a device: one line, nothing written. */
 export class DeviceRefusedError extends Error {}
@@ -82,7 +82,7 @@ export function checkDevice(device: string, size: number, opts: ToDeviceOptions 
  * no holes) and synced before this returns.
  */
 export async function restoreToDevice(
-  repo: Repository,
+  repo: ContentSource,
   node: Node,
   device: string,
   opts: ToDeviceOptions = {},

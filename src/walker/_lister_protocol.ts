@@ -6,6 +6,8 @@ export interface ListerInit {
   type: "init";
   /** Exclude patterns (see `Excluder`): an excluded directory is not descended into. */
   excludes: string[];
+  /** Case-insensitive exclude patterns. */
+  iexcludes: string[];
   /** Names whose presence in a directory leaves it out (`--exclude-if-present`). */
   markers: string[];
   /** With `--one-file-system`: the devices of the sources; others are not descended into. */

@@ -7,6 +7,7 @@
  * entries waits to be consumed.
  */
 import { Excluder } from "./excluder.ts";
+import { hasMarker } from "./markers.ts";
 import { listDir } from "./list_dir.ts";
 import {
   type EncodedListing,
@@ -68,7 +69,7 @@ function visit(dir: string): void {
   outstanding += entries.length + 1;
   // The same decisions as the archiver's walk: a marker leaves the whole
   // directory out, excluded and other-device directories are not entered.
-  if (opts!.markers.length && entries.some((e) => opts!.markers.includes(e.name))) return;
+  if (hasMarker(dir, names, opts!.markers)) return;
   for (let i = entries.length - 1; i >= 0; i--) {
     const e = entries[i];
     if (!e.info.isDirectory || excluder.excludes(e.path)) continue;
@@ -100,7 +101,7 @@ self.onmessage = (e: MessageEvent<ToLister>) => {
   const m = e.data;
   if (m.type === "init") {
     opts = m;
-    excluder = new Excluder(m.excludes);
+    excluder = new Excluder(m.excludes, m.iexcludes);
     devs = m.devs ? new Set(m.devs) : null;
     return;
   }

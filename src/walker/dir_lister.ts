@@ -10,6 +10,8 @@ import {
 /** What the lister must know to walk only where the backup will. */
 export interface DirListerOptions {
   excludes?: readonly string[];
+  /** Case-insensitive exclude patterns. */
+  iexcludes?: readonly string[];
   excludeIfPresent?: readonly string[];
   /** The sources' devices, with `--one-file-system`. */
   devs?: readonly number[];
@@ -102,6 +104,7 @@ export class DirLister {
       {
         type: "init",
         excludes: [...(this.opts.excludes ?? [])],
+        iexcludes: [...(this.opts.iexcludes ?? [])],
         markers: [...(this.opts.excludeIfPresent ?? [])],
         devs: this.opts.devs ? [...this.opts.devs] : null,
         window: this.opts.window ?? 8192,

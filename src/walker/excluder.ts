@@ -11,12 +11,15 @@ export class Excluder {
   readonly #byName: ((s: string) => boolean)[] = [];
   readonly #byPath: ((s: string) => boolean)[] = [];
 
-  constructor(readonly patterns: readonly string[] = []) {
-    for (const p of patterns) {
+  /** `insensitive` patterns ignore case (`--iexclude`). */
+  constructor(readonly patterns: readonly string[] = [], insensitive: readonly string[] = []) {
+    const add = (p: string, nocase: boolean) => {
       if (p.trim() === "") throw new TypeError("Empty exclude pattern");
-      const m = picomatch(p.replace(/\/+$/, ""), { dot: true });
+      const m = picomatch(p.replace(/\/+$/, ""), { dot: true, nocase });
       (p.includes("/") ? this.#byPath : this.#byName).push(m);
-    }
+    };
+    for (const p of patterns) add(p, false);
+    for (const p of insensitive) add(p, true);
   }
 
   /** Is the entry at absolute `path` excluded? */

@@ -1,0 +1,84 @@
+import { assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
+import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+
+interface Summary {
+  files: number;
+  skipped: number;
+  errors: unknown[];
+}
+
+/** A tree backed up, restored once into `out`; returns where each file landed. */
+async function restoredOnce() {
+  const { dir, env } = await makeRepo();
+  const src = `${dir}/src`;
+  await Deno.mkdir(`${src}/sub`, { recursive: true });
+  await Deno.writeTextFile(`${src}/a.txt`, "alpha\n");
+  await Deno.writeTextFile(`${src}/sub/b.txt`, "bravo\n");
+  await Deno.symlink("a.txt", `${src}/link`);
+  assertEquals((await cairn(["backup", src], { env })).code, 0);
+  const out = `${dir}/out`;
+  const first = await cairn(["restore", "latest", "-t", out, "--json"], { env });
+  assertEquals(first.code, 0, first.stderr);
+  const at = (p: string) => `${out}${src}/${p}`;
+  return { dir, env, out, at };
+}
+
+const run = (env: Record<string, string>, out: string, mode: string) =>
+  cairn(["restore", "latest", "-t", out, "--overwrite", mode, "--json"], { env });
+
+Deno.test("restore --overwrite if-changed keeps files of the same size and mtime, rewrites one whose size changed", async () => {
+  const { dir, env, out, at } = await restoredOnce();
+  const mtime = (await Deno.stat(at("a.txt"))).mtime!;
+  // Same size and mtime but other bytes: if-changed trusts the quick check, as restic does.
+  await Deno.writeTextFile(at("sub/b.txt"), "BRAVO\n");
+  await Deno.utime(at("sub/b.txt"), mtime, (await Deno.stat(at("a.txt"))).mtime!);
+  // A changed size is rewritten.
+  await Deno.writeTextFile(at("a.txt"), "alpha, edited\n");
+  const r = await run(env, out, "if-changed");
+  assertEquals(r.code, 0, r.stderr);
+  const s = lastJson<Summary>(r);
+  assertEquals([s.files, s.skipped, s.errors], [1, 2, []]); // a.txt written; link and b kept
+  assertEquals(await Deno.readTextFile(at("a.txt")), "alpha\n");
+  assertEquals(await Deno.readTextFile(at("sub/b.txt")), "BRAVO\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("restore --overwrite always rewrites every file; never keeps every one", async () => {
+  const { dir, env, out, at } = await restoredOnce();
+  await Deno.writeTextFile(at("a.txt"), "local change\n");
+  const never = await run(env, out, "never");
+  assertEquals(never.code, 0, never.stderr);
+  assertEquals([lastJson<Summary>(never).files, lastJson<Summary>(never).skipped], [0, 3]);
+  assertEquals(await Deno.readTextFile(at("a.txt")), "local change\n");
+  await Deno.remove(at("sub/b.txt"));
+  const again = await run(env, out, "never");
+  assertEquals(lastJson<Summary>(again).files, 1, "a missing file is restored even with never");
+  assertEquals(await Deno.readTextFile(at("sub/b.txt")), "bravo\n");
+  const always = await run(env, out, "always");
+  assertEquals([lastJson<Summary>(always).files, lastJson<Summary>(always).skipped], [3, 0]);
+  assertEquals(await Deno.readTextFile(at("a.txt")), "alpha\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("restore --overwrite if-newer keeps a file edited after the backup", async () => {
+  const { dir, env, out, at } = await restoredOnce();
+  await Deno.writeTextFile(at("a.txt"), "newer local edit\n"); // mtime now, after the snapshot's
+  await Deno.writeTextFile(at("sub/b.txt"), "older\n");
+  await Deno.utime(at("sub/b.txt"), new Date(1_000_000), new Date(1_000_000));
+  const r = await run(env, out, "if-newer");
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(await Deno.readTextFile(at("a.txt")), "newer local edit\n");
+  assertEquals(await Deno.readTextFile(at("sub/b.txt")), "bravo\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("restore --overwrite with an unknown mode is a usage error naming it", async () => {
+  const { dir, env } = await makeRepo();
+  const r = await cairn(["restore", "latest", "-t", `${dir}/out`, "--overwrite", "sometimes"], {
+    env,
+  });
+  assertEquals(r.code, 2);
+  assertStringIncludes(r.stderr, `--overwrite must be one of always, if-changed, if-newer, never`);
+  assertStringIncludes(r.stderr, `"sometimes"`);
+  await Deno.remove(dir, { recursive: true });
+});
