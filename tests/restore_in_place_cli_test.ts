@@ -82,3 +82,32 @@ Deno.test("restore --overwrite with an unknown mode is a usage error naming it",
   assertStringIncludes(r.stderr, `"sometimes"`);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("restore --delete removes what the snapshot does not have, and never follows a link", async () => {
+  const { dir, env, out, at } = await restoredOnce();
+  const outside = `${dir}/outside`;
+  await Deno.mkdir(outside);
+  await Deno.writeTextFile(`${outside}/keep.txt`, "not the restore's\n");
+  await Deno.writeTextFile(at("extra.txt"), "extra\n");
+  await Deno.mkdir(at("sub/extra-dir/deep"), { recursive: true });
+  await Deno.writeTextFile(at("sub/extra-dir/deep/f"), "f\n");
+  await Deno.symlink(outside, at("sub/to-outside"));
+  const r = await cairn(
+    ["restore", "latest", "-t", out, "--overwrite", "if-changed", "--delete", "--json"],
+    { env },
+  );
+  assertEquals(r.code, 0, r.stderr);
+  const s = lastJson<Summary & { deleted: number }>(r);
+  assertEquals([s.files, s.skipped, s.deleted, s.errors], [0, 3, 3, []]);
+  for (const gone of ["extra.txt", "sub/extra-dir", "sub/to-outside"]) {
+    assertEquals(await Deno.lstat(at(gone)).then(() => true, () => false), false, gone);
+  }
+  assertEquals(await Deno.readTextFile(`${outside}/keep.txt`), "not the restore's\n");
+  assertEquals(await Deno.readTextFile(at("sub/b.txt")), "bravo\n");
+  const mixed = await cairn(["restore", "latest", "-t", out, "--delete", "--include", "*.txt"], {
+    env,
+  });
+  assertEquals(mixed.code, 2);
+  assertStringIncludes(mixed.stderr, "--delete cannot be combined with --include or --exclude");
+  await Deno.remove(dir, { recursive: true });
+});

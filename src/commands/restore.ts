@@ -26,7 +26,7 @@ export const restoreCommand: Command = {
   name: "restore",
   summary: "restore a snapshot into a directory",
   usage:
-    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--exclude GLOB]... [--iexclude GLOB]... [--overwrite MODE] [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]\n       cairn restore SNAPSHOT --path /dev/SRC --to-device /dev/DEST",
+    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--exclude GLOB]... [--iexclude GLOB]... [--overwrite MODE] [--delete] [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]\n       cairn restore SNAPSHOT --path /dev/SRC --to-device /dev/DEST",
   description: [
     "Paths keep their place below DIR: /home/ann is restored to DIR/home/ann.",
     "Nothing is written outside DIR or through a symbolic link. A glob without '/'",
@@ -35,6 +35,7 @@ export const restoreCommand: Command = {
     "Restoring over an existing tree, --overwrite decides per file (as restic 0.17):",
     "always (default) rewrites it, if-changed keeps one of the same size and mtime,",
     "if-newer keeps one at least as new as the snapshot's, never keeps whatever is there.",
+    "--delete removes what the target has and the snapshot does not (not with globs).",
     "Exit code 1 means some entries could not be restored; they are listed on stderr.",
     "With --to-device, the disk image stored as --path (backup --read-special) is written",
     "onto DEST, only if DEST is a block device at least as large, neither it nor one of",
@@ -66,6 +67,10 @@ export const restoreCommand: Command = {
       arg: "GLOB",
       description: "like --exclude, ignoring case (repeatable)",
     },
+    delete: {
+      type: "boolean",
+      description: "remove files in DIR that the snapshot does not have",
+    },
     special: {
       type: "boolean",
       description: "also restore setuid/setgid bits, FIFOs and device nodes",
@@ -94,6 +99,12 @@ export const restoreCommand: Command = {
         }`,
       );
     }
+    const filtered = ["include", "exclude", "iexclude"].some((f) => listFlag(ctx.flags, f).length);
+    if (ctx.flags.delete === true && filtered) {
+      throw new UsageError(
+        "cairn restore: --delete cannot be combined with --include or --exclude",
+      );
+    }
     const repo = await openRepository(ctx, { read: true });
     const snapshot = await findSnapshotArg(repo, ctx.positionals[0], ctx.flags);
     const { output } = ctx;
@@ -119,6 +130,7 @@ export const restoreCommand: Command = {
         iexclude: listFlag(ctx.flags, "iexclude"),
         special: ctx.flags.special === true,
         overwrite: overwrite as Overwrite,
+        delete: ctx.flags.delete === true,
         xattrs: ctx.flags["no-xattrs"] !== true,
         signal: ctx.signal,
         onWarning: (p, m) => output.err(`warning: ${printable(p)}: ${printable(m)}`),
@@ -135,13 +147,15 @@ export const restoreCommand: Command = {
         target,
         files: result.files,
         skipped: result.skipped,
+        deleted: result.deleted,
         dirs: result.dirs,
         bytes: result.bytes,
         warnings: result.warnings,
         errors: result.errors,
       }));
     } else {
-      const kept = result.skipped ? `, kept ${result.skipped} existing` : "";
+      const kept = (result.skipped ? `, kept ${result.skipped} existing` : "") +
+        (result.deleted ? `, deleted ${result.deleted}` : "");
       const problems = [
         result.warnings.length ? `${result.warnings.length} warning(s)` : "",
         result.errors.length ? `${result.errors.length} error(s)` : "",

@@ -61,6 +61,12 @@ export interface RestoreOptions {
    * counted in `skipped`; directories get their metadata either way.
    */
   overwrite?: Overwrite;
+  /**
+   * Remove what the target has and the snapshot does not, in every
+   * directory restored (restic's `--delete`). Only without include or
+   * exclude globs: what they leave out is not the snapshot's to judge.
+   */
+  delete?: boolean;
   signal?: AbortSignal;
   /** Called for each entry skipped or restored only in part. */
   onWarning?: (path: string, message: string) => void;
@@ -92,6 +98,8 @@ export interface RestoreResult {
   files: number;
   /** Files and links left as they were (see {@link RestoreOptions.overwrite}). */
   skipped: number;
+  /** Entries removed by {@link RestoreOptions.delete}. */
+  deleted: number;
   dirs: number;
   bytes: number;
   /** Entries deliberately skipped or changed (special files, dropped bits). */
@@ -178,6 +186,7 @@ class Restorer {
   readonly #result: RestoreResult = {
     files: 0,
     skipped: 0,
+    deleted: 0,
     dirs: 0,
     bytes: 0,
     warnings: [],
@@ -191,6 +200,10 @@ class Restorer {
   }
 
   async run(rootTree: string): Promise<RestoreResult> {
+    const o = this.opts;
+    if (o.delete && (o.include?.length || o.exclude?.length || o.iexclude?.length)) {
+      throw new Error("delete cannot be combined with include or exclude globs");
+    }
     Deno.mkdirSync(this.opts.target, { recursive: true, mode: 0o700 });
     // The target itself may be a link the user chose; everything below it is ours to check.
     const root = Deno.realPathSync(this.opts.target);
@@ -287,6 +300,9 @@ class Restorer {
         if (top.at >= top.nodes.length) {
           stack.pop();
           onPath.delete(top.treeId);
+          if (this.opts.delete && top.included && top.dir.made) {
+            this.#deleteExtra(top.dir, top.nodes);
+          }
           this.#leave(top.dir);
           continue;
         }
@@ -446,6 +462,25 @@ class Restorer {
     if (key !== undefined) this.#linked.set(key, { dir, name: node.name });
     this.#result.files++;
     this.#progress(snapPath);
+  }
+
+  /**
+   * Removes the entries of `dir` its tree does not name, through the held
+   * directory (a link is removed, never followed; a directory goes with
+   * everything below it).
+   */
+  #deleteExtra(dir: DirFrame, nodes: readonly Node[]): void {
+    const held = dir.held;
+    if (!held || held.closed) return;
+    const keep = new Set(nodes.map((n) => n.name));
+    for (const e of Deno.readDirSync(held.self)) {
+      if (keep.has(e.name)) continue;
+      const snapPath = dir.snapPath === "/" ? `/${e.name}` : `${dir.snapPath}/${e.name}`;
+      this.#guard(snapPath, () => {
+        Deno.removeSync(held.at(e.name), { recursive: e.isDirectory });
+        this.#result.deleted++;
+      });
+    }
   }
 
   /** Does `--overwrite` keep the entry at `fsPath` instead of restoring `node` there? */
