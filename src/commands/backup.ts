@@ -310,7 +310,10 @@ async function backupStream(ctx: import("../cli/mod.ts").CommandContext): Promis
     "exclude-larger-than",
     "files-from",
     "dry-run",
+    "one-file-system",
+    "read-special",
     "parent",
+    "force",
   ];
   for (const f of notForStreams) {
     if (flags[f] !== undefined) throw new UsageError(`--${f} does not apply to a stream backup`);
