@@ -173,3 +173,29 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "backup --read-special on a terminal shows percent of the device's size and an ETA",
+  ignore: !(await canLoop()) || !(await sh("command -v script").then(() => true, () => false)),
+  async fn() {
+    const { dir, env } = await makeRepo();
+    await sh(`truncate -s 256M ${dir}/zero.img`);
+    const dev = await sh(`losetup -f --show ${dir}/zero.img`);
+    try {
+      const main = new URL("../main.ts", import.meta.url).pathname;
+      const cmd = `${Deno.execPath()} run --allow-all --quiet ${main} backup --read-special ${dev}`;
+      const out = await new Deno.Command("script", {
+        args: ["-qfec", cmd, "/dev/null"],
+        env: { ...env, NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assertEquals(out.code, 0, text);
+      assert(/\d+\.\d% of 256\.0 MiB, ETA \d+s/.test(text), text.slice(-2000));
+    } finally {
+      await sh(`losetup -d ${dev}`);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

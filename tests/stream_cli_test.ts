@@ -111,6 +111,7 @@ Deno.test("stream flags are checked with one clear line", async () => {
     [["backup", "--stdin", "--stdin-from-command", "--", "true"], "exclude each other"],
     [["backup", "/etc", "--stdin-filename", "x"], "--stdin-filename needs --stdin"],
     [["backup", "--stdin", "--mirror", "/tmp/x"], "--mirror does not apply"],
+    [["backup", "--stdin", "--read-special"], "--read-special does not apply"],
   ];
   for (const [args, message] of cases) {
     const r = await cairn(args, { env, stdin: new Uint8Array(0) });

@@ -50,6 +50,8 @@ export type FileResult =
     mirrorWarnings?: string[];
     /** The file changed while it was read, twice: stored as the second read saw it. */
     changed?: boolean;
+    /** Bytes of this file already told by `read` messages while it was read. */
+    reported?: number;
   }
   | { ok: false; error: string };
 
@@ -66,4 +68,6 @@ export type FromWorker =
   /** A sealed pack to save; `bytes` is transferred, and answered by a {@link SavedMessage}. */
   | { type: "pack"; seq: number; pack: PackInfo; bytes: Uint8Array }
   | { type: "flushed" }
+  /** Progress inside a large file: this many more bytes of it were read. */
+  | { type: "read"; bytes: number }
   | { type: "fatal"; message: string };

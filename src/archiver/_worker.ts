@@ -25,6 +25,9 @@ let state: {
 
 const post = (m: FromWorker) => self.postMessage(m);
 
+/** How many bytes of a file are read between two progress messages. */
+const READ_STEP = 16 * 1024 * 1024;
+
 /** Binary search of the shared sorted id table. */
 function isKnown(known: Uint8Array, id: Uint8Array): boolean {
   let lo = 0;
@@ -130,8 +133,21 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
     mirror.writer?.abort();
     return { ok: false, error: (err as Error).message };
   };
+  // A large file (a disk image) tells the main thread how far it is, so
+  // progress moves, and can show a percentage, before the file is done.
+  const changeHook = changeDuringRead(job.path);
+  let reported = 0;
+  let posted = 0;
+  const afterRead = (attempt: number, total: number) => {
+    changeHook?.(attempt, total);
+    if (total - posted < READ_STEP) return;
+    post({ type: "read", bytes: total - posted });
+    reported += total - posted;
+    posted = total;
+  };
   // A file that changes while it is read is read again from the start.
   const restart = () => {
+    posted = 0;
     content.length = 0;
     if (!mirror.writer) return;
     mirror.writer.abort();
@@ -153,7 +169,7 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
         emit,
         restart,
         onRead,
-        changeDuringRead(job.path),
+        afterRead,
       );
   } catch (err) {
     return failed(err);
@@ -163,6 +179,7 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
   function finish(r: StableRead): FileResult {
     const result = finishFile(job, mirror, content, r.size);
     if (r.changed && result.ok) result.changed = true;
+    if (reported > 0 && result.ok) result.reported = reported;
     return result;
   }
 }

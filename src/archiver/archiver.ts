@@ -135,7 +135,10 @@ export interface StreamSource {
 export interface BackupProgress {
   files: number;
   dirs: number;
+  /** Bytes read, counting the files being read so far. */
   bytesRead: number;
+  /** With `readSpecial`: the devices' sizes, to show a percentage and ETA; else 0. */
+  bytesExpected: number;
   errors: number;
   currentPath: string;
 }
@@ -185,6 +188,7 @@ export class Archiver {
     files: 0,
     dirs: 0,
     bytesRead: 0,
+    bytesExpected: 0,
     errors: 0,
     currentPath: "",
   };
@@ -369,7 +373,7 @@ export class Archiver {
         // The signal lets a remote backend give up an upload on an interrupt.
         await repo.backend.save("data", pack.name, bytes, { signal: opts.signal });
         this.#onPack(pack);
-      }, { signal: opts.signal });
+      }, { signal: opts.signal, onRead: (n) => (this.progress.bytesRead += n) });
     }
     return this.#poolInstance;
   }
@@ -860,7 +864,7 @@ export class Archiver {
         }
         if (old?.type === "file") this.#counts.changed++;
         else this.#counts.new++;
-        this.progress.bytesRead += result.size;
+        this.progress.bytesRead += result.size - (result.reported ?? 0);
         node.size = result.size;
         node.content = result.content;
         return node;
@@ -904,6 +908,7 @@ export class Archiver {
       this.#error(path, (err as Error).message);
       return done(null);
     }
+    this.progress.bytesExpected += size;
     node.type = "file";
     delete node.rdev;
     node.links = 1;

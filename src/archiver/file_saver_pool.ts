@@ -49,6 +49,7 @@ export class FileSaverPool {
 
   readonly #highWater: number;
   readonly #signal: AbortSignal | undefined;
+  readonly #onRead: ((bytes: number) => void) | undefined;
   readonly #onAbort = () => this.#fail(abortError(this.#signal!));
 
   /**
@@ -59,9 +60,10 @@ export class FileSaverPool {
     size: number,
     init: InitMessage,
     private readonly savePack: SavePack,
-    options: { highWater?: number; signal?: AbortSignal } = {},
+    options: { highWater?: number; signal?: AbortSignal; onRead?: (bytes: number) => void } = {},
   ) {
     this.#highWater = options.highWater ?? 2048;
+    this.#onRead = options.onRead;
     this.#signal = options.signal;
     this.#signal?.addEventListener("abort", this.#onAbort);
     for (let i = 0; i < size; i++) {
@@ -190,6 +192,9 @@ export class FileSaverPool {
       }
       case "flushed":
         slot.flushed?.();
+        break;
+      case "read":
+        this.#onRead?.(m.bytes);
         break;
       case "fatal":
         this.#fail(new Error(m.message));

@@ -310,7 +310,10 @@ async function backupStream(ctx: import("../cli/mod.ts").CommandContext): Promis
     "exclude-larger-than",
     "files-from",
     "dry-run",
+    "one-file-system",
+    "read-special",
     "parent",
+    "force",
   ];
   for (const f of notForStreams) {
     if (flags[f] !== undefined) throw new UsageError(`--${f} does not apply to a stream backup`);
@@ -341,7 +344,13 @@ async function backupStream(ctx: import("../cli/mod.ts").CommandContext): Promis
   return ExitCode.ok;
 }
 
-type ProgressSource = () => { files: number; dirs: number; bytesRead: number; errors: number };
+type ProgressSource = () => {
+  files: number;
+  dirs: number;
+  bytesRead: number;
+  bytesExpected?: number;
+  errors: number;
+};
 
 /** Runs `work`, drawing a status line on a terminal from the counters it exposes. */
 async function runWithProgress<T>(
@@ -355,10 +364,18 @@ async function runWithProgress<T>(
       if (!source) return;
       const p = source();
       const secs = (performance.now() - started) / 1000;
+      const rate = p.bytesRead / Math.max(secs, 0.001);
+      // A device's size is known, so an image shows how far it is and how long is left.
+      const expected = p.bytesExpected ?? 0;
+      const left = expected > 0 && rate > 0
+        ? `, ${Math.min(100, (100 * p.bytesRead) / expected).toFixed(1)}% of ${
+          formatBytes(expected)
+        }, ETA ${Math.max(0, (expected - p.bytesRead) / rate).toFixed(0)}s`
+        : "";
       output.status(
         `${p.files} files, ${p.dirs} dirs, ${formatBytes(p.bytesRead)} read (${
-          formatBytes(p.bytesRead / Math.max(secs, 0.001))
-        }/s), ${p.errors} errors, ${secs.toFixed(0)}s`,
+          formatBytes(rate)
+        }/s)${left}, ${p.errors} errors, ${secs.toFixed(0)}s`,
       );
     }, 250)
     : undefined;
