@@ -122,3 +122,40 @@ Deno.test("restore --verify rereads what it wrote and restores as usual", async 
   assertEquals(await Deno.readTextFile(at("a.txt")), "alpha\n");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("restore --dry-run says what would change and changes nothing", async () => {
+  const { dir, env, out, at } = await restoredOnce();
+  await Deno.writeTextFile(at("a.txt"), "edited locally, longer\n");
+  await Deno.writeTextFile(at("extra.txt"), "extra\n");
+  const before = await Deno.stat(at("a.txt"));
+  const r = await cairn(
+    [
+      "restore",
+      "latest",
+      "-t",
+      out,
+      "--overwrite",
+      "if-changed",
+      "--delete",
+      "--dry-run",
+      "--json",
+    ],
+    { env },
+  );
+  assertEquals(r.code, 0, r.stderr);
+  const plan = lastJson<{ write: string[]; keep: string[]; remove: string[]; makeDirs: string[] }>(
+    r,
+  );
+  assertEquals(plan.write.length, 1);
+  assertStringIncludes(plan.write[0], "/a.txt");
+  assertEquals([plan.keep.length, plan.makeDirs.length], [2, 0]);
+  assertEquals(plan.remove.length, 1);
+  assertStringIncludes(plan.remove[0], "/extra.txt");
+  assertEquals(await Deno.readTextFile(at("a.txt")), "edited locally, longer\n");
+  assertEquals(await Deno.readTextFile(at("extra.txt")), "extra\n");
+  assertEquals((await Deno.stat(at("a.txt"))).mtime, before.mtime);
+  const text = await cairn(["restore", "latest", "-t", `${dir}/fresh`, "--dry-run"], { env });
+  assertStringIncludes(text.stdout, "nothing was changed");
+  assertEquals(await Deno.lstat(`${dir}/fresh`).then(() => true, () => false), false);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -16,6 +16,7 @@ import {
   DeviceRefusedError,
   type Overwrite,
   OVERWRITE_MODES,
+  planRestore,
   restore,
   type RestoreProgress,
   restoreToDevice,
@@ -26,7 +27,7 @@ export const restoreCommand: Command = {
   name: "restore",
   summary: "restore a snapshot into a directory",
   usage:
-    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--exclude GLOB]... [--iexclude GLOB]... [--overwrite MODE] [--delete] [--verify] [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]\n       cairn restore SNAPSHOT --path /dev/SRC --to-device /dev/DEST",
+    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--exclude GLOB]... [--iexclude GLOB]... [--overwrite MODE] [--delete] [--verify] [--dry-run] [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]\n       cairn restore SNAPSHOT --path /dev/SRC --to-device /dev/DEST",
   description: [
     "Paths keep their place below DIR: /home/ann is restored to DIR/home/ann.",
     "Nothing is written outside DIR or through a symbolic link. A glob without '/'",
@@ -66,6 +67,10 @@ export const restoreCommand: Command = {
       multiple: true,
       arg: "GLOB",
       description: "like --exclude, ignoring case (repeatable)",
+    },
+    "dry-run": {
+      type: "boolean",
+      description: "write nothing; say what would be written, kept and removed",
     },
     verify: {
       type: "boolean",
@@ -109,10 +114,33 @@ export const restoreCommand: Command = {
         "cairn restore: --delete cannot be combined with --include or --exclude",
       );
     }
+    if (ctx.flags["dry-run"] === true && filtered) {
+      throw new UsageError(
+        "cairn restore: --dry-run cannot be combined with --include or --exclude",
+      );
+    }
     const repo = await openRepository(ctx, { read: true });
     const snapshot = await findSnapshotArg(repo, ctx.positionals[0], ctx.flags);
     const { output } = ctx;
     const json = ctx.flags.json === true;
+    if (ctx.flags["dry-run"] === true) {
+      const plan = await planRestore(repo, snapshot, {
+        target,
+        overwrite: overwrite as Overwrite,
+        delete: ctx.flags.delete === true,
+      });
+      if (json) {
+        output.out(JSON.stringify({ message_type: "dry_run", snapshot: snapshot.id, ...plan }));
+      } else {
+        for (const p of plan.makeDirs) output.out(`would create ${printable(p)}/`);
+        for (const p of plan.write) output.out(`would write ${printable(p)}`);
+        for (const p of plan.remove) output.out(`would remove ${printable(p)}`);
+        output.out(
+          `dry run: would write ${plan.write.length}, keep ${plan.keep.length}, create ${plan.makeDirs.length} dirs, remove ${plan.remove.length}; nothing was changed`,
+        );
+      }
+      return ExitCode.ok;
+    }
     let latest: RestoreProgress | undefined;
     const timer = output.interactive
       ? setInterval(() => {

@@ -7,3 +7,4 @@
  */
 export * from "./restore.ts";
 export * from "./to_device.ts";
+export * from "./plan.ts";

@@ -78,6 +78,19 @@ export interface RestoreOptions {
   onProgress?: (p: RestoreProgress) => void;
 }
 
+/** Does `--overwrite mode` keep the entry at `fsPath` instead of restoring `node` there? */
+export function keepsExisting(mode: Overwrite, fsPath: string, node: Node): boolean {
+  if (mode === "always") return false;
+  const st = lstatOrNull(fsPath);
+  if (!st) return false;
+  if (mode === "never") return !st.isDirectory;
+  if (node.type === "symlink") {
+    return st.isSymlink && Deno.readLinkSync(fsPath) === (node.target ?? "");
+  }
+  const want = { size: node.size ?? 0, mtimeMs: nsToDate(node.mtime).getTime() };
+  return mode === "if-changed" ? isFinalFile(st, want) : isNewerFile(st, want);
+}
+
 export const OVERWRITE_MODES = ["always", "if-changed", "if-newer", "never"] as const;
 export type Overwrite = typeof OVERWRITE_MODES[number];
 
@@ -493,16 +506,7 @@ class Restorer {
 
   /** Does `--overwrite` keep the entry at `fsPath` instead of restoring `node` there? */
   #keeps(fsPath: string, node: Node): boolean {
-    const mode = this.opts.overwrite ?? "always";
-    if (mode === "always") return false;
-    const st = lstatOrNull(fsPath);
-    if (!st) return false;
-    if (mode === "never") return !st.isDirectory;
-    if (node.type === "symlink") {
-      return st.isSymlink && Deno.readLinkSync(fsPath) === (node.target ?? "");
-    }
-    const want = { size: node.size ?? 0, mtimeMs: nsToDate(node.mtime).getTime() };
-    return mode === "if-changed" ? isFinalFile(st, want) : isNewerFile(st, want);
+    return keepsExisting(this.opts.overwrite ?? "always", fsPath, node);
   }
 
   async #restoreSpecial(node: Node, held: HeldDir, snapPath: string): Promise<void> {
