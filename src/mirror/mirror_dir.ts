@@ -1,5 +1,5 @@
 import type { MirrorDir, MirrorEntry, MirrorTarget, ParentFile } from "../archiver/mod.ts";
-import type { HeldDir } from "../heldfs/mod.ts";
+import { type HeldDir, isFinalFile } from "../heldfs/mod.ts";
 import { setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
 import { linkInto, removeEntry } from "./_fs.ts";
 import { infoByName, listDirInfo, MODE_MASK, type Place, type TreeHost } from "./_dir_host.ts";
@@ -275,10 +275,8 @@ function baseName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
-/** The fast-mirror rule: a regular file of the same size and mtime is the same file. */
-function sameFile(st: Deno.FileInfo, e: { size: number; mtimeMs: number }): boolean {
-  return st.isFile && st.size === e.size && st.mtime?.getTime() === e.mtimeMs;
-}
+/** The fast-mirror rule, restore's `--overwrite if-changed` too: one implementation. */
+const sameFile = isFinalFile;
 
 function sameMeta(st: Deno.FileInfo, e: MirrorEntry, asRoot: boolean): boolean {
   return ((st.mode ?? 0) & 0o7777) === (e.mode & MODE_MASK) &&
