@@ -56,6 +56,11 @@ export const REPOSITORY_OPTIONS: Record<string, OptionSpec> = {
     arg: "FILE",
     description: "read the password from FILE (default: $CAIRN_PASSWORD_FILE or $CAIRN_PASSWORD)",
   },
+  "password-command": {
+    type: "string",
+    arg: "CMD",
+    description: "the password is what CMD prints (sh -c; default: $CAIRN_PASSWORD_COMMAND)",
+  },
 };
 
 /** Options every command takes. */

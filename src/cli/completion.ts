@@ -141,7 +141,8 @@ export function manPage(commands: readonly Command[], version: string): string {
     "cairn backs up files into a repository (a local directory or S3\\-compatible object",
     "storage) as encrypted, deduplicated snapshots, and can keep plain mirror copies.",
     "The repository comes from \\fB\\-\\-repo\\fR or \\fBCAIRN_REPO\\fR; the password from",
-    "\\fB\\-\\-password\\-file\\fR, \\fBCAIRN_PASSWORD_FILE\\fR or \\fBCAIRN_PASSWORD\\fR.",
+    "\\fB\\-\\-password\\-file\\fR, \\fB\\-\\-password\\-command\\fR, \\fBCAIRN_PASSWORD_FILE\\fR,",
+    "\\fBCAIRN_PASSWORD_COMMAND\\fR or \\fBCAIRN_PASSWORD\\fR, or is asked for on a terminal.",
     ".SH COMMANDS",
   ];
   for (const c of commands) {

@@ -4,6 +4,7 @@ import { printable } from "./output.ts";
 import { type CommandContext, stringFlag } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { withTestFaults } from "./_test_faults.ts";
+import { runPasswordCommand } from "./password_command.ts";
 import { canPrompt, promptPassword, type Terminal } from "./prompt.ts";
 
 /** Where the repository is: `--repo`, else `$CAIRN_REPO`. */
@@ -24,9 +25,15 @@ export function readPasswordFile(file: string): string {
   }
 }
 
-/** The password `$CAIRN_PASSWORD_FILE` or else `$CAIRN_PASSWORD` gives, if either is set. */
+/**
+ * The password `$CAIRN_PASSWORD_FILE`, else `$CAIRN_PASSWORD_COMMAND`'s
+ * output, else `$CAIRN_PASSWORD` gives, if any is set.
+ */
 export function passwordFromEnv(env: Record<string, string | undefined>): string | undefined {
   if (env.CAIRN_PASSWORD_FILE) return readPasswordFile(env.CAIRN_PASSWORD_FILE);
+  if (env.CAIRN_PASSWORD_COMMAND) {
+    return runPasswordCommand(env.CAIRN_PASSWORD_COMMAND, "CAIRN_PASSWORD_COMMAND");
+  }
   return env.CAIRN_PASSWORD;
 }
 
@@ -36,10 +43,19 @@ export function passwordFromEnv(env: Record<string, string | undefined>): string
  */
 export function readPassword(ctx: CommandContext): string {
   const file = stringFlag(ctx.flags, "password-file");
-  const pw = file ? readPasswordFile(file) : passwordFromEnv(ctx.env);
+  const command = stringFlag(ctx.flags, "password-command");
+  if (file !== undefined && command !== undefined) {
+    throw new UsageError("--password-file and --password-command exclude each other");
+  }
+  const pw = file !== undefined
+    ? readPasswordFile(file)
+    : command !== undefined
+    ? runPasswordCommand(command, "--password-command")
+    : passwordFromEnv(ctx.env);
   if (pw !== undefined) return pw;
   throw new UsageError(
-    "No password given: use --password-file, or set CAIRN_PASSWORD_FILE or CAIRN_PASSWORD",
+    "No password given: use --password-file or --password-command, or set CAIRN_PASSWORD_FILE, " +
+      "CAIRN_PASSWORD_COMMAND or CAIRN_PASSWORD",
   );
 }
 

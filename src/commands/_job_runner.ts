@@ -22,6 +22,7 @@ import {
   type Output,
   passwordFromEnv,
   printable,
+  runPasswordCommand,
   stringFlag,
   UsageError,
   VERSION,
@@ -238,6 +239,16 @@ function readJobPassword(repo: RepositoryConfig, env: Record<string, string | un
     }
     return text.split(/\r?\n/)[0]; // a job's password file: its first line
   }
+  if (repo.passwordCommand !== undefined) {
+    try {
+      return runPasswordCommand(
+        repo.passwordCommand,
+        `repository "${repo.name}": password_command`,
+      );
+    } catch (err) {
+      throw new SetupError((err as Error).message);
+    }
+  }
   if (repo.passwordEnv !== undefined) {
     const pw = env[repo.passwordEnv];
     if (pw === undefined) {
@@ -250,8 +261,8 @@ function readJobPassword(repo: RepositoryConfig, env: Record<string, string | un
   const pw = passwordFromEnv(env); // the same fallback as the command line's
   if (pw !== undefined) return pw;
   throw new SetupError(
-    `repository "${repo.name}": no password (set password_file or password_env, ` +
-      "or CAIRN_PASSWORD_FILE or CAIRN_PASSWORD)",
+    `repository "${repo.name}": no password (set password_file, password_env or ` +
+      "password_command, or CAIRN_PASSWORD_FILE, CAIRN_PASSWORD_COMMAND or CAIRN_PASSWORD)",
   );
 }
 

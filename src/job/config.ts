@@ -124,7 +124,15 @@ function parseS3Keys(r: Reader, expand: ExpandEnv): S3RepositorySettings {
 }
 
 function parseRepository(r: Reader, name: string, expand: ExpandEnv): RepositoryConfig {
-  r.onlyKeys(["path", "url", "password_file", "password_env", "init", ...S3_KEYS]);
+  r.onlyKeys([
+    "path",
+    "url",
+    "password_file",
+    "password_env",
+    "password_command",
+    "init",
+    ...S3_KEYS,
+  ]);
   const repo: RepositoryConfig = { name };
   if (r.boolean("init", false)) repo.init = true;
   const path = r.string("path");
@@ -158,8 +166,16 @@ function parseRepository(r: Reader, name: string, expand: ExpandEnv): Repository
   }
   const file = r.string("password_file");
   const env = r.string("password_env");
-  if (file !== undefined && env !== undefined) {
-    r.fail(["password_env"], `set at most one of "password_file" and "password_env"`);
+  const command = r.string("password_command");
+  if ([file, env, command].filter((v) => v !== undefined).length > 1) {
+    r.fail(
+      [command !== undefined ? "password_command" : "password_env"],
+      `set at most one of "password_file", "password_env" and "password_command"`,
+    );
+  }
+  if (command !== undefined) {
+    if (command.trim() === "") r.fail(["password_command"], "is empty");
+    repo.passwordCommand = command;
   }
   if (file !== undefined) {
     repo.passwordFile = r.convert("password_file", file, (s) => expandPath(s, expand));

@@ -11,7 +11,7 @@ Deno.test("examples/cairn.toml parses and uses every job key", async () => {
   assertEquals(config.jobs[2].readSpecial, true);
   assertEquals(config.jobs[3].command, { argv: ["pg_dump", "-Fc", "shop"], name: "shop.dump" });
   assertEquals(config.jobs[3].paths, ["/shop.dump"]);
-  assertEquals(Object.keys(config.repositories), ["local", "offsite"]);
+  assertEquals(Object.keys(config.repositories), ["local", "vault", "offsite"]);
   assertEquals(config.jobs[0].paths, ["/etc", "/root/notes"]);
   assertEquals(config.jobs[0].mirror?.path, "/mnt/mirror/{host}/{job}");
   assertEquals(config.jobs[1].keep?.withinDaily, 14 * 86_400_000);

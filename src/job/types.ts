@@ -22,6 +22,8 @@ export interface RepositoryConfig {
   passwordFile?: string;
   /** Environment variable holding the password. */
   passwordEnv?: string;
+  /** A command whose output is the password (`sh -c`); see src/cli/password_command.ts. */
+  passwordCommand?: string;
   /** Create the repository on first use when there is none (`init = true`). */
   init?: boolean;
   /** S3 settings of a `url = "s3:…"` repository; only keys the file sets are present. */

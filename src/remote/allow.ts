@@ -44,6 +44,7 @@ export interface PinnedRepository {
   url?: string;
   passwordFile?: string;
   passwordEnv?: string;
+  passwordCommand?: string;
 }
 
 /**
@@ -163,7 +164,7 @@ export function isUnderPrefix(path: string, prefix: string): boolean {
 function samePinned(a: PinnedRepository | undefined, b: PinnedRepository | undefined): boolean {
   if (!a || !b) return false;
   return a.path === b.path && a.url === b.url && a.passwordFile === b.passwordFile &&
-    a.passwordEnv === b.passwordEnv;
+    a.passwordEnv === b.passwordEnv && a.passwordCommand === b.passwordCommand;
 }
 
 function pathProblem(path: string, prefixes: readonly string[]): string | undefined {
