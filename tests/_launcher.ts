@@ -77,6 +77,31 @@ export async function makeRepo(): Promise<{ dir: string; env: Record<string, str
   return { dir, env };
 }
 
+/**
+ * A job file in `dir` for the repository `makeRepo()` made: its password in a
+ * file, a state directory, `[repository.main]`, then `jobs` (TOML lines).
+ * Returns the job file's path.
+ */
+export async function writeJobFile(
+  dir: string,
+  env: Record<string, string>,
+  jobs: string[],
+): Promise<string> {
+  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
+  const config = `${dir}/cairn.toml`;
+  await Deno.writeTextFile(
+    config,
+    [
+      `state_dir = "${dir}/state"`,
+      "[repository.main]",
+      `path = "${env.CAIRN_REPO}"`,
+      `password_file = "${dir}/password"`,
+      ...jobs,
+    ].join("\n"),
+  );
+  return config;
+}
+
 /** The last line of a command's stdout parsed as JSON. */
 export function lastJson<T = Record<string, unknown>>(r: CairnResult): T {
   const lines = r.stdout.trim().split("\n");

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+import { cairn, lastJson, makeRepo, writeJobFile } from "./_launcher.ts";
 
 interface Summary {
   snapshot: string;
@@ -135,23 +135,14 @@ Deno.test({
     const dev = await sh(`losetup -f --show ${img}`);
     try {
       await sh(`mount ${dev} ${mnt} && seq 1 50000 > ${mnt}/data.txt`);
-      await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
-      const config = `${dir}/cairn.toml`;
-      await Deno.writeTextFile(
-        config,
-        [
-          `state_dir = "${dir}/state"`,
-          "[repository.main]",
-          `path = "${env.CAIRN_REPO}"`,
-          `password_file = "${dir}/password"`,
-          "[[job]]",
-          `name = "live"`,
-          `paths = ["${dev}"]`,
-          "read_special = true",
-          `before = [["fsfreeze", "--freeze", "${mnt}"]]`,
-          `after = [["fsfreeze", "--unfreeze", "${mnt}"]]`,
-        ].join("\n"),
-      );
+      const config = await writeJobFile(dir, env, [
+        "[[job]]",
+        `name = "live"`,
+        `paths = ["${dev}"]`,
+        "read_special = true",
+        `before = [["fsfreeze", "--freeze", "${mnt}"]]`,
+        `after = [["fsfreeze", "--unfreeze", "${mnt}"]]`,
+      ]);
       const r = await cairn(["run", "--config", config, "live"]);
       assertEquals(r.code, 0, r.stdout + r.stderr);
       // Thawed again: the filesystem takes writes.

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairn, cairnCommand, lastJson, makeRepo } from "./_launcher.ts";
+import { cairn, cairnCommand, lastJson, makeRepo, writeJobFile } from "./_launcher.ts";
 
 const MARKER = ".cairn-mirror.json";
 
@@ -292,22 +292,12 @@ Deno.test("cairn mirror only retimes files whose bytes are those it holds, under
 
 /** A job file with one job "docs" backing up `src`, its mirror table given as TOML. */
 async function jobFile(dir: string, env: Record<string, string>, src: string, mirror: string) {
-  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
-  const config = `${dir}/cairn.toml`;
-  await Deno.writeTextFile(
-    config,
-    [
-      `state_dir = "${dir}/state"`,
-      "[repository.main]",
-      `path = "${env.CAIRN_REPO}"`,
-      `password_file = "${dir}/password"`,
-      "[[job]]",
-      `name = "docs"`,
-      `paths = ["${src}"]`,
-      `mirror = ${mirror}`,
-    ].join("\n"),
-  );
-  return config;
+  return await writeJobFile(dir, env, [
+    "[[job]]",
+    `name = "docs"`,
+    `paths = ["${src}"]`,
+    `mirror = ${mirror}`,
+  ]);
 }
 
 async function snapshotCount(env: Record<string, string>): Promise<number> {

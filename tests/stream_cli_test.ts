@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+import { cairn, lastJson, makeRepo, writeJobFile } from "./_launcher.ts";
 
 interface SnapshotJson {
   id: string;
@@ -124,24 +124,15 @@ Deno.test("stream flags are checked with one clear line", async () => {
 
 Deno.test("a job with command = [...] backs up its output; a failing one records a failure", async () => {
   const { dir, env } = await makeRepo();
-  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
-  const config = `${dir}/cairn.toml`;
-  await Deno.writeTextFile(
-    config,
-    [
-      `state_dir = "${dir}/state"`,
-      "[repository.main]",
-      `path = "${env.CAIRN_REPO}"`,
-      `password_file = "${dir}/password"`,
-      "[[job]]",
-      `name = "db"`,
-      `command = ["sh", "-c", "echo dumped"]`,
-      `command_filename = "db.sql"`,
-      "[[job]]",
-      `name = "broken"`,
-      `command = ["sh", "-c", "echo half; echo 'pg_dump: no such db' >&2; exit 1"]`,
-    ].join("\n"),
-  );
+  const config = await writeJobFile(dir, env, [
+    "[[job]]",
+    `name = "db"`,
+    `command = ["sh", "-c", "echo dumped"]`,
+    `command_filename = "db.sql"`,
+    "[[job]]",
+    `name = "broken"`,
+    `command = ["sh", "-c", "echo half; echo 'pg_dump: no such db' >&2; exit 1"]`,
+  ]);
   const ok = await cairn(["run", "--config", config, "db"]);
   assertEquals(ok.code, 0, ok.stderr);
   const snaps = await snapshots(env);
