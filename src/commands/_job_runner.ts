@@ -20,9 +20,7 @@ import {
   type CommandContext,
   type OptionSpec,
   type Output,
-  passwordFromEnv,
   printable,
-  runPasswordCommand,
   stringFlag,
   UsageError,
   VERSION,
@@ -41,6 +39,7 @@ import {
   StatusStore,
   writeMetrics,
 } from "../job/mod.ts";
+import { passwordFromEnv, runPasswordCommand } from "../password/mod.ts";
 import { checkResolvedPaths } from "../remote/mod.ts";
 import {
   NoRepositoryError,
