@@ -10,7 +10,16 @@ import { assert, assertEquals } from "../src/testing/asserts.ts";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const LEAVES = ["fs", "crypto", "chunker", "walker", "platform", "heldfs", "text", "password"];
-const WORK = ["archiver", "restore", "mirror", "catalog", "dump", "job", "remote"];
+const WORK = [
+  "archiver",
+  "restore",
+  "mirror",
+  "catalog",
+  "dump",
+  "job",
+  "remote",
+  "runner",
+];
 
 /** What each module may import, as docs/ARCHITECTURE.md states it. */
 const ALLOWED: Record<string, readonly string[]> = {
@@ -24,6 +33,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   mirror: ["archiver", "catalog", "repo", ...LEAVES],
   job: ["catalog", ...LEAVES],
   remote: [...LEAVES],
+  runner: ["archiver", "mirror", "catalog", "job", "remote", "repo", "backend", ...LEAVES],
   cli: ["backend", "catalog", "repo", ...LEAVES],
   commands: ["cli", ...WORK, "repo", "backend", ...LEAVES],
 };

@@ -5,8 +5,8 @@ import { type CommandContext, stringFlag } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { withTestFaults } from "./_test_faults.ts";
 import {
-  passwordFromEnv,
   PasswordFileError,
+  passwordFromEnv,
   readPasswordFile as readFile,
   runPasswordCommand,
 } from "../password/mod.ts";

@@ -5,6 +5,7 @@ import {
   type Output,
   stringFlag,
   UsageError,
+  VERSION,
 } from "../cli/mod.ts";
 import {
   Agent,
@@ -12,19 +13,15 @@ import {
   type JobDefinition,
   loadJobConfig,
   parseJobConfig,
+  recordRun,
   type RunRecord,
   StatusStore,
   systemClock,
   watchConfig,
 } from "../job/mod.ts";
 import { type GoodDocument, RemoteJobSource, ReportQueue, type RunReport } from "../remote/mod.ts";
-import {
-  CONFIG_OPTION,
-  loadConfigFlag,
-  recordRun,
-  runJobNow,
-  worstExitCode,
-} from "./_job_runner.ts";
+import { runJobNow, worstExitCode } from "../runner/mod.ts";
+import { CONFIG_OPTION, loadConfigFlag } from "./_job_flags.ts";
 
 /** `cairn agent`: the scheduler daemon for local and remote jobs. */
 export const agentCommand: Command = {
@@ -188,6 +185,7 @@ class Fleet {
           signal,
           output: this.output,
           env: this.env,
+          programVersion: `cairn ${VERSION}`,
           remoteAllowPaths: origin.remote ? this.boot.remote?.allow.paths ?? [] : undefined,
         });
       },

@@ -31,7 +31,7 @@ import {
   type RepoLock,
   type Repository,
 } from "../repo/mod.ts";
-import { retentionInput } from "./_job_runner.ts";
+import { retentionInput } from "../runner/mod.ts";
 import { localTime } from "./snapshots.ts";
 
 const COUNTS = ["last", "hourly", "daily", "weekly", "monthly", "yearly"] as const;

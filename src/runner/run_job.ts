@@ -17,30 +17,18 @@ import { createBackend, openBackend, type OpenOptions } from "../backend/mod.ts"
 import { applyRetention, type RetentionInput } from "../catalog/retention.ts";
 import { filterSnapshots, groupSnapshots } from "../catalog/retention_group.ts";
 import {
-  type CommandContext,
-  type OptionSpec,
-  type Output,
-  printable,
-  stringFlag,
-  UsageError,
-  VERSION,
-} from "../cli/mod.ts";
-import {
   hookFailure,
   type JobConfig,
   type JobDefinition,
   type KeepPolicy,
-  loadJobConfig,
   type RepositoryConfig,
   runHooks,
   type RunOutcome,
-  type RunRecord,
   type RunResult,
-  StatusStore,
-  writeMetrics,
 } from "../job/mod.ts";
 import { passwordFromEnv, runPasswordCommand } from "../password/mod.ts";
 import { checkResolvedPaths } from "../remote/mod.ts";
+import { printable } from "../text/mod.ts";
 import {
   NoRepositoryError,
   type ObjectLockConfig,
@@ -58,8 +46,10 @@ import {
 /** What {@linkcode runJobNow} needs besides the job. */
 export interface RunJobNowOptions {
   signal?: AbortSignal;
-  /** Warnings and progress lines go to `output.err`. */
-  output: Output;
+  /** Warnings and progress lines go to `output.err` (a CLI `Output` will do). */
+  output: { err(line: string): void };
+  /** Recorded in each snapshot, e.g. `cairn 0.1.0`. */
+  programVersion: string;
   /** For `password_env` and the CAIRN_PASSWORD(_FILE) fallback. */
   env: Record<string, string | undefined>;
   /**
@@ -268,7 +258,7 @@ function readJobPassword(repo: RepositoryConfig, env: Record<string, string | un
 async function backupJob(
   repo: Repository,
   job: JobDefinition,
-  { signal, output }: RunJobNowOptions,
+  { signal, output, programVersion }: RunJobNowOptions,
 ): Promise<RunResult> {
   const host = job.host ?? Deno.hostname();
   const parent = job.command
@@ -286,7 +276,7 @@ async function backupJob(
     parent,
     signal,
     stream: job.command ? commandSource(job.command.argv, job.command.name, signal) : undefined,
-    programVersion: `cairn ${VERSION}`,
+    programVersion,
     onError: (e) =>
       output.err(`job "${job.name}": warning: ${printable(e.path)}: ${printable(e.message)}`),
     onWarning: (m) => output.err(`job "${job.name}": warning: ${printable(m)}`),
@@ -325,7 +315,7 @@ async function backupMaybeMirrored(
   repo: Repository,
   job: JobDefinition,
   opts: BackupOptions,
-  output: Output,
+  output: RunJobNowOptions["output"],
 ): Promise<{ r: BackupResult; mirror?: MirrorResult; mirrorProblem?: string }> {
   if (!job.mirror) return { r: await backup(repo, opts) };
   const say = (line: string) => output.err(`job "${job.name}": ${line}`);
@@ -385,33 +375,4 @@ function errorLine(err: unknown, signal?: AbortSignal): string {
   }
   const msg = err instanceof Error ? err.message : String(err);
   return printable(msg.split("\n")[0]);
-}
-
-/** The `--config FILE` option of the job commands. */
-export const CONFIG_OPTION: OptionSpec = {
-  type: "string",
-  short: "c",
-  arg: "FILE",
-  description: "the job file (cairn.toml)",
-};
-
-/** Loads the job file `--config` names; ConfigError (exit 2) when it is invalid. */
-export function loadConfigFlag(ctx: CommandContext): Promise<JobConfig> {
-  const path = stringFlag(ctx.flags, "config");
-  if (path === undefined) throw new UsageError("--config FILE is required");
-  return loadJobConfig(path, { env: ctx.env });
-}
-
-/**
- * Records a finished run in the status store and rewrites the metrics file
- * (if configured) with the records of `jobs`.
- */
-export async function recordRun(
-  config: Pick<JobConfig, "stateDir" | "metricsFile">,
-  record: RunRecord,
-  jobs: readonly string[],
-): Promise<void> {
-  const store = new StatusStore(config.stateDir);
-  await store.recordRun(record);
-  if (config.metricsFile) await writeMetrics(config.metricsFile, await store.readAll(jobs));
 }
