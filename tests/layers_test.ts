@@ -19,6 +19,7 @@ const WORK = [
   "job",
   "remote",
   "runner",
+  "fleet",
 ];
 
 /** What each module may import, as docs/ARCHITECTURE.md states it. */
@@ -34,6 +35,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   job: ["catalog", ...LEAVES],
   remote: [...LEAVES],
   runner: ["archiver", "mirror", "catalog", "job", "remote", "repo", "backend", ...LEAVES],
+  fleet: ["job", "remote", ...LEAVES],
   cli: ["backend", "catalog", "repo", ...LEAVES],
   commands: ["cli", ...WORK, "repo", "backend", ...LEAVES],
 };
