@@ -9,7 +9,18 @@ import { dirname, join, resolve } from "node:path";
 import { assert, assertEquals } from "../src/testing/asserts.ts";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
-const LEAVES = ["fs", "crypto", "chunker", "walker", "platform", "heldfs", "text", "password"];
+const LEAVES = [
+  "fs",
+  "crypto",
+  "chunker",
+  "walker",
+  "platform",
+  "heldfs",
+  "prom",
+  "http",
+  "text",
+  "password",
+];
 const WORK = [
   "archiver",
   "restore",
