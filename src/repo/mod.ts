@@ -23,3 +23,4 @@ export * from "./repair.ts";
 export * from "./adopt_packs.ts";
 export * from "./keys.ts";
 export * from "./file_content.ts";
+export * from "./copy.ts";
