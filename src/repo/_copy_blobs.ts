@@ -11,7 +11,7 @@ import { extractBlob, openSegment } from "./blob_codec.ts";
 import { type IndexEntry, mapLimit } from "./index.ts";
 import { packKey } from "./pack.ts";
 import { decodeTree } from "./tree.ts";
-import type { CopyDestination, CopySink, CopySource } from "./_copy_types.ts";
+import type { CopyDestination, CopySink, CopySource } from "./copy_repos.ts";
 
 /** Source segments closer than this are read in one request (the gap is read and thrown away). */
 const MERGE_GAP = 64 * 1024;

@@ -13,7 +13,7 @@ import { concatBytes } from "../fs/mod.ts";
 import { keyedId, toHex } from "../crypto/mod.ts";
 import { fileContent } from "./file_content.ts";
 import { mapLimit } from "./index.ts";
-import type { CopyDestination, CopySink, CopySource } from "./_copy_types.ts";
+import type { CopyDestination, CopySink, CopySource } from "./copy_repos.ts";
 import { encodeTree, type Node, type Tree } from "./tree.ts";
 
 /** Files re-chunked at once: each holds a few source blobs and one chunk in memory. */

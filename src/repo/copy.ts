@@ -29,9 +29,9 @@ import type { SnapshotWithId } from "./snapshot.ts";
 import { SnapshotGuard } from "./snapshot_guard.ts";
 import { BlobCopier } from "./_copy_blobs.ts";
 import { Rechunker } from "./_copy_rechunk.ts";
-import type { CopyDestination, CopySink, CopySource } from "./_copy_types.ts";
+import type { CopyDestination, CopySink, CopySource } from "./copy_repos.ts";
 
-export type { CopyDestination, CopySource } from "./_copy_types.ts";
+export type { CopyDestination, CopySource } from "./copy_repos.ts";
 
 /** Packs queued for writing before the copy waits for them. */
 const MAX_BACKLOG = 2;

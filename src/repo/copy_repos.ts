@@ -1,5 +1,5 @@
 /**
- * What copying needs of the two repositories, and the one place blobs go.
+ * What `cairn copy` needs of the two repositories, and the one place blobs go.
  *
  * @module
  */
