@@ -19,7 +19,16 @@ export interface ListerInit {
 export type ToLister =
   | ListerInit
   | { type: "walk"; root: string }
-  | { type: "consumed"; entries: number };
+  | { type: "consumed"; entries: number }
+  | { type: "count"; roots: string[]; largerThan: number | null };
+
+/** What a counting walk found so far; `done` on the last message. */
+export interface CountTotals {
+  files: number;
+  dirs: number;
+  bytes: number;
+  done: boolean;
+}
 
 /** Numbers per entry in {@link EncodedListing.nums}. */
 export const FIELDS = 13;
@@ -37,7 +46,8 @@ export interface EncodedListing {
 
 export type FromLister =
   | { type: "listings"; items: EncodedListing[] }
-  | { type: "done"; root: string };
+  | { type: "done"; root: string }
+  | ({ type: "totals" } & CountTotals);
 
 const KIND = ["file", "dir", "symlink", "fifo", "socket", "char", "block"] as const;
 
