@@ -1,5 +1,6 @@
 /** Messages between a {@link DirLister} and its worker. */
 import type { WalkError } from "./list_dir.ts";
+import type { CountTotals } from "./tree_counter.ts";
 
 /** What the worker walks: the main thread's rules for descending, as plain data. */
 export interface ListerInit {
@@ -21,14 +22,6 @@ export type ToLister =
   | { type: "walk"; root: string }
   | { type: "consumed"; entries: number }
   | { type: "count"; roots: string[]; largerThan: number | null };
-
-/** What a counting walk found so far; `done` on the last message. */
-export interface CountTotals {
-  files: number;
-  dirs: number;
-  bytes: number;
-  done: boolean;
-}
 
 /** Numbers per entry in {@link EncodedListing.nums}. */
 export const FIELDS = 13;

@@ -1,6 +1,12 @@
-import type { CountTotals, FromLister, ToLister } from "./_lister_protocol.ts";
+import type { FromLister, ToLister } from "./_lister_protocol.ts";
 
-export type { CountTotals } from "./_lister_protocol.ts";
+/** What a counting walk found so far; `done` on the last message. */
+export interface CountTotals {
+  files: number;
+  dirs: number;
+  bytes: number;
+  done: boolean;
+}
 
 /** What the counter must know to count what the backup will read. */
 export interface TreeCounterOptions {
