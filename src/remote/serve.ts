@@ -14,7 +14,7 @@
 
 import { join } from "node:path";
 import { readBounded, TooLargeError } from "./_http.ts";
-import { serveLimited, type ServerLimits } from "./_http_server.ts";
+import { serveLimited, type ServerLimits } from "../http/mod.ts";
 import { pickReport, reportProblem, type RunReport } from "./report.ts";
 
 /** Settings for {@link serveFleet}. */
@@ -54,7 +54,7 @@ export type ReceivedReport = RunReport & { received: string };
 const HOST_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,252}$/;
 const AGENT_RE = /^\/v1\/agents\/([^/]+)\/(jobs\.toml|jobs\.toml\.sig|reports)$/;
 
-/** Starts the reference fleet endpoint (with the limits of `_http_server.ts`). */
+/** Starts the reference fleet endpoint (with the limits of `http/server.ts`). */
 export async function serveFleet(options: ServeFleetOptions): Promise<FleetServer> {
   const log = options.log ?? console.error;
   const tokens = options.tokensFile ? await loadTokens(options.tokensFile) : undefined;
