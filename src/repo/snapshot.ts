@@ -41,6 +41,8 @@ export interface Snapshot {
   started?: string;
   /** Set by `cairn repair snapshots`: what this copy of snapshot `original` lost. */
   repaired?: { original: string; lost: number; paths: string[] };
+  /** Set by `cairn tag` and `cairn rewrite`: the id of the snapshot this one replaced first. */
+  original?: string;
   program_version: string;
 }
 
