@@ -24,3 +24,4 @@ export * from "./rewrite.ts";
 export * from "./adopt_packs.ts";
 export * from "./keys.ts";
 export * from "./file_content.ts";
+export * from "./copy.ts";
