@@ -42,8 +42,10 @@ export interface Snapshot {
   /** Set by `cairn repair snapshots`: what this copy of snapshot `original` lost. */
   repaired?: { original: string; lost: number; paths: string[] };
   /**
-   * Set by `cairn copy`: the id of the snapshot this is a copy of, in the
-   * repository it was first written to (a copy of a copy keeps the first).
+   * The id of the snapshot this one stands for, as restic records it: set by
+   * `cairn copy` (the snapshot copied, in the repository it was first written
+   * to; a copy of a copy keeps the first) and by `cairn tag` and `cairn
+   * rewrite` (the first snapshot of the chain this one replaced).
    */
   original?: string;
   program_version: string;
