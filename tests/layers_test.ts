@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { assert, assertEquals } from "../src/testing/asserts.ts";
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
-const LEAVES = ["fs", "crypto", "chunker", "walker", "platform", "heldfs", "prom"];
+const LEAVES = ["fs", "crypto", "chunker", "walker", "platform", "heldfs", "prom", "http"];
 const WORK = ["archiver", "restore", "mirror", "catalog", "dump", "job", "remote"];
 
 /** What each module may import, as docs/ARCHITECTURE.md states it. */

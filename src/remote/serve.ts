@@ -22,7 +22,7 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../fs/mod.ts";
 import { readBounded, TooLargeError } from "./_http.ts";
-import { serveLimited, type ServerLimits } from "./_http_server.ts";
+import { serveLimited, type ServerLimits } from "../http/mod.ts";
 import { FleetState, type ReceivedHeartbeat } from "./_fleet_view.ts";
 import { pageHandler, withSecurityHeaders } from "./_pages.ts";
 import { json, text } from "./_responses.ts";
@@ -89,7 +89,7 @@ export class UnsafeListenError extends Error {
   override name = "UnsafeListenError";
 }
 
-/** Starts the reference fleet endpoint (with the limits of `_http_server.ts`). */
+/** Starts the reference fleet endpoint (with the limits of `http/server.ts`). */
 export async function serveFleet(options: ServeFleetOptions): Promise<FleetServer> {
   const log = options.log ?? console.error;
   const now = options.now ?? Date.now;
