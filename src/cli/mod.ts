@@ -11,3 +11,5 @@ export * from "./repository_options.ts";
 export * from "./run.ts";
 export * from "./snapshot_filter.ts";
 export * from "./completion.ts";
+export * from "./progress.ts";
+export * from "./log.ts";
