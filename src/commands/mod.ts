@@ -19,6 +19,7 @@ import { retentionCommand } from "./retention.ts";
 import { unlockCommand } from "./unlock.ts";
 import { keyCommand } from "./key.ts";
 import { repairCommand } from "./repair.ts";
+import { uiCommand } from "./ui.ts";
 import { JOB_COMMANDS } from "./_fleet_commands.ts";
 import { completionCommand, manCommand } from "./completion.ts";
 
@@ -39,6 +40,7 @@ export const COMMANDS: readonly Command[] = [
   keyCommand,
   repairCommand,
   ...JOB_COMMANDS,
+  uiCommand,
   completionCommand(() => COMMANDS),
   manCommand(() => COMMANDS),
 ];
