@@ -135,7 +135,7 @@ Deno.test("cairn agent --once runs a never-run job, then nothing until it is due
   await using t = await jobSetup(DOCS_JOB);
   const first = await cairn(["agent", "--config", t.config, "--once"]);
   assertEquals(first.code, 0, first.stderr);
-  assertMatch(first.stderr, /^\d{4}-\d\d-\d\dT\S+Z job "docs": starting$/m);
+  assertMatch(first.stderr, /^\d{4}-\d\d-\d\dT\S+Z info: job "docs": starting$/m);
   assertStringIncludes(first.stderr, "ran 1 due job(s)");
   const snaps = await t.snapshots();
   assertEquals(snaps.map((s) => s.job), ["docs"], "jobs without schedule only run by 'cairn run'");

@@ -1,12 +1,19 @@
+import { Logger, logStyleFor } from "./log.ts";
+
 /**
  * Where a command writes: stdout for results, stderr for progress and
- * warnings. Progress lines are shown only on a terminal.
+ * diagnostics. Progress lines are shown only on a terminal.
  */
 export interface Output {
   /** Writes a line of results (stdout). */
   out(line: string): void;
-  /** Writes a line of diagnostics (stderr). */
+  /**
+   * Writes a line of diagnostics (stderr) through {@link log}, its severity
+   * read from its prefix: `warning: …`, `error: …`, else info.
+   */
   err(line: string): void;
+  /** The logger behind `err`: severities, `--quiet`/`--verbose`, journal or text form. */
+  readonly log: Logger;
   /** Raw bytes to stdout (for `dump`). */
   writeBytes(bytes: Uint8Array): Promise<void>;
   /** Shows a transient status line on a terminal; no-op elsewhere. */
@@ -17,8 +24,10 @@ export interface Output {
 
 const enc = new TextEncoder();
 
-/** Output on the process's stdout and stderr. */
-export function processOutput(): Output {
+/** Output on the process's stdout and stderr; `env` chooses the log style (see `log.ts`). */
+export function processOutput(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Output {
   const interactive = Deno.stderr.isTerminal();
   let statusShown = false;
   const clear = () => {
@@ -27,16 +36,18 @@ export function processOutput(): Output {
       statusShown = false;
     }
   };
+  const log = new Logger((line) => {
+    clear();
+    writeAllSync(Deno.stderr, enc.encode(line + "\n"));
+  }, logStyleFor(env));
   return {
     interactive,
+    log,
     out(line) {
       clear();
       writeAllSync(Deno.stdout, enc.encode(line + "\n"));
     },
-    err(line) {
-      clear();
-      writeAllSync(Deno.stderr, enc.encode(line + "\n"));
-    },
+    err: (line) => log.line(line),
     async writeBytes(bytes) {
       clear();
       let at = 0;
@@ -65,13 +76,15 @@ export function memoryOutput(): Output & {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const bytes: Uint8Array[] = [];
+  const log = new Logger((l) => void stderr.push(l));
   return {
     interactive: false,
     stdout,
     stderr,
     bytes,
+    log,
     out: (l) => void stdout.push(l),
-    err: (l) => void stderr.push(l),
+    err: (l) => log.line(l),
     writeBytes: (b) => Promise.resolve(void bytes.push(b.slice())),
     status: () => {},
   };
