@@ -31,6 +31,7 @@ const WORK = [
   "remote",
   "runner",
   "fleet",
+  "ui",
 ];
 
 /** What each module may import, as docs/ARCHITECTURE.md states it. */
@@ -47,6 +48,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   remote: [...LEAVES],
   runner: ["archiver", "mirror", "catalog", "job", "remote", "repo", "backend", ...LEAVES],
   fleet: ["job", "remote", ...LEAVES],
+  ui: ["catalog", "dump", "restore", "repo", ...LEAVES],
   cli: ["backend", "catalog", "repo", ...LEAVES],
   commands: ["cli", ...WORK, "repo", "backend", ...LEAVES],
 };

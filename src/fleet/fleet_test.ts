@@ -9,7 +9,7 @@ import {
 } from "../job/mod.ts";
 import type { FlushResult, GoodDocument, PollResult, RunReport } from "../remote/mod.ts";
 import { assert, assertEquals } from "../testing/asserts.ts";
-import { Fleet, type JobDocumentSource, type ReportSink } from "./fleet.ts";
+import { Fleet, type JobDocumentSource, nothingDue, type ReportSink } from "./fleet.ts";
 import { toReport } from "./to_report.ts";
 
 const START = Date.UTC(2024, 0, 10, 12);
@@ -247,4 +247,13 @@ Deno.test("toReport() maps skipped and failed runs to failure and fills missing 
     error: "before",
   });
   assertEquals(toReport("h", { ...record, result: { result: "partial" } }).result, "partial");
+});
+
+Deno.test("nothingDue() names the next planned start, or says no job has a schedule", () => {
+  assertEquals(nothingDue([]), "nothing was due: no job has a schedule");
+  assertEquals(nothingDue([{ job: "a", at: Infinity }]), "nothing was due: no job has a schedule");
+  assertEquals(
+    nothingDue([{ job: "a", at: Infinity }, { job: "b", at: START }]),
+    `nothing was due; next: job "b" at ${new Date(START).toISOString()}`,
+  );
 });

@@ -12,6 +12,7 @@ export {
   Fleet,
   type FleetOptions,
   type JobDocumentSource,
+  nothingDue,
   type ReportSink,
   type RunFleetJob,
 } from "./fleet.ts";

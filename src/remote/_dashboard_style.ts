@@ -19,7 +19,8 @@ table { border-collapse: collapse; background: #fff; box-shadow: 0 1px 2px #0002
 th, td { padding: .35rem .6rem; border-bottom: 1px solid #e4e4e4; text-align: left;
   vertical-align: middle; }
 th { background: #f0f0f0; font-weight: 600; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+time { white-space: nowrap; }
 tr.stale td { background: #fff3f3; }
 tr.stale td.host { border-left: 4px solid #c62828; }
 .badge { display: inline-block; padding: 0 .4rem; border-radius: .6rem; font-size: .8rem;

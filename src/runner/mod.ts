@@ -14,6 +14,7 @@
 export {
   describeResult,
   exitCodeOf,
+  readJobPassword,
   retentionInput,
   runJobNow,
   type RunJobNowOptions,

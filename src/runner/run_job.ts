@@ -29,6 +29,7 @@ import {
 import { passwordFromEnv, runPasswordCommand } from "../password/mod.ts";
 import { checkResolvedPaths } from "../remote/mod.ts";
 import { printable } from "../text/mod.ts";
+import { readListFile } from "../walker/mod.ts";
 import {
   NoRepositoryError,
   type ObjectLockConfig,
@@ -216,7 +217,15 @@ function resolveRepository(
   };
 }
 
-function readJobPassword(repo: RepositoryConfig, env: Record<string, string | undefined>) {
+/**
+ * The password of a job file's repository: its `password_file`, else
+ * `password_command`, else `password_env`, else the `CAIRN_PASSWORD*`
+ * fallback of the command line; an Error naming the repository when none gives one.
+ */
+export function readJobPassword(
+  repo: RepositoryConfig,
+  env: Record<string, string | undefined>,
+): string {
   if (repo.passwordFile !== undefined) {
     let text: string;
     try {
@@ -255,19 +264,62 @@ function readJobPassword(repo: RepositoryConfig, env: Record<string, string | un
   );
 }
 
+/**
+ * The job's paths and patterns with its list files read (at each run, so
+ * an edited list takes effect without a reload). A list file that cannot
+ * be read, or a listed path that is not absolute, fails the run.
+ */
+function jobSelection(job: JobDefinition): {
+  paths: string[];
+  excludes: string[];
+  iexcludes: string[];
+} {
+  const read = (key: string, file: string) => {
+    try {
+      return readListFile(file);
+    } catch (err) {
+      throw new SetupError(`${key} ${printable(file)}: ${(err as Error).message}`);
+    }
+  };
+  const listed = (job.filesFrom ?? []).flatMap((f) =>
+    read("files_from", f).map((p) => {
+      if (!p.startsWith("/")) {
+        throw new SetupError(
+          `files_from ${printable(f)}: "${printable(p)}" is not an absolute path`,
+        );
+      }
+      return p;
+    })
+  );
+  const paths = [...job.paths, ...listed];
+  if (paths.length === 0) {
+    throw new SetupError(`files_from lists no paths (${(job.filesFrom ?? []).join(", ")})`);
+  }
+  return {
+    paths,
+    excludes: [...job.exclude, ...(job.excludeFile ?? []).flatMap((f) => read("exclude_file", f))],
+    iexcludes: [
+      ...(job.iexclude ?? []),
+      ...(job.iexcludeFile ?? []).flatMap((f) => read("iexclude_file", f)),
+    ],
+  };
+}
+
 async function backupJob(
   repo: Repository,
   job: JobDefinition,
   { signal, output, programVersion }: RunJobNowOptions,
 ): Promise<RunResult> {
   const host = job.host ?? Deno.hostname();
-  const parent = job.command
-    ? undefined
-    : await findParent(repo, host, job.paths, { job: job.name });
+  const { paths, excludes, iexcludes } = jobSelection(job);
+  const parent = job.command ? undefined : await findParent(repo, host, paths, { job: job.name });
   const opts: BackupOptions = {
-    paths: job.paths,
-    excludes: job.exclude,
+    paths,
+    excludes,
+    iexcludes,
     excludeIfPresent: job.excludeIfPresent,
+    excludeCaches: job.excludeCaches,
+    excludeLargerThan: job.excludeLargerThan,
     oneFileSystem: job.oneFileSystem,
     readSpecial: job.readSpecial,
     tags: job.tags,
