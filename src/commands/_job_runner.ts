@@ -203,6 +203,31 @@ async function openOrCreate(
   return repo;
 }
 
+/**
+ * Opens repository `name` of a job file with the password the file says how
+ * to find (`cairn ui --config FILE NAME`); UsageError when there is no such
+ * repository.
+ */
+export function openConfigRepository(
+  config: JobConfig,
+  name: string,
+  env: Record<string, string | undefined>,
+  say: (line: string) => void,
+): Promise<Repository> {
+  const repo: RepositoryConfig | undefined = config.repositories[name];
+  if (!repo) {
+    const known = Object.keys(config.repositories).map((n) => JSON.stringify(n)).join(", ");
+    throw new UsageError(
+      `no repository ${JSON.stringify(name)} in the job file (it has ${known || "none"})`,
+    );
+  }
+  const location = repo.path ?? repo.url;
+  if (location === undefined) throw new UsageError(`repository "${repo.name}" has no location`);
+  return Repository.open(openBackend(location, { env, s3: repo.s3 }), readJobPassword(repo, env), {
+    onWarning: (m) => say(`warning: ${printable(m)}`),
+  });
+}
+
 /** The job's repository location and password; SetupError when they cannot be found. */
 function resolveRepository(
   config: JobConfig,

@@ -154,6 +154,7 @@ class Fleet {
     const records = await agent.runOnce({ signal });
     await this.#flushReports(signal);
     this.#log(`ran ${records.length} due job(s)`);
+    if (records.length === 0) this.#log(nothingDue(agent.plannedRuns()));
     if (signal.aborted) return 1;
     return worstExitCode(records.map((r) => r.result.result));
   }
@@ -355,6 +356,13 @@ class Fleet {
   #log(line: string): void {
     this.output.err(line);
   }
+}
+
+/** What `--once` says when no job was due: the next planned start, or that none has a schedule. */
+export function nothingDue(planned: readonly { job: string; at: number }[]): string {
+  const next = planned.find((p) => Number.isFinite(p.at));
+  if (!next) return "nothing was due: no job has a schedule";
+  return `nothing was due; next: job "${next.job}" at ${new Date(next.at).toISOString()}`;
 }
 
 /** The report POSTed for a run (see docs/REMOTE.md). */
