@@ -136,6 +136,21 @@ Deno.test("cairn serve refuses a missing jobs directory with exit 2", async () =
   assertStringIncludes(r.stderr, "--jobs-dir /nonexistent/cairn-jobs");
 });
 
+Deno.test("cairn serve refuses a non-loopback address without --dashboard-token, in one line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await cairn(["serve", "--jobs-dir", dir, "--listen", "0.0.0.0:0"]);
+    assertEquals(r.code, 2);
+    assertStringIncludes(r.stderr, "--listen 0.0.0.0:0: give --dashboard-token FILE");
+    assertEquals(
+      r.stderr.trim().split("\n").filter((l) => !l.includes("not authenticated")).length,
+      1,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("agent --once re-checks a remote job's paths at run time: a link planted after the poll is refused", async () => {
   const { dir, env } = await makeRepo();
   const host = Deno.hostname();

@@ -33,6 +33,7 @@ import {
 } from "../mirror/mod.ts";
 import type { SnapshotWithId } from "../repo/mod.ts";
 import { DryRunBackend } from "../backend/mod.ts";
+import { parseByteSize, readListFile } from "../walker/mod.ts";
 
 /** `cairn backup`: one snapshot of the given paths. */
 export const backupCommand: Command = {
@@ -236,19 +237,13 @@ export const backupCommand: Command = {
   },
 };
 
-/**
- * The lines of a list file (`--files-from`, `--exclude-file`), as restic
- * reads them: blank lines and lines starting with `#` are skipped, and
- * surrounding whitespace is trimmed.
- */
+/** The entries of a list file (`--files-from`, `--exclude-file`); see `readListFile`. */
 function lines(file: string, flag: string): string[] {
-  let text: string;
   try {
-    text = Deno.readTextFileSync(file);
+    return readListFile(file);
   } catch (err) {
     throw new UsageError(`${flag} ${printable(file)}: ${(err as Error).message}`);
   }
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
 }
 
 /** What the exclusion flags select, for {@link BackupOptions}. */
@@ -276,9 +271,11 @@ function selectionOf(flags: import("../cli/mod.ts").Flags): Pick<
 
 /** A size like `500`, `500K`, `2M`, `1.5G` (powers of 1024); UsageError otherwise. */
 function parseSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)([KMGT]?)i?B?$/i.exec(text);
-  if (!m) throw new UsageError(`--exclude-larger-than "${printable(text)}" is not a size like 2M`);
-  return Math.floor(Number(m[1]) * 1024 ** "BKMGT".indexOf((m[2] || "B").toUpperCase()));
+  const n = parseByteSize(text);
+  if (n === undefined) {
+    throw new UsageError(`--exclude-larger-than "${printable(text)}" is not a size like 2M`);
+  }
+  return n;
 }
 
 function timeOf(flags: import("../cli/mod.ts").Flags): Date | undefined {

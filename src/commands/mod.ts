@@ -21,6 +21,7 @@ import { keyCommand } from "./key.ts";
 import { repairCommand } from "./repair.ts";
 import { tagCommand } from "./tag.ts";
 import { copyCommand } from "./copy.ts";
+import { uiCommand } from "./ui.ts";
 import { JOB_COMMANDS } from "./_fleet_commands.ts";
 import { completionCommand, manCommand } from "./completion.ts";
 
@@ -43,6 +44,7 @@ export const COMMANDS: readonly Command[] = [
   keyCommand,
   repairCommand,
   ...JOB_COMMANDS,
+  uiCommand,
   completionCommand(() => COMMANDS),
   manCommand(() => COMMANDS),
 ];

@@ -9,3 +9,4 @@ export * from "./excluder.ts";
 export * from "./dir_lister.ts";
 export * from "./markers.ts";
 export * from "./tree_counter.ts";
+export * from "./list_file.ts";
