@@ -25,6 +25,7 @@ import {
   type JobDefinition,
   loadJobConfig,
   parseJobConfig,
+  parseSchedule,
   recordRun,
   type RunRecord,
   type RunResult,
@@ -35,6 +36,8 @@ import {
 import {
   type FlushResult,
   type GoodDocument,
+  type Heartbeat,
+  HeartbeatSender,
   type PollResult,
   RemoteJobSource,
   ReportQueue,
@@ -62,6 +65,12 @@ export interface ReportSink {
   close(): void;
 }
 
+/** Where heartbeats go: `HeartbeatSender` in use, a fake in tests. */
+export interface HeartbeatSink {
+  send(hb: Heartbeat, options: { signal?: AbortSignal }): Promise<unknown>;
+  close(): void;
+}
+
 /** What {@linkcode Fleet} is built from. */
 export interface FleetOptions {
   /** The bootstrap job file. */
@@ -74,6 +83,8 @@ export interface FleetOptions {
   /** With `[remote]`: the document source and the report queue. */
   source?: JobDocumentSource;
   reports?: ReportSink;
+  /** With `[remote]`: where the daemon's heartbeat goes after each poll. */
+  heartbeats?: HeartbeatSink;
   /** Default: the real clock; the agent and the poll loop both use it. */
   clock?: Clock;
   /** For the agent's jitter; default `Math.random`. */
@@ -103,6 +114,7 @@ export class Fleet {
   private readonly env: Record<string, string | undefined>;
   private readonly source?: JobDocumentSource;
   private readonly reports?: ReportSink;
+  private readonly heartbeats?: HeartbeatSink;
   #jobs: JobDefinition[] = [];
   #document?: GoodDocument<JobConfig>;
 
@@ -112,6 +124,7 @@ export class Fleet {
     this.env = options.env;
     this.source = options.source;
     this.reports = options.reports;
+    this.heartbeats = options.heartbeats;
     this.#host = options.host ?? Deno.hostname();
     this.#clock = options.clock ?? systemClock;
     this.#store = new StatusStore(options.boot.stateDir);
@@ -153,12 +166,19 @@ export class Fleet {
       caFile: r.caFile,
       log,
     });
-    return new Fleet({ ...options, boot, source, reports });
+    const heartbeats = await HeartbeatSender.open({
+      jobsUrl: source.url,
+      tokenFile: r.tokenFile,
+      caFile: r.caFile,
+      log,
+    });
+    return new Fleet({ ...options, boot, source, reports, heartbeats });
   }
 
   close(): void {
     this.source?.close();
     this.reports?.close();
+    this.heartbeats?.close();
   }
 
   /** `--once`: fetch, run what is due, report; the records of the runs. */
@@ -248,6 +268,13 @@ export class Fleet {
   /** Polls every `poll` until `signal` aborts; a new document replaces the remote jobs. */
   async #pollLoop(agent: Agent, signal: AbortSignal): Promise<void> {
     const every = this.boot.remote!.pollMs;
+    try {
+      // The first heartbeat once the scheduler has planned its jobs (it does so as it starts).
+      await this.#clock.sleep(Math.min(every, 2000), signal);
+    } catch {
+      return;
+    }
+    await this.#heartbeat(agent, signal);
     while (!signal.aborted) {
       try {
         await this.#clock.sleep(every, signal);
@@ -257,6 +284,7 @@ export class Fleet {
       const before = this.#document;
       await this.#poll(signal);
       if (this.#document !== before) agent.reload(this.#merge());
+      await this.#heartbeat(agent, signal);
       await this.#flushReports(signal);
     }
   }
@@ -274,6 +302,36 @@ export class Fleet {
     } catch (err) {
       // The source promises not to throw; if it does anyway, the agent keeps its jobs.
       if (!signal.aborted) this.#log(`remote jobs: poll failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Tells the endpoint what this agent plans (docs/SERVE.md), so it can tell stale from quiet. */
+  async #heartbeat(agent: Agent, signal: AbortSignal): Promise<void> {
+    if (!this.heartbeats) return;
+    const planned = new Map(agent.plannedRuns().map((p) => [p.job, p.at]));
+    const hb: Heartbeat = {
+      host: this.#host,
+      poll_seconds: this.boot.remote!.pollMs / 1000,
+      running: agent.running ?? null,
+      jobs: this.#jobs.map((job) => {
+        const at = planned.get(job.name);
+        const runs: number[] = [];
+        if (job.schedule && at !== undefined && Number.isFinite(at)) {
+          runs.push(at);
+          const after = parseSchedule(job.schedule).next(at);
+          if (after !== undefined) runs.push(after);
+        }
+        return {
+          job: job.name,
+          schedule: job.schedule ?? null,
+          next_runs: runs.map((t) => new Date(t).toISOString()),
+        };
+      }),
+    };
+    try {
+      await this.heartbeats.send(hb, { signal });
+    } catch {
+      // Aborted: the agent is stopping.
     }
   }
 

@@ -11,6 +11,7 @@
 export {
   Fleet,
   type FleetOptions,
+  type HeartbeatSink,
   type JobDocumentSource,
   nothingDue,
   type ReportSink,
