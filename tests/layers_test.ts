@@ -16,6 +16,7 @@ const WORK = ["archiver", "restore", "mirror", "catalog", "dump", "job", "remote
 const ALLOWED: Record<string, readonly string[]> = {
   ...Object.fromEntries(LEAVES.map((m) => [m, []])),
   backend: ["fs"],
+  walker: ["platform"],
   repo: ["backend", ...LEAVES],
   catalog: ["repo", ...LEAVES],
   restore: ["repo", ...LEAVES],
