@@ -7,14 +7,15 @@ import { COMMANDS } from "./src/commands/mod.ts";
 
 if (import.meta.main) {
   const abort = new AbortController();
+  const env = Deno.env.toObject();
   const onSignal = () => abort.abort(new Error("interrupted"));
   Deno.addSignalListener("SIGINT", onSignal);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
   const code = await runCli(
     COMMANDS,
     Deno.args,
-    Deno.env.toObject(),
-    processOutput(),
+    env,
+    processOutput(env),
     abort.signal,
   );
   Deno.exit(code);

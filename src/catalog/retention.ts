@@ -81,6 +81,11 @@ export interface RetentionResult {
 export interface RetentionOptions {
   /** "Now", for ignoring future snapshots in `within*` rules; defaults to the current time. */
   now?: Date;
+  /**
+   * Let the policy remove every snapshot of the group (restic's
+   * `--unsafe-allow-remove-all`): an empty policy then removes them all.
+   */
+  allowRemoveAll?: boolean;
 }
 
 /** Thrown when applying a policy would be unsafe (empty policy, or removing a whole group). */
@@ -183,14 +188,14 @@ export function hasTagSet(snapshot: { tags: string[] }, tagSet: string): boolean
  *
  * @throws {RetentionError} for an empty policy (restic refuses too: an empty
  * policy removing everything is always a mistake) and when the policy would
- * remove every snapshot of a non-empty group.
+ * remove every snapshot of a non-empty group, unless `allowRemoveAll`.
  */
 export function applyRetention(
   snapshots: readonly RetentionInput[],
   policy: KeepPolicy,
   options: RetentionOptions = {},
 ): RetentionResult {
-  if (isEmptyPolicy(policy)) {
+  if (isEmptyPolicy(policy) && !options.allowRemoveAll) {
     throw new RetentionError(
       "Refusing to apply an empty retention policy: it would remove every snapshot",
     );
@@ -269,7 +274,7 @@ export function applyRetention(
     else remove.push(cur);
   });
 
-  if (keep.length === 0) {
+  if (keep.length === 0 && !options.allowRemoveAll) {
     throw new RetentionError(
       `Refusing to remove all ${list.length} snapshots of a group: no snapshot matches the policy (${
         describePolicy(policy)

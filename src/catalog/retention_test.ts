@@ -159,6 +159,16 @@ Deno.test("applyRetention() refuses an empty policy instead of removing everythi
   assert.throws(() => applyRetention(SUNDAYS, { last: 1.5 }), RangeError);
 });
 
+Deno.test("applyRetention() with allowRemoveAll may empty a group, and an empty policy removes all", () => {
+  const list = [snap("a", 2019, 11, 3), snap("b", 2019, 11, 4, 11, 0, { tags: ["x"] })];
+  const none = applyRetention(list, { tags: ["nope"] }, { ...NOW, allowRemoveAll: true });
+  assert.deepEqual([none.keep.length, none.remove.map((s) => s.id)], [0, ["b", "a"]]);
+  const all = applyRetention(list, {}, { allowRemoveAll: true });
+  assert.deepEqual(all.remove.map((s) => s.id), ["b", "a"]);
+  const some = applyRetention(list, { tags: ["x"] }, { ...NOW, allowRemoveAll: true });
+  assert.deepEqual(some.keep.map((k) => k.snapshot.id), ["b"]);
+});
+
 Deno.test("applyRetention() keeps one per calendar period for 100 years of daily backups, as restic's docs describe", () => {
   const list: RetentionInput[] = [];
   for (

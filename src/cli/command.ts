@@ -66,6 +66,12 @@ export const REPOSITORY_OPTIONS: Record<string, OptionSpec> = {
 /** Options every command takes. */
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   json: { type: "boolean", description: "print results as JSON" },
+  quiet: {
+    type: "boolean",
+    short: "q",
+    description: "only warnings, errors and results: no progress or info lines",
+  },
+  verbose: { type: "boolean", short: "v", description: "also print debug lines" },
   help: { type: "boolean", short: "h", description: "show this help" },
 };
 

@@ -1,42 +1,54 @@
+import { Logger, logStyleFor } from "./log.ts";
+
 /**
  * Where a command writes: stdout for results, stderr for progress and
- * warnings. Progress lines are shown only on a terminal.
+ * diagnostics. Progress lines are shown only on a terminal.
  */
 export interface Output {
   /** Writes a line of results (stdout). */
   out(line: string): void;
-  /** Writes a line of diagnostics (stderr). */
+  /**
+   * Writes a line of diagnostics (stderr) through {@link log}, its severity
+   * read from its prefix: `warning: …`, `error: …`, else info.
+   */
   err(line: string): void;
+  /** The logger behind `err`: severities, `--quiet`/`--verbose`, journal or text form. */
+  readonly log: Logger;
   /** Raw bytes to stdout (for `dump`). */
   writeBytes(bytes: Uint8Array): Promise<void>;
-  /** Shows a transient status line on a terminal; no-op elsewhere. */
-  status(line: string): void;
+  /** Shows transient status line(s) on a terminal, replacing the last; `[]` clears; no-op elsewhere. */
+  status(line: string | readonly string[]): void;
   /** Is stderr a terminal (so progress is worth drawing)? */
   readonly interactive: boolean;
 }
 
 const enc = new TextEncoder();
 
-/** Output on the process's stdout and stderr. */
-export function processOutput(): Output {
+/** Output on the process's stdout and stderr; `env` chooses the log style (see `log.ts`). */
+export function processOutput(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Output {
   const interactive = Deno.stderr.isTerminal();
-  let statusShown = false;
+  /** Lines of status drawn; the cursor is on the last. */
+  let statusShown = 0;
   const clear = () => {
-    if (statusShown) {
-      Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
-      statusShown = false;
+    if (statusShown > 0) {
+      Deno.stderr.writeSync(enc.encode("\r\x1b[2K" + "\x1b[1A\x1b[2K".repeat(statusShown - 1)));
+      statusShown = 0;
     }
   };
+  const log = new Logger((line) => {
+    clear();
+    writeAllSync(Deno.stderr, enc.encode(line + "\n"));
+  }, logStyleFor(env));
   return {
     interactive,
+    log,
     out(line) {
       clear();
       writeAllSync(Deno.stdout, enc.encode(line + "\n"));
     },
-    err(line) {
-      clear();
-      writeAllSync(Deno.stderr, enc.encode(line + "\n"));
-    },
+    err: (line) => log.line(line),
     async writeBytes(bytes) {
       clear();
       let at = 0;
@@ -44,9 +56,13 @@ export function processOutput(): Output {
     },
     status(line) {
       if (!interactive) return;
-      const cols = Deno.consoleSize?.().columns ?? 80;
-      Deno.stderr.writeSync(enc.encode("\r\x1b[2K" + line.slice(0, cols - 1)));
-      statusShown = true;
+      const size = Deno.consoleSize?.() ?? { columns: 80, rows: 24 };
+      const lines = (typeof line === "string" ? [line] : line).slice(0, Math.max(1, size.rows - 1))
+        .map((l) => l.slice(0, size.columns - 1));
+      clear();
+      if (lines.length === 0) return;
+      writeAllSync(Deno.stderr, enc.encode(lines.join("\n")));
+      statusShown = lines.length;
     },
   };
 }
@@ -65,13 +81,15 @@ export function memoryOutput(): Output & {
   const stdout: string[] = [];
   const stderr: string[] = [];
   const bytes: Uint8Array[] = [];
+  const log = new Logger((l) => void stderr.push(l));
   return {
     interactive: false,
     stdout,
     stderr,
     bytes,
+    log,
     out: (l) => void stdout.push(l),
-    err: (l) => void stderr.push(l),
+    err: (l) => log.line(l),
     writeBytes: (b) => Promise.resolve(void bytes.push(b.slice())),
     status: () => {},
   };

@@ -1,7 +1,7 @@
 import { type Backend, createBackend, openBackend } from "../backend/mod.ts";
 import { acquireSharedLock, type LockRepo, type RepoLock, Repository } from "../repo/mod.ts";
 import { printable } from "./output.ts";
-import { type CommandContext, stringFlag } from "./command.ts";
+import { type CommandContext, type OptionSpec, stringFlag } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { withTestFaults } from "./_test_faults.ts";
 import { runPasswordCommand } from "./password_command.ts";
@@ -108,8 +108,16 @@ export async function openRepository(
   ctx: CommandContext,
   opts: { read?: boolean; wrap?: (backend: Backend) => Backend } = {},
 ): Promise<Repository> {
-  const location = repositoryLocation(ctx);
-  const password = await obtainPassword(ctx);
+  return await openRepositoryAt(ctx, repositoryLocation(ctx), await obtainPassword(ctx), opts);
+}
+
+/** Opens the repository at `location` as {@link openRepository} does. */
+async function openRepositoryAt(
+  ctx: CommandContext,
+  location: string,
+  password: string,
+  opts: { read?: boolean; wrap?: (backend: Backend) => Backend } = {},
+): Promise<Repository> {
   const backend = withTestFaults(
     openBackend(location, { env: ctx.env }),
     ctx.env,
@@ -172,4 +180,78 @@ export async function createRepositoryBackend(
     }
     throw err;
   }
+}
+
+/**
+ * The options naming a second repository to read from (`cairn copy`,
+ * `init --copy-chunker-params`), with restic's `--from-*` names.
+ */
+export const FROM_REPOSITORY_OPTIONS: Record<string, OptionSpec> = {
+  "from-repo": {
+    type: "string",
+    arg: "LOCATION",
+    description: "the source repository (default: $CAIRN_FROM_REPO)",
+  },
+  "from-password-file": {
+    type: "string",
+    arg: "FILE",
+    description: "the source's password from FILE (default: $CAIRN_FROM_PASSWORD_FILE)",
+  },
+  "from-password-command": {
+    type: "string",
+    arg: "CMD",
+    description: "the source's password is what CMD prints (default: $CAIRN_FROM_PASSWORD_COMMAND)",
+  },
+};
+
+/** Where the source repository is: `--from-repo`, else `$CAIRN_FROM_REPO`, else undefined. */
+export function fromRepositoryLocation(ctx: CommandContext): string | undefined {
+  return stringFlag(ctx.flags, "from-repo") ?? ctx.env.CAIRN_FROM_REPO;
+}
+
+/**
+ * The source repository's password: `--from-password-file`,
+ * `--from-password-command`, `$CAIRN_FROM_PASSWORD_FILE`,
+ * `$CAIRN_FROM_PASSWORD_COMMAND` or `$CAIRN_FROM_PASSWORD`, else typed on
+ * the terminal.
+ */
+export async function obtainFromPassword(
+  ctx: CommandContext,
+  opts: { term?: Terminal } = {},
+): Promise<string> {
+  const file = stringFlag(ctx.flags, "from-password-file");
+  const command = stringFlag(ctx.flags, "from-password-command");
+  if (file !== undefined && command !== undefined) {
+    throw new UsageError("--from-password-file and --from-password-command exclude each other");
+  }
+  const { env } = ctx;
+  const pw = file !== undefined
+    ? readPasswordFile(file)
+    : command !== undefined
+    ? runPasswordCommand(command, "--from-password-command")
+    : env.CAIRN_FROM_PASSWORD_FILE
+    ? readPasswordFile(env.CAIRN_FROM_PASSWORD_FILE)
+    : env.CAIRN_FROM_PASSWORD_COMMAND
+    ? runPasswordCommand(env.CAIRN_FROM_PASSWORD_COMMAND, "CAIRN_FROM_PASSWORD_COMMAND")
+    : env.CAIRN_FROM_PASSWORD;
+  if (pw !== undefined) return pw;
+  if (canPrompt(opts.term)) return await promptPassword("Source repository password", opts);
+  throw new UsageError(
+    "No password given for the source repository: use --from-password-file or " +
+      "--from-password-command, or set CAIRN_FROM_PASSWORD_FILE, CAIRN_FROM_PASSWORD_COMMAND " +
+      "or CAIRN_FROM_PASSWORD",
+  );
+}
+
+/**
+ * Opens the source repository the `--from-*` options name, holding a
+ * shared lock on it until the command ends (as `read` does for
+ * {@link openRepository}).
+ */
+export async function openFromRepository(ctx: CommandContext): Promise<Repository> {
+  const location = fromRepositoryLocation(ctx);
+  if (!location) {
+    throw new UsageError("No source repository given: use --from-repo or set CAIRN_FROM_REPO");
+  }
+  return await openRepositoryAt(ctx, location, await obtainFromPassword(ctx), { read: true });
 }

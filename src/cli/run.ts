@@ -57,12 +57,20 @@ export async function runCli(
   if (!cmd) {
     const near = nearest(name, [...commands.map((c) => c.name), "help", "version"]);
     const hint = near ? `did you mean "${near}"? ` : "";
-    output.err(`cairn: unknown command "${printable(name)}" (${hint}see 'cairn --help')`);
+    output.log.log(
+      "error",
+      `cairn: unknown command "${printable(name)}" (${hint}see 'cairn --help')`,
+      { bare: true },
+    );
     return ExitCode.usage;
   }
   const atEnd: (() => Promise<void>)[] = [];
   try {
     const { flags, positionals } = parseCommandArgs(cmd, rest);
+    if (flags.quiet && flags.verbose) {
+      throw new UsageError("--quiet and --verbose exclude each other");
+    }
+    output.log.verbosity = flags.quiet ? "quiet" : flags.verbose ? "verbose" : "normal";
     if (flags.help) {
       output.out(commandHelp(cmd));
       return ExitCode.ok;
@@ -87,8 +95,11 @@ export async function runCli(
     while (msg.startsWith(prefix)) msg = msg.slice(prefix.length);
     const interrupted = signal.aborted || err instanceof InterruptedError;
     if (interrupted) msg = "interrupted";
-    output.err(`${prefix}${printable(msg)}`);
-    if (env.CAIRN_DEBUG && err instanceof Error && err.stack) output.err(err.stack);
+    output.log.log("error", `${prefix}${printable(msg)}`, { bare: true });
+    if (err instanceof Error && err.stack) {
+      if (env.CAIRN_DEBUG) output.log.log("error", err.stack, { bare: true });
+      else output.log.debug(err.stack);
+    }
     if (interrupted) return ExitCode.interrupted;
     if (isUsageError(err)) return ExitCode.usage;
     if (err instanceof WrongPasswordError) return ExitCode.fatal;

@@ -1,4 +1,4 @@
-import { selectSnapshot, type SnapshotFilter } from "../catalog/mod.ts";
+import { filterSnapshots, selectSnapshot, type SnapshotFilter } from "../catalog/mod.ts";
 import type { SnapshotWithId } from "../repo/mod.ts";
 import { type Flags, listFlag, type OptionSpec } from "./command.ts";
 
@@ -58,4 +58,25 @@ export async function findSnapshotArg(
   flags: Flags,
 ): Promise<SnapshotWithId> {
   return selectSnapshot(await repo.listSnapshots(), ref, snapshotFilter(flags));
+}
+
+/**
+ * The snapshots a command that edits several takes (`tag`, `rewrite`): those
+ * the SNAPSHOT arguments name (each within the filters), else every one the
+ * filters select. Every argument is resolved before any is returned.
+ */
+export async function selectSnapshotArgs(
+  repo: SnapshotSource,
+  refs: readonly string[],
+  flags: Flags,
+): Promise<SnapshotWithId[]> {
+  const all = await repo.listSnapshots();
+  const filter = snapshotFilter(flags);
+  if (refs.length === 0) return filterSnapshots(all, filter);
+  const chosen = new Map<string, SnapshotWithId>();
+  for (const ref of refs) {
+    const s = selectSnapshot(all, ref, filter);
+    chosen.set(s.id, s);
+  }
+  return [...chosen.values()];
 }

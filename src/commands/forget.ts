@@ -3,6 +3,7 @@ import {
   describePolicy,
   isEmptyPolicy,
   type KeepPolicy,
+  RetentionError,
   type RetentionResult,
 } from "../catalog/retention.ts";
 import {
@@ -14,7 +15,6 @@ import {
 import {
   type Command,
   type CommandContext,
-  expectPositionals,
   type Flags,
   formatBytes,
   intFlag,
@@ -30,6 +30,8 @@ import {
   pruneRepository,
   type RepoLock,
   type Repository,
+  resolveSnapshot,
+  type SnapshotWithId,
 } from "../repo/mod.ts";
 import { retentionInput } from "./_job_runner.ts";
 import { localTime } from "./snapshots.ts";
@@ -48,14 +50,18 @@ const GROUP_FIELDS: readonly GroupField[] = ["host", "paths", "tags", "job"];
 /** `cairn forget`: remove snapshots by a retention policy. */
 export const forgetCommand: Command = {
   name: "forget",
-  summary: "remove snapshots according to a retention policy",
-  usage: "cairn forget --keep-… [--host H] [--tag T] [--group-by host,paths,job] [--dry-run] " +
-    "[--prune] [--json]",
+  summary: "remove snapshots by id or according to a retention policy",
+  usage: "cairn forget SNAPSHOT... [--dry-run] [--prune] [--json]\n" +
+    "       cairn forget --keep-… [--host H] [--tag T] [--group-by host,paths,job] " +
+    "[--unsafe-allow-remove-all] [--dry-run] [--prune] [--json]",
   description: [
-    "Snapshots are grouped (default: by host, paths and job) and the policy is applied to",
-    "each group separately, restic-style; every kept snapshot lists the rules that kept it.",
+    "With SNAPSHOT arguments (ids, unique id prefixes or 'latest'), removes exactly those;",
+    "every one must name a snapshot, else nothing is removed.",
+    "Otherwise snapshots are grouped (default: by host, paths and job) and the policy is",
+    "applied to each group separately, restic-style; every kept snapshot lists the rules",
+    "that kept it. A policy that would remove every snapshot of a group is refused unless",
+    "--unsafe-allow-remove-all is given (which also lets no --keep-* option remove all).",
     "Only snapshot files are removed: the data stays until 'forget --prune' (or prune).",
-    "A policy that would remove every snapshot of a group is refused.",
   ].join("\n"),
   usesRepository: true,
   options: {
@@ -101,14 +107,20 @@ export const forgetCommand: Command = {
       description: "group by these of host,paths,tags,job (default host,paths,job)",
     },
     "dry-run": { type: "boolean", short: "n", description: "only show what would be removed" },
+    "unsafe-allow-remove-all": {
+      type: "boolean",
+      description: "let the policy remove every snapshot of a group (no --keep-*: all of them)",
+    },
     prune: {
       type: "boolean",
       description: "then remove data no snapshot needs (with --json: a second line of stats)",
     },
   } satisfies Command["options"],
   async run(ctx) {
-    expectPositionals(this, ctx.positionals, 0);
-    const policy = policyFromFlags(ctx.flags);
+    const byId = ctx.positionals.length > 0;
+    if (byId) refuseSelection(ctx.flags);
+    const allowRemoveAll = ctx.flags["unsafe-allow-remove-all"] === true;
+    const policy = byId ? {} : policyFromFlags(ctx.flags, allowRemoveAll);
     const by = groupBy(stringFlag(ctx.flags, "group-by"));
     const dryRun = ctx.flags["dry-run"] === true;
     const repo = await openRepository(ctx);
@@ -117,12 +129,80 @@ export const forgetCommand: Command = {
       ? await acquireExclusiveLock(repo, { signal: ctx.signal, onWarning: repo.onWarning })
       : undefined;
     try {
-      return await forget(ctx, repo, policy, by, dryRun, lock);
+      if (byId) await forgetIds(ctx, repo, dryRun, lock);
+      else await forget(ctx, repo, policy, by, dryRun, lock, allowRemoveAll);
+      return await pruneAfter(ctx, repo, dryRun, lock);
     } finally {
       await lock?.release();
     }
   },
 };
+
+/** Snapshot ids select what to forget by themselves: policy and filter options are refused. */
+function refuseSelection(flags: Flags) {
+  const selecting = Object.keys(flags).filter((f) =>
+    flags[f] !== undefined &&
+    (f.startsWith("keep-") || ["host", "tag", "group-by", "unsafe-allow-remove-all"].includes(f))
+  );
+  if (selecting.length > 0) {
+    throw new UsageError(
+      `--${selecting[0]} cannot be combined with SNAPSHOT arguments: give either ids or a policy`,
+    );
+  }
+}
+
+/** `forget SNAPSHOT...`: resolves every argument first, so one unknown id removes nothing. */
+async function forgetIds(
+  ctx: CommandContext,
+  repo: Repository,
+  dryRun: boolean,
+  lock: RepoLock | undefined,
+): Promise<void> {
+  const listed = await repo.listSnapshots({ strict: lock !== undefined });
+  const chosen = new Map<string, SnapshotWithId>();
+  for (const ref of ctx.positionals) {
+    const s = resolveSnapshot(listed, ref);
+    chosen.set(s.id, s);
+  }
+  const ids = [...chosen.keys()];
+  if (!dryRun) await removeSnapshots(ctx, repo, ids);
+  if (ctx.flags.json) {
+    ctx.output.out(JSON.stringify({
+      dry_run: dryRun,
+      removed: [...chosen.values()].map((s) => ({
+        id: s.id,
+        short_id: s.id.slice(0, 8),
+        time: s.time,
+        host: s.host,
+      })),
+    }));
+    return;
+  }
+  for (const s of chosen.values()) {
+    ctx.output.out(
+      `${dryRun ? "would remove" : "removed"} snapshot ${s.id.slice(0, 8)}  ${localTime(s.time)}  ${
+        printable(s.host)
+      }`,
+    );
+  }
+  ctx.output.out(
+    `${dryRun ? "would remove" : "removed"} ${plural(ids.length, "snapshot")}${
+      dryRun ? " (dry run)" : ""
+    }`,
+  );
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
+}
+
+/** Removes snapshot files, checking for Ctrl-C between them. */
+async function removeSnapshots(ctx: CommandContext, repo: Repository, ids: string[]) {
+  for (const id of ids) {
+    ctx.signal.throwIfAborted();
+    await repo.backend.remove("snapshots", id);
+  }
+}
 
 async function forget(
   ctx: CommandContext,
@@ -131,7 +211,8 @@ async function forget(
   by: GroupField[],
   dryRun: boolean,
   lock: RepoLock | undefined,
-): Promise<number> {
+  allowRemoveAll: boolean,
+): Promise<void> {
   // The prune after it must read every snapshot: find out before forgetting any.
   const listed = await repo.listSnapshots({ strict: lock !== undefined });
   const all = filterSnapshots(listed.map(retentionInput), {
@@ -139,17 +220,12 @@ async function forget(
     tags: listFlag(ctx.flags, "tag"),
   });
   // Decide every group before removing anything: a refused group removes nothing at all.
-  const decided = groupSnapshots(all, by).map((g) => ({ group: g, ...decide(g, policy) }));
-  const removed: string[] = [];
-  if (!dryRun) {
-    for (const d of decided) {
-      for (const s of d.remove) {
-        ctx.signal.throwIfAborted();
-        await repo.backend.remove("snapshots", s.id);
-        removed.push(s.id);
-      }
-    }
-  }
+  const decided = groupSnapshots(all, by).map((g) => ({
+    group: g,
+    ...decide(g, policy, allowRemoveAll),
+  }));
+  const removed = dryRun ? [] : decided.flatMap((d) => d.remove.map((s) => s.id));
+  await removeSnapshots(ctx, repo, removed);
   const json = ctx.flags.json === true;
   if (json) ctx.output.out(JSON.stringify(decided.map((d) => groupJson(d, by))));
   else {
@@ -162,6 +238,16 @@ async function forget(
         : `removed ${removed.length} snapshot${removed.length === 1 ? "" : "s"}`,
     );
   }
+}
+
+/** `--prune`: the prune after forgetting, under the lock taken before it. */
+async function pruneAfter(
+  ctx: CommandContext,
+  repo: Repository,
+  dryRun: boolean,
+  lock: RepoLock | undefined,
+): Promise<number> {
+  const json = ctx.flags.json === true;
   if (ctx.flags.prune) {
     if (dryRun) {
       ctx.output.err("prune skipped: nothing was forgotten in a dry run");
@@ -184,8 +270,8 @@ async function forget(
   return 0;
 }
 
-/** The policy the `--keep-*` flags give; UsageError when they keep nothing. */
-export function policyFromFlags(flags: Flags): KeepPolicy {
+/** The policy the `--keep-*` flags give; UsageError when they keep nothing (unless allowed). */
+export function policyFromFlags(flags: Flags, allowEmpty = false): KeepPolicy {
   const policy: KeepPolicy = {};
   for (const k of COUNTS) {
     const v = stringFlag(flags, `keep-${k}`);
@@ -204,9 +290,10 @@ export function policyFromFlags(flags: Flags): KeepPolicy {
   }
   const tags = listFlag(flags, "keep-tag");
   if (tags.length) policy.tags = tags;
-  if (isEmptyPolicy(policy)) {
+  if (isEmptyPolicy(policy) && !allowEmpty) {
     throw new UsageError(
-      "no --keep-* option given: refusing to remove every snapshot (see 'cairn forget --help')",
+      "no --keep-* option given, nor a SNAPSHOT: refusing to remove every snapshot " +
+        "(see 'cairn forget --help')",
     );
   }
   return policy;
@@ -226,11 +313,12 @@ function groupBy(text: string | undefined): GroupField[] {
   });
 }
 
-function decide(g: SnapshotGroup, policy: KeepPolicy): RetentionResult {
+function decide(g: SnapshotGroup, policy: KeepPolicy, allowRemoveAll: boolean): RetentionResult {
   try {
-    return applyRetention(g.snapshots, policy);
+    return applyRetention(g.snapshots, policy, { allowRemoveAll });
   } catch (err) {
-    throw new Error(`${groupLabel(g)}: ${(err as Error).message}`, { cause: err });
+    const hint = err instanceof RetentionError ? "; --unsafe-allow-remove-all allows it" : "";
+    throw new Error(`${groupLabel(g)}: ${(err as Error).message}${hint}`, { cause: err });
   }
 }
 

@@ -2,8 +2,10 @@ import {
   type Command,
   createRepositoryBackend,
   expectPositionals,
+  FROM_REPOSITORY_OPTIONS,
   intFlag,
   obtainPassword,
+  openFromRepository,
   repositoryLocation,
   UsageError,
 } from "../cli/mod.ts";
@@ -20,9 +22,20 @@ import {
 export const initCommand: Command = {
   name: "init",
   summary: "create a new repository (refuses to overwrite one)",
-  usage: "cairn init [--repo LOCATION]",
+  usage: "cairn init [--repo LOCATION] [--copy-chunker-params --from-repo SRC]",
+  description: [
+    "With --copy-chunker-params the new repository takes the chunk sizes, the chunker",
+    "secret and the blob id key of the repository --from-repo names (its encryption key",
+    "stays its own), so the same content makes the same blobs in both: 'cairn copy'",
+    "between them copies blobs as they are and deduplicates with what each holds.",
+  ].join("\n"),
   usesRepository: true,
   options: {
+    "copy-chunker-params": {
+      type: "boolean",
+      description: "take the chunker parameters and blob id key of --from-repo",
+    },
+    ...FROM_REPOSITORY_OPTIONS,
     "kdf-memory": {
       type: "string",
       arg: "MiB",
@@ -76,6 +89,12 @@ export const initCommand: Command = {
     if (packMiB !== undefined && (packMiB < 1 || packMiB > 128)) {
       throw new RangeError(`--pack-size ${packMiB} is outside 1-128 MiB`);
     }
+    const copyParams = ctx.flags["copy-chunker-params"] === true;
+    if (!copyParams && ctx.flags["from-repo"] !== undefined) {
+      throw new UsageError("cairn init: --from-repo is used only with --copy-chunker-params");
+    }
+    // Opened before anything is created, so a wrong source password creates nothing.
+    const chunksLike = copyParams ? await openFromRepository(ctx) : undefined;
     const lockFlag = ctx.flags["object-lock"];
     const objectLock = typeof lockFlag === "string" ? parseObjectLock(lockFlag) : undefined;
     const backend = await createRepositoryBackend(location, ctx.env, {
@@ -85,13 +104,20 @@ export const initCommand: Command = {
       kdf,
       compression,
       objectLock,
+      chunksLike,
       packSize: packMiB === undefined ? undefined : packMiB * 1048576,
       host: Deno.hostname(),
       username: ctx.env.USER ?? "",
     });
+    const like = chunksLike ? { chunker_params_from: chunksLike.config.id } : {};
     if (ctx.flags.json) {
-      ctx.output.out(JSON.stringify({ id: repo.config.id, location: backend.location }));
-    } else ctx.output.out(`created repository ${repo.config.id} at ${backend.location}`);
+      ctx.output.out(JSON.stringify({ id: repo.config.id, location: backend.location, ...like }));
+    } else {
+      ctx.output.out(
+        `created repository ${repo.config.id} at ${backend.location}` +
+          (chunksLike ? ` with the chunker parameters of ${chunksLike.config.id}` : ""),
+      );
+    }
     return 0;
   },
 };

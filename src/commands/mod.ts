@@ -19,6 +19,9 @@ import { retentionCommand } from "./retention.ts";
 import { unlockCommand } from "./unlock.ts";
 import { keyCommand } from "./key.ts";
 import { repairCommand } from "./repair.ts";
+import { tagCommand } from "./tag.ts";
+import { copyCommand } from "./copy.ts";
+import { uiCommand } from "./ui.ts";
 import { JOB_COMMANDS } from "./_fleet_commands.ts";
 import { completionCommand, manCommand } from "./completion.ts";
 
@@ -26,12 +29,14 @@ export const COMMANDS: readonly Command[] = [
   initCommand,
   backupCommand,
   snapshotsCommand,
+  tagCommand,
   lsCommand,
   findCommand,
   diffCommand,
   dumpCommand,
   restoreCommand,
   mirrorCommand,
+  copyCommand,
   checkCommand,
   pruneCommand,
   retentionCommand,
@@ -39,6 +44,7 @@ export const COMMANDS: readonly Command[] = [
   keyCommand,
   repairCommand,
   ...JOB_COMMANDS,
+  uiCommand,
   completionCommand(() => COMMANDS),
   manCommand(() => COMMANDS),
 ];

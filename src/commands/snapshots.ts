@@ -70,6 +70,7 @@ export function snapshotJson(s: SnapshotWithId) {
     tree: s.tree,
     parent: s.parent,
     job: s.job,
+    original: s.original,
     incomplete: s.incomplete !== undefined,
     summary: s.summary,
   };

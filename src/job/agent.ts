@@ -232,7 +232,7 @@ export class Agent {
           last = await this.#opts.history?.lastStart(job.name);
         } catch (e) {
           this.#opts.log(
-            `job "${job.name}": cannot read its last run, treating it as never run: ${e}`,
+            `warning: job "${job.name}": cannot read its last run, treating it as never run: ${e}`,
           );
         }
         this.#ref.set(job.name, last);
@@ -276,13 +276,19 @@ export class Agent {
     if (current) current.dueAt = this.#plan(current.job, current.schedule, end, true);
     const record: RunRecord = { job: job.name, start, end, result };
     if (current && Number.isFinite(current.dueAt)) record.nextRun = current.dueAt;
+    // The severity word leads, so a log reader (journald, grep) sees a failure as one.
+    const severity = result.result === "failed"
+      ? "error: "
+      : result.result === "success"
+      ? ""
+      : "warning: ";
     this.#opts.log(
-      `job "${job.name}": ${result.result}${result.error ? `: ${result.error}` : ""}`,
+      `${severity}job "${job.name}": ${result.result}${result.error ? `: ${result.error}` : ""}`,
     );
     try {
       await this.#opts.onRun?.(record);
     } catch (e) {
-      this.#opts.log(`job "${job.name}": cannot record the run: ${e}`);
+      this.#opts.log(`error: job "${job.name}": cannot record the run: ${e}`);
     }
     return record;
   }

@@ -20,6 +20,8 @@ export * from "./walk_budget.ts";
 export * from "./object_lock.ts";
 export * from "./snapshot_guard.ts";
 export * from "./repair.ts";
+export * from "./rewrite.ts";
 export * from "./adopt_packs.ts";
 export * from "./keys.ts";
 export * from "./file_content.ts";
+export * from "./copy.ts";

@@ -67,6 +67,13 @@ export interface InitOptions {
   username?: string;
   /** Store packs, index files and snapshots under S3 Object Lock retention. */
   objectLock?: ObjectLockConfig;
+  /**
+   * Another repository whose id key, chunker secret and chunk sizes the new
+   * one takes (`init --copy-chunker-params`), so the same content gets the
+   * same blobs in both and `cairn copy` between them deduplicates. The
+   * encryption key stays the new repository's own.
+   */
+  chunksLike?: { master: Pick<MasterKey, "id" | "chunker">; config: { chunker: ChunkerParams } };
 }
 
 /**
@@ -186,12 +193,17 @@ export class Repository {
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;
     }
-    const master = newMasterKey();
+    const like = opts.chunksLike;
+    const master = like
+      ? { ...newMasterKey(), id: like.master.id.slice(), chunker: like.master.chunker.slice() }
+      : newMasterKey();
     const config: RepoConfig = {
       version: FORMAT_VERSION,
       id: toHex(crypto.getRandomValues(new Uint8Array(16))),
       created: new Date().toISOString(),
-      chunker: validateChunkerParams(opts.chunker ?? DEFAULT_CHUNKER_PARAMS),
+      chunker: validateChunkerParams(
+        like?.config.chunker ?? opts.chunker ?? DEFAULT_CHUNKER_PARAMS,
+      ),
       compression: opts.compression ?? DEFAULT_COMPRESSION,
       pack_size: opts.packSize ?? defaultPackSize(backend.location),
       ...(opts.objectLock ? { object_lock: validateObjectLock(opts.objectLock) } : {}),

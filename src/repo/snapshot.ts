@@ -47,6 +47,13 @@ export interface Snapshot {
   started?: string;
   /** Set by `cairn repair snapshots`: what this copy of snapshot `original` lost. */
   repaired?: { original: string; lost: number; paths: string[] };
+  /**
+   * The id of the snapshot this one stands for, as restic records it: set by
+   * `cairn copy` (the snapshot copied, in the repository it was first written
+   * to; a copy of a copy keeps the first) and by `cairn tag` and `cairn
+   * rewrite` (the first snapshot of the chain this one replaced).
+   */
+  original?: string;
   program_version: string;
 }
 
@@ -67,6 +74,9 @@ export function validateSnapshot(raw: unknown, name: string): Snapshot {
   const strings = (a: unknown) => Array.isArray(a) && a.every((x) => typeof x === "string");
   if (!strings(s.paths) || !strings(s.tags) || typeof s.host !== "string") {
     throw new CorruptError(`${what} has malformed paths, tags or host`);
+  }
+  if (s.original !== undefined && !isId(s.original)) {
+    throw new CorruptError(`${what} has a malformed original id`);
   }
   return s;
 }

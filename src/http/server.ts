@@ -1,6 +1,6 @@
 /**
- * A small HTTP/1.1 server for `cairn serve` with the limits `Deno.serve`
- * lacks: a time limit on the request head and on the body, and a cap on open
+ * A small HTTP/1.1 server for `cairn serve` and `cairn ui` with the limits
+ * `Deno.serve` lacks: a time limit on the request head and on the body, and a cap on open
  * connections. With `Deno.serve`, 2,000 clients that sent half a request and
  * then one byte now and then all stayed open; here each is closed when its
  * limit passes, however it dribbles, and connections past the cap are refused
@@ -11,17 +11,24 @@
  * body only with `Content-Length` (no chunked uploads: 411), heads of at most
  * 16 KiB. The handler is an ordinary `(Request) => Response`.
  *
+ * A response is buffered and sent with its length, unless the handler says
+ * how it is to be streamed: with a `content-length` header its body is
+ * streamed chunk by chunk and must have exactly that length, and with
+ * `transfer-encoding: chunked` it is sent in HTTP chunks. A streamed body
+ * is never held whole (a 4 GiB download costs a chunk of memory), and the
+ * response time limit then applies to each chunk's write, not to the whole.
+ * An answer to HEAD keeps the handler's `content-length`.
+ *
  * @module
  */
 
-import { concatBytes } from "../fs/mod.ts";
 /** Limits of {@link serveLimited}; each is injectable so tests can use small ones. */
 export interface ServerLimits {
   /** Time from accepting a connection to the end of the request head. Default 10 s. */
   headerTimeoutMs?: number;
   /** Time to receive the whole body once the head is in. Default 30 s. */
   bodyTimeoutMs?: number;
-  /** Time to write the whole response. Default 30 s. */
+  /** Time to write the whole response (a streamed one: each chunk). Default 30 s. */
   responseTimeoutMs?: number;
   /** Connections open at once; more are answered 503 and closed. Default 256. */
   maxConnections?: number;
@@ -58,14 +65,24 @@ const REASONS: Record<number, string> = {
   100: "Continue",
   200: "OK",
   201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  206: "Partial Content",
+  207: "Multi-Status",
+  301: "Moved Permanently",
+  303: "See Other",
   304: "Not Modified",
   400: "Bad Request",
   401: "Unauthorized",
+  403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
+  409: "Conflict",
   408: "Request Timeout",
   411: "Length Required",
   413: "Content Too Large",
+  415: "Unsupported Media Type",
+  416: "Range Not Satisfiable",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   501: "Not Implemented",
@@ -104,7 +121,7 @@ export function serveLimited(
   const serveConn = async (conn: Deno.Conn) => {
     try {
       const res = await readAndHandle(conn, limits, base, handler, options.onError);
-      if (res) await respond(conn, res, Date.now() + limits.response);
+      if (res) await respond(conn, res, limits.response);
     } catch {
       // A connection reset or closed at shutdown: nothing to answer.
     } finally {
@@ -265,21 +282,84 @@ function contentLength(headers: Headers): number | undefined {
   return /^\d{1,15}$/.test(only) ? Number(only) : undefined;
 }
 
-async function respond(conn: Deno.Conn, res: Response, deadline: number): Promise<void> {
-  const body = res.body ? new Uint8Array(await res.arrayBuffer()) : new Uint8Array(0);
-  const head = encodeHead(res.status, res.headers, body.length, res.statusText);
-  await writeBefore(conn, concatBytes([head, body]), deadline);
+async function respond(conn: Deno.Conn, res: Response, timeoutMs: number): Promise<void> {
+  const declared = res.headers.get("content-length");
+  const length = declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : undefined;
+  if (!res.body) {
+    // A HEAD answer (or a bodiless one) says the length the body would have.
+    await writeBefore(
+      conn,
+      encodeHead(res.status, res.headers, length ?? 0),
+      Date.now() + timeoutMs,
+    );
+    return;
+  }
+  const chunked = /^chunked$/i.test(res.headers.get("transfer-encoding") ?? "");
+  if (length === undefined && !chunked) {
+    const body = new Uint8Array(await res.arrayBuffer());
+    const deadline = Date.now() + timeoutMs;
+    if (await writeBefore(conn, encodeHead(res.status, res.headers, body.length), deadline)) {
+      await writeBefore(conn, body, deadline);
+    }
+    return;
+  }
+  const reader = res.body.getReader();
+  try {
+    const first = encodeHead(res.status, res.headers, length, chunked && length === undefined);
+    if (!(await writeBefore(conn, first, Date.now() + timeoutMs))) return;
+    let sent = 0;
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (value.length === 0) continue;
+      let out: Uint8Array = value;
+      if (length !== undefined) {
+        // Never more than was announced: the connection then closes short.
+        out = value.subarray(0, Math.max(0, length - sent));
+        sent += out.length;
+      } else {
+        out = frame(value);
+      }
+      if (out.length > 0 && !(await writeBefore(conn, out, Date.now() + timeoutMs))) return;
+      if (length !== undefined && sent >= length) return;
+    }
+    // A chunked body ends with a zero chunk; one cut short (an error, a
+    // timeout) does not, so the client knows it is incomplete.
+    if (length === undefined) await writeBefore(conn, CHUNKED_END, Date.now() + timeoutMs);
+  } finally {
+    reader.cancel().catch(() => {});
+  }
 }
 
-function encodeHead(status: number, headers: Headers, length: number, reason = ""): Uint8Array {
-  let text = `HTTP/1.1 ${status} ${reason || REASONS[status] || ""}\r\n`;
+const CHUNKED_END = new TextEncoder().encode("0\r\n\r\n");
+
+function frame(data: Uint8Array): Uint8Array {
+  const head = new TextEncoder().encode(data.length.toString(16) + "\r\n");
+  const out = new Uint8Array(head.length + data.length + 2);
+  out.set(head);
+  out.set(data, head.length);
+  out.set([13, 10], head.length + data.length);
+  return out;
+}
+
+/** The status line and headers; `length` undefined: none (chunked or a 304/204). */
+function encodeHead(
+  status: number,
+  headers: Headers,
+  length: number | undefined,
+  chunked = false,
+): Uint8Array {
+  let text = `HTTP/1.1 ${status} ${REASONS[status] || ""}\r\n`;
   headers.forEach((value, name) => {
     if (!["content-length", "transfer-encoding", "connection"].includes(name)) {
       text += `${name}: ${value}\r\n`;
     }
   });
   // 304 and 204 carry no body, and no Content-Length that would claim one.
-  if (status !== 304 && status !== 204) text += `content-length: ${length}\r\n`;
+  if (chunked) text += "transfer-encoding: chunked\r\n";
+  else if (status !== 304 && status !== 204 && length !== undefined) {
+    text += `content-length: ${length}\r\n`;
+  }
   text += "connection: close\r\n\r\n";
   return new TextEncoder().encode(text);
 }
@@ -300,13 +380,15 @@ function readBefore(
   return before(conn.read(into), deadline);
 }
 
-async function writeBefore(conn: Deno.Conn, data: Uint8Array, deadline: number): Promise<void> {
+/** Writes all of `data` before `deadline`; false when the deadline passed first. */
+async function writeBefore(conn: Deno.Conn, data: Uint8Array, deadline: number): Promise<boolean> {
   let off = 0;
   while (off < data.length) {
     const n = await before(conn.write(data.subarray(off)), deadline);
-    if (n === TIMEOUT) return;
+    if (n === TIMEOUT) return false;
     off += n;
   }
+  return true;
 }
 
 async function before<T>(op: Promise<T>, deadline: number): Promise<T | typeof TIMEOUT> {
