@@ -12,3 +12,5 @@ export * from "./password_command.ts";
 export * from "./run.ts";
 export * from "./snapshot_filter.ts";
 export * from "./completion.ts";
+export * from "./progress.ts";
+export * from "./log.ts";

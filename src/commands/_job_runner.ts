@@ -42,6 +42,7 @@ import {
   writeMetrics,
 } from "../job/mod.ts";
 import { checkResolvedPaths } from "../remote/mod.ts";
+import { readListFile } from "../walker/mod.ts";
 import {
   NoRepositoryError,
   type ObjectLockConfig,
@@ -202,6 +203,31 @@ async function openOrCreate(
   return repo;
 }
 
+/**
+ * Opens repository `name` of a job file with the password the file says how
+ * to find (`cairn ui --config FILE NAME`); UsageError when there is no such
+ * repository.
+ */
+export function openConfigRepository(
+  config: JobConfig,
+  name: string,
+  env: Record<string, string | undefined>,
+  say: (line: string) => void,
+): Promise<Repository> {
+  const repo: RepositoryConfig | undefined = config.repositories[name];
+  if (!repo) {
+    const known = Object.keys(config.repositories).map((n) => JSON.stringify(n)).join(", ");
+    throw new UsageError(
+      `no repository ${JSON.stringify(name)} in the job file (it has ${known || "none"})`,
+    );
+  }
+  const location = repo.path ?? repo.url;
+  if (location === undefined) throw new UsageError(`repository "${repo.name}" has no location`);
+  return Repository.open(openBackend(location, { env, s3: repo.s3 }), readJobPassword(repo, env), {
+    onWarning: (m) => say(`warning: ${printable(m)}`),
+  });
+}
+
 /** The job's repository location and password; SetupError when they cannot be found. */
 function resolveRepository(
   config: JobConfig,
@@ -266,19 +292,62 @@ function readJobPassword(repo: RepositoryConfig, env: Record<string, string | un
   );
 }
 
+/**
+ * The job's paths and patterns with its list files read (at each run, so
+ * an edited list takes effect without a reload). A list file that cannot
+ * be read, or a listed path that is not absolute, fails the run.
+ */
+function jobSelection(job: JobDefinition): {
+  paths: string[];
+  excludes: string[];
+  iexcludes: string[];
+} {
+  const read = (key: string, file: string) => {
+    try {
+      return readListFile(file);
+    } catch (err) {
+      throw new SetupError(`${key} ${printable(file)}: ${(err as Error).message}`);
+    }
+  };
+  const listed = (job.filesFrom ?? []).flatMap((f) =>
+    read("files_from", f).map((p) => {
+      if (!p.startsWith("/")) {
+        throw new SetupError(
+          `files_from ${printable(f)}: "${printable(p)}" is not an absolute path`,
+        );
+      }
+      return p;
+    })
+  );
+  const paths = [...job.paths, ...listed];
+  if (paths.length === 0) {
+    throw new SetupError(`files_from lists no paths (${(job.filesFrom ?? []).join(", ")})`);
+  }
+  return {
+    paths,
+    excludes: [...job.exclude, ...(job.excludeFile ?? []).flatMap((f) => read("exclude_file", f))],
+    iexcludes: [
+      ...(job.iexclude ?? []),
+      ...(job.iexcludeFile ?? []).flatMap((f) => read("iexclude_file", f)),
+    ],
+  };
+}
+
 async function backupJob(
   repo: Repository,
   job: JobDefinition,
   { signal, output }: RunJobNowOptions,
 ): Promise<RunResult> {
   const host = job.host ?? Deno.hostname();
-  const parent = job.command
-    ? undefined
-    : await findParent(repo, host, job.paths, { job: job.name });
+  const { paths, excludes, iexcludes } = jobSelection(job);
+  const parent = job.command ? undefined : await findParent(repo, host, paths, { job: job.name });
   const opts: BackupOptions = {
-    paths: job.paths,
-    excludes: job.exclude,
+    paths,
+    excludes,
+    iexcludes,
     excludeIfPresent: job.excludeIfPresent,
+    excludeCaches: job.excludeCaches,
+    excludeLargerThan: job.excludeLargerThan,
     oneFileSystem: job.oneFileSystem,
     readSpecial: job.readSpecial,
     tags: job.tags,
