@@ -143,6 +143,10 @@ Deno.test("cairn agent --once runs a never-run job, then nothing until it is due
   const second = await cairn(["agent", "--config", t.config, "--once"]);
   assertEquals(second.code, 0, second.stderr);
   assertStringIncludes(second.stderr, "ran 0 due job(s)");
+  assertMatch(
+    second.stderr,
+    /info: nothing was due; next: job "docs" at \d{4}-\d\d-\d\dT[\d:.]+Z$/m,
+  );
   assertEquals((await t.snapshots()).length, 1);
 
   const status = await cairn(["status", "--config", t.config, "--json"]);
@@ -201,4 +205,21 @@ Deno.test("cairn forget --keep-last 1 removes the older snapshots of each group"
   const none = await cairn(["forget"], { env: t.env });
   assertEquals(none.code, 2);
   assertStringIncludes(none.stderr, "no --keep-* option given");
+});
+
+Deno.test("a job whose source paths are all missing fails and writes no snapshot; agent --once exits 1", async () => {
+  await using t = await jobSetup(`
+[[job]]
+name = "gone"
+paths = ["$SRC/nope", "$SRC/neither"]
+schedule = "@yearly"
+`);
+  const once = await cairn(["agent", "--config", t.config, "--once"]);
+  assertEquals(once.code, 1, once.stderr);
+  assertMatch(once.stderr, /error: job "gone": failed: none of the sources can be read/);
+  assertEquals(await t.snapshots(), []);
+  const r = await cairn(["run", "--config", t.config, "gone"]);
+  assertEquals(r.code, 1, r.stdout + r.stderr);
+  assertMatch(r.stdout, /job "gone": failed: none of the sources can be read/);
+  assertEquals(await t.snapshots(), []);
 });

@@ -28,6 +28,7 @@ import {
   Excluder,
   hasMarker,
   listDir,
+  TreeCounter,
   type WalkError,
 } from "../walker/mod.ts";
 import {
@@ -101,6 +102,12 @@ export interface BackupOptions {
   programVersion?: string;
   /** Called once at the start with a function that reads live progress counters. */
   onStart?: (progress: () => BackupProgress) => void;
+  /**
+   * Count what the sources hold in a worker of its own (see `TreeCounter`),
+   * for the totals in {@link BackupProgress}: costs a second listing of the
+   * tree, so only for a progress display.
+   */
+  countTotals?: boolean;
   /** A mirror directory to bring up to date from the same reads; see {@link MirrorSink}. */
   mirror?: MirrorSink;
   /** When to write index files as the backup goes; default {@link INDEX_POLICY}. */
@@ -141,6 +148,14 @@ export interface BackupProgress {
   bytesExpected: number;
   errors: number;
   currentPath: string;
+  /** Bytes of the files done or in progress: read, or unchanged since the parent. */
+  bytesDone: number;
+  /** With `countTotals`: the files and bytes counted so far; `totalsDone` once complete. */
+  filesTotal: number;
+  bytesTotal: number;
+  totalsDone: boolean;
+  /** Files being read now, oldest first. */
+  inProgress: string[];
 }
 
 export interface BackupResult {
@@ -191,7 +206,15 @@ export class Archiver {
     bytesExpected: 0,
     errors: 0,
     currentPath: "",
+    bytesDone: 0,
+    filesTotal: 0,
+    bytesTotal: 0,
+    totalsDone: false,
+    inProgress: [],
   };
+  /** Files handed to the pool and not yet saved, in the order they went. */
+  readonly #reading = new Set<string>();
+  #counter: TreeCounter | undefined;
   readonly #counts = { new: 0, changed: 0, unmodified: 0, bytesAdded: 0, data: 0, tree: 0 };
   readonly #errors: WalkError[] = [];
   readonly #excluder: Excluder;
@@ -290,7 +313,7 @@ export class Archiver {
   async #run(): Promise<BackupResult> {
     const started = performance.now();
     const { repo, opts } = this;
-    opts.onStart?.(() => this.progress);
+    opts.onStart?.(() => this.#liveProgress());
     this.#trees = repo.newPackWriter((p) => this.#onPack(p));
     this.#parents = new ParentTrees(repo, (id, err) =>
       opts.onWarning?.(
@@ -312,6 +335,7 @@ export class Archiver {
       throw err;
     } finally {
       this.#lister?.close();
+      this.#counter?.close();
       clearTimeout(this.#indexTimer);
     }
 
@@ -350,6 +374,18 @@ export class Archiver {
     const id = await repo.saveSnapshot(snapshot);
     return { id, snapshot, summary, errors: this.#errors, packsAdopted: this.#adopted };
   }
+
+  /** The counters, with the totals and the files being read brought up to date. */
+  #liveProgress(): BackupProgress {
+    const p = this.progress;
+    p.bytesDone = p.bytesRead + this.#bytesUnchanged;
+    const t = this.#counter?.totals;
+    if (t) [p.filesTotal, p.bytesTotal, p.totalsDone] = [t.files, t.bytes, t.done];
+    p.inProgress = [...this.#reading].slice(0, 4);
+    return p;
+  }
+
+  #bytesUnchanged = 0;
 
   /**
    * The worker pool, started on first use: a backup where nothing changed
@@ -517,6 +553,15 @@ export class Archiver {
     // Not one source to read: an empty "partial" snapshot would only hide that nothing is backed up.
     if (missing.length === sources.length) {
       throw new Error(`none of the sources can be read (${missing.join("; ")})`);
+    }
+    if (this.opts.countTotals) {
+      this.#counter = new TreeCounter(sources, {
+        excludes: this.opts.excludes,
+        iexcludes: this.opts.iexcludes,
+        excludeIfPresent: this.#markers,
+        devs: this.opts.oneFileSystem ? [...this.#rootDevs] : undefined,
+        largerThan: this.opts.excludeLargerThan,
+      });
     }
     this.#lister = new DirLister({
       excludes: this.opts.excludes,
@@ -839,6 +884,7 @@ export class Archiver {
     this.progress.files++;
     if (unchanged(node, old, info.size) && old!.content!.every((id) => this.repo.index.has(id))) {
       this.#counts.unmodified++;
+      this.#bytesUnchanged += info.size;
       node.size = old!.size;
       node.content = old!.content;
       if (linked) this.#hardLinks.set(key, Promise.resolve(node));
@@ -848,7 +894,9 @@ export class Archiver {
     const pool = this.#pool;
     const start = (): Deferred => {
       const job = target ? { path, size: info.size, mirror: target } : { path, size: info.size };
+      this.#reading.add(path);
       const saved = pool.save(job).then((result) => {
+        this.#reading.delete(path);
         if (target) {
           const error = result.ok ? result.mirrorError : result.error;
           const retimed = result.ok && result.mirrorRetimed === true;

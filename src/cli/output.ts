@@ -1,4 +1,5 @@
 import { Logger, logStyleFor } from "./log.ts";
+export { printable } from "../text/mod.ts";
 
 /**
  * Where a command writes: stdout for results, stderr for progress and
@@ -16,8 +17,8 @@ export interface Output {
   readonly log: Logger;
   /** Raw bytes to stdout (for `dump`). */
   writeBytes(bytes: Uint8Array): Promise<void>;
-  /** Shows a transient status line on a terminal; no-op elsewhere. */
-  status(line: string): void;
+  /** Shows transient status line(s) on a terminal, replacing the last; `[]` clears; no-op elsewhere. */
+  status(line: string | readonly string[]): void;
   /** Is stderr a terminal (so progress is worth drawing)? */
   readonly interactive: boolean;
 }
@@ -29,11 +30,12 @@ export function processOutput(
   env: Record<string, string | undefined> = Deno.env.toObject(),
 ): Output {
   const interactive = Deno.stderr.isTerminal();
-  let statusShown = false;
+  /** Lines of status drawn; the cursor is on the last. */
+  let statusShown = 0;
   const clear = () => {
-    if (statusShown) {
-      Deno.stderr.writeSync(enc.encode("\r\x1b[2K"));
-      statusShown = false;
+    if (statusShown > 0) {
+      Deno.stderr.writeSync(enc.encode("\r\x1b[2K" + "\x1b[1A\x1b[2K".repeat(statusShown - 1)));
+      statusShown = 0;
     }
   };
   const log = new Logger((line) => {
@@ -55,9 +57,13 @@ export function processOutput(
     },
     status(line) {
       if (!interactive) return;
-      const cols = Deno.consoleSize?.().columns ?? 80;
-      Deno.stderr.writeSync(enc.encode("\r\x1b[2K" + line.slice(0, cols - 1)));
-      statusShown = true;
+      const size = Deno.consoleSize?.() ?? { columns: 80, rows: 24 };
+      const lines = (typeof line === "string" ? [line] : line).slice(0, Math.max(1, size.rows - 1))
+        .map((l) => l.slice(0, size.columns - 1));
+      clear();
+      if (lines.length === 0) return;
+      writeAllSync(Deno.stderr, enc.encode(lines.join("\n")));
+      statusShown = lines.length;
     },
   };
 }
@@ -88,15 +94,6 @@ export function memoryOutput(): Output & {
     writeBytes: (b) => Promise.resolve(void bytes.push(b.slice())),
     status: () => {},
   };
-}
-
-/** Makes a name safe to print: control characters become visible escapes. */
-export function printable(name: string): string {
-  return name.replace(
-    // deno-lint-ignore no-control-regex
-    /[\x00-\x1f\x7f\u0080-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
-    (c) => c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\u{${c.codePointAt(0)!.toString(16)}}`,
-  );
 }
 
 /** Human size: 1.5 KiB, 3.2 GiB. */

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import {
   backup,
   type BackupOptions,
+  type BackupProgress,
   type BackupResult,
   commandSource,
   findParent,
@@ -17,6 +18,9 @@ import {
   listFlag,
   openRepository,
   printable,
+  PROGRESS_OPTION,
+  progressWanted,
+  startProgress,
   stringFlag,
   UsageError,
   VERSION,
@@ -29,6 +33,7 @@ import {
 } from "../mirror/mod.ts";
 import type { SnapshotWithId } from "../repo/mod.ts";
 import { DryRunBackend } from "../backend/mod.ts";
+import { parseByteSize, readListFile } from "../walker/mod.ts";
 
 /** `cairn backup`: one snapshot of the given paths. */
 export const backupCommand: Command = {
@@ -53,6 +58,7 @@ export const backupCommand: Command = {
   ].join("\n"),
   usesRepository: true,
   options: {
+    progress: PROGRESS_OPTION,
     tag: { type: "string", multiple: true, arg: "TAG", description: "add a tag (repeatable)" },
     host: { type: "string", arg: "HOST", description: "host name to record (default: this host)" },
     exclude: {
@@ -157,7 +163,9 @@ export const backupCommand: Command = {
     if (stringFlag(ctx.flags, "stdin-filename") !== undefined) {
       throw new UsageError("--stdin-filename needs --stdin or --stdin-from-command");
     }
-    const listed = listFlag(ctx.flags, "files-from").flatMap((f) => lines(f, "--files-from"));
+    const listed = listFlag(ctx.flags, "files-from").flatMap((f) =>
+      listFileLines(f, "--files-from")
+    );
     if (ctx.positionals.length === 0 && listed.length === 0) {
       expectPositionals(this, ctx.positionals, 1, Infinity);
     }
@@ -200,7 +208,7 @@ export const backupCommand: Command = {
         output.err(`warning: mirror: ${printable(p)}: ${printable(m)}`),
       onWarning: (m: string) => output.err(`warning: ${printable(m)}`),
     };
-    const result = await runWithProgress(ctx.output, (onProgressSource) => {
+    const result = await runWithProgress(ctx, (onProgressSource) => {
       const opts: BackupOptions = {
         paths,
         host,
@@ -217,6 +225,7 @@ export const backupCommand: Command = {
         onError: (e) => output.err(`warning: ${printable(e.path)}: ${printable(e.message)}`),
         onWarning: (m) => output.err(`warning: ${printable(m)}`),
         onStart: onProgressSource,
+        countTotals: progressWanted(ctx),
       };
       return mirror ? backupWithMirror(repo, opts, mirror) : backup(repo, opts);
     });
@@ -230,19 +239,13 @@ export const backupCommand: Command = {
   },
 };
 
-/**
- * The lines of a list file (`--files-from`, `--exclude-file`), as restic
- * reads them: blank lines and lines starting with `#` are skipped, and
- * surrounding whitespace is trimmed.
- */
-function lines(file: string, flag: string): string[] {
-  let text: string;
+/** The entries of a list file (`--files-from`, `--exclude-file`); see `readListFile`. */
+export function listFileLines(file: string, flag: string): string[] {
   try {
-    text = Deno.readTextFileSync(file);
+    return readListFile(file);
   } catch (err) {
     throw new UsageError(`${flag} ${printable(file)}: ${(err as Error).message}`);
   }
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
 }
 
 /** What the exclusion flags select, for {@link BackupOptions}. */
@@ -252,11 +255,11 @@ function selectionOf(flags: import("../cli/mod.ts").Flags): Pick<
 > {
   const excludes = [
     ...listFlag(flags, "exclude"),
-    ...listFlag(flags, "exclude-file").flatMap((f) => lines(f, "--exclude-file")),
+    ...listFlag(flags, "exclude-file").flatMap((f) => listFileLines(f, "--exclude-file")),
   ];
   const iexcludes = [
     ...listFlag(flags, "iexclude"),
-    ...listFlag(flags, "iexclude-file").flatMap((f) => lines(f, "--iexclude-file")),
+    ...listFlag(flags, "iexclude-file").flatMap((f) => listFileLines(f, "--iexclude-file")),
   ];
   const larger = stringFlag(flags, "exclude-larger-than");
   return {
@@ -270,9 +273,11 @@ function selectionOf(flags: import("../cli/mod.ts").Flags): Pick<
 
 /** A size like `500`, `500K`, `2M`, `1.5G` (powers of 1024); UsageError otherwise. */
 function parseSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)([KMGT]?)i?B?$/i.exec(text);
-  if (!m) throw new UsageError(`--exclude-larger-than "${printable(text)}" is not a size like 2M`);
-  return Math.floor(Number(m[1]) * 1024 ** "BKMGT".indexOf((m[2] || "B").toUpperCase()));
+  const n = parseByteSize(text);
+  if (n === undefined) {
+    throw new UsageError(`--exclude-larger-than "${printable(text)}" is not a size like 2M`);
+  }
+  return n;
 }
 
 function timeOf(flags: import("../cli/mod.ts").Flags): Date | undefined {
@@ -328,7 +333,7 @@ async function backupStream(ctx: import("../cli/mod.ts").CommandContext): Promis
     if (err instanceof TypeError) throw new UsageError(err.message);
     throw err;
   }
-  const result = await runWithProgress(output, (onProgressSource) =>
+  const result = await runWithProgress(ctx, (onProgressSource) =>
     backup(repo, {
       paths: [],
       stream: source,
@@ -344,45 +349,39 @@ async function backupStream(ctx: import("../cli/mod.ts").CommandContext): Promis
   return ExitCode.ok;
 }
 
-type ProgressSource = () => {
-  files: number;
-  dirs: number;
-  bytesRead: number;
-  bytesExpected?: number;
-  errors: number;
-};
+type ProgressSource = () => BackupProgress;
 
-/** Runs `work`, drawing a status line on a terminal from the counters it exposes. */
+/** Runs `work`, showing its progress (see `cli/progress.ts`) from the counters it exposes. */
 async function runWithProgress<T>(
-  output: import("../cli/mod.ts").Output,
+  ctx: import("../cli/mod.ts").CommandContext,
   work: (onStart: (p: ProgressSource) => void) => Promise<T>,
 ): Promise<T> {
   let source: ProgressSource | undefined;
-  const started = performance.now();
-  const timer = output.interactive
-    ? setInterval(() => {
-      if (!source) return;
-      const p = source();
-      const secs = (performance.now() - started) / 1000;
-      const rate = p.bytesRead / Math.max(secs, 0.001);
-      // A device's size is known, so an image shows how far it is and how long is left.
-      const expected = p.bytesExpected ?? 0;
-      const left = expected > 0 && rate > 0
-        ? `, ${Math.min(100, (100 * p.bytesRead) / expected).toFixed(1)}% of ${
-          formatBytes(expected)
-        }, ETA ${Math.max(0, (expected - p.bytesRead) / rate).toFixed(0)}s`
-        : "";
-      output.status(
-        `${p.files} files, ${p.dirs} dirs, ${formatBytes(p.bytesRead)} read (${
-          formatBytes(rate)
-        }/s)${left}, ${p.errors} errors, ${secs.toFixed(0)}s`,
-      );
-    }, 250)
-    : undefined;
+  const meter = startProgress(ctx, () => {
+    if (!source) return undefined;
+    const p = source();
+    // Totals from the counting walk; a device's size is known at once (images).
+    const counted = p.filesTotal > 0 || p.totalsDone;
+    const expected = p.bytesExpected;
+    return {
+      unit: "files",
+      items: p.files,
+      bytes: p.bytesDone,
+      errors: p.errors,
+      total: counted || expected > 0
+        ? {
+          items: Math.max(p.filesTotal, p.files),
+          bytes: p.bytesTotal + expected,
+          final: p.totalsDone || !counted,
+        }
+        : undefined,
+      current: p.inProgress.length > 0 ? p.inProgress.slice(0, 2) : undefined,
+    };
+  });
   try {
     return await work((p) => (source = p));
   } finally {
-    if (timer !== undefined) clearInterval(timer);
+    meter.stop();
   }
 }
 

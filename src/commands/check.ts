@@ -6,12 +6,16 @@ import {
   formatBytes,
   lockToRead,
   printable,
+  PROGRESS_OPTION,
+  progressWanted,
   readPassword,
   repositoryLocation,
+  startProgress,
   stringFlag,
   UsageError,
 } from "../cli/mod.ts";
 import {
+  type CheckProgress,
   checkRepository,
   type DataSubset,
   openRepositoryForCheck,
@@ -31,6 +35,7 @@ export const checkCommand: Command = {
   ].join("\n"),
   usesRepository: true,
   options: {
+    progress: PROGRESS_OPTION,
     "read-data": { type: "boolean", description: "read and verify every blob of every pack" },
     "read-data-subset": {
       type: "string",
@@ -55,12 +60,31 @@ export const checkCommand: Command = {
     });
     // check loads the index itself, tolerating damaged files, once it holds the lock.
     await lockToRead(ctx, repo, { refreshIndex: false });
-    const result = await checkRepository(repo, {
-      readData,
-      readDataSubset,
-      signal: ctx.signal,
-      onProgress: (p) => output.status(`checking ${p.phase}: ${p.done} of ${p.total}`),
-    });
+    // Only reading the data takes long enough for a meter; the structure steps are a status line.
+    let data: CheckProgress | undefined;
+    const meter = startProgress(ctx, () =>
+      data && {
+        unit: "packs",
+        items: data.done,
+        bytes: data.bytes ?? 0,
+        total: { items: data.total, bytes: data.bytesTotal ?? 0, final: true },
+      });
+    let result;
+    try {
+      result = await checkRepository(repo, {
+        readData,
+        readDataSubset,
+        signal: ctx.signal,
+        onProgress: (p) => {
+          if (p.phase === "data") data = p;
+          else if (progressWanted(ctx)) {
+            output.status(`checking ${p.phase}: ${p.done} of ${p.total}`);
+          }
+        },
+      });
+    } finally {
+      meter.stop();
+    }
     const line = (i: { object: string; message: string }) =>
       `${printable(i.object)}: ${printable(i.message)}`;
     if (ctx.flags.json) {

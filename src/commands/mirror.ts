@@ -6,10 +6,14 @@ import {
   findSnapshotArg,
   openRepository,
   printable,
+  PROGRESS_OPTION,
+  progressWanted,
   SNAPSHOT_FILTER_OPTIONS,
+  startProgress,
   stringFlag,
 } from "../cli/mod.ts";
-import { mirrorLine, mirrorSnapshot, mirrorSummary } from "../mirror/mod.ts";
+import { mirrorLine, type MirrorProgress, mirrorSnapshot, mirrorSummary } from "../mirror/mod.ts";
+import { countTree, type TreeTotals } from "../restore/mod.ts";
 
 /** `cairn mirror`: bring a mirror directory up to date from a stored snapshot. */
 export const mirrorCommand: Command = {
@@ -29,6 +33,7 @@ export const mirrorCommand: Command = {
   ].join("\n"),
   usesRepository: true,
   options: {
+    progress: PROGRESS_OPTION,
     purge: { type: "boolean", description: "delete entries that are not in the snapshot" },
     "require-mount": {
       type: "string",
@@ -44,6 +49,20 @@ export const mirrorCommand: Command = {
     const snapshot = await findSnapshotArg(repo, ref, ctx.flags);
     const { output } = ctx;
     const requireMount = stringFlag(ctx.flags, "require-mount");
+    // Totals: the snapshot's files (the trees above the mirror's base hold no files).
+    let totals: TreeTotals | undefined;
+    let latest: MirrorProgress | undefined;
+    if (progressWanted(ctx)) {
+      countTree(repo, snapshot.tree, { signal: ctx.signal }).then((t) => (totals = t), () => {});
+    }
+    const meter = startProgress(ctx, () =>
+      latest && {
+        unit: "files",
+        items: latest.files,
+        bytes: latest.bytes,
+        total: totals && { items: totals.files, bytes: totals.bytes, final: true },
+        current: latest.writing,
+      });
     const result = await mirrorSnapshot(repo, snapshot, {
       path: dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`,
       purge: ctx.flags.purge === true,
@@ -51,7 +70,8 @@ export const mirrorCommand: Command = {
       signal: ctx.signal,
       onError: (p, m) => output.err(`error: ${printable(p)}: ${printable(m)}`),
       onWarning: (m) => output.err(`warning: ${printable(m)}`),
-    });
+      onProgress: (p) => (latest = p),
+    }).finally(() => meter.stop());
     if (ctx.flags.json === true) {
       output.out(JSON.stringify({
         message_type: "summary",

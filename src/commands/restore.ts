@@ -7,12 +7,16 @@ import {
   listFlag,
   openRepository,
   printable,
+  PROGRESS_OPTION,
+  progressWanted,
   SNAPSHOT_FILTER_OPTIONS,
+  startProgress,
   stringFlag,
   UsageError,
 } from "../cli/mod.ts";
 import { findPath, splitPath } from "../catalog/mod.ts";
 import {
+  countTree,
   DeviceRefusedError,
   type Overwrite,
   OVERWRITE_MODES,
@@ -20,6 +24,7 @@ import {
   restore,
   type RestoreProgress,
   restoreToDevice,
+  type TreeTotals,
 } from "../restore/mod.ts";
 
 /** `cairn restore`: write a snapshot's files back to disk. */
@@ -44,6 +49,7 @@ export const restoreCommand: Command = {
   ].join("\n"),
   usesRepository: true,
   options: {
+    progress: PROGRESS_OPTION,
     target: { type: "string", short: "t", arg: "DIR", description: "directory to restore into" },
     include: {
       type: "string",
@@ -142,17 +148,21 @@ export const restoreCommand: Command = {
       return ExitCode.ok;
     }
     let latest: RestoreProgress | undefined;
-    const timer = output.interactive
-      ? setInterval(() => {
-        if (latest) {
-          output.status(
-            `${latest.files} files, ${latest.dirs} dirs, ${formatBytes(latest.bytes)} ${
-              printable(latest.path)
-            }`,
-          );
-        }
-      }, 250)
-      : undefined;
+    // Totals of the whole snapshot, counted beside the restore; with globs, no totals.
+    let totals: TreeTotals | undefined;
+    const wanted = progressWanted(ctx);
+    if (wanted && !filtered) {
+      countTree(repo, snapshot.tree, { signal: ctx.signal }).then((t) => (totals = t), () => {});
+    }
+    const meter = startProgress(ctx, () =>
+      latest && {
+        unit: "files/dirs",
+        items: latest.files + latest.dirs,
+        bytes: latest.bytes,
+        total: totals &&
+          { items: totals.files + totals.others + totals.dirs, bytes: totals.bytes, final: true },
+        current: [latest.path],
+      });
     let result;
     try {
       result = await restore(repo, snapshot, {
@@ -171,7 +181,7 @@ export const restoreCommand: Command = {
         onProgress: (p) => (latest = p),
       });
     } finally {
-      if (timer !== undefined) clearInterval(timer);
+      meter.stop();
     }
     if (json) {
       output.out(JSON.stringify({
@@ -221,24 +231,19 @@ async function toDevice(ctx: import("../cli/mod.ts").CommandContext): Promise<nu
   const node = await findPath(repo, snapshot, abs);
   if (!node) throw new Error(`No ${printable(abs)} in snapshot ${snapshot.id.slice(0, 8)}`);
   const { output } = ctx;
-  const started = performance.now();
-  let last = 0;
+  let written: { done: number; total: number } | undefined;
+  const meter = startProgress(ctx, () =>
+    written && {
+      unit: "images",
+      items: written.done >= written.total ? 1 : 0,
+      bytes: written.done,
+      total: { items: 1, bytes: written.total, final: true },
+    });
   try {
     const n = await restoreToDevice(repo, node, device, {
       signal: ctx.signal,
-      onProgress: (done, total) => {
-        const now = performance.now();
-        if (!output.interactive || now - last < 250) return;
-        last = now;
-        const rate = done / Math.max((now - started) / 1000, 0.001);
-        const eta = rate > 0 ? (total - done) / rate : 0;
-        output.status(
-          `${(100 * done / Math.max(total, 1)).toFixed(1)}% of ${formatBytes(total)}, ${
-            formatBytes(rate)
-          }/s, ETA ${eta.toFixed(0)}s`,
-        );
-      },
-    });
+      onProgress: (done, total) => (written = { done, total }),
+    }).finally(() => meter.stop());
     output.out(
       `wrote ${formatBytes(n)} of ${printable(abs)} from snapshot ${snapshot.id.slice(0, 8)} onto ${
         printable(device)

@@ -10,6 +10,7 @@ import { parseKeep } from "./_parse_keep.ts";
 import { type ExpandEnv, expandPath, expandVars } from "./_expand.ts";
 import { isTable, Reader, type Table } from "./_reader.ts";
 import type { HookCommand, JobDefinition, MirrorConfig } from "./types.ts";
+import { parseByteSize } from "../walker/mod.ts";
 
 /** Names of jobs and repositories: safe as file names and Prometheus label values. */
 export const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
@@ -20,6 +21,12 @@ const JOB_KEYS = [
   "paths",
   "exclude",
   "exclude_if_present",
+  "files_from",
+  "exclude_file",
+  "iexclude",
+  "iexclude_file",
+  "exclude_caches",
+  "exclude_larger_than",
   "one_file_system",
   "schedule",
   "jitter",
@@ -153,6 +160,10 @@ export function parseJob(
         after:
           "hooks are not allowed in remote job documents (they would run commands as the agent)",
         command: "commands are not allowed in remote job documents (they would run as the agent)",
+        files_from:
+          "list files are not allowed in remote job documents (their paths escape allow.paths)",
+        exclude_file: "list files are not allowed in remote job documents (they read local files)",
+        iexclude_file: "list files are not allowed in remote job documents (they read local files)",
       }
       : {},
   );
@@ -176,11 +187,21 @@ export function parseJob(
   if (command && r.table.paths !== undefined) {
     r.fail(["command"], `a job backs up either "paths" or a "command"'s output, not both`);
   }
+  const listFiles = (key: string) =>
+    (r.strings(key, { single: true }) ?? []).map((p, i) =>
+      r.convert(key, p, (s) => expandPath(s, ctx.expand), [key, i])
+    );
+  const filesFrom = listFiles("files_from");
+  if (command && filesFrom.length > 0) {
+    r.fail(["files_from"], `a "command" job backs up its output, not files`);
+  }
+  // With files_from, paths may be left out: the list names what to back up.
   const paths = command
     ? ["/" + command.name]
-    : r.strings("paths", { required: true, nonEmpty: true })!.map((p, i) =>
-      r.convert("paths", p, (s) => expandPath(s, ctx.expand), ["paths", i])
-    );
+    : (r.strings("paths", { required: filesFrom.length === 0, nonEmpty: true }) ?? []).map((
+      p,
+      i,
+    ) => r.convert("paths", p, (s) => expandPath(s, ctx.expand), ["paths", i]));
   const exclude = (r.strings("exclude") ?? []).map((p, i) =>
     r.convert("exclude", p, (s) => expandVars(s, ctx.expand), ["exclude", i])
   );
@@ -197,6 +218,7 @@ export function parseJob(
     paths,
     exclude,
     excludeIfPresent,
+    ...(filesFrom.length ? { filesFrom } : {}),
     oneFileSystem: r.boolean("one_file_system", false),
     jitterMs: 0,
     tags: r.strings("tags") ?? [],
@@ -222,6 +244,27 @@ export function parseJob(
   if (host !== undefined) {
     if (/\s/.test(host)) r.fail(["host"], `host "${host}" must not contain spaces`);
     job.host = host;
+  }
+  const excludeFile = listFiles("exclude_file");
+  if (excludeFile.length) job.excludeFile = excludeFile;
+  const iexclude = (r.strings("iexclude") ?? []).map((p, i) =>
+    r.convert("iexclude", p, (s) => expandVars(s, ctx.expand), ["iexclude", i])
+  );
+  if (iexclude.length) job.iexclude = iexclude;
+  const iexcludeFile = listFiles("iexclude_file");
+  if (iexcludeFile.length) job.iexcludeFile = iexcludeFile;
+  if (r.boolean("exclude_caches", false)) job.excludeCaches = true;
+  const larger = r.table.exclude_larger_than;
+  if (larger !== undefined) {
+    const n = typeof larger === "number" && Number.isInteger(larger) && larger >= 0
+      ? larger
+      : typeof larger === "string"
+      ? parseByteSize(larger)
+      : undefined;
+    if (n === undefined) {
+      r.fail(["exclude_larger_than"], `expected a size like "2M" or a number of bytes`);
+    }
+    job.excludeLargerThan = n;
   }
   if (command) job.command = command;
   if (r.boolean("read_special", false)) job.readSpecial = true;

@@ -653,3 +653,53 @@ Deno.test("loadJobConfig() and parseJobConfig() refuse more than 1 MiB with one 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("parseJobConfig() reads restic's selection keys; files_from may stand for paths", () => {
+  const job = parse(`[repository.local]
+path = "/var/backups/cairn"
+password_file = "/etc/cairn/password"
+
+[[job]]
+name = "home"
+files_from = "~/backup.list"
+exclude_file = ["/etc/cairn/excludes", "$DATA/more"]
+iexclude = ["*.ISO"]
+iexclude_file = "/etc/cairn/iexcludes"
+exclude_caches = true
+exclude_larger_than = "1.5G"
+exclude_if_present = ".nobackup"
+`).jobs[0];
+  assertEquals(job.paths, []);
+  assertEquals(job.filesFrom, ["/home/ann/backup.list"]);
+  assertEquals(job.excludeFile, ["/etc/cairn/excludes", "/srv/data/more"]);
+  assertEquals(job.iexclude, ["*.ISO"]);
+  assertEquals(job.iexcludeFile, ["/etc/cairn/iexcludes"]);
+  assertEquals(job.excludeCaches, true);
+  assertEquals(job.excludeLargerThan, Math.floor(1.5 * 1024 ** 3));
+  assertEquals(job.excludeIfPresent, [".nobackup"]);
+  assertEquals(parse(BASE + "exclude_larger_than = 4096\n").jobs[0].excludeLargerThan, 4096);
+  assertMatch(
+    error(BASE + `exclude_larger_than = "huge"\n`).message,
+    /key "exclude_larger_than": expected a size like "2M" or a number of bytes/,
+  );
+  assertMatch(
+    error(sub(BASE, `paths = ["/etc"]`, "")).message,
+    /key "paths": required key is missing/,
+    "no paths and no files_from",
+  );
+});
+
+Deno.test("parseJobConfig() refuses list files in a remote document", () => {
+  for (const key of ["files_from", "exclude_file", "iexclude_file"]) {
+    const e = assertThrows(
+      () =>
+        parse(DOC + `${key} = "/etc/list"\n`, {
+          remote: true,
+          repositories: LOCAL_REPOS,
+          uid: 0,
+        }),
+      ConfigError,
+    );
+    assertMatch(e.message, /list files are not allowed in remote job documents/);
+  }
+});

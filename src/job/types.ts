@@ -73,6 +73,18 @@ export interface JobDefinition {
   exclude: string[];
   /** Skip directories that contain a file with one of these names. */
   excludeIfPresent: string[];
+  /** List files (one path a line, read at each run) adding paths to back up: `files_from`. */
+  filesFrom?: string[];
+  /** List files of exclude patterns, read at each run: `exclude_file`. */
+  excludeFile?: string[];
+  /** Case-insensitive exclude patterns: `iexclude`. */
+  iexclude?: string[];
+  /** List files of case-insensitive exclude patterns: `iexclude_file`. */
+  iexcludeFile?: string[];
+  /** Leave out directories tagged with a valid `CACHEDIR.TAG`. */
+  excludeCaches?: boolean;
+  /** Leave out files larger than this many bytes. */
+  excludeLargerThan?: number;
   /** Do not cross file-system boundaries. */
   oneFileSystem: boolean;
   /** Read block devices as files of their size (disk images). */

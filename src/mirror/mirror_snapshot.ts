@@ -27,6 +27,14 @@ export interface MirrorSource extends ContentSource {
   loadTree(id: string): Promise<Tree>;
 }
 
+/** How far a {@link mirrorSnapshot} has come: files looked at (written or found current) and their bytes. */
+export interface MirrorProgress {
+  files: number;
+  bytes: number;
+  /** Mirror files being written now. */
+  writing: string[];
+}
+
 /** Files written from the repository at once. */
 const PARALLEL_FILES = 8;
 
@@ -42,8 +50,15 @@ const PARALLEL_FILES = 8;
 export async function mirrorSnapshot(
   repo: MirrorSource,
   snapshot: SnapshotWithId,
-  opts: MirrorOptions & { signal?: AbortSignal; maxEntries?: number },
+  opts: MirrorOptions & {
+    signal?: AbortSignal;
+    maxEntries?: number;
+    /** Called after each file is handed out (sample it; it is called often). */
+    onProgress?: (p: MirrorProgress) => void;
+  },
 ): Promise<MirrorResult> {
+  const progress: MirrorProgress = { files: 0, bytes: 0, writing: [] };
+  const writing = new Set<string>();
   const { baseNode, baseTree, base } = await mirrorBaseOf(repo, snapshot);
   const run = MirrorRun.open(opts, {
     job: snapshot.job,
@@ -63,10 +78,14 @@ export async function mirrorSnapshot(
         return;
       }
       while (inflight.size >= PARALLEL_FILES) await Promise.race(inflight);
+      writing.add(target.path);
       const p = writeFile(repo, node, target, opts.signal).then(
         (r) => run.tree.written(target, r.bytes, undefined, false, r.warnings),
         (err) => run.tree.written(target, 0, (err as Error).message),
-      ).finally(() => inflight.delete(p));
+      ).finally(() => {
+        inflight.delete(p);
+        writing.delete(target.path);
+      });
       inflight.add(p);
     };
     // An explicit stack (the trees choose the depth), an entry budget and a
@@ -120,6 +139,12 @@ export async function mirrorSnapshot(
       } else if (node.type === "file") {
         const target = dir.file(node.name, entryOf(node), parentFile(was.get(node.name)));
         if (target) await write(node, target);
+        progress.files++;
+        progress.bytes += node.size ?? 0;
+        if (opts.onProgress) {
+          progress.writing = [...writing].slice(0, 2);
+          opts.onProgress(progress);
+        }
       } else if (node.type === "symlink") dir.symlink(node.name, node.target ?? "", entryOf(node));
     }
     await Promise.all(inflight);

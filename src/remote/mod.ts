@@ -6,7 +6,9 @@
  * - `fetcher.ts`: {@link RemoteJobSource}, polls, verifies and caches the document
  * - `allow.ts`: the local `[remote.allow]` bounds on what a document may ask for
  * - `reports.ts`: {@link ReportQueue}, delivers run reports with an on-disk queue
- * - `serve.ts`: {@link serveFleet}, the reference endpoint (`cairn serve`)
+ * - `serve.ts`: {@link serveFleet}, the reference endpoint (`cairn serve`), with
+ *   its dashboard pages and `/metrics`
+ * - `heartbeat.ts`: the {@link Heartbeat} an agent sends with each poll
  *
  * @module
  */
@@ -46,10 +48,14 @@ export {
 } from "./allow.ts";
 export { type FlushResult, ReportQueue, type ReportQueueOptions } from "./reports.ts";
 export { reportProblem, type RunReport, type RunResult } from "./report.ts";
+export { type Heartbeat, type HeartbeatJob, heartbeatProblem, pickHeartbeat } from "./heartbeat.ts";
+export { HeartbeatSender, type HeartbeatSenderOptions, heartbeatUrl } from "./heartbeat_sender.ts";
 export {
   type FleetServer,
+  isLoopback,
   loadTokens,
   type ReceivedReport,
   serveFleet,
   type ServeFleetOptions,
+  UnsafeListenError,
 } from "./serve.ts";

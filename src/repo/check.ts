@@ -37,6 +37,9 @@ export interface CheckProgress {
   phase: "index" | "packs" | "snapshots" | "trees" | "data";
   done: number;
   total: number;
+  /** In the data phase: the bytes of the packs read so far, and of all to read. */
+  bytes?: number;
+  bytesTotal?: number;
 }
 
 export interface CheckOptions {
@@ -297,7 +300,10 @@ export async function checkRepository(
     if (opts.readDataSubset) {
       present = selectPacks(present.map((n) => stored.get(n)!), opts.readDataSubset);
     }
-    await readAllData(repo, packs, present, stats, error, progress, signal);
+    const bytesTotal = present.reduce((n, name) => n + stored.get(name)!.size, 0);
+    const dataProgress = (done: number, total: number, bytes: number) =>
+      opts.onProgress?.({ phase: "data", done, total, bytes, bytesTotal });
+    await readAllData(repo, packs, present, stats, error, dataProgress, signal);
   }
   return { errors, warnings, stats };
 }
@@ -373,12 +379,13 @@ async function readAllData(
   present: readonly string[],
   stats: CheckStats,
   error: (object: string, message: string) => void,
-  progress: (phase: "data", done: number, total: number) => void,
+  progress: (done: number, total: number, bytes: number) => void,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   // Packs whose trailer failed are read too: naming their damaged blobs is the point.
   const names = present;
   let done = 0;
+  let bytesDone = 0;
   await mapLimit(names, 2, async (name) => {
     signal?.throwIfAborted();
     const pack = packs.get(name)!;
@@ -386,10 +393,11 @@ async function readAllData(
     try {
       bytes = await repo.backend.load("data", name, undefined, { signal });
     } catch (err) {
-      progress("data", ++done, names.length);
+      progress(++done, names.length, bytesDone);
       return error(`pack ${name}`, `cannot be read: ${(err as Error).message}`);
     }
     stats.bytesRead += bytes.length;
+    bytesDone += bytes.length;
     if (toHex(sha256(bytes)) !== name) {
       error(`pack ${name}`, "content does not match its name");
     }
@@ -403,7 +411,7 @@ async function readAllData(
         `in pack ${name}: ${m.startsWith(`${object} `) ? m.slice(object.length + 1) : m}`,
       );
     });
-    progress("data", ++done, names.length);
+    progress(++done, names.length, bytesDone);
   });
 }
 

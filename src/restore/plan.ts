@@ -69,3 +69,42 @@ export async function planRestore(
   }
   return plan;
 }
+
+/** What a whole snapshot tree holds, for a restore's progress totals. */
+export interface TreeTotals {
+  /** Regular files, and their bytes. */
+  files: number;
+  bytes: number;
+  dirs: number;
+  /** Symlinks and special files. */
+  others: number;
+}
+
+/**
+ * Counts the files, their bytes, the directories and the other entries
+ * below `tree`, for the totals of an unfiltered {@link restore} or a mirror. Each
+ * directory's tree is loaded once; `signal` stops the count.
+ */
+export async function countTree(
+  repo: Pick<RestoreRepo, "loadTree">,
+  tree: string,
+  opts: { signal?: AbortSignal } = {},
+): Promise<TreeTotals> {
+  const totals: TreeTotals = { files: 0, bytes: 0, dirs: 0, others: 0 };
+  const stack: { tree: string; onPath: Set<string> }[] = [{ tree, onPath: new Set() }];
+  while (stack.length > 0) {
+    opts.signal?.throwIfAborted();
+    const { tree, onPath } = stack.pop()!;
+    if (onPath.has(tree)) throw cycleError(tree, "/");
+    for (const node of (await repo.loadTree(tree)).nodes) {
+      if (node.type === "dir") {
+        totals.dirs++;
+        stack.push({ tree: node.subtree!, onPath: new Set([...onPath, tree]) });
+      } else if (node.type === "file") {
+        totals.files++;
+        totals.bytes += node.size ?? 0;
+      } else totals.others++;
+    }
+  }
+  return totals;
+}

@@ -1,5 +1,6 @@
 /** Messages between a {@link DirLister} and its worker. */
 import type { WalkError } from "./list_dir.ts";
+import type { CountTotals } from "./tree_counter.ts";
 
 /** What the worker walks: the main thread's rules for descending, as plain data. */
 export interface ListerInit {
@@ -19,7 +20,8 @@ export interface ListerInit {
 export type ToLister =
   | ListerInit
   | { type: "walk"; root: string }
-  | { type: "consumed"; entries: number };
+  | { type: "consumed"; entries: number }
+  | { type: "count"; roots: string[]; largerThan: number | null };
 
 /** Numbers per entry in {@link EncodedListing.nums}. */
 export const FIELDS = 13;
@@ -37,7 +39,8 @@ export interface EncodedListing {
 
 export type FromLister =
   | { type: "listings"; items: EncodedListing[] }
-  | { type: "done"; root: string };
+  | { type: "done"; root: string }
+  | ({ type: "totals" } & CountTotals);
 
 const KIND = ["file", "dir", "symlink", "fifo", "socket", "char", "block"] as const;
 

@@ -97,8 +97,64 @@ function pump(): void {
   flush();
 }
 
+/**
+ * A counting walk for progress totals: every file the backup will visit
+ * (same rules, plus `largerThan`), each hard-linked file once, posting
+ * running totals about ten times a second and once at the end.
+ */
+function count(roots: string[], largerThan: number | null): void {
+  const totals = { files: 0, dirs: 0, bytes: 0 };
+  const links = new Set<string>();
+  let posted = Date.now();
+  const addFile = (info: Deno.FileInfo) => {
+    if (largerThan !== null && info.size > largerThan) return;
+    if ((info.nlink ?? 1) > 1) {
+      const key = `${info.dev}:${info.ino}`;
+      if (links.has(key)) return;
+      links.add(key);
+    }
+    totals.files++;
+    totals.bytes += info.size;
+  };
+  const stack: string[] = [];
+  for (const root of roots) {
+    try {
+      const info = Deno.lstatSync(root);
+      if (info.isDirectory) stack.push(root);
+      else if (info.isFile) addFile(info);
+    } catch {
+      // the backup reports it
+    }
+  }
+  stack.reverse();
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    let entries;
+    try {
+      entries = listDir(dir).entries;
+    } catch {
+      continue;
+    }
+    totals.dirs++;
+    if (hasMarker(dir, entries.map((e) => e.name), opts!.markers)) continue;
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i];
+      if (excluder.excludes(e.path)) continue;
+      if (e.info.isDirectory) {
+        if (!devs || devs.has(e.info.dev ?? 0)) stack.push(e.path);
+      } else if (e.info.isFile) addFile(e.info);
+    }
+    if (Date.now() - posted >= 100) {
+      post({ type: "totals", ...totals, done: false });
+      posted = Date.now();
+    }
+  }
+  post({ type: "totals", ...totals, done: true });
+}
+
 self.onmessage = (e: MessageEvent<ToLister>) => {
   const m = e.data;
+  if (m.type === "count") return count(m.roots, m.largerThan);
   if (m.type === "init") {
     opts = m;
     excluder = new Excluder(m.excludes, m.iexcludes);

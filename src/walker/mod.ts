@@ -8,3 +8,5 @@ export * from "./list_dir.ts";
 export * from "./excluder.ts";
 export * from "./dir_lister.ts";
 export * from "./markers.ts";
+export * from "./tree_counter.ts";
+export * from "./list_file.ts";

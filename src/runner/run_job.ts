@@ -17,31 +17,19 @@ import { createBackend, openBackend, type OpenOptions } from "../backend/mod.ts"
 import { applyRetention, type RetentionInput } from "../catalog/retention.ts";
 import { filterSnapshots, groupSnapshots } from "../catalog/retention_group.ts";
 import {
-  type CommandContext,
-  type OptionSpec,
-  type Output,
-  passwordFromEnv,
-  printable,
-  runPasswordCommand,
-  stringFlag,
-  UsageError,
-  VERSION,
-} from "../cli/mod.ts";
-import {
   hookFailure,
   type JobConfig,
   type JobDefinition,
   type KeepPolicy,
-  loadJobConfig,
   type RepositoryConfig,
   runHooks,
   type RunOutcome,
-  type RunRecord,
   type RunResult,
-  StatusStore,
-  writeMetrics,
 } from "../job/mod.ts";
+import { passwordFromEnv, runPasswordCommand } from "../password/mod.ts";
 import { checkResolvedPaths } from "../remote/mod.ts";
+import { printable } from "../text/mod.ts";
+import { readListFile } from "../walker/mod.ts";
 import {
   NoRepositoryError,
   type ObjectLockConfig,
@@ -59,8 +47,10 @@ import {
 /** What {@linkcode runJobNow} needs besides the job. */
 export interface RunJobNowOptions {
   signal?: AbortSignal;
-  /** Warnings and progress lines go to `output.err`. */
-  output: Output;
+  /** Warnings and progress lines go to `output.err` (a CLI `Output` will do). */
+  output: { err(line: string): void };
+  /** Recorded in each snapshot, e.g. `cairn 0.1.0`. */
+  programVersion: string;
   /** For `password_env` and the CAIRN_PASSWORD(_FILE) fallback. */
   env: Record<string, string | undefined>;
   /**
@@ -227,7 +217,15 @@ function resolveRepository(
   };
 }
 
-function readJobPassword(repo: RepositoryConfig, env: Record<string, string | undefined>) {
+/**
+ * The password of a job file's repository: its `password_file`, else
+ * `password_command`, else `password_env`, else the `CAIRN_PASSWORD*`
+ * fallback of the command line; an Error naming the repository when none gives one.
+ */
+export function readJobPassword(
+  repo: RepositoryConfig,
+  env: Record<string, string | undefined>,
+): string {
   if (repo.passwordFile !== undefined) {
     let text: string;
     try {
@@ -266,19 +264,62 @@ function readJobPassword(repo: RepositoryConfig, env: Record<string, string | un
   );
 }
 
+/**
+ * The job's paths and patterns with its list files read (at each run, so
+ * an edited list takes effect without a reload). A list file that cannot
+ * be read, or a listed path that is not absolute, fails the run.
+ */
+function jobSelection(job: JobDefinition): {
+  paths: string[];
+  excludes: string[];
+  iexcludes: string[];
+} {
+  const read = (key: string, file: string) => {
+    try {
+      return readListFile(file);
+    } catch (err) {
+      throw new SetupError(`${key} ${printable(file)}: ${(err as Error).message}`);
+    }
+  };
+  const listed = (job.filesFrom ?? []).flatMap((f) =>
+    read("files_from", f).map((p) => {
+      if (!p.startsWith("/")) {
+        throw new SetupError(
+          `files_from ${printable(f)}: "${printable(p)}" is not an absolute path`,
+        );
+      }
+      return p;
+    })
+  );
+  const paths = [...job.paths, ...listed];
+  if (paths.length === 0) {
+    throw new SetupError(`files_from lists no paths (${(job.filesFrom ?? []).join(", ")})`);
+  }
+  return {
+    paths,
+    excludes: [...job.exclude, ...(job.excludeFile ?? []).flatMap((f) => read("exclude_file", f))],
+    iexcludes: [
+      ...(job.iexclude ?? []),
+      ...(job.iexcludeFile ?? []).flatMap((f) => read("iexclude_file", f)),
+    ],
+  };
+}
+
 async function backupJob(
   repo: Repository,
   job: JobDefinition,
-  { signal, output }: RunJobNowOptions,
+  { signal, output, programVersion }: RunJobNowOptions,
 ): Promise<RunResult> {
   const host = job.host ?? Deno.hostname();
-  const parent = job.command
-    ? undefined
-    : await findParent(repo, host, job.paths, { job: job.name });
+  const { paths, excludes, iexcludes } = jobSelection(job);
+  const parent = job.command ? undefined : await findParent(repo, host, paths, { job: job.name });
   const opts: BackupOptions = {
-    paths: job.paths,
-    excludes: job.exclude,
+    paths,
+    excludes,
+    iexcludes,
     excludeIfPresent: job.excludeIfPresent,
+    excludeCaches: job.excludeCaches,
+    excludeLargerThan: job.excludeLargerThan,
     oneFileSystem: job.oneFileSystem,
     readSpecial: job.readSpecial,
     tags: job.tags,
@@ -287,7 +328,7 @@ async function backupJob(
     parent,
     signal,
     stream: job.command ? commandSource(job.command.argv, job.command.name, signal) : undefined,
-    programVersion: `cairn ${VERSION}`,
+    programVersion,
     onError: (e) =>
       output.err(`job "${job.name}": warning: ${printable(e.path)}: ${printable(e.message)}`),
     onWarning: (m) => output.err(`job "${job.name}": warning: ${printable(m)}`),
@@ -326,7 +367,7 @@ async function backupMaybeMirrored(
   repo: Repository,
   job: JobDefinition,
   opts: BackupOptions,
-  output: Output,
+  output: RunJobNowOptions["output"],
 ): Promise<{ r: BackupResult; mirror?: MirrorResult; mirrorProblem?: string }> {
   if (!job.mirror) return { r: await backup(repo, opts) };
   const say = (line: string) => output.err(`job "${job.name}": ${line}`);
@@ -386,33 +427,4 @@ function errorLine(err: unknown, signal?: AbortSignal): string {
   }
   const msg = err instanceof Error ? err.message : String(err);
   return printable(msg.split("\n")[0]);
-}
-
-/** The `--config FILE` option of the job commands. */
-export const CONFIG_OPTION: OptionSpec = {
-  type: "string",
-  short: "c",
-  arg: "FILE",
-  description: "the job file (cairn.toml)",
-};
-
-/** Loads the job file `--config` names; ConfigError (exit 2) when it is invalid. */
-export function loadConfigFlag(ctx: CommandContext): Promise<JobConfig> {
-  const path = stringFlag(ctx.flags, "config");
-  if (path === undefined) throw new UsageError("--config FILE is required");
-  return loadJobConfig(path, { env: ctx.env });
-}
-
-/**
- * Records a finished run in the status store and rewrites the metrics file
- * (if configured) with the records of `jobs`.
- */
-export async function recordRun(
-  config: Pick<JobConfig, "stateDir" | "metricsFile">,
-  record: RunRecord,
-  jobs: readonly string[],
-): Promise<void> {
-  const store = new StatusStore(config.stateDir);
-  await store.recordRun(record);
-  if (config.metricsFile) await writeMetrics(config.metricsFile, await store.readAll(jobs));
 }
