@@ -33,11 +33,14 @@ import {
   type JobDefinition,
   type KeepPolicy,
   loadJobConfig,
+  pingBody,
+  pingFor,
   type RepositoryConfig,
   runHooks,
   type RunOutcome,
   type RunRecord,
   type RunResult,
+  sendPing,
   StatusStore,
   writeMetrics,
 } from "../job/mod.ts";
@@ -87,8 +90,22 @@ export async function runJobNow(
   job: JobDefinition,
   options: RunJobNowOptions,
 ): Promise<RunResult> {
-  const { output, signal } = options;
+  const { signal } = options;
+  // The run's own log lines, kept for the health ping's body.
+  const tail: string[] = [];
+  const log = options.output;
+  const output: Output = {
+    ...log,
+    err: (line) => {
+      tail.push(line);
+      if (tail.length > 100) tail.shift();
+      log.err(line);
+    },
+  };
+  options = { ...options, output };
   const say = (line: string) => output.err(`job "${job.name}": ${line}`);
+  const pingWarning = (m: string) => say(`warning: ${m}`);
+  if (job.health?.start) await sendPing(job.health.start, { onWarning: pingWarning });
   let result: RunResult;
   let repo: Repository | undefined;
   if (options.remoteAllowPaths) job = { ...job, host: undefined };
@@ -143,6 +160,11 @@ export async function runJobNow(
     } catch (err) {
       say(`warning: keep policy not applied: ${errorLine(err)}`);
     }
+  }
+  const ping = job.health && pingFor(job.health, result.result);
+  if (ping) {
+    const body = pingBody([...tail, `job "${job.name}": ${describeResult(result)}`]);
+    await sendPing(ping, { body, onWarning: pingWarning });
   }
   return result;
 }

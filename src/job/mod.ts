@@ -16,3 +16,4 @@ export * from "./status.ts";
 export * from "./metrics.ts";
 export * from "./hooks.ts";
 export * from "./watch.ts";
+export * from "./health_ping.ts";
