@@ -33,7 +33,7 @@ async function startServe(jobsDir: string) {
   };
 }
 
-Deno.test("keygen, sign, serve and agent --once: remote jobs run and their reports arrive", async () => {
+Deno.test("keygen, sign, serve and agent: remote jobs run, their reports and heartbeats arrive", async () => {
   const { dir, env } = await makeRepo();
   const host = Deno.hostname();
   const src = `${dir}/srv/www`;
@@ -122,6 +122,37 @@ Deno.test("keygen, sign, serve and agent --once: remote jobs run and their repor
     assertEquals(st.code, 0, st.stderr);
     const [www] = lastJson<{ job: string; result: string }[]>(st);
     assertEquals([www.job, www.result], ["www", "success"], "remote jobs show in status");
+
+    // The daemon sends a heartbeat soon after it starts: its poll interval and each
+    // job's schedule and next two planned starts, which the dashboard shows.
+    const agent = cairnCommand(["agent", "--config", boot]).spawn();
+    try {
+      let saved: { heartbeat?: { poll_seconds: number; jobs: unknown[] } } = {};
+      for (let i = 0; i < 100 && !saved.heartbeat; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        try {
+          saved = JSON.parse(await Deno.readTextFile(`${jobsDir}/reports/${host}.poll.json`));
+        } catch {
+          // Not written yet.
+        }
+      }
+      assertEquals(saved.heartbeat?.poll_seconds, 10);
+      const [job] = saved.heartbeat!.jobs as {
+        job: string;
+        schedule: string;
+        next_runs: string[];
+      }[];
+      assertEquals([job.job, job.schedule, job.next_runs.length], ["www", "@yearly", 2]);
+      assert(Date.parse(job.next_runs[0]) > Date.now(), job.next_runs[0]);
+      const page = await (await fetch(`${server.base}/host/${host}`)).text();
+      assertStringIncludes(page, "<code>@yearly</code>");
+      assertStringIncludes(page, "polls every 10 s");
+    } finally {
+      agent.kill("SIGTERM");
+      await agent.status;
+      await agent.stdout.cancel();
+      await agent.stderr.cancel();
+    }
   } finally {
     const stopped = await server.stop();
     await Deno.remove(dir, { recursive: true });

@@ -12,12 +12,20 @@ import {
   type JobDefinition,
   loadJobConfig,
   parseJobConfig,
+  parseSchedule,
   type RunRecord,
   StatusStore,
   systemClock,
   watchConfig,
 } from "../job/mod.ts";
-import { type GoodDocument, RemoteJobSource, ReportQueue, type RunReport } from "../remote/mod.ts";
+import {
+  type GoodDocument,
+  type Heartbeat,
+  HeartbeatSender,
+  RemoteJobSource,
+  ReportQueue,
+  type RunReport,
+} from "../remote/mod.ts";
 import {
   CONFIG_OPTION,
   loadConfigFlag,
@@ -87,6 +95,7 @@ class Fleet {
     private readonly output: Output,
     private readonly source?: RemoteJobSource<JobConfig>,
     private readonly reports?: ReportQueue,
+    private readonly heartbeats?: HeartbeatSender,
   ) {
     this.#store = new StatusStore(boot.stateDir);
   }
@@ -123,12 +132,19 @@ class Fleet {
       caFile: r.caFile,
       log,
     });
-    return new Fleet(boot, env, output, source, reports);
+    const heartbeats = await HeartbeatSender.open({
+      jobsUrl: source.url,
+      tokenFile: r.tokenFile,
+      caFile: r.caFile,
+      log,
+    });
+    return new Fleet(boot, env, output, source, reports, heartbeats);
   }
 
   close(): void {
     this.source?.close();
     this.reports?.close();
+    this.heartbeats?.close();
   }
 
   /** `--once`: fetch, run what is due, report, exit with the worst code. */
@@ -220,6 +236,13 @@ class Fleet {
   /** Polls every `poll` until `signal` aborts; a new document replaces the remote jobs. */
   async #pollLoop(agent: Agent, signal: AbortSignal): Promise<void> {
     const every = this.boot.remote!.pollMs;
+    try {
+      // The first heartbeat once the scheduler has planned its jobs (it does so as it starts).
+      await systemClock.sleep(Math.min(every, 2000), signal);
+    } catch {
+      return;
+    }
+    await this.#heartbeat(agent, signal);
     while (!signal.aborted) {
       try {
         await systemClock.sleep(every, signal);
@@ -229,6 +252,7 @@ class Fleet {
       const before = this.#document;
       await this.#poll(signal);
       if (this.#document !== before) agent.reload(this.#merge());
+      await this.#heartbeat(agent, signal);
       await this.#flushReports(signal);
     }
   }
@@ -246,6 +270,36 @@ class Fleet {
     } catch (err) {
       // The source promises not to throw; if it does anyway, the agent keeps its jobs.
       if (!signal.aborted) this.#log(`remote jobs: poll failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Tells the endpoint what this agent plans (docs/SERVE.md), so it can tell stale from quiet. */
+  async #heartbeat(agent: Agent, signal: AbortSignal): Promise<void> {
+    if (!this.heartbeats) return;
+    const planned = new Map(agent.plannedRuns().map((p) => [p.job, p.at]));
+    const hb: Heartbeat = {
+      host: this.#host,
+      poll_seconds: this.boot.remote!.pollMs / 1000,
+      running: agent.running ?? null,
+      jobs: this.#jobs.map((job) => {
+        const at = planned.get(job.name);
+        const runs: number[] = [];
+        if (job.schedule && at !== undefined && Number.isFinite(at)) {
+          runs.push(at);
+          const after = parseSchedule(job.schedule).next(at);
+          if (after !== undefined) runs.push(after);
+        }
+        return {
+          job: job.name,
+          schedule: job.schedule ?? null,
+          next_runs: runs.map((t) => new Date(t).toISOString()),
+        };
+      }),
+    };
+    try {
+      await this.heartbeats.send(hb, { signal });
+    } catch {
+      // Aborted: the agent is stopping.
     }
   }
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { extractBlob, openSegment } from "./blob_codec.ts";
+import { extractBlob, openSegmentPayload, type SegmentMember } from "./blob_codec.ts";
 import { type IndexEntry, mapLimit } from "./index.ts";
 import { packKey } from "./pack.ts";
 import { decodeTree } from "./tree.ts";
@@ -131,14 +131,39 @@ export class BlobCopier {
       for (const s of segments) {
         const sealed = bytes.subarray(s.offset - start, s.offset - start + s.length);
         const what = `${s.type} blob ${s.members[0].id}`;
-        const plain = await openSegment(await key, s.type, s.offset, sealed, what);
-        for (const m of s.members) {
-          const blob = extractBlob(this.src.master.id, plain, m);
-          this.sink.read(blob.length);
-          this.sink.add(m.type, m.id, blob);
-        }
+        const { payload, plain } = await openSegmentPayload(
+          await key,
+          s.type,
+          s.offset,
+          sealed,
+          what,
+        );
+        const blobs = s.members.map((m) => extractBlob(this.src.master.id, plain, m));
+        this.sink.read(plain.length);
+        // A segment wanted whole is stored as it is: not compressed again.
+        const members = wholeSegment(s, plain.length);
+        if (members && this.sink.addSegment(s.type, members, payload)) continue;
+        s.members.forEach((m, i) => this.sink.add(m.type, m.id, blobs[i]));
       }
       await this.sink.pace();
     });
   }
+}
+
+/**
+ * The members of `s` as the destination's segment lists them, when the
+ * blobs wanted from it are the whole of its plaintext (each once, back to
+ * back); undefined when the copy takes only some of it.
+ */
+function wholeSegment(s: Segment, plainLength: number): SegmentMember[] | undefined {
+  const sorted = [...s.members].sort((a, b) => a.at - b.at);
+  let at = 0;
+  const ids = new Set<string>();
+  for (const m of sorted) {
+    if (m.at !== at || ids.has(m.id)) return undefined;
+    ids.add(m.id);
+    at += m.rawLength;
+  }
+  if (at !== plainLength) return undefined;
+  return sorted.map((m) => ({ type: m.type, id: m.id, at: m.at, rawLength: m.rawLength }));
 }

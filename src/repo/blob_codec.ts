@@ -79,6 +79,22 @@ export async function openSegment(
   what: string,
   maxPlain = MAX_SEGMENT_PLAIN,
 ): Promise<Uint8Array> {
+  return (await openSegmentPayload(key, type, offset, sealed, what, maxPlain)).plain;
+}
+
+/**
+ * {@link openSegment}, also returning the payload (flag byte and data as
+ * stored): a copy that keeps the segment whole stores it again as it is,
+ * without compressing it a second time.
+ */
+export async function openSegmentPayload(
+  key: CryptoKey,
+  type: BlobType,
+  offset: number,
+  sealed: Uint8Array,
+  what: string,
+  maxPlain = MAX_SEGMENT_PLAIN,
+): Promise<{ payload: Uint8Array; plain: Uint8Array }> {
   let payload: Uint8Array;
   try {
     payload = await open(key, sealed, segmentAad(type, offset), what);
@@ -88,11 +104,11 @@ export async function openSegment(
     }
     throw err;
   }
-  if (payload[0] === FLAG_RAW) return payload.subarray(1);
+  if (payload[0] === FLAG_RAW) return { payload, plain: payload.subarray(1) };
   if (payload[0] !== FLAG_ZSTD) throw new CorruptError(`${what} has unknown flag ${payload[0]}`);
   try {
     const plain = zstdDecompressSync(payload.subarray(1), { maxOutputLength: maxPlain });
-    return new Uint8Array(plain.buffer, plain.byteOffset, plain.length);
+    return { payload, plain: new Uint8Array(plain.buffer, plain.byteOffset, plain.length) };
   } catch (err) {
     throw new CorruptError(`${what} is damaged: cannot decompress`, { cause: err });
   }

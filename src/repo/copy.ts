@@ -21,6 +21,7 @@
  */
 import { equalBytes } from "../crypto/mod.ts";
 import { adoptPacks } from "./adopt_packs.ts";
+import type { SegmentMember } from "./blob_codec.ts";
 import type { BlobType } from "./format.ts";
 import { saveIndexFile } from "./index.ts";
 import { acquireSharedLock } from "./lock.ts";
@@ -228,6 +229,16 @@ function newSink(
       writer.add(type, id, plain);
       summary.blobs_copied++;
       summary.bytes_copied += plain.length;
+    },
+    addSegment(type: BlobType, members: SegmentMember[], payload: Uint8Array) {
+      if (members.some((m) => added.has(m.id) || dst.index.has(m.id))) return false;
+      writer.addEncoded(type, members, payload);
+      for (const m of members) {
+        added.add(m.id);
+        summary.blobs_copied++;
+        summary.bytes_copied += m.rawLength;
+      }
+      return true;
     },
     read(bytes: number) {
       summary.bytes_read += bytes;

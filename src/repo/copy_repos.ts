@@ -5,6 +5,7 @@
  */
 import type { ChunkerParams } from "../chunker/mod.ts";
 import type { MasterKey } from "../crypto/mod.ts";
+import type { SegmentMember } from "./blob_codec.ts";
 import type { BlobType } from "./format.ts";
 import type { IndexEntry, MasterIndex } from "./index.ts";
 import type { PackInfo, PackWriter } from "./pack.ts";
@@ -42,6 +43,12 @@ export interface CopyDestination extends LockRepo, GuardRepo, AdoptRepo {
 export interface CopySink {
   /** Stores one blob (its destination id) unless the destination has it or it was added. */
   add(type: BlobType, id: string, plain: Uint8Array): void;
+  /**
+   * Stores a whole source segment as it is (`payload`, see
+   * `PackWriter.addEncoded`) when none of its blobs is stored or added yet;
+   * returns false, storing nothing, otherwise. `members` were verified.
+   */
+  addSegment(type: BlobType, members: SegmentMember[], payload: Uint8Array): boolean;
   /** Counts bytes read from the source, for progress. */
   read(bytes: number): void;
   /** Waits while too many packs are queued for writing. */

@@ -126,3 +126,23 @@ Deno.test("copySnapshots() stops when aborted and writes no snapshot", async () 
   await assertRejects(() => copySnapshots(src, dst, [snapshot], { signal: stop.signal }));
   assertEquals(await dst.listSnapshots(), []);
 });
+
+Deno.test("copySnapshots() takes only the blobs of a source segment the destination lacks", async () => {
+  const { repo: src, files, snapshot } = await sourceRepo();
+  const dst = await Repository.init(new MemoryBackend(), "dst", { kdf: KDF, chunksLike: src });
+  // The destination holds f's second blob already; f's two blobs share one source segment.
+  const f = (await src.loadTree(snapshot.tree)).nodes.find((n) => n.name === "f")!;
+  const second = f.content![1];
+  const packs: PackInfo[] = [];
+  const w = dst.newPackWriter((p) => void packs.push(p));
+  w.add("data", second, await src.loadBlob("data", second));
+  await w.flush();
+  await saveIndexFile(dst.backend, dst.master.enc, packs);
+  await dst.reloadIndex();
+  const r = await copySnapshots(src, dst, [snapshot]);
+  // f's first blob (g's too) and the two trees: not the blob it had.
+  assertEquals(r.blobs_copied, 3);
+  const [copy] = await dst.listSnapshots();
+  assertEquals(await readFile(dst, copy, "f"), files.f);
+  await assertClean(dst);
+});

@@ -178,6 +178,17 @@ export class PackWriter {
     }
   }
 
+  /**
+   * Adds a whole segment as {@link encodeSegment} made it (`payload`), its
+   * blobs `members` back to back in its plaintext, without compressing it
+   * again. For copies: the caller has checked that the payload opens to
+   * exactly those blobs.
+   */
+  addEncoded(type: BlobType, members: SegmentMember[], payload: Uint8Array): void {
+    if (this.#failure) throw this.#failure;
+    this.#placePayload(type, members, payload);
+  }
+
   /** Resolves when every queued pack is written; rejects if one failed. */
   async drain(): Promise<void> {
     await this.#writing;
@@ -202,8 +213,11 @@ export class PackWriter {
 
   /** Compresses, verifies and places one segment; queues the pack once it is full. */
   #place(type: BlobType, members: SegmentMember[], plain: Uint8Array): void {
+    this.#placePayload(type, members, encodeSegment(plain, this.options.compressionLevel));
+  }
+
+  #placePayload(type: BlobType, members: SegmentMember[], payload: Uint8Array): void {
     const pack = this.#open ??= this.#newPack();
-    const payload = encodeSegment(plain, this.options.compressionLevel);
     const offset = pack.size;
     pack.segments.push({
       members,
