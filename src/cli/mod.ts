@@ -8,7 +8,6 @@ export * from "./command.ts";
 export * from "./errors.ts";
 export * from "./output.ts";
 export * from "./repository_options.ts";
-export * from "./password_command.ts";
 export * from "./run.ts";
 export * from "./snapshot_filter.ts";
 export * from "./completion.ts";

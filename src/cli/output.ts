@@ -1,4 +1,5 @@
 import { Logger, logStyleFor } from "./log.ts";
+export { printable } from "../text/mod.ts";
 
 /**
  * Where a command writes: stdout for results, stderr for progress and
@@ -93,15 +94,6 @@ export function memoryOutput(): Output & {
     writeBytes: (b) => Promise.resolve(void bytes.push(b.slice())),
     status: () => {},
   };
-}
-
-/** Makes a name safe to print: control characters become visible escapes. */
-export function printable(name: string): string {
-  return name.replace(
-    // deno-lint-ignore no-control-regex
-    /[\x00-\x1f\x7f\u0080-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
-    (c) => c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\u{${c.codePointAt(0)!.toString(16)}}`,
-  );
 }
 
 /** Human size: 1.5 KiB, 3.2 GiB. */

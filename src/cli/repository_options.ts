@@ -4,7 +4,12 @@ import { printable } from "./output.ts";
 import { type CommandContext, type OptionSpec, stringFlag } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { withTestFaults } from "./_test_faults.ts";
-import { runPasswordCommand } from "./password_command.ts";
+import {
+  PasswordFileError,
+  passwordFromEnv,
+  readPasswordFile as readFile,
+  runPasswordCommand,
+} from "../password/mod.ts";
 import { canPrompt, promptPassword, type Terminal } from "./prompt.ts";
 
 /** Where the repository is: `--repo`, else `$CAIRN_REPO`. */
@@ -14,27 +19,19 @@ export function repositoryLocation(ctx: CommandContext): string {
   return loc;
 }
 
-/** Reads a password file; its trailing newline is not part of the password. */
+/** Reads a password file (see `password/mod.ts`); UsageError when it cannot be read. */
 export function readPasswordFile(file: string): string {
-  try {
-    return Deno.readTextFileSync(file).replace(/\r?\n$/, "");
-  } catch (err) {
-    throw new UsageError(`Cannot read password file ${file}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  return usage(() => readFile(file));
 }
 
-/**
- * The password `$CAIRN_PASSWORD_FILE`, else `$CAIRN_PASSWORD_COMMAND`'s
- * output, else `$CAIRN_PASSWORD` gives, if any is set.
- */
-export function passwordFromEnv(env: Record<string, string | undefined>): string | undefined {
-  if (env.CAIRN_PASSWORD_FILE) return readPasswordFile(env.CAIRN_PASSWORD_FILE);
-  if (env.CAIRN_PASSWORD_COMMAND) {
-    return runPasswordCommand(env.CAIRN_PASSWORD_COMMAND, "CAIRN_PASSWORD_COMMAND");
+/** Runs `read`, a password file that cannot be read becoming a UsageError (exit 2). */
+function usage<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof PasswordFileError) throw new UsageError(err.message, { cause: err });
+    throw err;
   }
-  return env.CAIRN_PASSWORD;
 }
 
 /**
@@ -51,7 +48,7 @@ export function readPassword(ctx: CommandContext): string {
     ? readPasswordFile(file)
     : command !== undefined
     ? runPasswordCommand(command, "--password-command")
-    : passwordFromEnv(ctx.env);
+    : usage(() => passwordFromEnv(ctx.env));
   if (pw !== undefined) return pw;
   throw new UsageError(
     "No password given: use --password-file or --password-command, or set CAIRN_PASSWORD_FILE, " +

@@ -163,7 +163,9 @@ export const backupCommand: Command = {
     if (stringFlag(ctx.flags, "stdin-filename") !== undefined) {
       throw new UsageError("--stdin-filename needs --stdin or --stdin-from-command");
     }
-    const listed = listFlag(ctx.flags, "files-from").flatMap((f) => lines(f, "--files-from"));
+    const listed = listFlag(ctx.flags, "files-from").flatMap((f) =>
+      listFileLines(f, "--files-from")
+    );
     if (ctx.positionals.length === 0 && listed.length === 0) {
       expectPositionals(this, ctx.positionals, 1, Infinity);
     }
@@ -238,7 +240,7 @@ export const backupCommand: Command = {
 };
 
 /** The entries of a list file (`--files-from`, `--exclude-file`); see `readListFile`. */
-function lines(file: string, flag: string): string[] {
+export function listFileLines(file: string, flag: string): string[] {
   try {
     return readListFile(file);
   } catch (err) {
@@ -253,11 +255,11 @@ function selectionOf(flags: import("../cli/mod.ts").Flags): Pick<
 > {
   const excludes = [
     ...listFlag(flags, "exclude"),
-    ...listFlag(flags, "exclude-file").flatMap((f) => lines(f, "--exclude-file")),
+    ...listFlag(flags, "exclude-file").flatMap((f) => listFileLines(f, "--exclude-file")),
   ];
   const iexcludes = [
     ...listFlag(flags, "iexclude"),
-    ...listFlag(flags, "iexclude-file").flatMap((f) => lines(f, "--iexclude-file")),
+    ...listFlag(flags, "iexclude-file").flatMap((f) => listFileLines(f, "--iexclude-file")),
   ];
   const larger = stringFlag(flags, "exclude-larger-than");
   return {

@@ -33,7 +33,7 @@ import {
   resolveSnapshot,
   type SnapshotWithId,
 } from "../repo/mod.ts";
-import { retentionInput } from "./_job_runner.ts";
+import { retentionInput } from "../runner/mod.ts";
 import { localTime } from "./snapshots.ts";
 
 const COUNTS = ["last", "hourly", "daily", "weekly", "monthly", "yearly"] as const;

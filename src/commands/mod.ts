@@ -20,6 +20,7 @@ import { unlockCommand } from "./unlock.ts";
 import { keyCommand } from "./key.ts";
 import { repairCommand } from "./repair.ts";
 import { tagCommand } from "./tag.ts";
+import { rewriteCommand } from "./rewrite.ts";
 import { copyCommand } from "./copy.ts";
 import { uiCommand } from "./ui.ts";
 import { JOB_COMMANDS } from "./_fleet_commands.ts";
@@ -43,6 +44,7 @@ export const COMMANDS: readonly Command[] = [
   unlockCommand,
   keyCommand,
   repairCommand,
+  rewriteCommand,
   ...JOB_COMMANDS,
   uiCommand,
   completionCommand(() => COMMANDS),

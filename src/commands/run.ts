@@ -1,13 +1,7 @@
-import { type Command, printable, UsageError } from "../cli/mod.ts";
-import { type JobDefinition, parseSchedule, type RunRecord } from "../job/mod.ts";
-import {
-  CONFIG_OPTION,
-  describeResult,
-  loadConfigFlag,
-  recordRun,
-  runJobNow,
-  worstExitCode,
-} from "./_job_runner.ts";
+import { type Command, printable, UsageError, VERSION } from "../cli/mod.ts";
+import { type JobDefinition, parseSchedule, recordRun, type RunRecord } from "../job/mod.ts";
+import { describeResult, runJobNow, worstExitCode } from "../runner/mod.ts";
+import { CONFIG_OPTION, loadConfigFlag } from "./_job_flags.ts";
 
 /** `cairn run`: run jobs of a job file now, one after another. */
 export const runCommand: Command = {
@@ -33,6 +27,7 @@ export const runCommand: Command = {
         signal: ctx.signal,
         output: ctx.output,
         env: ctx.env,
+        programVersion: `cairn ${VERSION}`,
       });
       const end = Date.now();
       const record: RunRecord = { job: job.name, start, end, result };

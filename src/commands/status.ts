@@ -8,7 +8,7 @@ import {
   type StatusRecord,
   StatusStore,
 } from "../job/mod.ts";
-import { CONFIG_OPTION, loadConfigFlag } from "./_job_runner.ts";
+import { CONFIG_OPTION, loadConfigFlag } from "./_job_flags.ts";
 import { localTime } from "./snapshots.ts";
 
 /** `cairn status`: the last run of every job and when it runs next. */

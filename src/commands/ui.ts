@@ -8,7 +8,7 @@ import {
 } from "../cli/mod.ts";
 import type { Repository } from "../repo/mod.ts";
 import { startUi } from "../ui/mod.ts";
-import { CONFIG_OPTION, openConfigRepository } from "./_job_runner.ts";
+import { CONFIG_OPTION, openConfigRepository } from "./_job_flags.ts";
 import { loadJobConfig } from "../job/mod.ts";
 import { parseListen } from "./serve.ts";
 

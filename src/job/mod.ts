@@ -17,3 +17,4 @@ export * from "./metrics.ts";
 export * from "./hooks.ts";
 export * from "./watch.ts";
 export * from "./health_ping.ts";
+export * from "./record_run.ts";

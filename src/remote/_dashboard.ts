@@ -127,7 +127,9 @@ export function renderHostPage(h: HostView, o: PageOptions): string {
         ? `<span class="muted">none</span>`
         : `<code>${esc(j.schedule)}</code>`
     }</td><td>${nextRun(j, o.now)}</td><td>${result(j.last)}</td><td>${
-      ago(j.lastSuccess && Date.parse(j.lastSuccess.end), o.now)
+      j.lastSuccess
+        ? ago(Date.parse(j.lastSuccess.end), o.now)
+        : `<span class="muted">${j.last ? "none reported" : "unknown"}</span>`
     }</td><td>${j.stale ? `<span class="why">${esc(j.stale)}</span>` : ""}</td></tr>`
   );
   const reportRows = reports.slice(0, 100).map((r) =>

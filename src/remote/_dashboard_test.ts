@@ -36,4 +36,5 @@ Deno.test("renderHostPage() escapes error texts and lists the error", () => {
   const page = renderHostPage(h, { refreshSeconds: 30, now: T });
   assert(!page.includes("<script"), page);
   assertEquals(page.match(/&lt;\/pre&gt;&lt;script&gt;alert\(3\)/g)?.length, 1);
+  assert(page.includes(`<span class="muted">none reported</span>`), "a failed job never succeeded");
 });

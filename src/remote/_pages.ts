@@ -54,7 +54,9 @@ export function pageHandler(
     if (o.pageToken && !await pageTokenMatches(req, o.pageToken)) {
       return text(401, "unauthorized", { "www-authenticate": 'Basic realm="cairn serve"' });
     }
-    if (req.method !== "GET") return text(405, "pages are read-only", { allow: "GET, HEAD" });
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return text(405, "pages are read-only", { allow: "GET, HEAD" });
+    }
     const now = o.now();
     const view = viewFleet(fleet, now);
     const page = { refreshSeconds: o.refreshSeconds, now };

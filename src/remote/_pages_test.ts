@@ -62,6 +62,11 @@ Deno.test("the pages need the dashboard token (Basic or Bearer) and are read-onl
     });
     await post.body?.cancel();
     assertEquals(post.status, 405);
+    const head = await fetch(origin + "/", {
+      method: "HEAD",
+      headers: { authorization: "Bearer s3cret" },
+    });
+    assertEquals([head.status, await head.text()], [200, ""]);
   });
 });
 

@@ -17,34 +17,21 @@ import { createBackend, openBackend, type OpenOptions } from "../backend/mod.ts"
 import { applyRetention, type RetentionInput } from "../catalog/retention.ts";
 import { filterSnapshots, groupSnapshots } from "../catalog/retention_group.ts";
 import {
-  type CommandContext,
-  type OptionSpec,
-  type Output,
-  passwordFromEnv,
-  printable,
-  runPasswordCommand,
-  stringFlag,
-  UsageError,
-  VERSION,
-} from "../cli/mod.ts";
-import {
   hookFailure,
   type JobConfig,
   type JobDefinition,
   type KeepPolicy,
-  loadJobConfig,
   pingBody,
   pingFor,
   type RepositoryConfig,
   runHooks,
   type RunOutcome,
-  type RunRecord,
   type RunResult,
   sendPing,
-  StatusStore,
-  writeMetrics,
 } from "../job/mod.ts";
+import { passwordFromEnv, runPasswordCommand } from "../password/mod.ts";
 import { checkResolvedPaths } from "../remote/mod.ts";
+import { printable } from "../text/mod.ts";
 import { readListFile } from "../walker/mod.ts";
 import {
   NoRepositoryError,
@@ -63,8 +50,10 @@ import {
 /** What {@linkcode runJobNow} needs besides the job. */
 export interface RunJobNowOptions {
   signal?: AbortSignal;
-  /** Warnings and progress lines go to `output.err`. */
-  output: Output;
+  /** Warnings and progress lines go to `output.err` (a CLI `Output` will do). */
+  output: { err(line: string): void };
+  /** Recorded in each snapshot, e.g. `cairn 0.1.0`. */
+  programVersion: string;
   /** For `password_env` and the CAIRN_PASSWORD(_FILE) fallback. */
   env: Record<string, string | undefined>;
   /**
@@ -94,8 +83,7 @@ export async function runJobNow(
   // The run's own log lines, kept for the health ping's body.
   const tail: string[] = [];
   const log = options.output;
-  const output: Output = {
-    ...log,
+  const output: RunJobNowOptions["output"] = {
     err: (line) => {
       tail.push(line);
       if (tail.length > 100) tail.shift();
@@ -225,31 +213,6 @@ async function openOrCreate(
   return repo;
 }
 
-/**
- * Opens repository `name` of a job file with the password the file says how
- * to find (`cairn ui --config FILE NAME`); UsageError when there is no such
- * repository.
- */
-export function openConfigRepository(
-  config: JobConfig,
-  name: string,
-  env: Record<string, string | undefined>,
-  say: (line: string) => void,
-): Promise<Repository> {
-  const repo: RepositoryConfig | undefined = config.repositories[name];
-  if (!repo) {
-    const known = Object.keys(config.repositories).map((n) => JSON.stringify(n)).join(", ");
-    throw new UsageError(
-      `no repository ${JSON.stringify(name)} in the job file (it has ${known || "none"})`,
-    );
-  }
-  const location = repo.path ?? repo.url;
-  if (location === undefined) throw new UsageError(`repository "${repo.name}" has no location`);
-  return Repository.open(openBackend(location, { env, s3: repo.s3 }), readJobPassword(repo, env), {
-    onWarning: (m) => say(`warning: ${printable(m)}`),
-  });
-}
-
 /** The job's repository location and password; SetupError when they cannot be found. */
 function resolveRepository(
   config: JobConfig,
@@ -275,7 +238,15 @@ function resolveRepository(
   };
 }
 
-function readJobPassword(repo: RepositoryConfig, env: Record<string, string | undefined>) {
+/**
+ * The password of a job file's repository: its `password_file`, else
+ * `password_command`, else `password_env`, else the `CAIRN_PASSWORD*`
+ * fallback of the command line; an Error naming the repository when none gives one.
+ */
+export function readJobPassword(
+  repo: RepositoryConfig,
+  env: Record<string, string | undefined>,
+): string {
   if (repo.passwordFile !== undefined) {
     let text: string;
     try {
@@ -358,7 +329,7 @@ function jobSelection(job: JobDefinition): {
 async function backupJob(
   repo: Repository,
   job: JobDefinition,
-  { signal, output }: RunJobNowOptions,
+  { signal, output, programVersion }: RunJobNowOptions,
 ): Promise<RunResult> {
   const host = job.host ?? Deno.hostname();
   const { paths, excludes, iexcludes } = jobSelection(job);
@@ -378,7 +349,7 @@ async function backupJob(
     parent,
     signal,
     stream: job.command ? commandSource(job.command.argv, job.command.name, signal) : undefined,
-    programVersion: `cairn ${VERSION}`,
+    programVersion,
     onError: (e) =>
       output.err(`job "${job.name}": warning: ${printable(e.path)}: ${printable(e.message)}`),
     onWarning: (m) => output.err(`job "${job.name}": warning: ${printable(m)}`),
@@ -417,7 +388,7 @@ async function backupMaybeMirrored(
   repo: Repository,
   job: JobDefinition,
   opts: BackupOptions,
-  output: Output,
+  output: RunJobNowOptions["output"],
 ): Promise<{ r: BackupResult; mirror?: MirrorResult; mirrorProblem?: string }> {
   if (!job.mirror) return { r: await backup(repo, opts) };
   const say = (line: string) => output.err(`job "${job.name}": ${line}`);
@@ -477,33 +448,4 @@ function errorLine(err: unknown, signal?: AbortSignal): string {
   }
   const msg = err instanceof Error ? err.message : String(err);
   return printable(msg.split("\n")[0]);
-}
-
-/** The `--config FILE` option of the job commands. */
-export const CONFIG_OPTION: OptionSpec = {
-  type: "string",
-  short: "c",
-  arg: "FILE",
-  description: "the job file (cairn.toml)",
-};
-
-/** Loads the job file `--config` names; ConfigError (exit 2) when it is invalid. */
-export function loadConfigFlag(ctx: CommandContext): Promise<JobConfig> {
-  const path = stringFlag(ctx.flags, "config");
-  if (path === undefined) throw new UsageError("--config FILE is required");
-  return loadJobConfig(path, { env: ctx.env });
-}
-
-/**
- * Records a finished run in the status store and rewrites the metrics file
- * (if configured) with the records of `jobs`.
- */
-export async function recordRun(
-  config: Pick<JobConfig, "stateDir" | "metricsFile">,
-  record: RunRecord,
-  jobs: readonly string[],
-): Promise<void> {
-  const store = new StatusStore(config.stateDir);
-  await store.recordRun(record);
-  if (config.metricsFile) await writeMetrics(config.metricsFile, await store.readAll(jobs));
 }

@@ -4,7 +4,7 @@ import { memoryOutput } from "../cli/mod.ts";
 import { type JobConfig, loadJobConfig } from "../job/mod.ts";
 import { Repository } from "../repo/mod.ts";
 import { assert, assertEquals, assertMatch } from "../testing/asserts.ts";
-import { exitCodeOf, runJobNow, worstExitCode } from "./_job_runner.ts";
+import { exitCodeOf, runJobNow, worstExitCode } from "./run_job.ts";
 
 const FAST_KDF = { kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 } };
 
@@ -33,7 +33,11 @@ async function setup(jobs: string, extra = "") {
   const config = await loadJobConfig(file, { env: { HOME: dir } });
   const output = memoryOutput();
   const run = (name: string, c: JobConfig = config) =>
-    runJobNow(c, c.jobs.find((j) => j.name === name)!, { output, env: {} });
+    runJobNow(c, c.jobs.find((j) => j.name === name)!, {
+      output,
+      env: {},
+      programVersion: "cairn test",
+    });
   const snapshots = async () =>
     await (await Repository.open(new LocalBackend(repoDir), "pw")).listSnapshots();
   const cleanup = () => Deno.remove(dir, { recursive: true });
@@ -181,7 +185,12 @@ host = "other"
   await Deno.mkdir(join(t.dir, "allowed", "site", "sub"), { recursive: true });
   await Deno.writeTextFile(join(t.dir, "allowed", "site", "sub", "ok.txt"), "fine");
   const run = () =>
-    runJobNow(t.config, job, { output: t.output, env: {}, remoteAllowPaths: allowed });
+    runJobNow(t.config, job, {
+      output: t.output,
+      env: {},
+      programVersion: "cairn test",
+      remoteAllowPaths: allowed,
+    });
   const ok = await run();
   assertEquals(ok.result, "success", ok.error);
   // A remote job acts as this machine, whatever its host says.

@@ -1,0 +1,10 @@
+/**
+ * Text for people to read: {@link printable} makes a name from a file system,
+ * a snapshot or another host safe to put on a terminal or in a log line.
+ *
+ * This module imports nothing of cairn's, so any layer may use it.
+ *
+ * @module
+ */
+
+export { printable } from "./printable.ts";
