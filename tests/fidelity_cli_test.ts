@@ -55,9 +55,20 @@ async function source(): Promise<string> {
   sparse.close();
   await Deno.symlink("note.txt", `${src}/link`);
   await Deno.symlink("../../note.txt", `${src}/shared/sub/deep-link`);
-  run("touch", "-h", "-d", "2001-02-03 04:05:06", `${src}/link`);
-  run("touch", "-h", "-d", "2002-03-04 05:06:07", `${src}/shared/sub/deep-link`);
+  run("touch", "-h", "-d", "2001-02-03 04:05:06.123456789", `${src}/link`);
+  run("touch", "-h", "-d", "2002-03-04 05:06:07.000000001", `${src}/shared/sub/deep-link`);
+  // Nanoseconds that milliseconds would lose, on a file and a directory too.
+  run("touch", "-d", "2003-04-05 06:07:08.987654321", `${src}/note.txt`);
+  run("touch", "-d", "2004-05-06 07:08:09.000000999", `${src}/shared/sub`);
   return src;
+}
+
+/** Entries whose modification times the round trip must keep to the nanosecond. */
+const NS_TIMED = ["note.txt", "link", "shared/sub/deep-link", "shared/sub"];
+
+/** `stat`'s modification time, to the nanosecond, of each of {@link NS_TIMED} below `root`. */
+function mtimes(root: string): string[] {
+  return NS_TIMED.map((p) => `${p} ${run("stat", "-c", "%y", `${root}/${p}`).trim()}`);
 }
 
 /** Allocated 512-byte blocks of a file. */
@@ -66,7 +77,8 @@ function blocks(path: string): number {
 }
 
 Deno.test({
-  name: "backup, restore and mirror keep xattrs, ACLs, a capability, holes and symlink times",
+  name:
+    "backup, restore and mirror keep xattrs, ACLs, a capability, holes and nanosecond times of files, dirs and symlinks",
   // Capabilities can be set and restored only as root.
   ignore: !supported || !TOOLS || Deno.uid() !== 0,
   async fn() {
@@ -105,11 +117,7 @@ Deno.test({
         new Uint8Array([0, ...new Uint8Array(4096).fill(0x5a), 0]),
         what,
       );
-      assertEquals(
-        (await Deno.lstat(`${copy}/shared/sub/deep-link`)).mtime,
-        (await Deno.lstat(`${src}/shared/sub/deep-link`)).mtime,
-        what,
-      );
+      assertEquals(mtimes(copy), mtimes(src), `${what}: mtimes to the nanosecond`);
     }
 
     // --no-xattrs: the data, without the attributes.

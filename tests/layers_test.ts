@@ -38,6 +38,7 @@ const WORK = [
 const ALLOWED: Record<string, readonly string[]> = {
   ...Object.fromEntries(LEAVES.map((m) => [m, []])),
   backend: ["fs"],
+  walker: ["platform"],
   repo: ["backend", ...LEAVES],
   catalog: ["repo", ...LEAVES],
   restore: ["repo", ...LEAVES],

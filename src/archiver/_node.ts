@@ -1,5 +1,5 @@
 import { toBase64 } from "../crypto/mod.ts";
-import { readXattrs } from "../platform/mod.ts";
+import { type FileStat, readXattrs } from "../platform/mod.ts";
 import { dateToNs, type Node, type NodeType } from "../repo/mod.ts";
 
 /** The node type of an lstat result. */
@@ -14,16 +14,20 @@ export function nodeType(info: Deno.FileInfo): NodeType {
   return "file";
 }
 
-/** The metadata part of a node, common to every type. */
-export function nodeFromInfo(name: string, info: Deno.FileInfo): Node {
+/**
+ * The metadata part of a node, common to every type. Times are to the
+ * nanosecond when `info` came from the platform's lstat (a {@link FileStat}).
+ */
+export function nodeFromInfo(name: string, info: Deno.FileInfo | FileStat): Node {
+  const ns = "mtimeNs" in info ? info : undefined;
   const node: Node = {
     name,
     type: nodeType(info),
     mode: (info.mode ?? 0o644) & 0o7777,
     uid: info.uid ?? 0,
     gid: info.gid ?? 0,
-    mtime: dateToNs(info.mtime),
-    ctime: dateToNs(info.ctime),
+    mtime: ns?.mtimeNs ?? dateToNs(info.mtime),
+    ctime: ns?.ctimeNs ?? dateToNs(info.ctime),
     inode: info.ino ?? 0,
     dev: info.dev ?? 0,
     links: info.nlink ?? 1,
@@ -35,11 +39,32 @@ export function nodeFromInfo(name: string, info: Deno.FileInfo): Node {
 /**
  * Can a file's content be taken from its node in the parent snapshot without
  * reading it? Only when size, mtime, ctime and inode are all unchanged.
+ * `coarse`: the parent's times are Deno's own (before `ns_times`), so they
+ * are compared at its precision, mtime to the millisecond and ctime to the
+ * second, and an upgrade does not read every file again.
  */
-export function unchanged(node: Node, old: Node | undefined, size: number): boolean {
+export function unchanged(
+  node: Node,
+  old: Node | undefined,
+  size: number,
+  coarse = false,
+): boolean {
   return old !== undefined && old.type === "file" && old.size === size &&
-    old.mtime === node.mtime && old.ctime === node.ctime && old.inode === node.inode &&
-    old.content !== undefined;
+    sameTimes(node, old, coarse) && old.inode === node.inode && old.content !== undefined;
+}
+
+/** Do `a` and `b` have the same mtime and ctime (at Deno's precision when `coarse`)? */
+export function sameTimes(a: Node, b: Node, coarse: boolean): boolean {
+  if (!coarse) return a.mtime === b.mtime && a.ctime === b.ctime;
+  return floorNs(a.mtime, 6) === floorNs(b.mtime, 6) && floorNs(a.ctime, 9) === floorNs(b.ctime, 9);
+}
+
+/** A nanosecond time rounded down to a multiple of 10^`digits` nanoseconds. */
+function floorNs(ns: string, digits: number): string {
+  if (!ns.startsWith("-")) return ns.length > digits ? ns.slice(0, -digits) : "0";
+  const unit = 10n ** BigInt(digits);
+  const n = BigInt(ns);
+  return (n / unit - (n % unit === 0n ? 0n : 1n)).toString();
 }
 
 /**
@@ -48,10 +73,15 @@ export function unchanged(node: Node, old: Node | undefined, size: number): bool
  * setting an xattr changes the ctime, so the parent's list is still right
  * and the unchanged rerun spends no llistxattr per entry.
  */
-export function addXattrs(node: Node, path: string, old: Node | undefined): void {
+export function addXattrs(
+  node: Node,
+  path: string,
+  old: Node | undefined,
+  coarse = false,
+): void {
   if (
-    old !== undefined && old.type === node.type && old.ctime === node.ctime &&
-    old.inode === node.inode
+    old !== undefined && old.type === node.type && old.inode === node.inode &&
+    (coarse ? floorNs(old.ctime, 9) === floorNs(node.ctime, 9) : old.ctime === node.ctime)
   ) {
     if (old.xattrs) node.xattrs = old.xattrs;
     return;

@@ -39,7 +39,12 @@ import {
   type MirrorTarget,
   parentFile,
 } from "./mirror_sink.ts";
-import { supported as xattrsSupported } from "../platform/mod.ts";
+import {
+  type FileStat,
+  lstat as lstatNs,
+  nsTimes as NS_TIMES,
+  supported as xattrsSupported,
+} from "../platform/mod.ts";
 import { FileSaverPool } from "./file_saver_pool.ts";
 import { Chunker, gearTable } from "../chunker/mod.ts";
 import { chunkStream } from "./_stream_reader.ts";
@@ -252,7 +257,14 @@ export class Archiver {
   /** The data pack writer of a stream backup, which chunks on this thread. */
   #streamData: PackWriter | undefined;
 
+  /**
+   * The parent's times and this run's differ in precision (one of them had
+   * only Deno's milliseconds): times are compared at the coarser one.
+   */
+  readonly #coarseParent: boolean;
+
   constructor(private readonly repo: ArchiverRepo, private readonly opts: BackupOptions) {
+    this.#coarseParent = (opts.parent?.ns_times === true) !== NS_TIMES;
     this.#excluder = new Excluder(opts.excludes ?? [], opts.iexcludes ?? []);
     this.#markers = [...opts.excludeIfPresent ?? [], ...(opts.excludeCaches ? [CACHEDIR_TAG] : [])];
     const read = (opts.xattrs ?? true) && xattrsSupported;
@@ -368,6 +380,7 @@ export class Archiver {
     if (opts.excludes?.length) snapshot.excludes = opts.excludes;
     if (this.#errors.length > 0) snapshot.incomplete = { errors: this.#errors.length };
     if (this.#xattrs.read) snapshot.xattrs = true;
+    if (NS_TIMES) snapshot.ns_times = true;
     snapshot.started = this.#startedAt.toISOString();
     summary.duration_s = Math.round(performance.now() - started) / 1000;
     await this.#guard?.verify(tree, opts.signal);
@@ -705,7 +718,7 @@ export class Archiver {
     try {
       const settled = this.#xattrs.reuse &&
         nsToDate(node.ctime).getTime() < this.#xattrs.reuseBeforeMs;
-      addXattrs(node, path, settled ? old : undefined);
+      addXattrs(node, path, settled ? old : undefined, this.#coarseParent);
     } catch (err) {
       this.#error(path, `extended attributes not saved: ${(err as Error).message}`);
     }
@@ -882,7 +895,10 @@ export class Archiver {
       if (first) return { node: first.then((n) => (n ? { ...n, name: node.name } : null)) };
     }
     this.progress.files++;
-    if (unchanged(node, old, info.size) && old!.content!.every((id) => this.repo.index.has(id))) {
+    if (
+      unchanged(node, old, info.size, this.#coarseParent) &&
+      old!.content!.every((id) => this.repo.index.has(id))
+    ) {
       this.#counts.unmodified++;
       this.#bytesUnchanged += info.size;
       node.size = old!.size;
@@ -929,8 +945,8 @@ export class Archiver {
    * is a symlink to a block device (`/dev/vg0/snap`, `/dev/disk/by-id/…`)
    * stands for the device: that is what the user asked to image.
    */
-  #sourceInfo(path: string): Deno.FileInfo {
-    const info = Deno.lstatSync(path);
+  #sourceInfo(path: string): Deno.FileInfo | FileStat {
+    const info = lstatNs(path);
     if (!this.opts.readSpecial || !info.isSymlink) return info;
     try {
       const target = Deno.statSync(path);

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { FileStat } from "../platform/mod.ts";
 import { type Node, type NodeXattr, nsToDate } from "../repo/mod.ts";
 
 /**
@@ -19,6 +20,9 @@ export interface MirrorTarget {
   mode: number;
   mtimeMs: number;
   atimeMs?: number;
+  /** The times to the nanosecond (decimal strings), when known; they win over the milliseconds. */
+  mtimeNs?: string;
+  atimeNs?: string;
   /** Set only when running as root. */
   owner?: { uid: number; gid: number };
   /**
@@ -65,6 +69,9 @@ export interface MirrorEntry {
   size: number;
   mtimeMs: number;
   atimeMs?: number;
+  /** The times to the nanosecond (decimal strings), when known; they win over the milliseconds. */
+  mtimeNs?: string;
+  atimeNs?: string;
   /** Permission bits (`& 0o7777`). */
   mode: number;
   uid: number;
@@ -89,7 +96,7 @@ export function parentFile(node: Node | undefined): ParentFile | undefined {
 }
 
 /** The mirror's view of an lstat result. */
-export function mirrorEntry(info: Deno.FileInfo, xattrs?: NodeXattr[]): MirrorEntry {
+export function mirrorEntry(info: Deno.FileInfo | FileStat, xattrs?: NodeXattr[]): MirrorEntry {
   const e: MirrorEntry = {
     size: info.size,
     mtimeMs: info.mtime?.getTime() ?? 0,
@@ -98,6 +105,10 @@ export function mirrorEntry(info: Deno.FileInfo, xattrs?: NodeXattr[]): MirrorEn
     gid: info.gid ?? 0,
   };
   if (info.atime) e.atimeMs = info.atime.getTime();
+  if ("mtimeNs" in info) {
+    e.mtimeNs = info.mtimeNs;
+    e.atimeNs = info.atimeNs;
+  }
   if ((info.nlink ?? 1) > 1 && info.isFile) e.linkKey = `${info.dev}:${info.ino}`;
   if (xattrs?.length) e.xattrs = xattrs;
   return e;

@@ -6,6 +6,7 @@
  * @module
  */
 import type { MirrorEntry, MirrorTarget } from "../archiver/mod.ts";
+import type { FileStat } from "../platform/mod.ts";
 import { listDir, type Listing } from "../walker/mod.ts";
 import type { MirrorDirState } from "./mirror_dir.ts";
 import type { MirrorTree } from "./mirror_tree.ts";
@@ -56,7 +57,7 @@ export interface FirstLink {
 export const MODE_MASK = 0o1777;
 
 /** lstat of every entry of `dir` by name (see `listDir`); empty when it cannot be listed. */
-export function listDirInfo(dir: string): Map<string, Deno.FileInfo> {
+export function listDirInfo(dir: string): Map<string, FileStat> {
   try {
     return infoByName(listDir(dir));
   } catch {
@@ -64,6 +65,6 @@ export function listDirInfo(dir: string): Map<string, Deno.FileInfo> {
   }
 }
 
-export function infoByName(listing: Listing): Map<string, Deno.FileInfo> {
+export function infoByName(listing: Listing): Map<string, FileStat> {
   return new Map(listing.entries.map((e) => [e.name, e.info]));
 }

@@ -23,12 +23,32 @@
 import { fromBase64 } from "../crypto/mod.ts";
 import {
   OsError,
+  setTimes,
   SparseWriter,
   supported as platformSupported,
   writeXattr,
 } from "../platform/mod.ts";
 import type { NodeXattr } from "../repo/mod.ts";
 import type { MirrorTarget, MirrorWriterModule } from "../archiver/mod.ts";
+
+/** A mirror entry's or target's access and modification times, to the nanosecond where known. */
+export function timesNs(
+  e: { mtimeMs: number; atimeMs?: number; mtimeNs?: string; atimeNs?: string },
+): { atime: string; mtime: string } {
+  const ms = (v: number) => (BigInt(Math.trunc(v)) * 1_000_000n).toString();
+  const mtime = e.mtimeNs ?? ms(e.mtimeMs);
+  return { mtime, atime: e.atimeNs ?? (e.atimeMs !== undefined ? ms(e.atimeMs) : mtime) };
+}
+
+/** Sets the times of `path` itself (never through a link) to the target's, to the nanosecond. */
+export function applyTimes(
+  path: string,
+  e: { mtimeMs: number; atimeMs?: number; mtimeNs?: string; atimeNs?: string },
+  opts: { follow?: boolean } = {},
+): void {
+  const t = timesNs(e);
+  setTimes(path, t.atime, t.mtime, opts);
+}
 
 /**
  * Sets `xattrs` on `path` itself (never through a link). Returns one
@@ -90,7 +110,7 @@ export function holdsContent(target: MirrorTarget, content: readonly string[]): 
 export function retimeMirrorFile(target: MirrorTarget): string[] {
   const st = Deno.lstatSync(target.path);
   if (!st.isFile) throw new Error("changed under the mirror; refusing to set its metadata");
-  Deno.utimeSync(target.path, new Date(target.atimeMs ?? target.mtimeMs), new Date(target.mtimeMs));
+  applyTimes(target.path, target);
   if (target.owner) {
     try {
       Deno.chownSync(target.path, target.owner.uid, target.owner.gid);
@@ -166,7 +186,9 @@ export class MirrorFileWriter {
     let done = this.#surelyFinal;
     try {
       this.#out!.finish();
-      file.utimeSync(new Date(t.atimeMs ?? t.mtimeMs), new Date(t.mtimeMs));
+      // By name, not following a link (the file is ours, made with O_EXCL): Deno's file utime
+      // has only milliseconds.
+      applyTimes(this.#at, t);
       if (this.#asFinal && !done) {
         // The umask, a setgid directory or special bits can still differ.
         const st = file.statSync();

@@ -1,9 +1,9 @@
 import type { MirrorDir, MirrorEntry, MirrorTarget, ParentFile } from "../archiver/mod.ts";
 import { type HeldDir, isFinalFile } from "../heldfs/mod.ts";
-import { setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
+import { type FileStat, supported as platformSupported } from "../platform/mod.ts";
 import { linkInto, removeEntry } from "./_fs.ts";
 import { infoByName, listDirInfo, MODE_MASK, type Place, type TreeHost } from "./_dir_host.ts";
-import { MIRROR_TEMP_PREFIX, tempBeside } from "./file_writer.ts";
+import { applyTimes, MIRROR_TEMP_PREFIX, tempBeside, timesNs } from "./file_writer.ts";
 import { RESERVED_NAMES } from "./marker.ts";
 import type { MirrorTree } from "./mirror_tree.ts";
 
@@ -177,6 +177,8 @@ export class MirrorDirState implements MirrorDir {
     if (this.fresh) target.fresh = true;
     if (this.setgid) target.dirGroup = true;
     if (e.atimeMs !== undefined) target.atimeMs = e.atimeMs;
+    if (e.mtimeNs !== undefined) target.mtimeNs = e.mtimeNs;
+    if (e.atimeNs !== undefined) target.atimeNs = e.atimeNs;
     if (e.xattrs) target.xattrs = e.xattrs;
     if (tree.asRoot) target.owner = { uid: e.uid, gid: e.gid };
     // The mirror still holds the parent snapshot's version: if the bytes read
@@ -198,12 +200,8 @@ export class MirrorDirState implements MirrorDir {
         if (Deno.readLinkSync(path) === target) {
           this.#tree.stats.unchanged++;
           // The same link with another time gets the source's (a link from an older cairn).
-          if (entry && platformSupported && cur.mtime?.getTime() !== entry.mtimeMs) {
-            const ns = (ms: number) => BigInt(ms) * 1_000_000n;
-            this.#tree.guard(
-              path,
-              () => setLinkTimes(path, ns(entry.atimeMs ?? entry.mtimeMs), ns(entry.mtimeMs)),
-            );
+          if (entry && platformSupported && (cur as FileStat).mtimeNs !== timesNs(entry).mtime) {
+            this.#tree.guard(path, () => applyTimes(path, entry));
           }
           return;
         }

@@ -224,11 +224,15 @@ function entryOf(node: Node): MirrorEntry {
   const e: MirrorEntry = {
     size: node.size ?? 0,
     mtimeMs: nsToDate(node.mtime).getTime(),
+    mtimeNs: node.mtime,
     mode: node.mode,
     uid: node.uid,
     gid: node.gid,
   };
-  if (node.atime) e.atimeMs = nsToDate(node.atime).getTime();
+  if (node.atime) {
+    e.atimeMs = nsToDate(node.atime).getTime();
+    e.atimeNs = node.atime;
+  }
   if (node.type === "file" && node.links > 1) e.linkKey = `${node.dev}:${node.inode}`;
   if (node.xattrs?.length) e.xattrs = node.xattrs;
   return e;

@@ -1,11 +1,11 @@
 import type { MirrorEntry, MirrorTarget } from "../archiver/mod.ts";
 import { HeldDir, unheld } from "../heldfs/mod.ts";
-import { isRoot, setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
+import { isRoot, stat, supported as platformSupported } from "../platform/mod.ts";
 import { lstatOrNull } from "../fs/mod.ts";
 import type { DirLister } from "../walker/mod.ts";
 import { linkInto, removeEntry, symlinkInto } from "./_fs.ts";
 import { type FirstLink, listDirInfo, MODE_MASK, type Place, type TreeHost } from "./_dir_host.ts";
-import { applyXattrs } from "./file_writer.ts";
+import { applyTimes, applyXattrs, timesNs } from "./file_writer.ts";
 import { MirrorDirState } from "./mirror_dir.ts";
 
 /** What a mirror run did. */
@@ -296,10 +296,7 @@ export class MirrorTree {
   #linkMetadata(path: string, e: MirrorEntry | undefined): void {
     if (!e) return;
     for (const w of applyXattrs(path, e.xattrs)) this.fail(path, w);
-    if (platformSupported) {
-      const ns = (ms: number) => BigInt(ms) * 1_000_000n;
-      setLinkTimes(path, ns(e.atimeMs ?? e.mtimeMs), ns(e.mtimeMs));
-    }
+    if (platformSupported) applyTimes(path, e);
   }
 
   /**
@@ -307,7 +304,7 @@ export class MirrorTree {
    * descriptor), and its xattrs through `named`, its name in its parent.
    */
   #dirMetadata(path: string, named: string, e: MirrorEntry): void {
-    const st = Deno.statSync(path);
+    const st = stat(path);
     if (!st.isDirectory) throw new Error("changed under the mirror; refusing to set its metadata");
     const mode = e.mode & MODE_MASK;
     if (this.asRoot && (st.uid !== e.uid || st.gid !== e.gid)) {
@@ -315,9 +312,7 @@ export class MirrorTree {
     }
     if (((st.mode ?? 0) & 0o7777) !== mode) Deno.chmodSync(path, mode);
     for (const w of applyXattrs(named, e.xattrs)) this.fail(named, w);
-    if (st.mtime?.getTime() !== e.mtimeMs) {
-      Deno.utimeSync(path, new Date(e.atimeMs ?? e.mtimeMs), new Date(e.mtimeMs));
-    }
+    if (st.mtimeNs !== timesNs(e).mtime) applyTimes(path, e, { follow: true });
   }
 
   ignoreEperm(step: () => void): void {

@@ -1,5 +1,15 @@
 import { assertEquals, assertThrows } from "../testing/asserts.ts";
-import { OsError, readXattrs, setLinkTimes, supported, writeXattr } from "./mod.ts";
+import {
+  lstat,
+  OsError,
+  readXattrs,
+  setLinkTimes,
+  setTimes,
+  stat,
+  supported,
+  timeNs,
+  writeXattr,
+} from "./mod.ts";
 
 const enc = new TextEncoder();
 
@@ -100,4 +110,47 @@ Deno.test({
       Deno.removeSync(d, { recursive: true });
     }
   },
+});
+
+Deno.test({
+  name: "platform: lstat gives what Deno's lstat does, with times to the nanosecond",
+  ignore: !supported,
+  fn() {
+    const d = Deno.makeTempDirSync();
+    try {
+      Deno.writeTextFileSync(`${d}/f`, "hello");
+      Deno.symlinkSync("f", `${d}/l`);
+      setTimes(`${d}/f`, "1000000000123456789", "1500000000987654321");
+      setTimes(`${d}/l`, "1", "2000000000000000001"); // the link itself, not f
+      const f = lstat(`${d}/f`);
+      assertEquals([f.atimeNs, f.mtimeNs], ["1000000000123456789", "1500000000987654321"]);
+      assertEquals(lstat(`${d}/l`).mtimeNs, "2000000000000000001");
+      assertEquals(lstat(`${d}/f`).mtimeNs, "1500000000987654321");
+      // Following: the held-directory case (/proc/self/fd/N) and any link.
+      assertEquals(stat(`${d}/l`).ino, f.ino);
+      setTimes(`${d}/l`, "3", "4000000000000000004", { follow: true });
+      assertEquals(lstat(`${d}/f`).mtimeNs, "4000000000000000004");
+      for (const p of [`${d}/f`, `${d}/l`, d, "/dev/null"]) {
+        const ours = lstat(p);
+        const deno = Deno.lstatSync(p);
+        for (
+          const k of ["isFile", "isDirectory", "isSymlink", "isCharDevice", "size", "mode", "uid"]
+            .concat(["gid", "ino", "dev", "nlink", "rdev", "blocks"]) as (keyof Deno.FileInfo)[]
+        ) assertEquals(ours[k], deno[k], `${p} ${k}`);
+        assertEquals(ours.mtime?.getTime(), deno.mtime?.getTime(), `${p} mtime`);
+        assertEquals(ours.ctime!.getTime() - (ours.ctime!.getTime() % 1000), deno.ctime?.getTime());
+      }
+      const e = assertThrows(() => lstat(`${d}/missing`), Deno.errors.NotFound);
+      assertEquals(e.message, `No such file or directory (os error 2): lstat '${d}/missing'`);
+    } finally {
+      Deno.removeSync(d, { recursive: true });
+    }
+  },
+});
+
+Deno.test("platform: timeNs joins seconds and nanoseconds, before 1970 too", () => {
+  assertEquals(timeNs(1, 5), "1000000005");
+  assertEquals(timeNs(1700000000, 123456789), "1700000000123456789");
+  assertEquals(timeNs(0, 7), "7");
+  assertEquals(timeNs(-2, 500000000), "-1500000000");
 });

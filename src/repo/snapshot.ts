@@ -34,6 +34,12 @@ export interface Snapshot {
   /** The backup read extended attributes: a node without `xattrs` has none. */
   xattrs?: true;
   /**
+   * Node times are to the nanosecond (statx). Without it they came from
+   * Deno's lstat: mtime to the millisecond, ctime to the second, and a
+   * backup with this snapshot as parent compares times at that precision.
+   */
+  ns_times?: true;
+  /**
    * When the backup started, by this host's clock (unlike `time`, never set
    * by `--time`): an entry whose ctime is a second or more before it had its
    * ctime when the backup read it (Deno reports ctime in whole seconds).

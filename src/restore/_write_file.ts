@@ -9,6 +9,7 @@ import { equalBytes, fromBase64, fromHex, keyedId } from "../crypto/mod.ts";
 import { CorruptError, type NodeXattr } from "../repo/mod.ts";
 import {
   OsError,
+  setTimes,
   SparseWriter,
   supported as platformSupported,
   writeXattr,
@@ -26,8 +27,9 @@ export interface FileSpec {
   owner: { uid: number; gid: number } | null;
   /** Its directory is setgid: a new file takes that group, not ours. */
   setgidDir: boolean;
-  atimeMs: number;
-  mtimeMs: number;
+  /** Times, nanoseconds since the epoch as trees hold them. */
+  atimeNs: string;
+  mtimeNs: string;
   /** Extended attributes to set; undefined when none or not wanted. */
   xattrs?: NodeXattr[];
   /** Reread the file once written and check each blob's bytes against its id (`--verify`). */
@@ -86,7 +88,8 @@ export async function writeRestoredFile(
     }
     // After chown and chmod: chown clears a capability, chmod would rewrite an ACL's mask.
     const warnings = setXattrs(path, spec.xattrs);
-    file.utimeSync(new Date(spec.atimeMs), new Date(spec.mtimeMs));
+    // By its held name, not following a link: Deno's file utime has only milliseconds.
+    setTimes(path, spec.atimeNs, spec.mtimeNs);
     ok = true;
     return { bytes: written, warnings };
   } finally {

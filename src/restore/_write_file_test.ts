@@ -18,8 +18,8 @@ Deno.test("writeRestoredFile with verify passes bytes that match their ids and r
     mode: 0o644,
     owner: null,
     setgidDir: false,
-    atimeMs: 0,
-    mtimeMs: 0,
+    atimeNs: "0",
+    mtimeNs: "0",
     verify: { idKey, ids },
   });
   const r = await writeRestoredFile(spec(`${dir}/good`), blobs(a, b));

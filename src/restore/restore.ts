@@ -13,7 +13,7 @@ import {
   WalkBudget,
 } from "../repo/mod.ts";
 import { lstatOrNull } from "../fs/mod.ts";
-import { isRoot, setLinkTimes, supported as platformSupported } from "../platform/mod.ts";
+import { isRoot, setTimes, supported as platformSupported } from "../platform/mod.ts";
 import { type DirId, HeldDir, isFinalFile, isNewerFile, unheld } from "../heldfs/mod.ts";
 import { IncludeFilter } from "./_include.ts";
 import { Excluder } from "../walker/mod.ts";
@@ -461,8 +461,8 @@ class Restorer {
       mode: this.#mode(node, snapPath),
       owner: this.#owner(node),
       setgidDir,
-      atimeMs: this.#atime(node).getTime(),
-      mtimeMs: nsToDate(node.mtime).getTime(),
+      atimeNs: node.atime ?? node.mtime,
+      mtimeNs: node.mtime,
       xattrs: this.opts.xattrs === false ? undefined : node.xattrs,
       verify: this.opts.verify ? { idKey: this.#idKey(), ids: node.content ?? [] } : undefined,
     };
@@ -535,8 +535,7 @@ class Restorer {
         : st.isBlockDevice === true;
     setOwnerAndMode(fsPath, isKind, this.#owner(node), this.#mode(node, snapPath));
     this.#setXattrs(node, fsPath, snapPath);
-    // utime follows links, but the entry was just checked to be no link.
-    Deno.utimeSync(fsPath, this.#atime(node), nsToDate(node.mtime));
+    setTimes(fsPath, node.atime ?? node.mtime, node.mtime);
     this.#result.files++;
     this.#progress(snapPath);
   }
@@ -563,7 +562,7 @@ class Restorer {
       this.#setXattrs(node, fsPath, snapPath);
       // The link's own times, as rsync -a and restic keep them (Deno has no lchown: our owner).
       if (platformSupported) {
-        setLinkTimes(fsPath, BigInt(node.atime ?? node.mtime), BigInt(node.mtime));
+        setTimes(fsPath, node.atime ?? node.mtime, node.mtime);
       }
       this.#result.files++;
       this.#progress(snapPath);
@@ -585,7 +584,7 @@ class Restorer {
       }
     }
     Deno.chmodSync(self, this.#mode(node, d.snapPath));
-    Deno.utimeSync(self, this.#atime(node), nsToDate(node.mtime));
+    setTimes(self, node.atime ?? node.mtime, node.mtime, { follow: true });
   }
 
   /**
@@ -608,10 +607,6 @@ class Restorer {
       this.#warn(snapPath, "setuid/setgid bits not restored (use --special to keep them)");
     }
     return node.mode & 0o7777 & ~SPECIAL_BITS;
-  }
-
-  #atime(node: Node): Date {
-    return nsToDate(node.atime ?? node.mtime);
   }
 
   #warn(path: string, shown: string): void {

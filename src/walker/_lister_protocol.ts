@@ -1,4 +1,5 @@
 /** Messages between a {@link DirLister} and its worker. */
+import { type FileStat, timeNs } from "../platform/mod.ts";
 import type { WalkError } from "./list_dir.ts";
 import type { CountTotals } from "./tree_counter.ts";
 
@@ -24,7 +25,7 @@ export type ToLister =
   | { type: "count"; roots: string[]; largerThan: number | null };
 
 /** Numbers per entry in {@link EncodedListing.nums}. */
-export const FIELDS = 13;
+export const FIELDS = 16;
 
 /** One directory's listing, with each entry's lstat packed into numbers. */
 export interface EncodedListing {
@@ -45,7 +46,7 @@ export type FromLister =
 const KIND = ["file", "dir", "symlink", "fifo", "socket", "char", "block"] as const;
 
 /** Packs the parts of an lstat result a backup uses into `out` at `at`. */
-export function encodeInfo(info: Deno.FileInfo, out: Float64Array, at: number): void {
+export function encodeInfo(info: FileStat, out: Float64Array, at: number): void {
   out[at] = info.isFile
     ? 0
     : info.isDirectory
@@ -73,13 +74,28 @@ export function encodeInfo(info: Deno.FileInfo, out: Float64Array, at: number): 
   out[at + 10] = info.dev ?? NaN;
   out[at + 11] = info.nlink ?? NaN;
   out[at + 12] = info.rdev ?? NaN;
+  // The nanoseconds past the second; the second is the millisecond time's.
+  out[at + 13] = subsecond(info.mtimeNs);
+  out[at + 14] = subsecond(info.atimeNs);
+  out[at + 15] = subsecond(info.ctimeNs);
+}
+
+/** The last nine digits of a nanosecond time, as a number (below one second). */
+function subsecond(ns: string): number {
+  const n = Number(ns.length > 9 ? ns.slice(-9) : ns);
+  return ns.startsWith("-") ? (1e9 - (-n % 1e9)) % 1e9 : n;
+}
+
+/** The nanosecond time of a millisecond time and the nanoseconds past its second. */
+function ns(ms: number, nsec: number): string {
+  return Number.isNaN(ms) ? "0" : timeNs(Math.floor(ms / 1000), nsec);
 }
 
 const num = (v: number) => (Number.isNaN(v) ? null : v);
 const date = (v: number) => (Number.isNaN(v) ? null : new Date(v));
 
-/** The lstat result packed by {@link encodeInfo}, as a `Deno.FileInfo`. */
-export function decodeInfo(nums: Float64Array, at: number): Deno.FileInfo {
+/** The lstat result packed by {@link encodeInfo}. */
+export function decodeInfo(nums: Float64Array, at: number): FileStat {
   const kind = KIND[nums[at]];
   return {
     isFile: kind === "file",
@@ -103,5 +119,8 @@ export function decodeInfo(nums: Float64Array, at: number): Deno.FileInfo {
     rdev: num(nums[at + 12]),
     blksize: null,
     blocks: null,
+    mtimeNs: ns(nums[at + 2], nums[at + 13]),
+    atimeNs: ns(nums[at + 3], nums[at + 14]),
+    ctimeNs: ns(nums[at + 4], nums[at + 15]),
   };
 }

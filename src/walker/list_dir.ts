@@ -1,8 +1,10 @@
-/** One directory entry with its lstat result. */
+import { type FileStat, lstat } from "../platform/mod.ts";
+
+/** One directory entry with its lstat result (times to the nanosecond where the platform has them). */
 export interface DirEntry {
   name: string;
   path: string;
-  info: Deno.FileInfo;
+  info: FileStat;
 }
 
 /** An entry that could not be listed or examined, with the reason. */
@@ -33,7 +35,7 @@ export function listDir(dir: string): { entries: DirEntry[]; errors: WalkError[]
   for (const name of names) {
     const path = base + name;
     try {
-      entries.push({ name, path, info: Deno.lstatSync(path) });
+      entries.push({ name, path, info: lstat(path) });
     } catch (err) {
       const message = err instanceof Deno.errors.NotFound && name.includes("\uFFFD")
         ? "name is not valid UTF-8; cairn cannot store it"
