@@ -1,8 +1,8 @@
 /**
  * The small history chart of a dashboard row, drawn on the server as inline
- * SVG: over the last five weeks, one tick per run coloured by its result,
- * then the bytes each run added and how long it took, as bars scaled to the
- * largest in view. No script, no external file; every text is escaped.
+ * SVG: over the last five weeks, one column a day: the runs (coloured by
+ * the worst result), the bytes added and the longest run, as bars scaled to
+ * the largest in view. No script, no external file; every text is escaped.
  *
  * @module
  */
@@ -23,37 +23,68 @@ const COLOURS: Record<string, string> = {
   failure: "#c62828",
 };
 
-/** The SVG for `history` (sorted by end) as seen at `now`. */
+const DAYS = CHART_SPAN_MS / 86400_000;
+const RANK: Record<string, number> = { success: 0, partial: 1, failure: 2 };
+
+interface Day {
+  runs: number;
+  failures: number;
+  worst: string;
+  bytes: number;
+  longest: number;
+}
+
+/**
+ * The SVG for `history` as seen at `now`: one column a day, so a row stays
+ * small however often its job runs (a column's title tells that day's runs).
+ */
 export function historyChart(history: readonly ReceivedReport[], now: number): string {
   const from = now - CHART_SPAN_MS;
-  const runs = history.filter((r) => Date.parse(r.end) >= from && Date.parse(r.end) <= now);
-  const duration = (r: ReceivedReport) => Math.max(0, Date.parse(r.end) - Date.parse(r.start));
-  const maxBytes = Math.max(1, ...runs.map((r) => r.bytes));
-  const maxDuration = Math.max(1, ...runs.map(duration));
-  const x = (r: ReceivedReport) =>
-    ((Date.parse(r.end) - from) / CHART_SPAN_MS * (W - 2)).toFixed(1);
-  const bar = (lane: number, fraction: number, r: ReceivedReport, colour: string) => {
+  const days: (Day | undefined)[] = new Array(DAYS);
+  for (let i = history.length - 1; i >= 0; i--) {
+    const r = history[i];
+    const end = Date.parse(r.end);
+    if (end < from) break; // sorted by end: the rest is older
+    if (end > now) continue;
+    const k = Math.min(DAYS - 1, Math.floor((end - from) / 86400_000));
+    const d = days[k] ??= { runs: 0, failures: 0, worst: "success", bytes: 0, longest: 0 };
+    d.runs++;
+    if (r.result !== "success") d.failures++;
+    if ((RANK[r.result] ?? 2) > (RANK[d.worst] ?? 2)) d.worst = r.result;
+    d.bytes += r.bytes;
+    d.longest = Math.max(d.longest, Date.parse(r.end) - Date.parse(r.start));
+  }
+  const used = days.flatMap((d, k) => d ? [{ d, k }] : []);
+  const maxRuns = Math.max(1, ...used.map(({ d }) => d.runs));
+  const maxBytes = Math.max(1, ...used.map(({ d }) => d.bytes));
+  const maxDuration = Math.max(1, ...used.map(({ d }) => d.longest));
+  const col = W / DAYS;
+  const bar = (lane: number, fraction: number, k: number, colour: string) => {
     const h = Math.max(1, fraction * LANE);
     const y = lane * (LANE + GAP) + LANE - h;
-    return `<rect x="${x(r)}" y="${y.toFixed(1)}" width="2" height="${
-      h.toFixed(1)
-    }" fill="${colour}"/>`;
+    return `<rect x="${(k * col).toFixed(1)}" y="${y.toFixed(1)}" width="${
+      (col - 1).toFixed(1)
+    }" height="${h.toFixed(1)}" fill="${colour}"/>`;
   };
-  const marks = runs.map((r) => {
-    const title = `${formatTime(Date.parse(r.end))}: ${r.result}, ${formatBytes(r.bytes)} added, ${
-      formatDuration(duration(r))
-    }`;
-    return `<g><title>${esc(title)}</title>${bar(0, 1, r, COLOURS[r.result] ?? "#777")}${
-      bar(1, r.bytes / maxBytes, r, "#1565c0")
-    }${bar(2, duration(r) / maxDuration, r, "#6a1b9a")}</g>`;
+  const marks = used.map(({ d, k }) => {
+    const day = formatTime(from + k * 86400_000).slice(0, 10);
+    const title = `${day}: ${d.runs} run${d.runs === 1 ? "" : "s"}${
+      d.failures ? ` (${d.failures} not successful)` : ""
+    }, ${formatBytes(d.bytes)} added, longest ${formatDuration(d.longest)}`;
+    return `<g><title>${esc(title)}</title>${
+      bar(0, d.runs / maxRuns, k, COLOURS[d.worst] ?? "#777")
+    }${bar(1, d.bytes / maxBytes, k, "#1565c0")}${
+      bar(2, d.longest / maxDuration, k, "#6a1b9a")
+    }</g>`;
   });
+  const runs = used.reduce((n, { d }) => n + d.runs, 0);
   const height = 3 * LANE + 2 * GAP;
-  const label = `${runs.length} runs in 5 weeks; most bytes added ${
+  const label = `${runs} runs in 5 weeks; most bytes added in a day ${
     formatBytes(maxBytes)
-  }; longest ${formatDuration(maxDuration)}`;
+  }; longest run ${formatDuration(maxDuration)}`;
   // Week lines, so a gap in the runs reads as a gap in time.
   const weeks = [1, 2, 3, 4].map((w) => {
-    const wx = (w / 5 * (W - 2)).toFixed(1);
+    const wx = (w * 7 * col - 0.5).toFixed(1);
     return `<line x1="${wx}" y1="0" x2="${wx}" y2="${height}" stroke="#ddd" stroke-width="1"/>`;
   });
   return `<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" ` +
