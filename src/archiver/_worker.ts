@@ -44,6 +44,30 @@ function isKnown(known: Uint8Array, id: Uint8Array): boolean {
   return false;
 }
 
+/**
+ * Ids of all-zero chunks, by length. The chunker cuts a run of zeros into
+ * chunks of one size, so a disk image's free space is the same few chunks
+ * over and over (2.6 of the 4 GiB of the bench's image): checking that a
+ * chunk is zero reads it 4 bytes at a time, much faster than hashing it.
+ */
+const zeroIds = new Map<number, Uint8Array>();
+
+/** A chunk's keyed id; an all-zero chunk's is hashed once per length. */
+function chunkId(key: Uint8Array, chunk: Uint8Array): Uint8Array {
+  const n = chunk.length;
+  if (n < 65536 || chunk[0] !== 0 || chunk[n - 1] !== 0 || chunk[n >> 1] !== 0) {
+    return keyedId(key, chunk);
+  }
+  const head = (4 - (chunk.byteOffset & 3)) & 3;
+  for (let i = 0; i < head; i++) if (chunk[i] !== 0) return keyedId(key, chunk);
+  const words = new Uint32Array(chunk.buffer, chunk.byteOffset + head, (n - head) >> 2);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return keyedId(key, chunk);
+  for (let i = head + words.length * 4; i < n; i++) if (chunk[i] !== 0) return keyedId(key, chunk);
+  let id = zeroIds.get(n);
+  if (!id) zeroIds.set(n, id = keyedId(key, chunk));
+  return id;
+}
+
 /** Packs sent to the main thread and not yet acknowledged, by sequence number. */
 const unsaved = new Map<number, () => void>();
 let nextSeq = 0;
@@ -119,7 +143,7 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
     }
     : undefined;
   const emit = (chunk: Uint8Array) => {
-    const raw = keyedId(s.idKey, chunk);
+    const raw = chunkId(s.idKey, chunk);
     const id = toHex(raw);
     content.push(id);
     if (s.stored.find(raw) !== -1 || isKnown(s.known, raw)) return;

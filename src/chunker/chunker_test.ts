@@ -10,11 +10,11 @@ const SMALL: ChunkerParams = { min: 64, avg: 256, max: 1024 };
  * FastCDC written the obvious way: hash every byte from the chunk start and
  * test each length. The real chunker must agree with it despite skipping.
  */
-function referenceLengths(data: Uint8Array, p: ChunkerParams): number[] {
+function referenceLengths(data: Uint8Array, p: ChunkerParams, gear = table): number[] {
   const bits = Math.log2(p.avg);
   const maskS = ~0 << (32 - bits - 2);
   const maskL = ~0 << (32 - bits + 2);
-  const t = new Int32Array(table);
+  const t = new Int32Array(gear);
   const lengths: number[] = [];
   let start = 0;
   while (start < data.length) {
@@ -62,6 +62,53 @@ Deno.test("next() agrees with a reference that hashes every byte", () => {
       assert.deepStrictEqual(chunkLengths(new Chunker(table, p), data), referenceLengths(data, p));
     }),
   );
+});
+
+/** Random bytes with runs of zeros laid over them, as in a disk image. */
+function withZeroRuns(length: number, seed: number, runs: [number, number][]): Uint8Array {
+  const data = randomBytes(length, seed);
+  for (const [at, len] of runs) data.fill(0, at % (length + 1), at % (length + 1) + len);
+  return data;
+}
+
+Deno.test("next() skips runs of zeros and still agrees with the reference, fed in any pieces", () => {
+  const zeroMatches = gearTable(new Uint8Array(32).fill(7));
+  zeroMatches[0] = 0; // the zero fixed point is 0, which every mask matches: no skip allowed
+  fc.assert(
+    fc.property(
+      arbParams,
+      fc.integer(),
+      fc.integer({ min: 0, max: 30_000 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 12_000 })), { maxLength: 4 }),
+      fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 10 }),
+      fc.boolean(),
+      (p, seed, length, runs, pieces, matching) => {
+        const data = withZeroRuns(length, seed, runs);
+        const t = matching ? zeroMatches : table;
+        const chunker = new Chunker(t, p);
+        const expected = referenceLengths(data, p, t);
+        assert.deepStrictEqual(chunkLengths(chunker, data), expected);
+        assert.deepStrictEqual(chunkLengths(chunker, data, pieces), expected);
+      },
+    ),
+  );
+});
+
+Deno.test("next() cuts an all-zero region by its hash's fixed point, at any buffer offset", () => {
+  const p: ChunkerParams = { min: 64, avg: 256, max: 1024 };
+  const data = new Uint8Array(10_003 + 8);
+  // T[0] = 1 puts the fixed point at -1, which no mask matches: max-size chunks (the skip runs);
+  // T[0] = 0 puts it at 0, which every mask matches: a cut at `min` (no skip).
+  for (const [t0, size] of [[1, 1024], [0, 64]]) {
+    const t = gearTable(new Uint8Array(32).fill(9));
+    t[0] = t0;
+    for (let shift = 0; shift < 8; shift++) {
+      const view = data.subarray(shift, shift + 10_003);
+      const lengths = chunkLengths(new Chunker(t, p), view);
+      assert.deepStrictEqual(lengths, referenceLengths(view, p, t));
+      assert.deepStrictEqual(lengths.slice(0, -1), new Array(Math.floor(10_003 / size)).fill(size));
+    }
+  }
 });
 
 Deno.test("next() keeps chunks within [min, max] and near avg on random data", () => {

@@ -27,7 +27,10 @@ import type { JobDefinition } from "./types.ts";
 /** How a run ended. `skipped`: a `before` hook failed, so nothing was backed up. */
 export type RunOutcome = "success" | "partial" | "failed" | "skipped";
 
-/** What a run reports back. */
+/**
+ * What one run of a job returns to the agent and `cairn run` (and what the
+ * status store records); the fleet turns it into a remote `RunReport`.
+ */
 export interface RunResult {
   result: RunOutcome;
   /** Id of the snapshot written, if any. */

@@ -1,6 +1,7 @@
 /**
  * Where a repository password comes from, read the same way by the command
- * line and by job files:
+ * line and by job files, with one rule for the text of a file or a command's
+ * output (restic's: leading and trailing whitespace are not part of it):
  *
  * - {@link readPasswordFile}: `--password-file`, `CAIRN_PASSWORD_FILE`
  * - {@link runPasswordCommand}: `--password-command`, `CAIRN_PASSWORD_COMMAND`
@@ -11,6 +12,6 @@
  * @module
  */
 
-export { PasswordFileError, readPasswordFile } from "./password_file.ts";
+export { PasswordFileError, passwordFromText, readPasswordFile } from "./password_file.ts";
 export { runPasswordCommand } from "./password_command.ts";
 export { passwordFromEnv } from "./password_env.ts";

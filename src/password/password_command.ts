@@ -3,11 +3,13 @@
  * `password_command`: the password is what a command prints, for secret
  * stores (`pass show backup/repo`, `secret-tool lookup ...`). It runs with
  * `sh -c`, its standard input and error are the terminal's (so a store may
- * ask for a passphrase), and its output loses one trailing newline, as a
- * password file does.
+ * ask for a passphrase), and its output is read by the rule a password file
+ * is (`passwordFromText`: leading and trailing whitespace are not part of it).
  *
  * @module
  */
+
+import { passwordFromText } from "./password_file.ts";
 
 /** Runs `command` and returns the password it prints; one line naming it when it fails. */
 export function runPasswordCommand(command: string, what = "password command"): string {
@@ -25,7 +27,7 @@ export function runPasswordCommand(command: string, what = "password command"): 
   if (!out.success) {
     throw new Error(`${what} "${command}" exited with code ${out.code}; no password`);
   }
-  const pw = new TextDecoder().decode(out.stdout).replace(/\r?\n$/, "");
+  const pw = passwordFromText(new TextDecoder().decode(out.stdout));
   if (pw === "") throw new Error(`${what} "${command}" printed no password`);
   return pw;
 }

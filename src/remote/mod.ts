@@ -47,7 +47,7 @@ export {
   type PinnedRepository,
 } from "./allow.ts";
 export { type FlushResult, ReportQueue, type ReportQueueOptions } from "./reports.ts";
-export { reportProblem, type RunReport, type RunResult } from "./report.ts";
+export { type ReportOutcome, reportProblem, type RunReport } from "./report.ts";
 export { type Heartbeat, type HeartbeatJob, heartbeatProblem, pickHeartbeat } from "./heartbeat.ts";
 export { HeartbeatSender, type HeartbeatSenderOptions, heartbeatUrl } from "./heartbeat_sender.ts";
 export {

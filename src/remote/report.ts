@@ -5,8 +5,11 @@
  * (`serve.ts`) so both agree on one shape.
  */
 
-/** How a run ended: all files saved, some unreadable, or no snapshot. */
-export type RunResult = "success" | "partial" | "failure";
+/**
+ * How a reported run ended: all files saved, some unreadable, or no snapshot
+ * (the job's `RunOutcome`s `failed` and `skipped` are both `failure`).
+ */
+export type ReportOutcome = "success" | "partial" | "failure";
 
 /** One job run, as sent to the document's `report_url`. */
 export interface RunReport {
@@ -15,7 +18,7 @@ export interface RunReport {
   /** RFC 3339 timestamps. */
   start: string;
   end: string;
-  result: RunResult;
+  result: ReportOutcome;
   /** Id of the snapshot written, or null when none was. */
   snapshot: string | null;
   files: number;

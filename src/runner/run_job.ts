@@ -26,7 +26,7 @@ import {
   type RunOutcome,
   type RunResult,
 } from "../job/mod.ts";
-import { passwordFromEnv, runPasswordCommand } from "../password/mod.ts";
+import { passwordFromEnv, readPasswordFile, runPasswordCommand } from "../password/mod.ts";
 import { checkResolvedPaths } from "../remote/mod.ts";
 import { printable } from "../text/mod.ts";
 import { readListFile } from "../walker/mod.ts";
@@ -226,17 +226,8 @@ export function readJobPassword(
   repo: RepositoryConfig,
   env: Record<string, string | undefined>,
 ): string {
-  if (repo.passwordFile !== undefined) {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(repo.passwordFile);
-    } catch (err) {
-      throw new SetupError(
-        `cannot read password file ${repo.passwordFile}: ${(err as Error).message}`,
-      );
-    }
-    return text.split(/\r?\n/)[0]; // a job's password file: its first line
-  }
+  // The command line's rule for a password file (password/mod.ts), so one file gives one password.
+  if (repo.passwordFile !== undefined) return readPasswordFile(repo.passwordFile);
   if (repo.passwordCommand !== undefined) {
     try {
       return runPasswordCommand(

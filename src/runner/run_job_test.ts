@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { LocalBackend } from "../backend/mod.ts";
-import { memoryOutput } from "../cli/mod.ts";
+import { type CommandContext, memoryOutput, readPassword } from "../cli/mod.ts";
 import { type JobConfig, loadJobConfig } from "../job/mod.ts";
 import { Repository } from "../repo/mod.ts";
 import { assert, assertEquals, assertMatch } from "../testing/asserts.ts";
-import { exitCodeOf, runJobNow, worstExitCode } from "./run_job.ts";
+import { exitCodeOf, readJobPassword, runJobNow, worstExitCode } from "./run_job.ts";
 
 const FAST_KDF = { kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 } };
 
@@ -208,6 +208,34 @@ host = "other"
     )}/sub", which is not under any remote.allow.paths prefix`,
   );
   assertEquals((await t.snapshots()).length, 1, "nothing was backed up");
+});
+
+Deno.test("one password file gives one password to --password-file, CAIRN_PASSWORD_FILE and a job", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cairn-pw-rule-" });
+  try {
+    const file = join(dir, "pw");
+    // Two trailing newlines and a CRLF: the job file's old first-line rule and the command
+    // line's old one-newline rule gave two different passwords for this file.
+    await Deno.writeTextFile(file, "correct horse\r\n\n");
+    const cli = (flags: Record<string, string>, env: Record<string, string>) =>
+      readPassword(
+        {
+          flags,
+          positionals: [],
+          env,
+          output: memoryOutput(),
+          signal: new AbortController().signal,
+        } satisfies CommandContext,
+      );
+    const job = readJobPassword({ name: "main", path: join(dir, "repo"), passwordFile: file }, {});
+    assertEquals(job, "correct horse");
+    assertEquals(cli({ "password-file": file }, {}), job);
+    assertEquals(cli({}, { CAIRN_PASSWORD_FILE: file }), job);
+    // And the job file's fallback to CAIRN_PASSWORD_FILE reads it the same way.
+    assertEquals(readJobPassword({ name: "main", path: "/r" }, { CAIRN_PASSWORD_FILE: file }), job);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("worstExitCode() ranks failed above partial above success", () => {
