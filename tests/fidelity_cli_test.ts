@@ -55,6 +55,8 @@ async function source(): Promise<string> {
   sparse.close();
   await Deno.symlink("note.txt", `${src}/link`);
   await Deno.symlink("../../note.txt", `${src}/shared/sub/deep-link`);
+  // A link's own owner (lchown), which rsync -a compares as root.
+  run("chown", "-h", "65534:65534", `${src}/link`);
   run("touch", "-h", "-d", "2001-02-03 04:05:06.123456789", `${src}/link`);
   run("touch", "-h", "-d", "2002-03-04 05:06:07.000000001", `${src}/shared/sub/deep-link`);
   // Nanoseconds that milliseconds would lose, on a file and a directory too.

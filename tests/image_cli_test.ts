@@ -170,11 +170,15 @@ Deno.test({
   ignore: !(await canLoop()) || !(await sh("command -v script").then(() => true, () => false)),
   async fn() {
     const { dir, env } = await makeRepo();
-    await sh(`truncate -s 256M ${dir}/zero.img`);
+    // Random bytes take long enough to pack that frames show the read moving.
+    await sh(`truncate -s 256M ${dir}/zero.img &&
+      head -c 64000000 /dev/urandom | dd of=${dir}/zero.img conv=notrunc status=none`);
     const dev = await sh(`losetup -f --show ${dir}/zero.img`);
     try {
       const main = new URL("../main.ts", import.meta.url).pathname;
-      const cmd = `${Deno.execPath()} run --allow-all --quiet ${main} backup --read-special ${dev}`;
+      // A wide terminal, so the frame is not cut before its ETA.
+      const cmd =
+        `stty cols 200; ${Deno.execPath()} run --allow-all --quiet ${main} backup --read-special ${dev}`;
       const out = await new Deno.Command("script", {
         args: ["-qfec", cmd, "/dev/null"],
         env: { ...env, NO_COLOR: "1" },
@@ -183,7 +187,11 @@ Deno.test({
       }).output();
       const text = new TextDecoder().decode(out.stdout);
       assertEquals(out.code, 0, text);
-      assert(/\d+\.\d% of 256\.0 MiB, ETA \d+s/.test(text), text.slice(-2000));
+      assert(
+        /\d+\.\d\d% +1 files [\d.]+ [KMG]?i?B, total 1 files 256\.0 MiB, .*ETA \d+:\d\d/.test(text),
+        text.slice(-2000),
+      );
+      assert(!/[1-9]\d{4,}:\d\d/.test(text), `no ETA of years before any byte is read: ${text}`);
     } finally {
       await sh(`losetup -d ${dev}`);
       await Deno.remove(dir, { recursive: true });

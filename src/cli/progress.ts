@@ -62,7 +62,8 @@ export function formatFrame(f: ProgressFrame, elapsedS: number): string[] {
   const rate = f.bytes / Math.max(elapsedS, 0.001);
   if (f.bytes > 0) line += `, ${formatBytes(rate)}/s`;
   if (f.errors !== undefined) line += `, ${f.errors} errors`;
-  if (ratio !== undefined && ratio < 1 && elapsedS > 0) {
+  // By bytes, nothing read yet gives no rate to go by (the ETA would be years).
+  if (ratio !== undefined && ratio < 1 && elapsedS > 0 && (!byBytes || f.bytes > 0)) {
     const left = byBytes
       ? (t!.bytes - f.bytes) / Math.max(rate, 1e-9)
       : elapsedS * (1 - ratio) / Math.max(ratio, 1e-9);

@@ -20,14 +20,47 @@ export const CONFIG_OPTION: OptionSpec = {
   type: "string",
   short: "c",
   arg: "FILE",
-  description: "the job file (cairn.toml)",
+  description: "the job file (default: $CAIRN_CONFIG, ~/.config/cairn/cairn.toml, " +
+    "/etc/cairn/cairn.toml, the first that exists)",
 };
 
-/** Loads the job file `--config` names; ConfigError (exit 2) when it is invalid. */
+/**
+ * The job files tried, in order, when `--config` is not given: `$CAIRN_CONFIG`,
+ * the user's (`$XDG_CONFIG_HOME/cairn/cairn.toml`, else `~/.config/cairn/cairn.toml`),
+ * then the system's `/etc/cairn/cairn.toml`.
+ */
+export function defaultConfigPaths(env: Record<string, string | undefined>): string[] {
+  const paths: string[] = [];
+  if (env.CAIRN_CONFIG) paths.push(env.CAIRN_CONFIG);
+  const xdg = env.XDG_CONFIG_HOME || (env.HOME ? `${env.HOME}/.config` : undefined);
+  if (xdg) paths.push(`${xdg}/cairn/cairn.toml`);
+  paths.push("/etc/cairn/cairn.toml");
+  return paths;
+}
+
+/** The job file to use: `--config`, else the first of {@link defaultConfigPaths} that exists. */
+export function configPath(ctx: CommandContext): string {
+  const given = stringFlag(ctx.flags, "config");
+  if (given !== undefined) return given;
+  const tried = defaultConfigPaths(ctx.env);
+  const found = tried.find((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+  if (found === undefined) {
+    throw new UsageError(
+      `no job file: give --config FILE or create one of ${tried.map(printable).join(", ")}`,
+    );
+  }
+  return found;
+}
+
+/** Loads the job file {@link configPath} finds; ConfigError (exit 2) when it is invalid. */
 export function loadConfigFlag(ctx: CommandContext): Promise<JobConfig> {
-  const path = stringFlag(ctx.flags, "config");
-  if (path === undefined) throw new UsageError("--config FILE is required");
-  return loadJobConfig(path, { env: ctx.env });
+  return loadJobConfig(configPath(ctx), { env: ctx.env });
 }
 
 /**

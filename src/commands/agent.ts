@@ -1,13 +1,13 @@
-import { type Command, expectPositionals, type Output, stringFlag, VERSION } from "../cli/mod.ts";
+import { type Command, expectPositionals, type Output, VERSION } from "../cli/mod.ts";
 import { Fleet } from "../fleet/mod.ts";
 import { runJobNow, worstExitCode } from "../runner/mod.ts";
-import { CONFIG_OPTION, loadConfigFlag } from "./_job_flags.ts";
+import { CONFIG_OPTION, configPath, loadConfigFlag } from "./_job_flags.ts";
 
 /** `cairn agent`: the scheduler daemon for local and remote jobs. */
 export const agentCommand: Command = {
   name: "agent",
   summary: "run jobs on their schedules (local jobs and signed remote job documents)",
-  usage: "cairn agent --config FILE [--once]",
+  usage: "cairn agent [--config FILE] [--once]",
   description: [
     "Runs scheduled jobs one at a time; jobs without 'schedule' only run by 'cairn run'.",
     "With [remote], also fetches this host's signed job document every 'poll' and POSTs a",
@@ -23,7 +23,7 @@ export const agentCommand: Command = {
   },
   async run(ctx) {
     expectPositionals(this, ctx.positionals, 0);
-    const path = stringFlag(ctx.flags, "config")!;
+    const path = configPath(ctx);
     const boot = await loadConfigFlag(ctx);
     const output = timestamped(ctx.output);
     const fleet = await Fleet.open(boot, {

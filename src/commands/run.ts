@@ -7,7 +7,7 @@ import { CONFIG_OPTION, loadConfigFlag } from "./_job_flags.ts";
 export const runCommand: Command = {
   name: "run",
   summary: "run jobs of a job file now",
-  usage: "cairn run --config FILE [JOB...] [--json]",
+  usage: "cairn run [--config FILE] [JOB...] [--json]",
   description: [
     "Runs the named jobs (default: all jobs, scheduled or not) in the order given, with",
     "their hooks and keep policies, and records each run for 'cairn status'. The exit code",

@@ -15,7 +15,7 @@ import { localTime } from "./snapshots.ts";
 export const statusCommand: Command = {
   name: "status",
   summary: "show the last run and next run of each job",
-  usage: "cairn status --config FILE [--json]",
+  usage: "cairn status [--config FILE] [--json]",
   description: [
     "Lists the jobs of the file, then any other job with a status record in the state",
     "directory (e.g. jobs from a remote job document). 'next' is the time the agent last",

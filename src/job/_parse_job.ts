@@ -11,6 +11,7 @@ import { type ExpandEnv, expandPath, expandVars } from "./_expand.ts";
 import { isTable, Reader, type Table } from "./_reader.ts";
 import type { HookCommand, JobDefinition, MirrorConfig } from "./types.ts";
 import { parseByteSize } from "../walker/mod.ts";
+import { healthPings } from "./health_ping.ts";
 
 /** Names of jobs and repositories: safe as file names and Prometheus label values. */
 export const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
@@ -27,6 +28,10 @@ const JOB_KEYS = [
   "iexclude_file",
   "exclude_caches",
   "exclude_larger_than",
+  "health_url",
+  "health_start_url",
+  "health_success_url",
+  "health_failure_url",
   "one_file_system",
   "schedule",
   "jitter",
@@ -40,6 +45,10 @@ const JOB_KEYS = [
   "command_filename",
   "read_special",
 ] as const;
+
+const HEALTH_KEYS = ["health_url", "health_start_url", "health_success_url", "health_failure_url"];
+const REMOTE_HEALTH =
+  "health pings are not allowed in remote job documents (they would send this host's log; use report_url)";
 
 const MIRROR_PLACEHOLDERS = ["job", "host", "date", "time", "snapshot"];
 
@@ -164,6 +173,7 @@ export function parseJob(
           "list files are not allowed in remote job documents (their paths escape allow.paths)",
         exclude_file: "list files are not allowed in remote job documents (they read local files)",
         iexclude_file: "list files are not allowed in remote job documents (they read local files)",
+        ...Object.fromEntries(HEALTH_KEYS.map((k) => [k, REMOTE_HEALTH])),
       }
       : {},
   );
@@ -266,6 +276,22 @@ export function parseJob(
     }
     job.excludeLargerThan = n;
   }
+  const url = (key: string) => {
+    const v = r.string(key);
+    if (v === undefined) return undefined;
+    r.convert(key, v, (text) => {
+      const u = new URL(text);
+      if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error("not an http(s) URL");
+      return u;
+    });
+    return v;
+  };
+  const health = healthPings(url("health_url"), {
+    start: url("health_start_url"),
+    success: url("health_success_url"),
+    failure: url("health_failure_url"),
+  });
+  if (Object.keys(health).length > 0) job.health = health;
   if (command) job.command = command;
   if (r.boolean("read_special", false)) job.readSpecial = true;
   if (command && r.table.mirror !== undefined) {

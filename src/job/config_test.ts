@@ -703,3 +703,29 @@ Deno.test("parseJobConfig() refuses list files in a remote document", () => {
     assertMatch(e.message, /list files are not allowed in remote job documents/);
   }
 });
+
+Deno.test("parseJobConfig() reads health-check URLs, refuses other schemes and remote documents", () => {
+  const job =
+    parse(BASE + `health_url = "https://hc-ping.com/u"\nhealth_failure_url = "http://mon/f"\n`)
+      .jobs[0];
+  assertEquals(job.health, {
+    start: "https://hc-ping.com/u/start",
+    success: "https://hc-ping.com/u",
+    failure: "http://mon/f",
+  });
+  assertEquals(parse(BASE).jobs[0].health, undefined);
+  assertMatch(
+    error(BASE + `health_url = "ftp://hc/u"\n`).message,
+    /key "health_url": not an http\(s\) URL/,
+  );
+  const e = assertThrows(
+    () =>
+      parse(DOC + `health_url = "https://hc/u"\n`, {
+        remote: true,
+        repositories: LOCAL_REPOS,
+        uid: 0,
+      }),
+    ConfigError,
+  );
+  assertMatch(e.message, /health pings are not allowed in remote job documents/);
+});

@@ -16,4 +16,5 @@ export * from "./status.ts";
 export * from "./metrics.ts";
 export * from "./hooks.ts";
 export * from "./watch.ts";
+export * from "./health_ping.ts";
 export * from "./record_run.ts";

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { HealthPings } from "./health_ping.ts";
 
 import type { KeepPolicy } from "../catalog/retention.ts";
 
@@ -85,6 +86,8 @@ export interface JobDefinition {
   excludeCaches?: boolean;
   /** Leave out files larger than this many bytes. */
   excludeLargerThan?: number;
+  /** Health-check URLs pinged on start, success and failure (see `health_ping.ts`). */
+  health?: HealthPings;
   /** Do not cross file-system boundaries. */
   oneFileSystem: boolean;
   /** Read block devices as files of their size (disk images). */

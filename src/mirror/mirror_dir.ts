@@ -1,6 +1,6 @@
 import type { MirrorDir, MirrorEntry, MirrorTarget, ParentFile } from "../archiver/mod.ts";
 import { type HeldDir, isFinalFile } from "../heldfs/mod.ts";
-import { type FileStat, supported as platformSupported } from "../platform/mod.ts";
+import { type FileStat, setLinkOwner, supported as platformSupported } from "../platform/mod.ts";
 import { linkInto, removeEntry } from "./_fs.ts";
 import { infoByName, listDirInfo, MODE_MASK, type Place, type TreeHost } from "./_dir_host.ts";
 import { applyTimes, MIRROR_TEMP_PREFIX, tempBeside, timesNs } from "./file_writer.ts";
@@ -199,7 +199,12 @@ export class MirrorDirState implements MirrorDir {
         const path = this.held.at(name);
         if (Deno.readLinkSync(path) === target) {
           this.#tree.stats.unchanged++;
-          // The same link with another time gets the source's (a link from an older cairn).
+          // The same link with another owner or time gets the source's (one from an older cairn).
+          const tree = this.#tree;
+          if (
+            entry && platformSupported && tree.asRoot &&
+            (cur.uid !== entry.uid || cur.gid !== entry.gid)
+          ) tree.guard(path, () => setLinkOwner(path, entry.uid, entry.gid));
           if (entry && platformSupported && (cur as FileStat).mtimeNs !== timesNs(entry).mtime) {
             this.#tree.guard(path, () => applyTimes(path, entry));
           }

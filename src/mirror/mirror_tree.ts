@@ -1,6 +1,6 @@
 import type { MirrorEntry, MirrorTarget } from "../archiver/mod.ts";
 import { HeldDir, unheld } from "../heldfs/mod.ts";
-import { isRoot, stat, supported as platformSupported } from "../platform/mod.ts";
+import { isRoot, setLinkOwner, stat, supported as platformSupported } from "../platform/mod.ts";
 import { lstatOrNull } from "../fs/mod.ts";
 import type { DirLister } from "../walker/mod.ts";
 import { linkInto, removeEntry, symlinkInto } from "./_fs.ts";
@@ -292,9 +292,10 @@ export class MirrorTree {
     }
   }
 
-  /** A symlink's own xattrs and times (never its target's). */
+  /** A symlink's own owner (as root), xattrs and times (never its target's). */
   #linkMetadata(path: string, e: MirrorEntry | undefined): void {
     if (!e) return;
+    if (this.asRoot && platformSupported) setLinkOwner(path, e.uid, e.gid);
     for (const w of applyXattrs(path, e.xattrs)) this.fail(path, w);
     if (platformSupported) applyTimes(path, e);
   }

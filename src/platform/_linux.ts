@@ -11,6 +11,7 @@ const SYMBOLS = {
   lgetxattr: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "isize" },
   lsetxattr: { parameters: ["buffer", "buffer", "buffer", "usize", "i32"], result: "i32" },
   utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+  lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
@@ -208,4 +209,9 @@ export function statx(path: string, follow = false): Statx {
     rdev: makedev(statxView.getUint32(128, true), statxView.getUint32(132, true)),
     dev: makedev(statxView.getUint32(136, true), statxView.getUint32(140, true)),
   };
+}
+
+/** Sets the owner of `path` itself, even a symlink (lchown(2)). */
+export function lchown(path: string, uid: number, gid: number): void {
+  if (lib().lchown(cstr(path), uid, gid) !== 0) throw fail("lchown", path);
 }

@@ -73,6 +73,12 @@ export function setLinkTimes(path: string, atimeNs: bigint, mtimeNs: bigint): vo
   linux.lutimes(path, atimeNs, mtimeNs);
 }
 
+/** Sets the owner of `path` itself, not following a link (Deno has no lchown). */
+export function setLinkOwner(path: string, uid: number, gid: number): void {
+  need("setting a symlink's owner");
+  linux.lchown(path, uid, gid);
+}
+
 /**
  * Sets the access and modification times of `path` (nanosecond strings, as
  * trees hold them) to the nanosecond: of the entry itself, or with `follow`

@@ -13,7 +13,7 @@ import {
   WalkBudget,
 } from "../repo/mod.ts";
 import { lstatOrNull } from "../fs/mod.ts";
-import { isRoot, setTimes, supported as platformSupported } from "../platform/mod.ts";
+import { isRoot, setLinkOwner, setTimes, supported as platformSupported } from "../platform/mod.ts";
 import { type DirId, HeldDir, isFinalFile, isNewerFile, unheld } from "../heldfs/mod.ts";
 import { IncludeFilter } from "./_include.ts";
 import { Excluder } from "../walker/mod.ts";
@@ -559,8 +559,10 @@ class Restorer {
       }
       clearSlot(fsPath);
       Deno.symlinkSync(node.target ?? "", fsPath);
+      // The link's own owner and times, as rsync -a and restic keep them.
+      const owner = this.#owner(node);
+      if (owner && platformSupported) setLinkOwner(fsPath, owner.uid, owner.gid);
       this.#setXattrs(node, fsPath, snapPath);
-      // The link's own times, as rsync -a and restic keep them (Deno has no lchown: our owner).
       if (platformSupported) {
         setTimes(fsPath, node.atime ?? node.mtime, node.mtime);
       }

@@ -21,10 +21,13 @@ import {
   type JobConfig,
   type JobDefinition,
   type KeepPolicy,
+  pingBody,
+  pingFor,
   type RepositoryConfig,
   runHooks,
   type RunOutcome,
   type RunResult,
+  sendPing,
 } from "../job/mod.ts";
 import { passwordFromEnv, readPasswordFile, runPasswordCommand } from "../password/mod.ts";
 import { checkResolvedPaths } from "../remote/mod.ts";
@@ -76,8 +79,21 @@ export async function runJobNow(
   job: JobDefinition,
   options: RunJobNowOptions,
 ): Promise<RunResult> {
-  const { output, signal } = options;
+  const { signal } = options;
+  // The run's own log lines, kept for the health ping's body.
+  const tail: string[] = [];
+  const log = options.output;
+  const output: RunJobNowOptions["output"] = {
+    err: (line) => {
+      tail.push(line);
+      if (tail.length > 100) tail.shift();
+      log.err(line);
+    },
+  };
+  options = { ...options, output };
   const say = (line: string) => output.err(`job "${job.name}": ${line}`);
+  const pingWarning = (m: string) => say(`warning: ${m}`);
+  if (job.health?.start) await sendPing(job.health.start, { onWarning: pingWarning });
   let result: RunResult;
   let repo: Repository | undefined;
   if (options.remoteAllowPaths) job = { ...job, host: undefined };
@@ -132,6 +148,11 @@ export async function runJobNow(
     } catch (err) {
       say(`warning: keep policy not applied: ${errorLine(err)}`);
     }
+  }
+  const ping = job.health && pingFor(job.health, result.result);
+  if (ping) {
+    const body = pingBody([...tail, `job "${job.name}": ${describeResult(result)}`]);
+    await sendPing(ping, { body, onWarning: pingWarning });
   }
   return result;
 }
