@@ -11,3 +11,4 @@ export * from "./find.ts";
 export * from "./retention.ts";
 export * from "./select.ts";
 export { filterSnapshots, type SnapshotFilter } from "./retention_group.ts";
+export * from "./forget_plan.ts";

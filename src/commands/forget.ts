@@ -1,17 +1,14 @@
 import {
-  applyRetention,
   describePolicy,
+  type GroupDecision,
+  groupLabel,
   isEmptyPolicy,
   type KeepPolicy,
+  planForget,
+  removedIds,
   RetentionError,
-  type RetentionResult,
-} from "../catalog/retention.ts";
-import {
-  filterSnapshots,
-  type GroupField,
-  groupSnapshots,
-  type SnapshotGroup,
-} from "../catalog/retention_group.ts";
+} from "../catalog/mod.ts";
+import type { GroupField } from "../catalog/retention_group.ts";
 import {
   type Command,
   type CommandContext,
@@ -33,7 +30,6 @@ import {
   resolveSnapshot,
   type SnapshotWithId,
 } from "../repo/mod.ts";
-import { retentionInput } from "../runner/mod.ts";
 import { localTime } from "./snapshots.ts";
 
 const COUNTS = ["last", "hourly", "daily", "weekly", "monthly", "yearly"] as const;
@@ -212,16 +208,13 @@ async function forget(
 ): Promise<void> {
   // The prune after it must read every snapshot: find out before forgetting any.
   const listed = await repo.listSnapshots({ strict: lock !== undefined });
-  const all = filterSnapshots(listed.map(retentionInput), {
-    hosts: listFlag(ctx.flags, "host"),
-    tags: listFlag(ctx.flags, "tag"),
+  // Every group is decided before anything is removed: a refused group removes nothing at all.
+  const decided = plan(listed, policy, {
+    filter: { hosts: listFlag(ctx.flags, "host"), tags: listFlag(ctx.flags, "tag") },
+    groupBy: by,
+    allowRemoveAll,
   });
-  // Decide every group before removing anything: a refused group removes nothing at all.
-  const decided = groupSnapshots(all, by).map((g) => ({
-    group: g,
-    ...decide(g, policy, allowRemoveAll),
-  }));
-  const removed = dryRun ? [] : decided.flatMap((d) => d.remove.map((s) => s.id));
+  const removed = dryRun ? [] : removedIds(decided);
   await removeSnapshots(ctx, repo, removed);
   const json = ctx.flags.json === true;
   if (json) ctx.output.out(JSON.stringify(decided.map((d) => groupJson(d, by))));
@@ -310,27 +303,17 @@ function groupBy(text: string | undefined): GroupField[] {
   });
 }
 
-function decide(g: SnapshotGroup, policy: KeepPolicy, allowRemoveAll: boolean): RetentionResult {
+/** planForget(), with restic's hint when a policy would empty a group. */
+function plan(...args: Parameters<typeof planForget>): GroupDecision[] {
   try {
-    return applyRetention(g.snapshots, policy, { allowRemoveAll });
+    return planForget(...args);
   } catch (err) {
-    const hint = err instanceof RetentionError ? "; --unsafe-allow-remove-all allows it" : "";
-    throw new Error(`${groupLabel(g)}: ${(err as Error).message}${hint}`, { cause: err });
+    if (!(err instanceof RetentionError)) throw err;
+    throw new Error(`${err.message}; --unsafe-allow-remove-all allows it`, { cause: err });
   }
 }
 
-function groupLabel(g: SnapshotGroup): string {
-  const parts: string[] = [];
-  if (g.host !== undefined) parts.push(`host "${printable(g.host)}"`);
-  if (g.paths !== undefined) parts.push(`paths [${g.paths.map(printable).join(", ")}]`);
-  if (g.tags !== undefined) parts.push(`tags [${g.tags.map(printable).join(", ")}]`);
-  if (g.job !== undefined) parts.push(g.job === "" ? "no job" : `job "${printable(g.job)}"`);
-  return parts.length ? `snapshots of ${parts.join(", ")}` : "all snapshots";
-}
-
-type Decided = RetentionResult & { group: SnapshotGroup };
-
-function printGroup(out: (l: string) => void, d: Decided) {
+function printGroup(out: (l: string) => void, d: GroupDecision) {
   out("");
   out(`${groupLabel(d.group)}:`);
   out(`keep ${d.keep.length} snapshot${d.keep.length === 1 ? "" : "s"}:`);
@@ -347,7 +330,7 @@ function printGroup(out: (l: string) => void, d: Decided) {
   }
 }
 
-function groupJson(d: Decided, by: GroupField[]) {
+function groupJson(d: GroupDecision, by: GroupField[]) {
   const g = d.group;
   const snap = (s: { id: string; time: Date }) => ({
     id: s.id,

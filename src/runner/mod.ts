@@ -15,7 +15,6 @@ export {
   describeResult,
   exitCodeOf,
   readJobPassword,
-  retentionInput,
   runJobNow,
   type RunJobNowOptions,
   worstExitCode,

@@ -14,8 +14,7 @@ import {
   findParent,
 } from "../archiver/mod.ts";
 import { createBackend, openBackend, type OpenOptions } from "../backend/mod.ts";
-import { applyRetention, type RetentionInput } from "../catalog/retention.ts";
-import { filterSnapshots, groupSnapshots } from "../catalog/retention_group.ts";
+import { planForget, removedIds } from "../catalog/mod.ts";
 import {
   hookFailure,
   type JobConfig,
@@ -38,7 +37,6 @@ import {
   type ObjectLockConfig,
   Repository,
   RepositoryExistsError,
-  type SnapshotWithId,
 } from "../repo/mod.ts";
 import {
   backupWithMirror,
@@ -402,20 +400,6 @@ async function backupMaybeMirrored(
   }
 }
 
-/** The retention view of a snapshot. */
-export function retentionInput(s: SnapshotWithId): RetentionInput & { snapshot: SnapshotWithId } {
-  const input: RetentionInput & { snapshot: SnapshotWithId } = {
-    id: s.id,
-    time: new Date(s.time),
-    host: s.host,
-    paths: s.paths,
-    tags: s.tags,
-    snapshot: s,
-  };
-  if (s.job !== undefined) input.job = s.job;
-  return input;
-}
-
 /**
  * Applies `policy` to this job's snapshots of this host, grouped like
  * `cairn forget` (host, paths, job), and removes the others' snapshot files.
@@ -423,12 +407,11 @@ export function retentionInput(s: SnapshotWithId): RetentionInput & { snapshot: 
  */
 async function forgetForJob(repo: Repository, job: JobDefinition, policy: KeepPolicy) {
   const host = job.host ?? Deno.hostname();
-  const mine = filterSnapshots((await repo.listSnapshots()).map(retentionInput), {
-    hosts: [host],
-    jobs: [job.name],
+  const plan = planForget(await repo.listSnapshots(), policy, {
+    filter: { hosts: [host], jobs: [job.name] },
   });
-  const remove = groupSnapshots(mine).flatMap((g) => applyRetention(g.snapshots, policy).remove);
-  await repo.removeSnapshots(remove.map((s) => s.id));
+  const remove = removedIds(plan);
+  await repo.removeSnapshots(remove);
   return remove.length;
 }
 
