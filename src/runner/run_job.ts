@@ -74,7 +74,8 @@ class SetupError extends Error {}
 
 /**
  * Runs `job` once: `before` hooks (the first failure skips the run), the
- * backup into the job's repository, `after` hooks with `CAIRN_RESULT`, then
+ * backup into the job's repository, its copy into each `copy_to` repository
+ * (see {@linkcode copyToTargets}), `after` hooks with `CAIRN_RESULT`, then
  * the job's `keep` policy if the run succeeded. Errors become a `failed`
  * result; unreadable source files make it `partial`.
  */
