@@ -197,11 +197,8 @@ function plural(n: number, what: string): string {
 }
 
 /** Removes snapshot files, checking for Ctrl-C between them. */
-async function removeSnapshots(ctx: CommandContext, repo: Repository, ids: string[]) {
-  for (const id of ids) {
-    ctx.signal.throwIfAborted();
-    await repo.backend.remove("snapshots", id);
-  }
+function removeSnapshots(ctx: CommandContext, repo: Repository, ids: string[]) {
+  return repo.removeSnapshots(ids, { signal: ctx.signal });
 }
 
 async function forget(

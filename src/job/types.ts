@@ -19,11 +19,14 @@ export interface RepositoryConfig {
   path?: string;
   /** URL of a remote repository (`s3:…`). */
   url?: string;
-  /** File holding the password (first line). At most one of the two password keys is set. */
+  /**
+   * File holding the password, read as `--password-file` is (src/password/mod.ts). At most
+   * one of the three password keys is set.
+   */
   passwordFile?: string;
   /** Environment variable holding the password. */
   passwordEnv?: string;
-  /** A command whose output is the password (`sh -c`); see src/cli/password_command.ts. */
+  /** A command whose output is the password (`sh -c`); see src/password/password_command.ts. */
   passwordCommand?: string;
   /** Create the repository on first use when there is none (`init = true`). */
   init?: boolean;

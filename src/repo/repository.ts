@@ -490,6 +490,21 @@ export class Repository {
     return saveSealedJson(this.backend, this.master.enc, "snapshots", snapshot);
   }
 
+  /**
+   * Removes snapshot files by full id, one after another, checking `signal`
+   * between them; an id already gone is no error (storage removal is
+   * idempotent). What the snapshots alone used stays until a prune.
+   */
+  async removeSnapshots(
+    ids: readonly string[],
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    for (const id of ids) {
+      opts.signal?.throwIfAborted();
+      await this.backend.remove("snapshots", id);
+    }
+  }
+
   /** Loads one snapshot by full id. */
   async loadSnapshot(id: string): Promise<SnapshotWithId> {
     const raw = await loadSealedJson(this.backend, this.master.enc, "snapshots", id);

@@ -132,6 +132,28 @@ Deno.test("snapshots are listed oldest first and found by prefix or latest", asy
   await assertRejects(() => repo.findSnapshot("../etc"), TypeError, "Invalid snapshot reference");
 });
 
+Deno.test("removeSnapshots() removes the snapshot files named and stops when aborted", async () => {
+  const { repo } = await repoWithBlobs([]);
+  const base = {
+    tree: "0".repeat(64),
+    paths: ["/x"],
+    host: "h",
+    username: "u",
+    tags: [],
+    program_version: "t",
+  };
+  const ids: string[] = [];
+  for (const year of [2021, 2022, 2023]) {
+    ids.push(await repo.saveSnapshot({ ...base, time: `${year}-01-01T00:00:00Z` }));
+  }
+  await repo.removeSnapshots([ids[0], ids[2]]);
+  assertEquals((await repo.listSnapshots()).map((s) => s.id), [ids[1]]);
+  const stop = new AbortController();
+  stop.abort(new Error("stop"));
+  await assertRejects(() => repo.removeSnapshots([ids[1]], { signal: stop.signal }), Error, "stop");
+  assertEquals((await repo.listSnapshots()).map((s) => s.id), [ids[1]]);
+});
+
 Deno.test("blobs of packs prune dropped stay readable but are never reused", async () => {
   const { backend, repo, ids, packs } = await repoWithBlobs([utf8("kept for a late snapshot")]);
   // What prune's first phase writes: a new index that supersedes the old one

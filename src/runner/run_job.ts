@@ -521,7 +521,7 @@ async function forgetForJob(repo: Repository, job: JobDefinition, policy: KeepPo
     jobs: [job.name],
   });
   const remove = groupSnapshots(mine).flatMap((g) => applyRetention(g.snapshots, policy).remove);
-  for (const s of remove) await repo.backend.remove("snapshots", s.id);
+  await repo.removeSnapshots(remove.map((s) => s.id));
   return remove.length;
 }
 
