@@ -307,3 +307,24 @@ password_file = "$DIR/password"
   // Both snapshots stay: a failed run applies no keep policy.
   assertEquals((await t.snapshots()).map((s) => s.id), [first.snapshot, second.snapshot]);
 });
+
+Deno.test("runJobNow() copies a partial backup too, and the run stays partial", async () => {
+  await using t = await setup(`
+[[job]]
+name = "some"
+repository = "main"
+paths = ["$SRC", "$UNREADABLE"]
+copy_to = ["offsite"]
+
+[repository.offsite]
+path = "$DIR/offsite"
+password_file = "$DIR/password"
+init = true
+`.replace("$UNREADABLE", await unreadableFile()));
+  const r = await t.run("some");
+  assertEquals(r.result, "partial");
+  assertMatch(r.error!, /^1 file\(s\) could not be read/);
+  const offsite = await Repository.open(new LocalBackend(join(t.dir, "offsite")), "pw");
+  const [copy] = await offsite.listSnapshots();
+  assertEquals([copy.original, copy.incomplete], [r.snapshot, { errors: 1 }]);
+});
