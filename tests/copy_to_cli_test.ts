@@ -90,3 +90,37 @@ Deno.test("cairn run exits 2 with one line when copy_to names an unknown reposit
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cairn run exits 1 naming the target when a copy fails, keeps the snapshot, and status says so", async () => {
+  const { dir, env } = await makeRepo();
+  try {
+    // No repository at offsite's path (and no init = true): the copy cannot open it.
+    const config = await writeJobFile(dir, env, [
+      "[repository.offsite]",
+      `path = "${dir}/offsite"`,
+      `password_file = "${dir}/password"`,
+      "[[job]]",
+      `name = "docs"`,
+      `repository = "main"`,
+      `paths = ["${dir}/password"]`,
+      `copy_to = ["offsite"]`,
+    ]);
+    const r = await cairn(["run", "--config", config, "docs"]);
+    assertEquals(r.code, 1, r.stderr);
+    const [s] = await snapshotsOf(env);
+    assertMatch(
+      r.stdout,
+      new RegExp(
+        `^job "docs": failed, snapshot ${s.id.slice(0, 8)}, .*: copy to "offsite" failed: `,
+      ),
+    );
+    assertEquals(r.stdout.trim().split("\n").length, 1, r.stdout);
+    const status = await cairn(["status", "--config", config, "--json"]);
+    assertEquals(status.code, 1, "status exits 1 while a job's last run failed");
+    const [docs] = lastJson<{ result: string; snapshot: string; error: string }[]>(status);
+    assertEquals([docs.result, docs.snapshot], ["failed", s.id]);
+    assertMatch(docs.error, /^copy to "offsite" failed: /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
