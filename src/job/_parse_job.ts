@@ -9,7 +9,7 @@ import { parseSchedule } from "./schedule.ts";
 import { parseKeep } from "./_parse_keep.ts";
 import { type ExpandEnv, expandPath, expandVars } from "./_expand.ts";
 import { isTable, Reader, type Table } from "./_reader.ts";
-import type { HookCommand, JobDefinition, MirrorConfig } from "./types.ts";
+import type { CopyTarget, HookCommand, JobDefinition, MirrorConfig } from "./types.ts";
 import { parseByteSize } from "../walker/mod.ts";
 import { healthPings } from "./health_ping.ts";
 
@@ -44,6 +44,7 @@ const JOB_KEYS = [
   "command",
   "command_filename",
   "read_special",
+  "copy_to",
 ] as const;
 
 const HEALTH_KEYS = ["health_url", "health_start_url", "health_success_url", "health_failure_url"];
@@ -145,6 +146,47 @@ function parseCommand(r: Reader): JobDefinition["command"] {
   return { argv, name: file };
 }
 
+/**
+ * `copy_to = ["offsite", { repository = "usb", keep = { daily = 7 } }]`:
+ * names of the file's other repositories, each once, optionally with a keep table.
+ */
+function parseCopyTo(r: Reader, own: string, ctx: JobParseContext): CopyTarget[] | undefined {
+  const v = r.table.copy_to;
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) {
+    r.fail(["copy_to"], `expected an array of repository names, e.g. ["offsite"]`);
+  }
+  const seen = new Set<string>();
+  return v.map((item, i): CopyTarget => {
+    let target: CopyTarget;
+    if (typeof item === "string") target = { repository: item };
+    else if (isTable(item)) {
+      const e = new Reader(r.doc, item, [...r.path, "copy_to", i], r.context, [
+        ...r.keyPrefix,
+        "copy_to",
+        i,
+      ]);
+      e.onlyKeys(["repository", "keep"]);
+      target = { repository: e.string("repository", true) };
+      const keep = e.subTable("keep");
+      if (keep) target.keep = parseKeep(e.child("keep", keep));
+    } else {
+      r.fail(["copy_to", i], `expected a repository name or { repository = "…", keep = {…} }`);
+    }
+    const name = target.repository;
+    if (!ctx.repositories.has(name)) {
+      const known = [...ctx.repositories].map((n) => `"${n}"`).join(", ") || "none";
+      r.fail(["copy_to", i], `unknown repository "${name}" (defined: ${known})`);
+    }
+    if (name === own) {
+      r.fail(["copy_to", i], `"${name}" is the job's own repository`);
+    }
+    if (seen.has(name)) r.fail(["copy_to", i], `repository "${name}" is named twice`);
+    seen.add(name);
+    return target;
+  });
+}
+
 /** Reads the `index`-th `[[job]]`. */
 export function parseJob(
   doc: Reader["doc"],
@@ -173,6 +215,7 @@ export function parseJob(
           "list files are not allowed in remote job documents (their paths escape allow.paths)",
         exclude_file: "list files are not allowed in remote job documents (they read local files)",
         iexclude_file: "list files are not allowed in remote job documents (they read local files)",
+        copy_to: "copy_to is not allowed in remote job documents (set it in the local job file)",
         ...Object.fromEntries(HEALTH_KEYS.map((k) => [k, REMOTE_HEALTH])),
       }
       : {},
@@ -301,5 +344,7 @@ export function parseJob(
   if (keep) job.keep = parseKeep(r.child("keep", keep));
   const mirror = r.subTable("mirror");
   if (mirror) job.mirror = parseMirror(r.child("mirror", mirror), ctx);
+  const copyTo = parseCopyTo(r, repository, ctx);
+  if (copyTo?.length) job.copyTo = copyTo;
   return job;
 }

@@ -729,3 +729,40 @@ Deno.test("parseJobConfig() reads health-check URLs, refuses other schemes and r
   );
   assertMatch(e.message, /health pings are not allowed in remote job documents/);
 });
+
+Deno.test("parseJobConfig() reads copy_to and rejects bad entries naming them", () => {
+  const doc = (copyTo: string) =>
+    `[repository.offsite]\npath = "/mnt/offsite"\n[repository.usb]\npath = "/mnt/usb"\n` +
+    BASE + `copy_to = ${copyTo}\n`;
+  const config = parse(doc(`["offsite", { repository = "usb", keep = { last = 2 } }]`));
+  assertEquals(config.jobs[0].copyTo, [
+    { repository: "offsite" },
+    { repository: "usb", keep: { last: 2 } },
+  ]);
+  assertEquals(parse(doc(`[]`)).jobs[0].copyTo, undefined);
+  assertEquals(parse(BASE).jobs[0].copyTo, undefined);
+  const cases: [string, RegExp][] = [
+    [
+      `["offsite", "elsewhere"]`,
+      /^cairn\.toml:14: job "etc": key "copy_to\[1\]": unknown repository "elsewhere" \(defined: "offsite", "usb", "local"\)$/,
+    ],
+    [`["local"]`, /key "copy_to\[0\]": "local" is the job's own repository$/],
+    [`["usb", "usb"]`, /key "copy_to\[1\]": repository "usb" is named twice$/],
+    [`"offsite"`, /key "copy_to": expected an array of repository names/],
+    [`[3]`, /key "copy_to\[0\]": expected a repository name or/],
+    [`[{ repository = "usb", kep = {} }]`, /key "copy_to\[0\]\.kep": unknown key/],
+    [`[{ keep = { last = 1 } }]`, /key "copy_to\[0\]\.repository": required key is missing/],
+    [`[{ repository = "usb", keep = {} }]`, /key "copy_to\[0\]\.keep": keep policy keeps nothing/],
+  ];
+  for (const [value, want] of cases) assertMatch(error(doc(value)).message, want);
+});
+
+Deno.test("parseJobConfig() refuses copy_to in remote documents", () => {
+  const local = parse(`[repository.a]\npath = "/a"\n[repository.b]\npath = "/b"\n`).repositories;
+  const doc = `version = 1\n[[job]]\nname = "x"\nrepository = "a"\npaths = ["/srv"]\n` +
+    `copy_to = ["b"]\n`;
+  assertMatch(
+    error(doc, { remote: true, uid: 0, repositories: local }).message,
+    /key "copy_to": copy_to is not allowed in remote job documents/,
+  );
+});

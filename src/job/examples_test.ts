@@ -13,6 +13,10 @@ Deno.test("examples/cairn.toml parses and uses every job key", async () => {
   assertEquals(config.jobs[3].paths, ["/shop.dump"]);
   assertEquals(Object.keys(config.repositories), ["local", "vault", "offsite"]);
   assertEquals(config.jobs[0].paths, ["/etc", "/root/notes"]);
+  assertEquals(config.jobs[0].copyTo, [
+    { repository: "vault" },
+    { repository: "offsite", keep: { daily: 30, monthly: 12 } },
+  ]);
   assertEquals(config.jobs[0].mirror?.path, "/mnt/mirror/{host}/{job}");
   assertEquals(config.jobs[1].keep?.withinDaily, 14 * 86_400_000);
   assertEquals(config.remote?.allow, { repositories: ["offsite"], paths: ["/srv", "/var/www"] });

@@ -66,6 +66,14 @@ export interface MirrorConfig {
   requireMount?: string;
 }
 
+/** One `copy_to` entry: a repository of the job file and what it keeps of this job's copies. */
+export interface CopyTarget {
+  /** Name of a repository in {@linkcode JobConfig.repositories}, not the job's own. */
+  repository: string;
+  /** Retention applied there after each copy; undefined: every copy is kept. */
+  keep?: KeepPolicy;
+}
+
 /** One `[[job]]`. */
 export interface JobDefinition {
   name: string;
@@ -110,6 +118,11 @@ export interface JobDefinition {
   /** Retention applied after a successful run; undefined: no automatic forget. */
   keep?: KeepPolicy;
   mirror?: MirrorConfig;
+  /**
+   * `copy_to`: further repositories of the same file each new snapshot is
+   * copied into after the backup, in order, each with its own retention.
+   */
+  copyTo?: CopyTarget[];
   /**
    * Back up this command's stdout as one file, `/name`, instead of files
    * (`paths` is then `["/" + name]`); a run whose command does not exit 0

@@ -16,6 +16,7 @@ import {
 import { createBackend, openBackend, type OpenOptions } from "../backend/mod.ts";
 import { planForget, removedIds } from "../catalog/mod.ts";
 import {
+  type CopyTarget,
   hookFailure,
   type JobConfig,
   type JobDefinition,
@@ -33,10 +34,13 @@ import { checkResolvedPaths } from "../remote/mod.ts";
 import { printable } from "../text/mod.ts";
 import { readListFile } from "../walker/mod.ts";
 import {
+  acquireSharedLock,
+  copySnapshots,
   NoRepositoryError,
   type ObjectLockConfig,
   Repository,
   RepositoryExistsError,
+  sameBlobIds,
 } from "../repo/mod.ts";
 import {
   backupWithMirror,
@@ -68,7 +72,8 @@ class SetupError extends Error {}
 
 /**
  * Runs `job` once: `before` hooks (the first failure skips the run), the
- * backup into the job's repository, `after` hooks with `CAIRN_RESULT`, then
+ * backup into the job's repository, its copy into each `copy_to` repository
+ * (see {@linkcode copyToTargets}), `after` hooks with `CAIRN_RESULT`, then
  * the job's `keep` policy if the run succeeded. Errors become a `failed`
  * result; unreadable source files make it `partial`.
  */
@@ -119,6 +124,9 @@ export async function runJobNow(
     } else {
       repo = await openOrCreate(location, open, password, init, say, objectLock);
       result = await backupJob(repo, job, options);
+      if (result.snapshot && job.copyTo) {
+        result = await copyToTargets(config, job, repo, result, options, say);
+      }
     }
   } catch (err) {
     result = { result: "failed", error: errorLine(err, signal) };
@@ -155,6 +163,86 @@ export async function runJobNow(
   return result;
 }
 
+/**
+ * `copy_to`: the run's new snapshot copied into each target in turn, then
+ * that target's `keep` applied to this job's snapshots there. The first
+ * copy that fails makes the run failed, naming the target, and stops the
+ * rest; the snapshot stays in the job's repository either way.
+ */
+async function copyToTargets(
+  config: JobConfig,
+  job: JobDefinition,
+  src: Repository,
+  result: RunResult,
+  options: RunJobNowOptions,
+  say: (line: string) => void,
+): Promise<RunResult> {
+  const { signal } = options;
+  const snapshot = (await src.listSnapshots()).find((s) => s.id === result.snapshot);
+  if (!snapshot) return { ...result, result: "failed", error: "the new snapshot is gone" };
+  for (const target of job.copyTo ?? []) {
+    const name = target.repository;
+    try {
+      signal?.throwIfAborted();
+      const { location, password, init, open, objectLock } = resolveRepository(
+        config,
+        target,
+        options.env,
+      );
+      const dst = await openOrCreate(location, open, password, init, say, objectLock, src);
+      if (dst.config.id === src.config.id) {
+        throw new SetupError(`it is the job's own repository (${src.config.id})`);
+      }
+      const lock = await acquireSharedLock(src, {
+        signal,
+        onWarning: (m) => say(`warning: ${printable(m)}`),
+      });
+      let copied;
+      try {
+        copied = await copySnapshots(src, dst, [snapshot], {
+          signal,
+          onWarning: (m) => say(`warning: copy to "${name}": ${printable(m)}`),
+        });
+      } finally {
+        await lock.release();
+      }
+      const [entry] = copied.snapshots;
+      say(
+        entry.skipped
+          ? `copy to "${name}": snapshot ${snapshot.id.slice(0, 8)} is there already`
+          : `copied snapshot ${snapshot.id.slice(0, 8)} to "${name}" as ${entry.id!.slice(0, 8)}` +
+            (sameBlobIds(src, dst) ? "" : " (re-chunked)"),
+      );
+      if (target.keep) await keepInTarget(dst, job, target, say);
+    } catch (err) {
+      const line = `copy to "${name}" failed: ${errorLine(err, signal)}`;
+      return {
+        ...result,
+        result: "failed",
+        error: result.error ? `${result.error}; ${line}` : line,
+      };
+    }
+  }
+  return result;
+}
+
+/** A target's keep policy; a failure is a warning, as the job's own keep's is. */
+async function keepInTarget(
+  dst: Repository,
+  job: JobDefinition,
+  target: CopyTarget,
+  say: (line: string) => void,
+) {
+  try {
+    const removed = await forgetForJob(dst, job, target.keep!);
+    if (removed > 0) {
+      say(`removed ${removed} snapshot(s) from "${target.repository}" by its keep policy`);
+    }
+  } catch (err) {
+    say(`warning: keep policy of "${target.repository}" not applied: ${errorLine(err)}`);
+  }
+}
+
 /** The exit code for one outcome: 0 success, 3 partial, 1 failed or skipped. */
 export function exitCodeOf(outcome: RunOutcome): number {
   return outcome === "success" ? 0 : outcome === "partial" ? 3 : 1;
@@ -183,6 +271,7 @@ async function openOrCreate(
   init: boolean,
   say: (line: string) => void,
   objectLock?: ObjectLockConfig,
+  chunksLike?: Repository,
 ): Promise<Repository> {
   try {
     return await Repository.open(openBackend(location, open), password, {
@@ -199,6 +288,7 @@ async function openOrCreate(
     repo = await Repository.init(await createBackend(location, create), password, {
       host: Deno.hostname(),
       objectLock,
+      chunksLike,
     });
   } catch (err) {
     // Another host's init got there first (both found no repository): use
@@ -207,14 +297,17 @@ async function openOrCreate(
     if (!raced) throw err;
     return await Repository.open(openBackend(location, open), password);
   }
-  say(`created repository ${repo.config.id} at ${location}`);
+  say(
+    `created repository ${repo.config.id} at ${location}` +
+      (chunksLike ? ` with the chunker parameters of ${chunksLike.config.id}` : ""),
+  );
   return repo;
 }
 
 /** The job's repository location and password; SetupError when they cannot be found. */
 function resolveRepository(
   config: JobConfig,
-  job: JobDefinition,
+  job: Pick<JobDefinition, "repository">,
   env: Record<string, string | undefined>,
 ): {
   location: string;

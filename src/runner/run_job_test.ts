@@ -257,3 +257,74 @@ async function unreadableFile(): Promise<string> {
   await Deno.chmod(file, 0o000);
   return file;
 }
+
+Deno.test("runJobNow() copies the new snapshot to copy_to repositories and thins them", async () => {
+  await using t = await setup(`
+copy_to = [{ repository = "offsite", keep = { last = 1 } }]
+
+[repository.offsite]
+path = "$DIR/offsite"
+password_file = "$DIR/password"
+init = true
+`.replace(/^/, `[[job]]\nname = "docs"\nrepository = "main"\npaths = ["$SRC"]\n`));
+  const first = await t.run("docs");
+  assertEquals(first.result, "success", first.error);
+  const offsite = await Repository.open(new LocalBackend(join(t.dir, "offsite")), "pw");
+  // Made on first use with the source's chunker secret, so blobs are copied as they are.
+  assertEquals(
+    offsite.master.id,
+    (await Repository.open(new LocalBackend(join(t.dir, "repo")), "pw")).master.id,
+  );
+  let copies = await offsite.listSnapshots();
+  assertEquals(copies.map((s) => [s.original, s.job]), [[first.snapshot, "docs"]]);
+  await Deno.writeTextFile(join(t.src, "c.txt"), "more");
+  const second = await t.run("docs");
+  assertEquals(second.result, "success", second.error);
+  copies = await offsite.listSnapshots();
+  // keep = { last = 1 } there; the job's own repository keeps both.
+  assertEquals(copies.map((s) => s.original), [second.snapshot]);
+  assertEquals((await t.snapshots()).length, 2);
+  assert(t.output.stderr.some((l) => /removed 1 snapshot\(s\) from "offsite" by its keep/.test(l)));
+});
+
+Deno.test("runJobNow() fails a run whose copy fails, naming the target, and keeps the snapshot", async () => {
+  await using t = await setup(`
+keep = { last = 1 }
+copy_to = ["offsite"]
+
+[repository.offsite]
+path = "$DIR/offsite"
+password_file = "$DIR/password"
+`.replace(/^/, `[[job]]\nname = "docs"\nrepository = "main"\npaths = ["$SRC"]\n`));
+  // No repository at "offsite" and no init = true: every copy fails.
+  const first = await t.run("docs");
+  const second = await t.run("docs");
+  for (const r of [first, second]) {
+    assertEquals(r.result, "failed");
+    assertMatch(r.error!, /^copy to "offsite" failed: /);
+    assert(r.snapshot);
+  }
+  // Both snapshots stay: a failed run applies no keep policy.
+  assertEquals((await t.snapshots()).map((s) => s.id), [first.snapshot, second.snapshot]);
+});
+
+Deno.test("runJobNow() copies a partial backup too, and the run stays partial", async () => {
+  await using t = await setup(`
+[[job]]
+name = "some"
+repository = "main"
+paths = ["$SRC", "$UNREADABLE"]
+copy_to = ["offsite"]
+
+[repository.offsite]
+path = "$DIR/offsite"
+password_file = "$DIR/password"
+init = true
+`.replace("$UNREADABLE", await unreadableFile()));
+  const r = await t.run("some");
+  assertEquals(r.result, "partial");
+  assertMatch(r.error!, /^1 file\(s\) could not be read/);
+  const offsite = await Repository.open(new LocalBackend(join(t.dir, "offsite")), "pw");
+  const [copy] = await offsite.listSnapshots();
+  assertEquals([copy.original, copy.incomplete], [r.snapshot, { errors: 1 }]);
+});
