@@ -83,7 +83,7 @@ export interface FleetOptions {
   /** With `[remote]`: the document source and the report queue. */
   source?: JobDocumentSource;
   reports?: ReportSink;
-  /** With `[remote]`: where the heartbeat goes after each poll (daemon) or run (`--once`). */
+  /** With `[remote]`: where the daemon's heartbeat goes after each poll. */
   heartbeats?: HeartbeatSink;
   /** Default: the real clock; the agent and the poll loop both use it. */
   clock?: Clock;
@@ -187,8 +187,6 @@ export class Fleet {
     const agent = this.#agent();
     const records = await agent.runOnce({ signal });
     await this.#flushReports(signal);
-    // A host run from a timer says what it plans too, so the endpoint can tell stale from quiet.
-    await this.#heartbeat(agent, signal);
     this.#log(`ran ${records.length} due job(s)`);
     if (records.length === 0) this.#log(nothingDue(agent.plannedRuns()));
     return records;
