@@ -6,17 +6,11 @@
  * @module
  */
 
-const ENTITIES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
+import { escapeHtml } from "../text/mod.ts";
 
 /** Escapes text for an HTML text node or a double- or single-quoted attribute. */
 export function esc(value: string | number): string {
-  return String(value).replace(/[&<>"']/g, (c) => ENTITIES[c]);
+  return escapeHtml(String(value));
 }
 
 /** `1.5 MiB`: bytes in powers of 1024. */

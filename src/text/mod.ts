@@ -8,3 +8,4 @@
  */
 
 export { printable } from "./printable.ts";
+export { escapeHtml, escapeXml } from "./escape.ts";

@@ -8,7 +8,7 @@
 import { findPath } from "../catalog/mod.ts";
 import { type Node, nsToDate, type SnapshotWithId } from "../repo/mod.ts";
 import { fileETag, fileResponse } from "./file_response.ts";
-import { escapeHtml, escapeXml } from "./escape.ts";
+import { escapeHtml, escapeXml } from "../text/mod.ts";
 import { type SnapshotPlace, snapshotPlaces } from "./snapshot_names.ts";
 import type { UiRepo } from "./ui_repo.ts";
 

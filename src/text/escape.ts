@@ -1,4 +1,4 @@
-/** Escaping for text that goes into HTML or XML: names in snapshots are hostile input. */
+/** Escaping for text that goes into HTML or XML (`cairn serve`'s pages, `cairn ui`, WebDAV): names are hostile input. */
 
 const ENTITIES: Record<string, string> = {
   "&": "&amp;",
