@@ -13,6 +13,10 @@ const SYMBOLS = {
   utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
@@ -28,6 +32,7 @@ function lib(): Libc {
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_EMPTY_PATH = 0x1000;
 export const EPERM = 1;
 export const ENOENT = 2;
 export const EACCES = 13;
@@ -36,6 +41,18 @@ export const ELOOP = 40;
 export const ENODATA = 61;
 export const ENOTSUP = 95;
 export const ERANGE = 34;
+export const ENXIO = 6;
+export const EINVAL = 22;
+export const ENOTTY = 25;
+const O_RDONLY = 0;
+const O_NONBLOCK = 0o4000;
+const O_NOFOLLOW = 0o400000;
+const O_CLOEXEC = 0o2000000;
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+/** _IOR('f', 1, long) and _IOW('f', 2, long) on 64-bit Linux; the kernel reads and writes an int. */
+const FS_IOC_GETFLAGS = 0x80086601n;
+const FS_IOC_SETFLAGS = 0x40086602n;
 
 function errno(): number {
   const p = lib().__errno_location();
@@ -176,16 +193,17 @@ function makedev(major: number, minor: number): number {
 }
 
 /**
- * statx(2) of `path` (with AT_SYMLINK_NOFOLLOW unless `follow`): everything
+ * statx(2) of `path` (with AT_SYMLINK_NOFOLLOW unless `follow`), or with `fd`
+ * of that open descriptor (`path` then is "", AT_EMPTY_PATH): everything
  * lstat gives, and every timestamp to the nanosecond. Fails as {@link fail} does, with
  * `errno` telling why.
  */
-export function statx(path: string, follow = false): Statx {
+export function statx(path: string, follow = false, fd?: number): Statx {
   if (path.length * 3 + 1 > pathBuf.length) pathBuf = new Uint8Array(path.length * 3 + 1);
   const { written } = enc.encodeInto(path, pathBuf);
   pathBuf[written] = 0;
-  const flags = follow ? 0 : AT_SYMLINK_NOFOLLOW;
-  const r = lib().statx(AT_FDCWD, pathBuf, flags, STATX_BASIC_STATS | STATX_BTIME, STATX);
+  const flags = fd !== undefined ? AT_EMPTY_PATH : follow ? 0 : AT_SYMLINK_NOFOLLOW;
+  const r = lib().statx(fd ?? AT_FDCWD, pathBuf, flags, STATX_BASIC_STATS | STATX_BTIME, STATX);
   if (r !== 0) {
     const e = fail("statx", path);
     // Worded as Deno's own lstat errors are, which messages already show.
@@ -214,4 +232,47 @@ export function statx(path: string, follow = false): Statx {
 /** Sets the owner of `path` itself, even a symlink (lchown(2)). */
 export function lchown(path: string, uid: number, gid: number): void {
   if (lib().lchown(cstr(path), uid, gid) !== 0) throw fail("lchown", path);
+}
+
+/** A descriptor of `path` opened read-only, not following a final link (open(2)). */
+export function openRead(path: string): number {
+  const fd = lib().open(cstr(path), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0) throw fail("open", path);
+  return fd;
+}
+
+/** close(2); its failure on a read-only descriptor tells nothing, so it is ignored. */
+export function closeFd(fd: number): void {
+  lib().close(fd);
+}
+
+/**
+ * lseek(2) with SEEK_DATA (`data`) or SEEK_HOLE from `offset`: the next
+ * offset at or after it that starts data, or a hole; -1 when no data
+ * follows (ENXIO). A file system without hole support reports all data.
+ */
+export function seekDataOrHole(fd: number, offset: number, data: boolean, what: string): number {
+  const r = Number(lib().lseek(fd, BigInt(offset), data ? SEEK_DATA : SEEK_HOLE));
+  if (r >= 0) return r;
+  if (errno() === ENXIO) return -1;
+  throw fail("lseek", what);
+}
+
+const flagsBuf = new Int32Array(2);
+
+/** The inode flags (chattr's) of an open file or directory (FS_IOC_GETFLAGS). */
+export function getFlags(fd: number, what: string): number {
+  flagsBuf[0] = 0;
+  if (lib().ioctl(fd, FS_IOC_GETFLAGS, new Uint8Array(flagsBuf.buffer)) !== 0) {
+    throw fail("ioctl FS_IOC_GETFLAGS", what);
+  }
+  return flagsBuf[0] >>> 0;
+}
+
+/** Sets the inode flags of an open file or directory (FS_IOC_SETFLAGS). */
+export function setFlags(fd: number, flags: number, what: string): void {
+  flagsBuf[0] = flags | 0;
+  if (lib().ioctl(fd, FS_IOC_SETFLAGS, new Uint8Array(flagsBuf.buffer)) !== 0) {
+    throw fail("ioctl FS_IOC_SETFLAGS", what);
+  }
 }
