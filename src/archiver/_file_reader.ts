@@ -1,4 +1,5 @@
 import type { Chunker } from "../chunker/mod.ts";
+import { byteFs } from "../platform/mod.ts";
 
 /** What `emit` may return: a promise asks the reader to pause until it settles. */
 export type Backpressure = void | Promise<void>;
@@ -29,7 +30,7 @@ export function chunkFile(
   onRead?: (bytes: Uint8Array) => void,
   watch?: ReadWatch,
 ): number | Promise<number> {
-  const file = Deno.openSync(path, { read: true });
+  const file = byteFs.openSync(path, { read: true });
   let before: Deno.FileInfo | undefined;
   try {
     if (watch) before = file.statSync();
@@ -165,7 +166,7 @@ export function readFile(
   buf: Uint8Array,
   onRead: (bytes: Uint8Array) => void,
 ): number {
-  const file = Deno.openSync(path, { read: true });
+  const file = byteFs.openSync(path, { read: true });
   try {
     let total = 0;
     for (;;) {

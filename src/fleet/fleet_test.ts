@@ -22,8 +22,11 @@ const START = Date.UTC(2024, 0, 10, 12);
 const KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
 const SNAPSHOT = "ab".repeat(32);
 
-/** A bootstrap file with one local job "local" and `[remote]` allowing `/srv`. */
-function bootConfig(stateDir: string): JobConfig {
+/**
+ * A bootstrap file with one local job "local" and `[remote]` allowing `/srv`;
+ * `repositoryLines` go into `[repository.main]`'s part of the file.
+ */
+function bootConfig(stateDir: string, repositoryLines: string[] = []): JobConfig {
   return parseJobConfig(
     [
       `state_dir = "${stateDir}"`,
@@ -36,6 +39,7 @@ function bootConfig(stateDir: string): JobConfig {
       "[repository.main]",
       `path = "/backups/main"`,
       `password_env = "PW"`,
+      ...repositoryLines,
       "[[job]]",
       `name = "local"`,
       `repository = "main"`,
@@ -103,6 +107,7 @@ function fakeReports() {
 
 interface Ran {
   job: string;
+  maintenance?: JobDefinition["maintenance"];
   config: JobConfig;
   remoteAllowPaths?: readonly string[];
 }
@@ -110,21 +115,27 @@ interface Ran {
 /** A fleet on a fake clock whose runs are recorded and end in `result`. */
 async function harness(
   answers: (PollResult<JobConfig> | Error)[],
-  opts: { result?: RunResult; stateDir?: string; heartbeats?: HeartbeatSink } = {},
+  opts: {
+    result?: RunResult;
+    stateDir?: string;
+    repositoryLines?: string[];
+    start?: number;
+    heartbeats?: HeartbeatSink;
+  } = {},
 ) {
   const dir = await Deno.makeTempDir({ prefix: "cairn-fleet-" });
-  const boot = bootConfig(opts.stateDir ?? join(dir, "state"));
+  const boot = bootConfig(opts.stateDir ?? join(dir, "state"), opts.repositoryLines);
   const ran: Ran[] = [];
   const logs: string[] = [];
   const source = fakeSource(answers);
   const reports = fakeReports();
-  const clock = new FakeClock(START);
+  const clock = new FakeClock(opts.start ?? START);
   const fleet = new Fleet({
     boot,
     env: {},
     log: (line) => logs.push(line),
     runJob: (config, job: JobDefinition, { remoteAllowPaths }) => {
-      ran.push({ job: job.name, config, remoteAllowPaths });
+      ran.push({ job: job.name, maintenance: job.maintenance, config, remoteAllowPaths });
       return Promise.resolve(
         opts.result ?? { result: "success", snapshot: SNAPSHOT, files: 3, bytesAdded: 10 },
       );
@@ -231,6 +242,53 @@ Deno.test("Fleet.once() sends a run's report even when the status file cannot be
     assert(t.logs.some((l) => l.includes('job "www": report sent')), t.logs.join("\n"));
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Fleet.once() runs a repository's scheduled prune and check as jobs, each on its own schedule", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "cairn-fleet-maint-" });
+  const repositoryLines = [
+    "[repository.main.prune]",
+    `schedule = "@weekly"`, // Sundays 00:00, local time
+    `grace = "2h"`,
+    "max_unused = 5",
+    "[repository.main.check]",
+    `schedule = "@daily"`,
+    `read_data_subset = "1/4"`,
+  ];
+  const once = async (start: number) => {
+    await using t = await harness([{ status: "rejected", reason: "none yet" }], {
+      stateDir,
+      repositoryLines,
+      start,
+    });
+    const records = await t.fleet.once(new AbortController().signal);
+    return { records, ran: t.ran };
+  };
+  try {
+    // Never ran: everything is due, the backup first, then the repository's tasks.
+    const first = await once(START);
+    assertEquals(first.ran.map((r) => [r.job, r.maintenance]), [
+      ["local", undefined],
+      ["main.prune", { task: "prune", graceMs: 2 * 3600_000, maxUnusedFraction: 0.05 }],
+      ["main.check", { task: "check", readDataSubset: "1/4" }],
+    ]);
+    // They run with the repository of the bootstrap file, like its jobs.
+    assertEquals(first.ran[1].config, first.ran[0].config);
+    const status = await new StatusStore(stateDir).readAll(["main.prune", "main.check"]);
+    assertEquals(status.map((s) => s.result), ["success", "success"]);
+    assert(status.every((s) => s.nextRun !== undefined), JSON.stringify(status));
+
+    // The same day: nothing is due again.
+    assertEquals((await once(START + 3600_000)).ran, []);
+    // START is a Wednesday noon (UTC; the same local day in any time zone from -11 to +11 h):
+    // a day later the daily check and backup are due, the weekly prune not before Sunday.
+    const nextDay = START + 24 * 3600_000;
+    assertEquals((await once(nextDay)).ran.map((r) => r.job), ["local", "main.check"]);
+    const sunday = START + 4 * 24 * 3600_000;
+    assertEquals((await once(sunday)).ran.map((r) => r.job), ["local", "main.prune", "main.check"]);
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
   }
 });
 

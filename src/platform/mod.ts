@@ -8,8 +8,12 @@
  */
 import * as linux from "./_linux.ts";
 import { OsError } from "./os_error.ts";
+import { denoError } from "./byte_fs.ts";
 
 export { OsError };
+export { isByteName, nameBytes, nameOfBytes, showName } from "./byte_names.ts";
+/** Deno's file calls for paths that may hold a name that is not UTF-8 (see byte_fs.ts). */
+export * as byteFs from "./byte_fs.ts";
 
 /** Is the process root (so setting owners and making device nodes can work)? */
 export function isRoot(): boolean {
@@ -181,25 +185,6 @@ function statOf(path: string, follow: boolean): FileStat {
     atimeNs: timeNs(st.atime.sec, st.atime.nsec),
     ctimeNs: timeNs(st.ctime.sec, st.ctime.nsec),
   };
-}
-
-/** The Deno error class a caller of `Deno.lstatSync` branches on, for a failed libc call. */
-function denoError(err: unknown): unknown {
-  if (!(err instanceof OsError)) return err;
-  const message = err.message;
-  switch (err.errno) {
-    case linux.ENOENT:
-      return new Deno.errors.NotFound(message);
-    case linux.EACCES:
-    case linux.EPERM:
-      return new Deno.errors.PermissionDenied(message);
-    case linux.ENOTDIR:
-      return new Deno.errors.NotADirectory(message);
-    case linux.ELOOP:
-      return new Deno.errors.FilesystemLoop(message);
-    default:
-      return err;
-  }
 }
 
 /** Is every byte of `bytes` zero? Most data answers at its first byte. */
