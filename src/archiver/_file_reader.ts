@@ -1,5 +1,5 @@
 import type { Chunker } from "../chunker/mod.ts";
-import { type HoleMap, openHoleMap } from "../platform/mod.ts";
+import { byteFs, type HoleMap, openHoleMap } from "../platform/mod.ts";
 
 /** Below this size a file's holes are read as zeros: finding them would cost more. */
 const HOLE_MIN = 64 * 1024;
@@ -38,7 +38,7 @@ export function chunkFile(
   onRead?: (bytes: Uint8Array) => void,
   watch?: ReadWatch,
 ): number | Promise<number> {
-  const file = Deno.openSync(path, { read: true });
+  const file = byteFs.openSync(path, { read: true });
   let before: Deno.FileInfo | undefined;
   let holes: HoleMap | null = null;
   try {
@@ -209,7 +209,7 @@ export function readFile(
   buf: Uint8Array,
   onRead: (bytes: Uint8Array) => void,
 ): number {
-  const file = Deno.openSync(path, { read: true });
+  const file = byteFs.openSync(path, { read: true });
   try {
     let total = 0;
     for (;;) {

@@ -8,8 +8,12 @@
  */
 import * as linux from "./_linux.ts";
 import { OsError } from "./os_error.ts";
+import { denoError } from "./byte_fs.ts";
 
 export { OsError };
+export { isByteName, nameBytes, nameOfBytes, showName } from "./byte_names.ts";
+/** Deno's file calls for paths that may hold a name that is not UTF-8 (see byte_fs.ts). */
+export * as byteFs from "./byte_fs.ts";
 
 /** Is the process root (so setting owners and making device nodes can work)? */
 export function isRoot(): boolean {
@@ -183,25 +187,6 @@ function statOf(path: string, follow: boolean): FileStat {
   };
 }
 
-/** The Deno error class a caller of `Deno.lstatSync` branches on, for a failed libc call. */
-function denoError(err: unknown): unknown {
-  if (!(err instanceof OsError)) return err;
-  const message = err.message;
-  switch (err.errno) {
-    case linux.ENOENT:
-      return new Deno.errors.NotFound(message);
-    case linux.EACCES:
-    case linux.EPERM:
-      return new Deno.errors.PermissionDenied(message);
-    case linux.ENOTDIR:
-      return new Deno.errors.NotADirectory(message);
-    case linux.ELOOP:
-      return new Deno.errors.FilesystemLoop(message);
-    default:
-      return err;
-  }
-}
-
 /** Is every byte of `bytes` zero? Most data answers at its first byte. */
 export function allZero(bytes: Uint8Array): boolean {
   const head = Math.min(bytes.length, (4 - (bytes.byteOffset % 4)) % 4);
@@ -238,7 +223,7 @@ export function openHoleMap(
   if (!supported || same.ino === null) return null;
   let fd: number;
   try {
-    fd = linux.openRead(path);
+    fd = linux.open(path, linux.O_RDONLY | linux.O_NONBLOCK | linux.O_NOFOLLOW, 0);
   } catch {
     return null;
   }
@@ -247,7 +232,7 @@ export function openHoleMap(
     const st = linux.statx("", false, fd);
     if (st.ino !== same.ino || st.dev !== same.dev) throw new Error("replaced");
   } catch {
-    linux.closeFd(fd);
+    linux.close(fd);
     return null;
   }
   return {
@@ -256,7 +241,7 @@ export function openHoleMap(
       const r = linux.seekDataOrHole(fd, offset, false, path);
       return r < 0 ? offset : r;
     },
-    close: () => linux.closeFd(fd),
+    close: () => linux.close(fd),
   };
 }
 

@@ -1,11 +1,16 @@
 import { assertEquals, assertThrows } from "../testing/asserts.ts";
 import {
+  byteFs,
+  isByteName,
   lstat,
+  nameBytes,
+  nameOfBytes,
   openHoleMap,
   OsError,
   readXattrs,
   setLinkTimes,
   setTimes,
+  showName,
   stat,
   supported,
   timeNs,
@@ -182,5 +187,67 @@ Deno.test({
     Deno.renameSync(`${dir}/other`, path);
     assertEquals(openHoleMap(path, info), null);
     Deno.removeSync(dir, { recursive: true });
+  },
+});
+
+Deno.test("byte names: every byte string survives nameOfBytes and nameBytes, UTF-8 as its text", () => {
+  const cases = [
+    [0x63, 0x61, 0x66, 0xe9],
+    [0xff],
+    [0xc3, 0xa9], // é in UTF-8
+    [0xed, 0xb2, 0x80], // a UTF-8 surrogate: invalid
+    [0xf0, 0x9f, 0x82, 0x80, 0xff], // U+1F080 (its low surrogate is DC80) then 0xFF
+    [0xe2, 0x82], // a cut sequence
+    [0xc0, 0xaf], // overlong /
+  ];
+  for (const c of cases) {
+    const bytes = new Uint8Array(c);
+    const name = nameOfBytes(bytes);
+    assertEquals(nameBytes(name), bytes, name);
+    let utf8 = true;
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      utf8 = false;
+    }
+    assertEquals(isByteName(name), !utf8, `${c}`);
+  }
+  assertEquals(nameOfBytes(new Uint8Array([0xc3, 0xa9])), "é");
+  assertEquals(showName(nameOfBytes(new Uint8Array([0x63, 0xe9, 0xff]))), "c\\xE9\\xFF");
+  assertEquals(showName("caf\u00e9 \u{1F080}"), "caf\u00e9 \u{1F080}");
+});
+
+Deno.test({
+  name: "byteFs: a name that is not UTF-8 is listed, made, read, linked and removed by its bytes",
+  ignore: !supported,
+  fn() {
+    const dir = Deno.makeTempDirSync();
+    const name = nameOfBytes(new Uint8Array([0x78, 0xe9, 0xff]));
+    const path = `${dir}/${name}`;
+    const f = byteFs.openSync(path, { write: true, createNew: true, mode: 0o640 });
+    f.writeSync(new TextEncoder().encode("data"));
+    f.close();
+    assertThrows(
+      () => byteFs.openSync(path, { write: true, createNew: true }),
+      Deno.errors.AlreadyExists,
+    );
+    byteFs.mkdirSync(`${path}.d`, { mode: 0o700 });
+    byteFs.symlinkSync(name, `${path}.l`);
+    byteFs.linkSync(path, `${path}.h`);
+    assertEquals(byteFs.readDirNames(dir), [name, `${name}.d`, `${name}.h`, `${name}.l`]);
+    assertEquals(byteFs.readLinkSync(`${path}.l`), name);
+    assertEquals(byteFs.lstatSync(path).mode! & 0o777, 0o640);
+    assertEquals(byteFs.lstatSync(`${path}.h`).nlink, 2);
+    const r = byteFs.openSync(`${path}.h`, { read: true });
+    const buf = new Uint8Array(8);
+    assertEquals(new TextDecoder().decode(buf.subarray(0, r.readSync(buf)!)), "data");
+    r.close();
+    // What the shell sees is the exact bytes.
+    const ls = new Deno.Command("ls", { args: [dir], stdout: "piped" }).outputSync().stdout;
+    assertEquals(ls.subarray(0, 4), new Uint8Array([0x78, 0xe9, 0xff, 0x0a]));
+    assertThrows(() => byteFs.lstatSync(`${path}.missing`), Deno.errors.NotFound);
+    for (const n of ["", ".d", ".h", ".l"]) byteFs.removeSync(`${path}${n}`);
+    assertEquals(byteFs.readDirNames(dir), []);
+    Deno.removeSync(dir);
   },
 });
