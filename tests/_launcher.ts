@@ -127,3 +127,10 @@ export const UNPRIVILEGED: string[] | undefined = await (async () => {
     return undefined;
   }
 })();
+
+/** `n` random bytes (crypto.getRandomValues gives at most 64 KiB a call). */
+export function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let at = 0; at < n; at += 65536) crypto.getRandomValues(out.subarray(at, at + 65536));
+  return out;
+}

@@ -6,7 +6,7 @@
  * @module
  */
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+import { cairn, lastJson, makeRepo, randomBytes } from "./_launcher.ts";
 
 /** Every file of the repository, by path. */
 async function repoFiles(repo: string): Promise<string[]> {
@@ -19,12 +19,6 @@ async function repoFiles(repo: string): Promise<string[]> {
   };
   await walk(repo, "");
   return out.sort();
-}
-
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let at = 0; at < n; at += 65536) crypto.getRandomValues(out.subarray(at, at + 65536));
-  return out;
 }
 
 interface PruneJson {

@@ -28,9 +28,13 @@ function run(cmd: string, ...args: string[]): string {
 const TOOLS = ["setfattr", "setfacl", "setcap", "rsync", "getfacl"].every(has);
 const MIB = 1024 * 1024;
 
-/** rsync's list of what differs between two trees (owner, mode, times, ACLs, xattrs, links). */
-function differences(from: string, to: string): string[] {
-  return run("rsync", "-aHAX", "--dry-run", "--itemize-changes", `${from}/`, `${to}/`)
+/**
+ * rsync's list of what differs between two trees (owner, mode, times, ACLs,
+ * xattrs, links; with `checksum`, contents too).
+ */
+function differences(from: string, to: string, checksum = false): string[] {
+  const flags = checksum ? "-aHAXc" : "-aHAX";
+  return run("rsync", flags, "--dry-run", "--itemize-changes", `${from}/`, `${to}/`)
     .split("\n").filter((l) => l !== "");
 }
 
@@ -194,6 +198,50 @@ Deno.test({
       readXattrs(`${out}${src}/t.txt`).map((x) => x.name),
       ["user.note"],
     );
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(src, { recursive: true });
+  },
+});
+
+/**
+ * A tree whose names hold bytes that are not UTF-8 (0xE9 as Latin-1 writes
+ * é, and 0xFF): files, a directory, a symlink (its target such a name too),
+ * a hard link, an xattr. Deno cannot make such names; the shell can.
+ */
+async function byteNamesSource(): Promise<string> {
+  const src = await Deno.makeTempDir({ prefix: "cairn-names-" });
+  run(
+    "sh",
+    "-c",
+    `cd "$1" && e=$(printf '\\351') && f=$(printf '\\377') &&
+    printf 'caf\\n' > "caf$e" && printf 'ff\\n' > "x$f" && mkdir "d$e$f" &&
+    printf 'in\\n' > "d$e$f/inner$e" && ln -s "caf$e" "link$f" && ln "x$f" "d$e$f/hard$e" &&
+    printf 'plain\\n' > 'caf\\xE9' && setfattr -n user.n -v "$e" "caf$e" &&
+    touch -h -d '2001-02-03 04:05:06.5' "link$f" "d$e$f"`,
+    "sh",
+    src,
+  );
+  return src;
+}
+
+Deno.test({
+  name: "backup and restore keep names that are not UTF-8 byte for byte",
+  ignore: !supported || !TOOLS,
+  async fn() {
+    const { dir, env } = await makeRepo();
+    const src = await byteNamesSource();
+    const b = await cairn(["backup", src, "--json"], { env });
+    assertEquals(b.code, 0, b.stderr);
+    const out = `${dir}/out`;
+    const r = await cairn(["restore", "latest", "--target", out], { env });
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stderr, "");
+    assertEquals(differences(src, `${out}${src}`, true), []);
+    // Once more into the same place: every entry is found and replaced by its bytes.
+    const again = await cairn(["restore", "latest", "--target", out, "--delete"], { env });
+    assertEquals(again.code, 0, again.stderr);
+    assertEquals(differences(src, `${out}${src}`, true), []);
+    assertEquals(differences(`${out}${src}`, src, true), [], "nothing extra restored");
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(src, { recursive: true });
   },

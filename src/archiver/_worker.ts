@@ -8,9 +8,19 @@
 import { Chunker, gearTable } from "../chunker/mod.ts";
 import { keyedId, toHex } from "../crypto/mod.ts";
 import { IdTable, type PackInfo, type PackStore, PackWriter } from "../repo/mod.ts";
-import { chunkFileStable, readFile, type StableRead } from "./_file_reader.ts";
+import { type Backpressure, chunkFileStable, readFile, type StableRead } from "./_file_reader.ts";
 import type { MirrorFileWrite, MirrorWriterModule } from "./mirror_sink.ts";
-import type { FileJob, FileResult, FromWorker, InitMessage, ToWorker } from "./_protocol.ts";
+import { BatchWindow, ChunkBatcher, isZeroChunk } from "./_chunk_batches.ts";
+import { ClaimTable } from "./_claims.ts";
+import type {
+  ChunksMessage,
+  FileJob,
+  FileResult,
+  FromWorker,
+  InitMessage,
+  SplitEnd,
+  ToWorker,
+} from "./_protocol.ts";
 
 let state: {
   chunker: Chunker;
@@ -18,7 +28,11 @@ let state: {
   idKey: Uint8Array;
   known: Uint8Array;
   stored: IdTable;
+  claims: ClaimTable;
   packer: PackWriter;
+  splitFrom: number;
+  /** Batches of this worker's split files in flight. */
+  window: BatchWindow;
   /** The mirror's writer module, imported at init when the backup has a mirror. */
   mirror?: MirrorWriterModule;
 } | undefined;
@@ -54,19 +68,55 @@ const zeroIds = new Map<number, Uint8Array>();
 
 /** A chunk's keyed id; an all-zero chunk's is hashed once per length. */
 function chunkId(key: Uint8Array, chunk: Uint8Array): Uint8Array {
-  const n = chunk.length;
-  if (n < 65536 || chunk[0] !== 0 || chunk[n - 1] !== 0 || chunk[n >> 1] !== 0) {
-    return keyedId(key, chunk);
-  }
-  const head = (4 - (chunk.byteOffset & 3)) & 3;
-  for (let i = 0; i < head; i++) if (chunk[i] !== 0) return keyedId(key, chunk);
-  const words = new Uint32Array(chunk.buffer, chunk.byteOffset + head, (n - head) >> 2);
-  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return keyedId(key, chunk);
-  for (let i = head + words.length * 4; i < n; i++) if (chunk[i] !== 0) return keyedId(key, chunk);
-  let id = zeroIds.get(n);
-  if (!id) zeroIds.set(n, id = keyedId(key, chunk));
+  return isZeroChunk(chunk) ? zeroChunkId(key, chunk.length) : keyedId(key, chunk);
+}
+
+function zeroChunkId(key: Uint8Array, length: number): Uint8Array {
+  let id = zeroIds.get(length);
+  if (!id) zeroIds.set(length, id = keyedId(key, new Uint8Array(length)));
   return id;
 }
+
+/**
+ * Is the blob `raw` for this worker to store? Not if the repository had it
+ * when the backup began, or this worker or another one already took it.
+ */
+function isNew(raw: Uint8Array): boolean {
+  const s = state!;
+  if (s.stored.find(raw) !== -1 || isKnown(s.known, raw)) return false;
+  if (s.claims.claim(raw) === false) return false;
+  s.stored.add(raw);
+  return true;
+}
+
+/**
+ * A batch of another thread's split file: hashes each chunk and packs the
+ * new ones, then answers with the ids, in order. Waits first while two
+ * packs wait to be written, so that the reading thread, which waits for
+ * the answer, cannot fill memory.
+ */
+async function saveChunks(m: ChunksMessage): Promise<void> {
+  const s = state!;
+  const ids: string[] = [];
+  for (const c of m.chunks) {
+    const raw = typeof c === "number" ? zeroChunkId(s.idKey, c) : keyedId(s.idKey, c);
+    const id = toHex(raw);
+    ids.push(id);
+    if (isNew(raw)) s.packer.add("data", id, typeof c === "number" ? new Uint8Array(c) : c);
+  }
+  if (s.packer.backlog > 1) await s.packer.drain();
+  post({
+    type: "chunked",
+    from: m.from!,
+    split: m.split,
+    attempt: m.attempt,
+    seq: m.seq,
+    ids,
+  });
+}
+
+/** Numbers this worker's split files. */
+let nextSplit = 0;
 
 /** Packs sent to the main thread and not yet acknowledged, by sequence number. */
 const unsaved = new Map<number, () => void>();
@@ -104,6 +154,9 @@ async function init(m: InitMessage) {
     idKey: m.idKey,
     known: new Uint8Array(m.known),
     stored: new IdTable(),
+    claims: new ClaimTable(m.claims),
+    splitFrom: m.splitFrom,
+    window: new BatchWindow(m.splitWindow),
     packer: new PackWriter(mainThreadStore, m.enc, {
       targetSize: m.packSize,
       compressionLevel: m.compression,
@@ -142,12 +195,13 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
       }
     }
     : undefined;
-  const emit = (chunk: Uint8Array) => {
+  // A big file without a mirror copy is split: this worker only cuts it.
+  const split = !job.mirror && job.size >= s.splitFrom ? splitFile() : undefined;
+  const emit = split ? (chunk: Uint8Array) => split.batcher.add(chunk) : (chunk: Uint8Array) => {
     const raw = chunkId(s.idKey, chunk);
     const id = toHex(raw);
     content.push(id);
-    if (s.stored.find(raw) !== -1 || isKnown(s.known, raw)) return;
-    s.stored.add(raw);
+    if (!isNew(raw)) return;
     s.packer.add("data", id, chunk);
     // Pause reading while packs wait to be written, so that a single huge
     // file cannot fill memory (a 4 GiB file peaked at 9.4 GB without this).
@@ -155,7 +209,9 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
   };
   const failed = (err: unknown): FileResult => {
     mirror.writer?.abort();
-    return { ok: false, error: (err as Error).message };
+    const r: FileResult = { ok: false, error: (err as Error).message };
+    if (split) r.split = split.end();
+    return r;
   };
   // A large file (a disk image) tells the main thread how far it is, so
   // progress moves, and can show a percentage, before the file is done.
@@ -173,6 +229,7 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
   const restart = () => {
     posted = 0;
     content.length = 0;
+    split?.batcher.restart();
     if (!mirror.writer) return;
     mirror.writer.abort();
     try {
@@ -198,14 +255,35 @@ function saveFile(job: FileJob): FileResult | Promise<FileResult> {
   } catch (err) {
     return failed(err);
   }
+  if (split) {
+    // The last batch, once there is room for it in the window.
+    const last = (r: StableRead) => afterPause(split.batcher.end(), () => r);
+    read = read instanceof Promise ? read.then(last) : last(read);
+  }
   return read instanceof Promise ? read.then(finish, failed) : finish(read);
 
   function finish(r: StableRead): FileResult {
     const result = finishFile(job, mirror, content, r.size);
     if (r.changed && result.ok) result.changed = true;
     if (reported > 0 && result.ok) result.reported = reported;
+    if (split && result.ok) result.split = split.end();
     return result;
   }
+}
+
+/** A file this worker reads and cuts, sending its chunks to the pool in batches. */
+function splitFile(): { batcher: ChunkBatcher; end(): SplitEnd } {
+  const no = nextSplit++;
+  const batcher = new ChunkBatcher(state!.window, (batch, transfer) => {
+    const m: FromWorker = { type: "chunks", split: no, ...batch };
+    self.postMessage(m, transfer);
+  });
+  return { batcher, end: () => ({ no, ...batcher.sent }) };
+}
+
+/** `f` once the pause `v`, if there is one, is over. */
+function afterPause<R>(v: Backpressure, f: () => R): R | Promise<R> {
+  return v instanceof Promise ? v.then(f) : f();
 }
 
 /**
@@ -334,10 +412,18 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     unsaved.delete(m.seq);
     return;
   }
+  // Nor are a split file's: its reading thread, maybe this one, waits for them.
+  if (m.type === "credit") return state!.window.release();
+  if (m.type === "chunks") {
+    saveChunks(m).catch((err) => post({ type: "fatal", message: (err as Error).message }));
+    return;
+  }
   handling = handling.then(() => handle(m));
 };
 
-async function handle(m: Exclude<ToWorker, { type: "saved" }>): Promise<void> {
+async function handle(
+  m: Exclude<ToWorker, { type: "saved" | "credit" | "chunks" }>,
+): Promise<void> {
   try {
     if (m.type === "init") await init(m);
     else if (m.type === "files") {

@@ -40,9 +40,11 @@ import {
   parentFile,
 } from "./mirror_sink.ts";
 import {
+  byteFs,
   type FileStat,
   lstat as lstatNs,
   nsTimes as NS_TIMES,
+  stat as statNs,
   supported as xattrsSupported,
 } from "../platform/mod.ts";
 import { FileSaverPool } from "./file_saver_pool.ts";
@@ -99,6 +101,11 @@ export interface BackupOptions {
   parent?: SnapshotWithId;
   /** Worker threads reading files; default: one per core. */
   workers?: number;
+  /**
+   * Files of at least this many bytes are read and cut by one worker and
+   * hashed and packed by all (default: 32 MiB, never with one worker).
+   */
+  splitFrom?: number;
   signal?: AbortSignal;
   /** Called for each entry that cannot be backed up. */
   onError?: (e: WalkError) => void;
@@ -254,8 +261,6 @@ export class Archiver {
   /** Lists directories ahead of the walk in a worker; see {@link DirLister}. */
   #lister: DirLister | undefined;
   #guard: SnapshotGuard | undefined;
-  /** The data pack writer of a stream backup, which chunks on this thread. */
-  #streamData: PackWriter | undefined;
 
   /**
    * The parent's times and this run's differ in precision (one of them had
@@ -422,7 +427,11 @@ export class Archiver {
         // The signal lets a remote backend give up an upload on an interrupt.
         await repo.backend.save("data", pack.name, bytes, { signal: opts.signal });
         this.#onPack(pack);
-      }, { signal: opts.signal, onRead: (n) => (this.progress.bytesRead += n) });
+      }, {
+        signal: opts.signal,
+        onRead: (n) => (this.progress.bytesRead += n),
+        splitFrom: opts.splitFrom,
+      });
     }
     return this.#poolInstance;
   }
@@ -489,7 +498,6 @@ export class Archiver {
    */
   async #stop(): Promise<void> {
     await this.#poolInstance?.close();
-    await this.#streamData?.drain().catch(() => {});
     await this.#trees?.drain().catch(() => {});
     await this.#flushIndex().catch(() => {});
   }
@@ -646,37 +654,31 @@ export class Archiver {
   }
 
   /**
-   * A stream as the root tree's only file. It is chunked on this thread: a
-   * stream comes in one piece at a time, so workers would only add copies.
+   * A stream as the root tree's only file. It is cut on this thread, which
+   * receives it, and its chunks are hashed and packed by the workers.
    */
   async #saveStream(src: StreamSource): Promise<string> {
     const { repo } = this;
     const params = repo.config.chunker;
     const chunker = new Chunker(gearTable(repo.master.chunker), params);
-    const data = this.#streamData = repo.newPackWriter((p) => this.#onPack(p));
-    const content: string[] = [];
-    const stored = new Set<string>();
+    const saver = this.#pool.stream();
     const reader = src.stream.getReader();
     this.progress.files = 1;
     this.progress.currentPath = sep + src.name;
     let size: number;
+    let content: string[];
     try {
       size = await chunkStream(reader, new Uint8Array(params.max), chunker, (chunk) => {
         this.opts.signal?.throwIfAborted();
-        const id = toHex(keyedId(repo.master.id, chunk));
-        content.push(id);
-        if (stored.has(id) || repo.index.has(id)) return;
-        stored.add(id);
-        data.add("data", id, chunk);
-        if (data.backlog > 1) return data.drain();
+        return saver.add(chunk);
       }, (n) => (this.progress.bytesRead = n));
+      content = await saver.end();
     } catch (err) {
       await reader.cancel().catch(() => {});
       throw err;
     } finally {
       reader.releaseLock();
     }
-    await data.flush();
     await src.finished?.();
     this.#counts.new++;
     const now = dateToNs(new Date());
@@ -745,7 +747,7 @@ export class Archiver {
     if (!mirror) return undefined;
     let info: Deno.FileInfo;
     try {
-      info = Deno.statSync(path); // as the tree records it: the directory a link leads to
+      info = statNs(path); // as the tree records it: the directory a link leads to
     } catch {
       return undefined; // reported when its entries are saved
     }
@@ -800,7 +802,7 @@ export class Archiver {
         );
       case "symlink":
         try {
-          node.target = Deno.readLinkSync(path);
+          node.target = byteFs.readLinkSync(path);
         } catch (err) {
           this.#error(path, (err as Error).message);
           return done(null);

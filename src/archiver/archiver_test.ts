@@ -11,6 +11,7 @@ import {
   Repository,
   saveIndexFile,
 } from "../repo/mod.ts";
+import { concatBytes } from "../fs/mod.ts";
 import { rawNode } from "../testing/raw_node.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../testing/asserts.ts";
 import { type ArchiverRepo, backup, INDEX_POLICY } from "./archiver.ts";
@@ -554,4 +555,123 @@ Deno.test("an interrupted backup stops its workers, indexes the packs it stored,
   assert(after.index.size >= 2, "the packs saved before the stop are indexed");
   assertEquals(await verify(s.repoDir, s.files), 0);
   await Deno.remove(s.dir, { recursive: true });
+});
+
+/** The blob ids of the snapshot's file `name` in `src`. */
+async function contentOf(repo: Repository, tree: string, src: string, name: string) {
+  return (await sourceNodes(repo, tree, src)).get(name)!.content!;
+}
+
+/**
+ * A big file's bytes: random runs, a run of zeros (cut into equal all-zero
+ * chunks) and a run repeated further on, so that two workers hashing
+ * different parts of the file meet the same chunks.
+ */
+function bigFile(): Uint8Array {
+  const part = pseudoRandom(5 * 1024 * 1024, 11);
+  const data = new Uint8Array(20 * 1024 * 1024);
+  data.set(part, 0);
+  data.set(pseudoRandom(4 * 1024 * 1024, 12), 7 * 1024 * 1024); // zeros before it
+  data.set(part, 12 * 1024 * 1024);
+  data.set(pseudoRandom(3 * 1024 * 1024, 13), 17 * 1024 * 1024);
+  return data;
+}
+
+const SMALL_CHUNKS = { chunker: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 } };
+
+Deno.test("a big file split over two workers has the blobs of the one-worker path, each stored once", async () => {
+  const { repo, src } = await newRepo(SMALL_CHUNKS);
+  await Deno.writeFile(`${src}/disk.img`, bigFile());
+  await Deno.writeFile(`${src}/small.txt`, utf8("beside it\n"));
+  const split = await backup(repo, { paths: [src], host: "h", workers: 2, splitFrom: 1024 });
+  const ids = await contentOf(repo, split.snapshot.tree, src, "disk.img");
+  assert(ids.length > 200, `expected many chunks (several batches), got ${ids.length}`);
+  assert(new Set(ids).size < ids.length - 40, "the zeros and the repeated run share chunks");
+  assertEquals(split.summary.data_blobs, new Set(ids).size + 1, "each blob stored once");
+  // The one-worker path, without a parent, reads and hashes the file itself.
+  const one = await backup(repo, { paths: [src], host: "h", workers: 1, parent: undefined });
+  assertEquals(one.summary.data_blobs, 0);
+  assertEquals(await contentOf(repo, one.snapshot.tree, src, "disk.img"), ids);
+  assertEquals(
+    await sourceNodes(repo, one.snapshot.tree, src),
+    await sourceNodes(repo, split.snapshot.tree, src),
+    "the same nodes",
+  );
+  assertEquals((await checkRepository(await Repository.open(repo.backend, "pw"))).errors, []);
+});
+
+Deno.test("a stream cut on the main thread and packed by the workers has the blobs of the file", async () => {
+  const { repo, src } = await newRepo(SMALL_CHUNKS);
+  const data = bigFile();
+  await Deno.writeFile(`${src}/s.bin`, data);
+  const file = await backup(repo, { paths: [src], host: "h", workers: 1 });
+  const want = await contentOf(repo, file.snapshot.tree, src, "s.bin");
+  // Odd-sized pieces, as a pipe delivers them.
+  const pieces: Uint8Array[] = [];
+  for (let at = 0, n = 1; at < data.length; at += n, n = (n * 7 + 12345) % 3_000_000 + 1) {
+    pieces.push(data.slice(at, at + n));
+  }
+  const stream = { name: "s.bin", stream: ReadableStream.from(pieces) };
+  const r = await backup(repo, { paths: [], host: "h", workers: 2, stream });
+  assertEquals(r.summary.data_blobs, 0, "every chunk was already stored by the file's backup");
+  const tree = await repo.loadTree(r.snapshot.tree);
+  assertEquals(tree.nodes.map((n) => [n.name, n.size]), [["s.bin", data.length]]);
+  assertEquals(tree.nodes[0].content, want);
+  // And into an empty repository: each blob once, and the bytes come back.
+  const other = await newRepo(SMALL_CHUNKS);
+  const fresh = await backup(other.repo, {
+    paths: [],
+    host: "h",
+    workers: 2,
+    stream: { name: "s.bin", stream: ReadableStream.from(pieces) },
+  });
+  const ids = (await other.repo.loadTree(fresh.snapshot.tree)).nodes[0].content!;
+  assertEquals(fresh.summary.data_blobs, new Set(ids).size);
+  const parts = await Promise.all(ids.map((id) => other.repo.loadBlob("data", id)));
+  assertEquals(concatBytes(parts), data);
+});
+
+Deno.test("a split big file changed during its read is read again; changed twice, stored as read and reported", async () => {
+  const { repo, src } = await newRepo(SMALL_CHUNKS);
+  const path = `${src}/disk.img`;
+  await Deno.writeFile(path, bigFile());
+  const run = async (hook: string) => {
+    const errors: string[] = [];
+    Deno.env.set("CAIRN_TEST_CHANGE_DURING_READ", hook);
+    try {
+      const r = await backup(repo, {
+        paths: [src],
+        host: "h",
+        workers: 2,
+        splitFrom: 1024,
+        onError: (e) => errors.push(e.message),
+      });
+      return { r, errors };
+    } finally {
+      Deno.env.delete("CAIRN_TEST_CHANGE_DURING_READ");
+    }
+  };
+  const once = await run("disk.img:1");
+  assertEquals(once.errors, []);
+  const oneWorker = async () => {
+    const r = await backup(repo, { paths: [src], host: "h", workers: 1, parent: undefined });
+    return contentOf(repo, r.snapshot.tree, src, "disk.img");
+  };
+  const grown = Deno.statSync(path).size;
+  assertEquals(grown, 20 * 1024 * 1024 + 1, "the hook appended a byte during the first read");
+  const nodeOnce = (await sourceNodes(repo, once.r.snapshot.tree, src)).get("disk.img")!;
+  assertEquals(nodeOnce.size, grown);
+  assertEquals(nodeOnce.content, await oneWorker(), "stored as the second read saw it");
+  const twice = await run("disk.img");
+  assertEquals(twice.errors.length, 1, twice.errors.join("\n"));
+  assertStringIncludes(twice.errors[0], "changed while it was read");
+  const nodeTwice = (await sourceNodes(repo, twice.r.snapshot.tree, src)).get("disk.img")!;
+  // Each read appended a byte; what was stored is what the second read saw.
+  assertEquals(Deno.statSync(path).size, grown + 2);
+  assert(nodeTwice.size! > grown, `stored ${nodeTwice.size} bytes, not the second read's`);
+  const ids = nodeTwice.content!;
+  const parts = await Promise.all(ids.map((id) => repo.loadBlob("data", id)));
+  const got = concatBytes(parts);
+  assertEquals(got, Deno.readFileSync(path).subarray(0, nodeTwice.size));
+  assertEquals((await checkRepository(await Repository.open(repo.backend, "pw"))).errors, []);
 });

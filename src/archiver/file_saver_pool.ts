@@ -1,5 +1,16 @@
 import type { PackInfo } from "../repo/mod.ts";
-import type { FileJob, FileResult, FromWorker, InitMessage } from "./_protocol.ts";
+import type { Backpressure } from "./_file_reader.ts";
+import { BatchWindow, ChunkBatcher } from "./_chunk_batches.ts";
+import { ClaimTable } from "./_claims.ts";
+import type {
+  ChunkedMessage,
+  ChunksMessage,
+  FileJob,
+  FileResult,
+  FromWorker,
+  InitMessage,
+  SplitEnd,
+} from "./_protocol.ts";
 
 interface Queued {
   job: FileJob;
@@ -9,8 +20,33 @@ interface Queued {
 
 interface WorkerSlot {
   worker: Worker;
+  index: number;
   batches: number;
+  /** Batches of split files' chunks sent to this worker and not answered. */
+  chunkBatches: number;
   flushed?: () => void;
+}
+
+/** A split file's (or a stream's) batches, as the pool has seen them. */
+interface Split {
+  /** The latest attempt a batch came from; only its ids are kept. */
+  attempt: number;
+  /** The ids of each batch of that attempt, by seq. */
+  ids: string[][];
+  /** Batches sent to a worker and not answered (of any attempt). */
+  outstanding: number;
+  settle?: () => void;
+}
+
+/** The inputs the pool's workers need besides what it adds (claims, split sizes). */
+export type PoolInit = Omit<InitMessage, "claims" | "splitFrom" | "splitWindow">;
+
+/** The one thread that cuts a stream on the main thread, as {@link FileSaverPool.stream} gives it. */
+export interface StreamSaver {
+  /** Adds the stream's next chunk (copied); a promise asks the caller to wait. */
+  add(chunk: Uint8Array): Backpressure;
+  /** Once every chunk has been added: the stream's blob ids, in order, once all are packed. */
+  end(): Promise<string[]>;
 }
 
 /** Files per batch message, and the bytes after which a batch is closed early. */
@@ -18,6 +54,17 @@ const BATCH_FILES = 64;
 const BATCH_BYTES = 4 * 1024 * 1024;
 /** Batches each worker may have in flight, so none idles between messages. */
 const BATCHES_PER_WORKER = 2;
+/**
+ * Files of at least this many bytes are split (see ChunkBatcher): below
+ * it, the files of a tree keep the workers busy in parallel anyway.
+ */
+export const SPLIT_FROM = 32 * 1024 * 1024;
+/**
+ * Chunk batches a worker that is not the file's reader is given before
+ * the reader itself gets one: the reader hashes its share only when it
+ * waits for room in its window, so the others are kept busy first.
+ */
+const HELPER_QUEUE = 2;
 
 /**
  * Stores one pack a worker sealed (through the repository's backend) and
@@ -46,6 +93,12 @@ export class FileSaverPool {
   #failure: Error | undefined;
   /** Pack saves under way; {@link close} waits for them. */
   #saving = new Set<Promise<void>>();
+  /** Split files and streams with batches, by `${reader}:${no}` (reader -1: a stream). */
+  #splits = new Map<string, Split>();
+  /** Waits for splits to settle, rejected by a failure. */
+  #splitWaits = new Set<(err: Error) => void>();
+  #streams = 0;
+  #streamWindow: BatchWindow;
 
   readonly #highWater: number;
   readonly #signal: AbortSignal | undefined;
@@ -58,17 +111,31 @@ export class FileSaverPool {
    */
   constructor(
     size: number,
-    init: InitMessage,
+    init: PoolInit,
     private readonly savePack: SavePack,
-    options: { highWater?: number; signal?: AbortSignal; onRead?: (bytes: number) => void } = {},
+    options: {
+      highWater?: number;
+      signal?: AbortSignal;
+      onRead?: (bytes: number) => void;
+      /** Files of at least this many bytes are split (default {@link SPLIT_FROM}; never with one worker). */
+      splitFrom?: number;
+    } = {},
   ) {
     this.#highWater = options.highWater ?? 2048;
     this.#onRead = options.onRead;
     this.#signal = options.signal;
     this.#signal?.addEventListener("abort", this.#onAbort);
+    const splitWindow = 2 * size + 2;
+    this.#streamWindow = new BatchWindow(splitWindow);
+    const full: InitMessage = {
+      ...init,
+      claims: ClaimTable.create().buffer,
+      splitFrom: options.splitFrom ?? (size > 1 ? SPLIT_FROM : Infinity),
+      splitWindow,
+    };
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL("./_worker.ts", import.meta.url).href, { type: "module" });
-      const slot: WorkerSlot = { worker, batches: 0 };
+      const slot: WorkerSlot = { worker, index: i, batches: 0, chunkBatches: 0 };
       worker.onmessage = (e: MessageEvent<FromWorker>) => this.#onMessage(slot, e.data);
       worker.onerror = (e) => {
         e.preventDefault();
@@ -77,7 +144,7 @@ export class FileSaverPool {
       worker.onmessageerror = () => {
         this.#fail(new Error("file saver worker sent a message that cannot be read"));
       };
-      worker.postMessage(init);
+      worker.postMessage(full);
       this.#slots.push(slot);
     }
   }
@@ -109,6 +176,26 @@ export class FileSaverPool {
     });
     this.#dispatch();
     return p;
+  }
+
+  /**
+   * A stream cut on this thread: its chunks go, in batches, to the workers,
+   * which hash and pack them as they do a split file's.
+   */
+  stream(): StreamSaver {
+    const no = this.#streams++;
+    const key = `-1:${no}`;
+    const batcher = new ChunkBatcher(this.#streamWindow, (batch, transfer) => {
+      if (this.#failure) throw this.#failure;
+      this.#route(key, { type: "chunks", split: no, ...batch }, -1, transfer);
+    });
+    return {
+      add: (chunk) => batcher.add(chunk),
+      end: async () => {
+        await batcher.end();
+        return this.#joinSplit(key, { no, ...batcher.sent });
+      },
+    };
   }
 
   /** Waits for every file, then makes each worker write its last pack, then stops them. */
@@ -174,12 +261,36 @@ export class FileSaverPool {
         }
         this.#inFlight.delete(m.batch);
         slot.batches--;
-        batch.forEach((q, i) => q.resolve(m.results[i]));
-        this.#pending -= batch.length;
+        batch.forEach((q, i) => {
+          const r = m.results[i];
+          if (!r.split) {
+            this.#pending--;
+            return q.resolve(r);
+          }
+          // A split file is saved once the workers have answered all its batches.
+          const split = r.split;
+          delete r.split;
+          this.#joinSplit(`${slot.index}:${split.no}`, split).then(
+            (content) => q.resolve(r.ok ? { ...r, content } : r),
+            q.reject,
+          ).finally(() => {
+            this.#pending--;
+            this.#wake();
+          });
+        });
         this.#dispatch();
         this.#wake();
         break;
       }
+      case "chunks": {
+        const transfer = m.chunks.flatMap((c) => typeof c === "number" ? [] : [c.buffer]);
+        this.#route(`${slot.index}:${m.split}`, m, slot.index, transfer as ArrayBuffer[]);
+        break;
+      }
+      case "chunked":
+        slot.chunkBatches--;
+        this.#chunked(m);
+        break;
       case "pack": {
         const saving = this.savePack(m.pack, m.bytes).then(
           () => {
@@ -202,6 +313,70 @@ export class FileSaverPool {
     }
   }
 
+  /** Sends a batch of the split `key`, read by worker `from` (-1: this thread), to a worker. */
+  #route(key: string, m: ChunksMessage, from: number, transfer: ArrayBuffer[]): void {
+    let split = this.#splits.get(key);
+    if (!split) this.#splits.set(key, split = { attempt: m.attempt, ids: [], outstanding: 0 });
+    if (m.attempt > split.attempt) {
+      split.attempt = m.attempt;
+      split.ids = [];
+    }
+    split.outstanding++;
+    let to: WorkerSlot | undefined;
+    for (const s of this.#slots) {
+      if (s.index !== from && (!to || s.chunkBatches < to.chunkBatches)) to = s;
+    }
+    const reader = this.#slots[from];
+    if (
+      reader && (!to || (to.chunkBatches >= HELPER_QUEUE && reader.chunkBatches < to.chunkBatches))
+    ) {
+      to = reader;
+    }
+    to!.chunkBatches++;
+    to!.worker.postMessage({ ...m, from }, transfer);
+  }
+
+  /** A worker packed a batch: its ids are kept, and its reader may send another. */
+  #chunked(m: ChunkedMessage): void {
+    const key = `${m.from}:${m.split}`;
+    const split = this.#splits.get(key);
+    if (!split) {
+      this.#fail(new Error(`file saver worker answered unknown chunk batch ${key}`));
+      return;
+    }
+    split.outstanding--;
+    if (m.attempt === split.attempt) split.ids[m.seq] = m.ids;
+    if (m.from >= 0) this.#slots[m.from].worker.postMessage({ type: "credit" });
+    else this.#streamWindow.release();
+    if (split.outstanding === 0) split.settle?.();
+  }
+
+  /**
+   * Once every batch of the split `key` has been answered (also those of
+   * attempts given up, so that a blob a worker claimed is packed before the
+   * pool flushes): the blob ids of its last attempt, in order.
+   */
+  async #joinSplit(key: string, end: SplitEnd): Promise<string[]> {
+    const split = this.#splits.get(key);
+    if (split && split.outstanding > 0) {
+      await new Promise<void>((resolve, reject) => {
+        split.settle = () => {
+          this.#splitWaits.delete(reject);
+          resolve();
+        };
+        this.#splitWaits.add(reject);
+      });
+    }
+    this.#splits.delete(key);
+    const ids = split?.attempt === end.attempt ? split.ids : [];
+    const content: string[] = [];
+    for (let seq = 0; seq < end.batches; seq++) {
+      if (!ids[seq]) throw new Error(`chunk batch ${seq} of ${key} was never answered`);
+      for (const id of ids[seq]) content.push(id);
+    }
+    return content;
+  }
+
   #wake(): void {
     if (this.#pending >= this.#highWater && !this.#failure) return;
     const w = this.#waiters;
@@ -217,6 +392,9 @@ export class FileSaverPool {
     this.#inFlight.clear();
     this.#queue = [];
     for (const s of this.#slots) s.flushed?.();
+    for (const reject of this.#splitWaits) reject(err);
+    this.#splitWaits.clear();
+    this.#streamWindow.fail(err);
     this.#terminate();
     this.#wake();
   }

@@ -1,5 +1,5 @@
 import { Logger, logStyleFor } from "./log.ts";
-export { printable } from "../text/mod.ts";
+export { formatBytes, printable } from "../text/mod.ts";
 
 /**
  * Where a command writes: stdout for results, stderr for progress and
@@ -94,15 +94,4 @@ export function memoryOutput(): Output & {
     writeBytes: (b) => Promise.resolve(void bytes.push(b.slice())),
     status: () => {},
   };
-}
-
-/** Human size: 1.5 KiB, 3.2 GiB. */
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${n.toFixed(n < 10 ? 2 : 1)} ${units[i]}`;
 }

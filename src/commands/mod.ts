@@ -22,6 +22,7 @@ import { repairCommand } from "./repair.ts";
 import { tagCommand } from "./tag.ts";
 import { rewriteCommand } from "./rewrite.ts";
 import { copyCommand } from "./copy.ts";
+import { statsCommand } from "./stats.ts";
 import { uiCommand } from "./ui.ts";
 import { JOB_COMMANDS } from "./_fleet_commands.ts";
 import { completionCommand, manCommand } from "./completion.ts";
@@ -45,6 +46,7 @@ export const COMMANDS: readonly Command[] = [
   keyCommand,
   repairCommand,
   rewriteCommand,
+  statsCommand,
   ...JOB_COMMANDS,
   uiCommand,
   completionCommand(() => COMMANDS),

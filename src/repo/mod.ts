@@ -25,3 +25,4 @@ export * from "./adopt_packs.ts";
 export * from "./keys.ts";
 export * from "./file_content.ts";
 export * from "./copy.ts";
+export * from "./stats.ts";
