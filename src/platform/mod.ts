@@ -198,6 +198,53 @@ export function allZero(bytes: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * Where an open file's holes are (SEEK_DATA and SEEK_HOLE on a descriptor
+ * of its own), so a reader can skip them instead of reading their zeros.
+ */
+export interface HoleMap {
+  /** The offset of the first data at or after `offset`, or -1 when only a hole follows. */
+  nextData(offset: number): number;
+  /** The offset of the first hole at or after `offset` (the file's end is one). */
+  nextHole(offset: number): number;
+  close(): void;
+}
+
+/**
+ * A {@link HoleMap} of the file at `path`, or null where holes cannot be
+ * told (not Linux, or the file cannot be opened again, or what `path`
+ * names now is not the inode `same` the caller has open: the caller
+ * reads it all, as before). A file system without holes reports one data run.
+ */
+export function openHoleMap(
+  path: string,
+  same: { ino: number | null; dev: number },
+): HoleMap | null {
+  if (!supported || same.ino === null) return null;
+  let fd: number;
+  try {
+    fd = linux.open(path, linux.O_RDONLY | linux.O_NONBLOCK | linux.O_NOFOLLOW, 0);
+  } catch {
+    return null;
+  }
+  try {
+    // Opened by name a second time: it must be the file the caller has open.
+    const st = linux.statx("", false, fd);
+    if (st.ino !== same.ino || st.dev !== same.dev) throw new Error("replaced");
+  } catch {
+    linux.close(fd);
+    return null;
+  }
+  return {
+    nextData: (offset) => linux.seekDataOrHole(fd, offset, true, path),
+    nextHole: (offset) => {
+      const r = linux.seekDataOrHole(fd, offset, false, path);
+      return r < 0 ? offset : r;
+    },
+    close: () => linux.close(fd),
+  };
+}
+
 /** Holes are made in aligned blocks of this many bytes. */
 const HOLE_BLOCK = 32 * 1024;
 
