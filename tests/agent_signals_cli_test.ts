@@ -100,3 +100,50 @@ Deno.test("cairn agent reloads its file on SIGHUP, keeps its jobs on a bad one, 
   assertStringIncludes(text, "agent stopped");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("cairn agent stops on a SIGTERM sent while it is still starting", async () => {
+  // Such a SIGTERM used to be lost (the daemon then ran on forever and hung a CI run).
+  // No log line marks the window between the signal handler and the scheduler, so
+  // the signal is sent at a spread of moments across the start.
+  const { dir, env } = await makeRepo();
+  try {
+    await Deno.mkdir(`${dir}/src`);
+    await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
+    const config = `${dir}/cairn.toml`;
+    await Deno.writeTextFile(
+      config,
+      [
+        `state_dir = "${dir}/state"`,
+        "[repository.main]",
+        `path = "${env.CAIRN_REPO}"`,
+        `password_file = "${dir}/password"`,
+        "[[job]]",
+        `name = "later"`,
+        `repository = "main"`,
+        `paths = ["${dir}/src"]`,
+        `schedule = "@yearly"`,
+      ].join("\n") + "\n",
+    );
+    // A run that has just been recorded: nothing is due, so only the signal can end the agent.
+    const first = await cairnCommand(["run", "--config", config, "later"]).output();
+    assertEquals(first.code, 0, new TextDecoder().decode(first.stderr));
+    // The window is some 25 ms wide, somewhere in the first second or two.
+    for (let ms = 0; ms <= 1500; ms += 125) {
+      const child = cairnCommand(["agent", "--config", config]).spawn();
+      const log = logOf(child);
+      await new Promise((r) => setTimeout(r, ms));
+      child.kill("SIGTERM");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), 30_000)));
+      const status = await Promise.race([child.status, late]);
+      clearTimeout(timer);
+      if (status === "late") child.kill("SIGKILL");
+      await child.status;
+      await child.stdout.cancel();
+      const text = await log.rest();
+      assertEquals(status === "late", false, `SIGTERM after ${ms} ms: still running\n${text}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

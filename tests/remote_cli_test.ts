@@ -33,6 +33,42 @@ async function startServe(jobsDir: string) {
   };
 }
 
+/** What `cairn serve` keeps of a host's last poll (`reports/{host}.poll.json`). */
+interface SavedPoll {
+  heartbeat?: {
+    received: string;
+    poll_seconds: number;
+    jobs: { job: string; schedule: string; next_runs: string[] }[];
+  };
+}
+
+/** The saved poll, or `{}` while none is written. */
+async function readPoll(path: string): Promise<SavedPoll> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * SIGTERM, then the exit status; a child still running after `ms` is killed
+ * and the test fails, instead of hanging the whole run.
+ */
+async function stopWithin(child: Deno.ChildProcess, ms: number): Promise<Deno.CommandStatus> {
+  child.kill("SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), ms)));
+  const status = await Promise.race([child.status, late]);
+  clearTimeout(timer);
+  if (status === "late") child.kill("SIGKILL");
+  const final = await child.status;
+  await child.stdout.cancel();
+  await child.stderr.cancel();
+  if (status === "late") throw new Error(`still running ${ms} ms after SIGTERM`);
+  return final;
+}
+
 Deno.test("keygen, sign, serve and agent: remote jobs run, their reports and heartbeats arrive", async () => {
   const { dir, env } = await makeRepo();
   const host = Deno.hostname();
@@ -100,6 +136,14 @@ Deno.test("keygen, sign, serve and agent: remote jobs run, their reports and hea
     assertStringIncludes(first.stderr, "remote jobs: accepted version 1");
     assertStringIncludes(first.stderr, `job "www": report sent`);
 
+    // --once sends a heartbeat after its runs too (a host run from a timer), with the
+    // job's schedule and next two planned starts.
+    const afterOnce = await readPoll(`${jobsDir}/reports/${host}.poll.json`);
+    assertEquals(afterOnce.heartbeat?.poll_seconds, 10);
+    const [planned] = afterOnce.heartbeat!.jobs;
+    assertEquals([planned.job, planned.schedule, planned.next_runs.length], ["www", "@yearly", 2]);
+    assert(Date.parse(planned.next_runs[0]) > Date.now(), planned.next_runs[0]);
+
     const snaps = lastJson<{ id: string; job: string; tags: string[] }[]>(
       await cairn(["snapshots", "--json"], { env }),
     );
@@ -124,34 +168,27 @@ Deno.test("keygen, sign, serve and agent: remote jobs run, their reports and hea
     assertEquals([www.job, www.result], ["www", "success"], "remote jobs show in status");
 
     // The daemon sends a heartbeat soon after it starts: its poll interval and each
-    // job's schedule and next two planned starts, which the dashboard shows.
+    // job's schedule and next two planned starts, which the dashboard shows. Only one
+    // received after it started counts (the --once runs above left theirs).
+    const started = Date.now();
     const agent = cairnCommand(["agent", "--config", boot]).spawn();
     try {
-      let saved: { heartbeat?: { poll_seconds: number; jobs: unknown[] } } = {};
-      for (let i = 0; i < 100 && !saved.heartbeat; i++) {
+      let saved: SavedPoll = {};
+      for (let i = 0; i < 150; i++) {
         await new Promise((r) => setTimeout(r, 200));
-        try {
-          saved = JSON.parse(await Deno.readTextFile(`${jobsDir}/reports/${host}.poll.json`));
-        } catch {
-          // Not written yet.
-        }
+        saved = await readPoll(`${jobsDir}/reports/${host}.poll.json`);
+        if (Date.parse(saved.heartbeat?.received ?? "") >= started) break;
       }
+      assert(Date.parse(saved.heartbeat?.received ?? "") >= started, "the daemon's heartbeat");
       assertEquals(saved.heartbeat?.poll_seconds, 10);
-      const [job] = saved.heartbeat!.jobs as {
-        job: string;
-        schedule: string;
-        next_runs: string[];
-      }[];
+      const [job] = saved.heartbeat!.jobs;
       assertEquals([job.job, job.schedule, job.next_runs.length], ["www", "@yearly", 2]);
       assert(Date.parse(job.next_runs[0]) > Date.now(), job.next_runs[0]);
       const page = await (await fetch(`${server.base}/host/${host}`)).text();
       assertStringIncludes(page, "<code>@yearly</code>");
       assertStringIncludes(page, "polls every 10 s");
     } finally {
-      agent.kill("SIGTERM");
-      await agent.status;
-      await agent.stdout.cancel();
-      await agent.stderr.cancel();
+      await stopWithin(agent, 60_000);
     }
   } finally {
     const stopped = await server.stop();

@@ -40,9 +40,11 @@ import {
   parentFile,
 } from "./mirror_sink.ts";
 import {
+  byteFs,
   type FileStat,
   lstat as lstatNs,
   nsTimes as NS_TIMES,
+  stat as statNs,
   supported as xattrsSupported,
 } from "../platform/mod.ts";
 import { FileSaverPool } from "./file_saver_pool.ts";
@@ -745,7 +747,7 @@ export class Archiver {
     if (!mirror) return undefined;
     let info: Deno.FileInfo;
     try {
-      info = Deno.statSync(path); // as the tree records it: the directory a link leads to
+      info = statNs(path); // as the tree records it: the directory a link leads to
     } catch {
       return undefined; // reported when its entries are saved
     }
@@ -800,7 +802,7 @@ export class Archiver {
         );
       case "symlink":
         try {
-          node.target = Deno.readLinkSync(path);
+          node.target = byteFs.readLinkSync(path);
         } catch (err) {
           this.#error(path, (err as Error).message);
           return done(null);

@@ -54,7 +54,8 @@ export const checkCommand: Command = {
       throw new UsageError(`--read-data-subset: ${(err as Error).message}`, { cause: err });
     }
     const readData = ctx.flags["read-data"] === true || readDataSubset !== undefined;
-    const backend = openBackend(repositoryLocation(ctx), { env: ctx.env });
+    // No local cache: check reads what the storage holds.
+    const backend = openBackend(repositoryLocation(ctx), { env: ctx.env, cache: false });
     const { output } = ctx;
     const repo = await openRepositoryForCheck(backend, readPassword(ctx), {
       onWarning: (m) => output.err(`warning: ${printable(m)}`),

@@ -8,8 +8,12 @@
  */
 import * as linux from "./_linux.ts";
 import { OsError } from "./os_error.ts";
+import { denoError } from "./byte_fs.ts";
 
 export { OsError };
+export { isByteName, nameBytes, nameOfBytes, showName } from "./byte_names.ts";
+/** Deno's file calls for paths that may hold a name that is not UTF-8 (see byte_fs.ts). */
+export * as byteFs from "./byte_fs.ts";
 
 /** Is the process root (so setting owners and making device nodes can work)? */
 export function isRoot(): boolean {
@@ -183,25 +187,6 @@ function statOf(path: string, follow: boolean): FileStat {
   };
 }
 
-/** The Deno error class a caller of `Deno.lstatSync` branches on, for a failed libc call. */
-function denoError(err: unknown): unknown {
-  if (!(err instanceof OsError)) return err;
-  const message = err.message;
-  switch (err.errno) {
-    case linux.ENOENT:
-      return new Deno.errors.NotFound(message);
-    case linux.EACCES:
-    case linux.EPERM:
-      return new Deno.errors.PermissionDenied(message);
-    case linux.ENOTDIR:
-      return new Deno.errors.NotADirectory(message);
-    case linux.ELOOP:
-      return new Deno.errors.FilesystemLoop(message);
-    default:
-      return err;
-  }
-}
-
 /** Is every byte of `bytes` zero? Most data answers at its first byte. */
 export function allZero(bytes: Uint8Array): boolean {
   const head = Math.min(bytes.length, (4 - (bytes.byteOffset % 4)) % 4);
@@ -211,6 +196,53 @@ export function allZero(bytes: Uint8Array): boolean {
   for (let i = 0; i < words; i++) if (w[i] !== 0) return false;
   for (let i = head + words * 4; i < bytes.length; i++) if (bytes[i] !== 0) return false;
   return true;
+}
+
+/**
+ * Where an open file's holes are (SEEK_DATA and SEEK_HOLE on a descriptor
+ * of its own), so a reader can skip them instead of reading their zeros.
+ */
+export interface HoleMap {
+  /** The offset of the first data at or after `offset`, or -1 when only a hole follows. */
+  nextData(offset: number): number;
+  /** The offset of the first hole at or after `offset` (the file's end is one). */
+  nextHole(offset: number): number;
+  close(): void;
+}
+
+/**
+ * A {@link HoleMap} of the file at `path`, or null where holes cannot be
+ * told (not Linux, or the file cannot be opened again, or what `path`
+ * names now is not the inode `same` the caller has open: the caller
+ * reads it all, as before). A file system without holes reports one data run.
+ */
+export function openHoleMap(
+  path: string,
+  same: { ino: number | null; dev: number },
+): HoleMap | null {
+  if (!supported || same.ino === null) return null;
+  let fd: number;
+  try {
+    fd = linux.open(path, linux.O_RDONLY | linux.O_NONBLOCK | linux.O_NOFOLLOW, 0);
+  } catch {
+    return null;
+  }
+  try {
+    // Opened by name a second time: it must be the file the caller has open.
+    const st = linux.statx("", false, fd);
+    if (st.ino !== same.ino || st.dev !== same.dev) throw new Error("replaced");
+  } catch {
+    linux.close(fd);
+    return null;
+  }
+  return {
+    nextData: (offset) => linux.seekDataOrHole(fd, offset, true, path),
+    nextHole: (offset) => {
+      const r = linux.seekDataOrHole(fd, offset, false, path);
+      return r < 0 ? offset : r;
+    },
+    close: () => linux.close(fd),
+  };
 }
 
 /** Holes are made in aligned blocks of this many bytes. */

@@ -8,6 +8,7 @@
 import { equalBytes, fromBase64, fromHex, keyedId } from "../crypto/mod.ts";
 import { CorruptError, type NodeXattr } from "../repo/mod.ts";
 import {
+  byteFs,
   OsError,
   setTimes,
   SparseWriter,
@@ -96,7 +97,7 @@ export async function writeRestoredFile(
     file.close();
     if (!ok) {
       try {
-        Deno.removeSync(path);
+        byteFs.removeSync(path);
       } catch { /* best effort: leave no truncated file behind */ }
     }
   }

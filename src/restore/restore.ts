@@ -13,7 +13,13 @@ import {
   WalkBudget,
 } from "../repo/mod.ts";
 import { lstatOrNull } from "../fs/mod.ts";
-import { isRoot, setLinkOwner, setTimes, supported as platformSupported } from "../platform/mod.ts";
+import {
+  byteFs,
+  isRoot,
+  setLinkOwner,
+  setTimes,
+  supported as platformSupported,
+} from "../platform/mod.ts";
 import { type DirId, HeldDir, isFinalFile, isNewerFile, unheld } from "../heldfs/mod.ts";
 import { IncludeFilter } from "./_include.ts";
 import { Excluder } from "../walker/mod.ts";
@@ -81,11 +87,11 @@ export interface RestoreOptions {
 /** Does `--overwrite mode` keep the entry at `fsPath` instead of restoring `node` there? */
 export function keepsExisting(mode: Overwrite, fsPath: string, node: Node): boolean {
   if (mode === "always") return false;
-  const st = lstatOrNull(fsPath);
+  const st = lstatOrNull(fsPath, byteFs.lstatSync);
   if (!st) return false;
   if (mode === "never") return !st.isDirectory;
   if (node.type === "symlink") {
-    return st.isSymlink && Deno.readLinkSync(fsPath) === (node.target ?? "");
+    return st.isSymlink && byteFs.readLinkSync(fsPath) === (node.target ?? "");
   }
   const want = { size: node.size ?? 0, mtimeMs: nsToDate(node.mtime).getTime() };
   return mode === "if-changed" ? isFinalFile(st, want) : isNewerFile(st, want);
@@ -445,12 +451,12 @@ class Restorer {
     const first = key === undefined ? undefined : this.#linked.get(key);
     if (first !== undefined) {
       const from = this.reopen(first.dir).at(first.name);
-      if (!lstatOrNull(from)?.isFile) {
+      if (!lstatOrNull(from, byteFs.lstatSync)?.isFile) {
         throw new Error(`hard link source ${first.dir.fsPath}/${first.name} is gone`);
       }
       clearSlot(fsPath);
       // link(2) does not follow a link at `from`; both paths are held.
-      Deno.linkSync(from, fsPath);
+      byteFs.linkSync(from, fsPath);
       this.#result.files++;
       this.#progress(snapPath);
       return;
@@ -489,11 +495,12 @@ class Restorer {
     const held = dir.held;
     if (!held || held.closed) return;
     const keep = new Set(nodes.map((n) => n.name));
-    for (const e of Deno.readDirSync(held.self)) {
-      if (keep.has(e.name)) continue;
-      const snapPath = dir.snapPath === "/" ? `/${e.name}` : `${dir.snapPath}/${e.name}`;
+    for (const name of byteFs.readDirNames(held.self)) {
+      if (keep.has(name)) continue;
+      const snapPath = dir.snapPath === "/" ? `/${name}` : `${dir.snapPath}/${name}`;
       this.#guard(snapPath, () => {
-        Deno.removeSync(held.at(e.name), { recursive: e.isDirectory });
+        const at = held.at(name);
+        byteFs.removeSync(at, { recursive: byteFs.lstatSync(at).isDirectory });
         this.#result.deleted++;
       });
     }
@@ -558,7 +565,7 @@ class Restorer {
         return this.#progress(snapPath);
       }
       clearSlot(fsPath);
-      Deno.symlinkSync(node.target ?? "", fsPath);
+      byteFs.symlinkSync(node.target ?? "", fsPath);
       // The link's own owner and times, as rsync -a and restic keep them.
       const owner = this.#owner(node);
       if (owner && platformSupported) setLinkOwner(fsPath, owner.uid, owner.gid);
