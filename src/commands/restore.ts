@@ -9,6 +9,7 @@ import {
   printable,
   PROGRESS_OPTION,
   progressWanted,
+  snakeCaseKeys,
   SNAPSHOT_FILTER_OPTIONS,
   startProgress,
   stringFlag,
@@ -138,7 +139,11 @@ export const restoreCommand: Command = {
         delete: ctx.flags.delete === true,
       });
       if (json) {
-        output.out(JSON.stringify({ message_type: "dry_run", snapshot: snapshot.id, ...plan }));
+        output.out(
+          JSON.stringify(
+            snakeCaseKeys({ message_type: "dry_run", snapshot: snapshot.id, ...plan }),
+          ),
+        );
       } else {
         for (const p of plan.makeDirs) output.out(`would create ${printable(p)}/`);
         for (const p of plan.write) output.out(`would write ${printable(p)}`);
