@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { cairnCommand } from "./_launcher.ts";
+import { cairnCommand, stopWithin } from "./_launcher.ts";
 
 /** A running server process. */
 export interface ServerProcess {
   /** What the server's log matched: its address. */
   match: RegExpExecArray;
-  /** SIGTERM, then its exit code and everything it logged. */
+  /** SIGTERM, then its exit code and everything it logged; throws if it does not stop within 60 s. */
   stop(): Promise<{ code: number; log: string }>;
 }
 
@@ -37,10 +37,11 @@ export async function startServer(command: Deno.Command, pattern: RegExp): Promi
   return {
     match,
     async stop() {
-      child.kill("SIGTERM");
-      const status = await child.status;
+      const status = await stopWithin(child, 60_000);
       await child.stdout.cancel();
-      return { code: status.code, log: await drained };
+      const log = await drained;
+      if (!status) throw new Error(`the server was still running 60 s after SIGTERM: ${log}`);
+      return { code: status.code, log };
     },
   };
 }
