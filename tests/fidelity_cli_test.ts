@@ -183,7 +183,8 @@ Deno.test({
     await Deno.mkdir(out, { mode: 0o777 });
     await Deno.chmod(out, 0o777);
     const r = await cairn(["restore", "latest", "--target", out], { env, wrap: UNPRIVILEGED });
-    assertEquals(r.code, 0, r.stderr);
+    // Refused attributes: exit 3, the data is all there.
+    assertEquals(r.code, 3, r.stderr);
     assertStringIncludes(
       r.stderr,
       `warning: ${src}/t.txt: extended attribute trusted.origin not restored: Operation not permitted`,
@@ -279,5 +280,94 @@ Deno.test({
     assertEquals(differences(src, live, true).filter((l) => !l.endsWith(" ./")), []);
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(src, { recursive: true });
+  },
+});
+
+/** Loop devices and mkfs.ext4, as root: where file flags can be tested (tmpfs may lack them). */
+const CAN_LOOP = Deno.uid() === 0 && has("mkfs.ext4") && has("chattr") && has("lsattr") &&
+  (() => {
+    try {
+      run("losetup", "-f");
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+/** lsattr's flag letters of each entry below `root` (sorted by path), `-` for none. */
+function flagsBelow(root: string): string[] {
+  return run("lsattr", "-R", "-a", root).split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((p) => p.length === 2 && !p[1].endsWith("/.") && !p[1].endsWith("/.."))
+    // ext4 sets `e` (extents) itself: not a flag a backup keeps.
+    .map(([flags, path]) => `${path.slice(root.length)} ${flags.replace(/[-e]/g, "") || "-"}`)
+    .sort();
+}
+
+Deno.test({
+  name: "file flags (chattr +i, +a, +d, +A) survive backup and restore on ext4, set last",
+  ignore: !supported || !CAN_LOOP,
+  async fn() {
+    const { dir, env } = await makeRepo();
+    const mnt = `${dir}/mnt`;
+    await Deno.mkdir(mnt);
+    run("truncate", "-s", "64M", `${dir}/fs.img`);
+    run("mkfs.ext4", "-q", "-F", `${dir}/fs.img`);
+    run("mount", "-o", "loop", `${dir}/fs.img`, mnt);
+    const src = `${mnt}/src`;
+    try {
+      await Deno.mkdir(`${src}/frozen`, { recursive: true });
+      await Deno.mkdir(`${src}/quiet`);
+      await Deno.writeTextFile(`${src}/frozen/inside.txt`, "kept\n");
+      await Deno.writeTextFile(`${src}/immutable.txt`, "fixed\n");
+      await Deno.writeTextFile(`${src}/append.log`, "line 1\n");
+      await Deno.writeTextFile(`${src}/nodump.bin`, "skip me\n");
+      await Deno.writeTextFile(`${src}/quiet/plain.txt`, "plain\n");
+      run("touch", "-d", "2005-06-07 08:09:10.123456789", `${src}/immutable.txt`);
+      run("chattr", "+i", `${src}/immutable.txt`);
+      run("chattr", "+a", `${src}/append.log`);
+      run("chattr", "+d", `${src}/nodump.bin`);
+      run("chattr", "+A", `${src}/quiet`);
+      run("chattr", "+i", `${src}/frozen`);
+      const want = flagsBelow(src);
+      assertStringIncludes(want.join("\n"), "/immutable.txt i");
+
+      const b = await cairn(["backup", src], { env });
+      assertEquals(b.code, 0, b.stderr);
+      const out = `${mnt}/out`;
+      const r = await cairn(["restore", "latest", "--target", out], { env });
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.stderr, "");
+      assertEquals(flagsBelow(`${out}${src}`), want);
+      // Data and times were written before the flags that forbid them.
+      assertEquals(await Deno.readTextFile(`${out}${src}/frozen/inside.txt`), "kept\n");
+      assertEquals(
+        run("stat", "-c", "%y", `${out}${src}/immutable.txt`),
+        run("stat", "-c", "%y", `${src}/immutable.txt`),
+      );
+
+      // Without the right to set them: a warning naming the file and the flag, exit 3, data kept.
+      if (UNPRIVILEGED !== undefined) {
+        const out2 = `${mnt}/out2`;
+        await Deno.mkdir(out2, { mode: 0o777 });
+        await Deno.chmod(out2, 0o777);
+        const u = await cairn(["restore", "latest", "--target", out2], { env, wrap: UNPRIVILEGED });
+        assertEquals(u.code, 3, u.stderr);
+        assertStringIncludes(
+          u.stderr,
+          `warning: ${src}/immutable.txt: file flags +i not restored: Operation not permitted`,
+        );
+        assertStringIncludes(
+          u.stderr,
+          `warning: ${src}/append.log: file flags +a not restored: Operation not permitted`,
+        );
+        assertEquals(await Deno.readTextFile(`${out2}${src}/immutable.txt`), "fixed\n");
+        assertEquals(await Deno.readTextFile(`${out2}${src}/frozen/inside.txt`), "kept\n");
+      }
+    } finally {
+      new Deno.Command("chattr", { args: ["-R", "-i", "-a", mnt], stderr: "null" }).outputSync();
+      run("umount", mnt);
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

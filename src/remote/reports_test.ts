@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ReportQueue, type ReportQueueOptions } from "./reports.ts";
 import type { RunReport } from "./report.ts";
 import { serveFleet } from "./serve.ts";
+import { silentEndpoint } from "./_testkit.ts";
 
 const report = (job: string, result: RunReport["result"] = "success"): RunReport => ({
   host: "web1",
@@ -181,4 +182,22 @@ Deno.test("ReportQueue.send() drops a report for an insecure URL without sending
   assert.equal(await t.queue.send("http://ctl.example/r", report("www")), "dropped");
   assert.equal(await t.queue.pending(), 0);
   assert.match(t.logs[0], /must be https/);
+});
+
+Deno.test("ReportQueue.send() queues a report when the endpoint never answers, after its time limit", async () => {
+  await using silent = silentEndpoint();
+  const dir = await Deno.makeTempDir({ prefix: "cairn-reports-" });
+  const queue = await ReportQueue.open({ dir, timeoutMs: 300, log: () => {} });
+  try {
+    const start = Date.now();
+    assert.equal(
+      await queue.send(`${silent.origin}/v1/agents/web1/reports`, report("db")),
+      "queued",
+    );
+    assert.equal(silent.accepted(), 1, "the request reached the endpoint");
+    assert.ok(Date.now() - start < 10_000, "it gave up in its time limit");
+  } finally {
+    queue.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
