@@ -89,7 +89,7 @@ Deno.test({
       await post(
         `${agents}/web2/reports`,
         report("web2", `<img src=x onerror="document.title='pwned'">`, 60_000, {
-          result: "failure",
+          result: "failed",
           error: `<script>document.title='pwned'</script>`,
         }),
       );
