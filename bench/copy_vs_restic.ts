@@ -16,81 +16,22 @@
  * Needs the corpus from ../shared/corpus/linux-kernel.sh (fetched if
  * missing) and restic (installed with apt-get if missing and root).
  */
-import { fileURLToPath } from "node:url";
+import {
+  cairnCmd as cairn,
+  ensureInputs,
+  type Measure,
+  mib,
+  NEW,
+  OLD,
+  PASSWORD,
+  run,
+  secs,
+  timed as timedIn,
+  workDir,
+} from "./_common.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CORPUS = Deno.env.get("CAIRN_CORPUS") ?? `${Deno.env.get("HOME")}/.cache/cairn-corpus`;
-const OLD = `${CORPUS}/linux-6.1.170`;
-const NEW = `${CORPUS}/linux-6.1.176`;
-const WORK = Deno.env.get("CAIRN_BENCH_DIR") ?? `${Deno.env.get("HOME")}/.cache/cairn-bench-copy`;
-const PASSWORD = "bench-password";
-/** The V8 flags the release binary is compiled with (see deno.json "build"). */
-const V8_FLAGS = "--v8-flags=--max-semi-space-size=2";
-
-interface Measure {
-  wallS: number;
-  peakMiB: number;
-  stdout: string;
-}
-
-function sh(cmd: string, args: string[], env: Record<string, string> = {}): string {
-  const out = new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).outputSync();
-  if (out.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return new TextDecoder().decode(out.stdout);
-}
-
-function have(cmd: string): boolean {
-  return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" }).outputSync()
-    .success;
-}
-
-/** Runs a command under GNU time: wall seconds and peak RSS. */
-function timed(cmd: string[], env: Record<string, string>): Measure {
-  sh("sync", []);
-  const out = new Deno.Command("/usr/bin/time", {
-    args: ["-f", "%e %M", "-o", `${WORK}/.time`, ...cmd],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).outputSync();
-  if (out.code !== 0) {
-    throw new Error(`${cmd.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  const [wall, kb] = Deno.readTextFileSync(`${WORK}/.time`).trim().split(/\s+/).slice(-2);
-  return {
-    wallS: Number(wall),
-    peakMiB: Number(kb) / 1024,
-    stdout: new TextDecoder().decode(out.stdout),
-  };
-}
-
-function cairn(args: string[]): string[] {
-  const bin = Deno.env.get("CAIRN_BIN");
-  return bin
-    ? [bin, ...args]
-    : [Deno.execPath(), "run", "-A", "--quiet", V8_FLAGS, `${ROOT}main.ts`, ...args];
-}
-
-function run(cmd: string[], env: Record<string, string>): string {
-  return sh(cmd[0], cmd.slice(1), env);
-}
-
-function ensureInputs() {
-  try {
-    Deno.statSync(OLD);
-    Deno.statSync(NEW);
-  } catch {
-    console.error("fetching the corpus with ../shared/corpus/linux-kernel.sh ...");
-    sh("bash", [`${ROOT}../shared/corpus/linux-kernel.sh`, CORPUS]);
-  }
-  if (!have("restic")) {
-    console.error("installing restic with apt-get ...");
-    sh("sh", ["-c", "apt-get update -qq && apt-get install -y -qq restic"]);
-  }
-  if (!have("/usr/bin/time")) sh("sh", ["-c", "apt-get install -y -qq time"]);
-}
+const WORK = workDir("cairn-bench-copy");
+const timed = (cmd: string[], env: Record<string, string>): Measure => timedIn(WORK, cmd, env);
 
 try {
   Deno.removeSync(WORK, { recursive: true });
@@ -130,8 +71,6 @@ rows.push(["copy again, nothing new", c2, r2]);
 const c3 = timed(cairn(["copy", "-r", cRe, "--from-repo", cSrc, "--json"]), cEnv);
 rows.push(["cairn only: copy re-chunking (own chunker secret)", c3, undefined]);
 
-const secs = (v: number) => `${v.toFixed(2)} s`;
-const mib = (v: number) => `${v.toFixed(0)} MiB`;
 console.log(
   "\n| copy of the kernel-tree repository | cairn / restic | cairn | restic | cairn peak | restic peak |",
 );

@@ -15,80 +15,31 @@
  * Needs the corpus from ../shared/corpus/linux-kernel.sh (fetched if
  * missing) and restic (installed with apt-get if missing and root).
  */
-import { fileURLToPath } from "node:url";
+import {
+  cairnCmd,
+  ensureInputs,
+  freshExt4,
+  have,
+  type Measure,
+  median,
+  mib,
+  NEW,
+  OLD,
+  PASSWORD,
+  removeIfThere,
+  secs,
+  sh,
+  timed as timedIn,
+  workDir,
+} from "./_common.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CORPUS = Deno.env.get("CAIRN_CORPUS") ?? `${Deno.env.get("HOME")}/.cache/cairn-corpus`;
-const OLD = `${CORPUS}/linux-6.1.170`;
-const NEW = `${CORPUS}/linux-6.1.176`;
-const WORK = Deno.env.get("CAIRN_BENCH_DIR") ?? `${Deno.env.get("HOME")}/.cache/cairn-bench`;
-const PASSWORD = "bench-password";
-/** The V8 flags the release binary is compiled with (see deno.json "build"). */
-const V8_FLAGS = "--v8-flags=--max-semi-space-size=2";
-
-interface Measure {
-  wallS: number;
-  peakMiB: number;
-  stdout: string;
-}
-
-function sh(cmd: string, args: string[], env: Record<string, string> = {}) {
-  const out = new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).outputSync();
-  if (out.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return new TextDecoder().decode(out.stdout);
-}
-
-function have(cmd: string): boolean {
-  return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" }).outputSync()
-    .success;
-}
-
-/** Runs a command under GNU time: wall seconds and peak RSS. */
-function timed(cmd: string[], env: Record<string, string>): Measure {
-  sh("sync", []); // the previous run's writes are not this run's cost
-  const fmt = "%e %M";
-  const out = new Deno.Command("/usr/bin/time", {
-    args: ["-f", fmt, "-o", `${WORK}/.time`, ...cmd],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).outputSync();
-  const stderr = new TextDecoder().decode(out.stderr);
-  if (out.code !== 0 && out.code !== 3) throw new Error(`${cmd.join(" ")}: ${stderr}`);
-  const [wall, kb] = Deno.readTextFileSync(`${WORK}/.time`).trim().split(/\s+/).slice(-2);
-  return {
-    wallS: Number(wall),
-    peakMiB: Number(kb) / 1024,
-    stdout: new TextDecoder().decode(out.stdout),
-  };
-}
-
-function cairnCmd(args: string[]): string[] {
-  const bin = Deno.env.get("CAIRN_BIN");
-  return bin
-    ? [bin, ...args]
-    : [Deno.execPath(), "run", "-A", "--quiet", V8_FLAGS, `${ROOT}main.ts`, ...args];
-}
+const WORK = workDir("cairn-bench");
+/** A backup with unreadable files (exit 3) still counts. */
+const timed = (cmd: string[], env: Record<string, string>): Measure =>
+  timedIn(WORK, cmd, env, [0, 3]);
 
 function duBytes(dir: string): number {
   return Number(sh("du", ["-sb", dir]).split(/\s+/)[0]);
-}
-
-function ensureInputs() {
-  try {
-    Deno.statSync(OLD);
-    Deno.statSync(NEW);
-  } catch {
-    console.error("fetching the corpus with ../shared/corpus/linux-kernel.sh ...");
-    sh("bash", [`${ROOT}../shared/corpus/linux-kernel.sh`, CORPUS]);
-  }
-  if (!have("restic")) {
-    console.error("installing restic with apt-get ...");
-    sh("sh", ["-c", "apt-get update -qq && apt-get install -y -qq restic"]);
-  }
-  if (!have("/usr/bin/time")) sh("sh", ["-c", "apt-get install -y -qq time"]);
 }
 
 /**
@@ -125,26 +76,10 @@ class Rounds {
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-const secs = (v: number) => `${v.toFixed(2)} s`;
-const mib = (v: number) => `${v.toFixed(0)} MiB`;
 const ratio = (v: number) => v.toFixed(2);
 
 function kernelRow(rounds: Rounds, name: string, c: Measure, r: Measure) {
   rounds.add(name, [c.wallS / r.wallS, c.wallS, r.wallS, c.peakMiB, r.peakMiB]);
-}
-
-function removeIfThere(path: string) {
-  try {
-    Deno.removeSync(path, { recursive: true });
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
 }
 
 function runKernel(rounds: Rounds, notes: string[]) {
@@ -346,12 +281,7 @@ function freshTargetFs(): string {
   const image = `${WORK}/mirror-fs.img`;
   if (Deno.uid() !== 0 || !have("mkfs.ext4")) return WORK;
   try {
-    new Deno.Command("umount", { args: [dir], stderr: "null" }).outputSync();
-    Deno.mkdirSync(dir, { recursive: true });
-    sh("truncate", ["-s", "0", image]);
-    sh("truncate", ["-s", "8G", image]);
-    sh("mkfs.ext4", ["-q", "-F", image]);
-    sh("mount", ["-o", "loop", image, dir]);
+    freshExt4(dir, image);
     console.log(`\n(writing to a fresh ext4 filesystem at ${dir})`);
     return dir;
   } catch (err) {

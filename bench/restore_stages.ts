@@ -11,17 +11,13 @@
  * Every step ends with `sync`: the writes are its cost. Medians of the
  * rounds; each ratio is to restic's time in the same round.
  */
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { LocalBackend } from "../src/backend/mod.ts";
 import { Repository } from "../src/repo/mod.ts";
 import { restore } from "../src/restore/mod.ts";
+import { freshExt4, median, OLD as TREE, PASSWORD, ROOT, sh, workDir } from "./_common.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CORPUS = Deno.env.get("CAIRN_CORPUS") ?? `${Deno.env.get("HOME")}/.cache/cairn-corpus`;
-const TREE = `${CORPUS}/linux-6.1.170`;
-const WORK = Deno.env.get("CAIRN_BENCH_DIR") ?? `${Deno.env.get("HOME")}/.cache/cairn-bench`;
-const PASSWORD = "bench-password";
+const WORK = workDir("cairn-bench");
 const { values } = parseArgs({
   args: Deno.args,
   options: {
@@ -32,39 +28,17 @@ const { values } = parseArgs({
 const ROUNDS = Number(values.rounds);
 const WORKERS = values.workers!.split(",").map(Number);
 
-function sh(cmd: string, args: string[], env: Record<string, string> = {}): string {
-  const out = new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).outputSync();
-  if (out.code !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return new TextDecoder().decode(out.stdout);
-}
-
 const FS = `${WORK}/restore-fs`;
 const IMAGE = `${WORK}/restore-fs.img`;
 
 /** A new, empty ext4 mounted at {@link FS}. */
-function freshFs(): string {
-  new Deno.Command("umount", { args: [FS], stderr: "null" }).outputSync();
-  Deno.mkdirSync(FS, { recursive: true });
-  sh("truncate", ["-s", "0", IMAGE]);
-  sh("truncate", ["-s", "8G", IMAGE]);
-  sh("mkfs.ext4", ["-q", "-F", IMAGE]);
-  sh("mount", ["-o", "loop", IMAGE, FS]);
-  sh("sync", []);
-  return FS;
-}
+const freshFs = () => freshExt4(FS, IMAGE);
 
 async function timed(step: () => unknown): Promise<number> {
   const t0 = performance.now();
   await step();
   sh("sync", []);
   return (performance.now() - t0) / 1000;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 Deno.mkdirSync(WORK, { recursive: true });

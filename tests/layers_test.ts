@@ -39,6 +39,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   ...Object.fromEntries(LEAVES.map((m) => [m, []])),
   backend: ["fs"],
   walker: ["platform"],
+  heldfs: ["platform"],
   repo: ["backend", ...LEAVES],
   catalog: ["repo", ...LEAVES],
   restore: ["repo", ...LEAVES],

@@ -1,5 +1,5 @@
 import { Logger, logStyleFor } from "./log.ts";
-export { printable } from "../text/mod.ts";
+export { formatBytes, printable } from "../text/mod.ts";
 
 /**
  * Where a command writes: stdout for results, stderr for progress and
@@ -96,13 +96,21 @@ export function memoryOutput(): Output & {
   };
 }
 
-/** Human size: 1.5 KiB, 3.2 GiB. */
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${n.toFixed(n < 10 ? 2 : 1)} ${units[i]}`;
+/** `packsDropped` → `packs_dropped`: the JSON output's one naming style (restic's). */
+export function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/**
+ * A copy of `value` with every object key, at every depth, in snake_case:
+ * for printing result records whose keys are field names (prune's or
+ * check's statistics, status records), never maps keyed by data (paths,
+ * names), whose keys must stay as they are.
+ */
+export function snakeCaseKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeCaseKeys);
+  if (value === null || typeof value !== "object" || value.constructor !== Object) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [snakeCase(k), snakeCaseKeys(v)]),
+  );
 }

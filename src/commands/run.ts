@@ -1,7 +1,7 @@
 import { type Command, printable, UsageError, VERSION } from "../cli/mod.ts";
 import { type JobDefinition, parseSchedule, recordRun, type RunRecord } from "../job/mod.ts";
 import { describeResult, runJobNow, worstExitCode } from "../runner/mod.ts";
-import { CONFIG_OPTION, loadConfigFlag } from "./_job_flags.ts";
+import { CONFIG_OPTION, loadConfigFlag, runRecordJson } from "./_job_flags.ts";
 
 /** `cairn run`: run jobs of a job file now, one after another. */
 export const runCommand: Command = {
@@ -9,9 +9,11 @@ export const runCommand: Command = {
   summary: "run jobs of a job file now",
   usage: "cairn run [--config FILE] [JOB...] [--json]",
   description: [
-    "Runs the named jobs (default: all jobs, scheduled or not) in the order given, with",
-    "their hooks and keep policies, and records each run for 'cairn status'. The exit code",
-    "is the worst of the runs: 1 if any failed or was skipped, else 3 if any was partial.",
+    "Runs the named jobs (default: all backup jobs, scheduled or not) in the order given,",
+    "with their hooks and keep policies, and records each run for 'cairn status'. A",
+    "repository's scheduled maintenance runs only when named (e.g. 'cairn run main.prune').",
+    "The exit code is the worst of the runs: 1 if any failed or was skipped, else 3 if any",
+    "was partial.",
   ].join("\n"),
   usesRepository: false,
   options: { config: CONFIG_OPTION },
@@ -44,12 +46,7 @@ export const runCommand: Command = {
       if (!ctx.flags.json) ctx.output.out(`job "${job.name}": ${describeResult(result)}`);
     }
     if (ctx.flags.json) {
-      ctx.output.out(JSON.stringify(records.map((r) => ({
-        job: r.job,
-        start: new Date(r.start).toISOString(),
-        end: new Date(r.end).toISOString(),
-        ...r.result,
-      }))));
+      ctx.output.out(JSON.stringify(records.map(runRecordJson)));
     }
     if (ctx.signal.aborted && records.length < jobs.length) {
       ctx.output.err(`interrupted: ${jobs.length - records.length} job(s) not run`);
@@ -59,9 +56,12 @@ export const runCommand: Command = {
   },
 };
 
-/** The jobs `names` picks, in that order (all jobs when empty); UsageError for unknown names. */
+/**
+ * The jobs `names` picks, in that order (when empty, every job but the
+ * repositories' maintenance); UsageError for unknown names.
+ */
 function selectJobs(all: readonly JobDefinition[], names: readonly string[]): JobDefinition[] {
-  if (names.length === 0) return [...all];
+  if (names.length === 0) return all.filter((j) => !j.maintenance);
   return names.map((name) => {
     const job = all.find((j) => j.name === name);
     if (!job) {

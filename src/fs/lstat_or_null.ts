@@ -4,10 +4,17 @@
  * @module
  */
 
-/** lstat of `path` (a link itself, never its target), or null when nothing is there. */
-export function lstatOrNull(path: string): Deno.FileInfo | null {
+/**
+ * lstat of `path` (a link itself, never its target), or null when nothing is
+ * there. `lstat` replaces Deno's (the platform's `byteFs.lstatSync` reaches
+ * names that are not UTF-8).
+ */
+export function lstatOrNull(
+  path: string,
+  lstat: (path: string) => Deno.FileInfo = Deno.lstatSync,
+): Deno.FileInfo | null {
   try {
-    return Deno.lstatSync(path);
+    return lstat(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
     throw err;

@@ -17,6 +17,7 @@
  * path: the same checks, with the old race window (docs/MIRROR.md, Limits).
  */
 import fs from "node:fs";
+import { byteFs, isByteName } from "../platform/mod.ts";
 
 const C = fs.constants;
 const DIR_FLAGS = C.O_RDONLY | (C.O_DIRECTORY ?? 0) | (C.O_NOFOLLOW ?? 0);
@@ -150,7 +151,10 @@ export class HeldDir {
     }
     let fd: number;
     try {
-      fd = fs.openSync(this.at(name), DIR_FLAGS);
+      // A name that is not UTF-8 is opened by libc, with the same flags.
+      fd = isByteName(name)
+        ? byteFs.openDirFd(this.at(name))
+        : fs.openSync(this.at(name), DIR_FLAGS);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === "ENOTDIR" || code === "ELOOP") {
@@ -174,14 +178,14 @@ export class HeldDir {
     let made = true;
     let seen: DirId | undefined;
     try {
-      Deno.mkdirSync(at, { mode: 0o700 });
+      byteFs.mkdirSync(at, { mode: 0o700 });
     } catch (err) {
       if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
       made = false;
-      const st = Deno.lstatSync(at);
+      const st = byteFs.lstatSync(at);
       if (!st.isDirectory) {
-        Deno.removeSync(at);
-        Deno.mkdirSync(at, { mode: 0o700 });
+        byteFs.removeSync(at);
+        byteFs.mkdirSync(at, { mode: 0o700 });
         made = true;
       } else seen = { dev: st.dev, ino: st.ino };
     }

@@ -9,6 +9,7 @@ import { ConfigError } from "./config_error.ts";
 import { type ExpandEnv, expandPath, expandVars } from "./_expand.ts";
 import { KeyLocator } from "./_locate.ts";
 import { checkName, parseJob } from "./_parse_job.ts";
+import { MAINTENANCE_KEYS, parseMaintenance } from "./_parse_maintenance.ts";
 import { parseExpires, parseRemote, parseReportUrl } from "./_parse_remote.ts";
 import { type Doc, Reader } from "./_reader.ts";
 import type { JobConfig, JobDefinition, RepositoryConfig, S3RepositorySettings } from "./types.ts";
@@ -132,6 +133,7 @@ function parseRepository(r: Reader, name: string, expand: ExpandEnv): Repository
     "password_command",
     "init",
     ...S3_KEYS,
+    ...MAINTENANCE_KEYS,
   ]);
   const repo: RepositoryConfig = { name };
   if (r.boolean("init", false)) repo.init = true;
@@ -252,6 +254,8 @@ export function parseJobConfig(
   }
 
   const repos = top.subTable("repository") ?? {};
+  /** Repositories' scheduled prune and check, jobs after the file's own. */
+  const maintenance: JobDefinition[] = [];
   const repoTables: Reader = top.child("repository", repos);
   for (const name of Object.keys(repos)) {
     checkName(repoTables, name, name);
@@ -263,6 +267,7 @@ export function parseJobConfig(
     );
     if (options.repositories?.[name]) r.fail([], "is already defined by the local configuration");
     config.repositories[name] = parseRepository(r, name, expand);
+    maintenance.push(...parseMaintenance(r, name));
   }
 
   const names = new Set([
@@ -290,6 +295,17 @@ export function parseJobConfig(
     seen.set(job.name, i);
     config.jobs.push(job);
   });
+  for (const task of maintenance) {
+    const clash = seen.get(task.name);
+    if (clash !== undefined) {
+      new Reader(doc, {}, ["job", clash, "name"], `job "${task.name}"`).fail(
+        [],
+        `the name of repository "${task.repository}"'s scheduled ${task.maintenance!.task}; ` +
+          "rename the job",
+      );
+    }
+    config.jobs.push(task);
+  }
 
   if (remoteDoc) {
     config.version = top.integer("version", { required: true, min: 1 });

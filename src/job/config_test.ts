@@ -766,3 +766,53 @@ Deno.test("parseJobConfig() refuses copy_to in remote documents", () => {
     /key "copy_to": copy_to is not allowed in remote job documents/,
   );
 });
+
+Deno.test("parseJobConfig() turns a repository's prune and check tables into scheduled jobs", () => {
+  const maint = sub(
+    BASE,
+    `password_file = "/etc/cairn/password"\n`,
+    `password_file = "/etc/cairn/password"
+prune = { schedule = "@weekly", jitter = "1h", grace = "2h", max_unused = 10 }
+[repository.local.check]
+schedule = "@daily"
+read_data_subset = "5%"
+`,
+  );
+  const config = parse(maint);
+  assertEquals(config.jobs.map((j) => [j.name, j.repository, j.schedule, j.maintenance]), [
+    ["etc", "local", "0 2 * * *", undefined],
+    ["local.prune", "local", "@weekly", {
+      task: "prune",
+      graceMs: 7200_000,
+      maxUnusedFraction: 0.1,
+    }],
+    ["local.check", "local", "@daily", { task: "check", readDataSubset: "5%" }],
+  ]);
+  assertEquals(config.jobs[1].jitterMs, 3600_000);
+  assertEquals(config.jobs[1].paths, []);
+
+  const bad = (table: string, want: RegExp) => {
+    const text = sub(
+      BASE,
+      `password_file = "/etc/cairn/password"\n`,
+      `password_file = "/etc/cairn/password"\n${table}\n`,
+    );
+    assertMatch(error(text).message, want);
+  };
+  bad(`check = { read_data_subset = "5%" }`, /check\.schedule.*required key is missing/);
+  bad(`check = { schedule = "@daily", read_data_subset = "half" }`, /read_data_subset.*"half"/);
+  bad(
+    `check = { schedule = "@daily", read_data = true, read_data_subset = "1/2" }`,
+    /not both/,
+  );
+  bad(`prune = { schedule = "every day" }`, /prune\.schedule/);
+  bad(`prune = { schedule = "@daily", max_unused = 200 }`, /max_unused.*at most 100/);
+  bad(`prune = { schedule = "@daily", keep_last = 3 }`, /prune\.keep_last.*unknown key/);
+  // A job may not take the name a repository's task runs under.
+  const withPrune = sub(
+    BASE,
+    `password_file = "/etc/cairn/password"\n`,
+    `password_file = "/etc/cairn/password"\nprune = { schedule = "@daily" }\n`,
+  ) + `[[job]]\nname = "local.prune"\nrepository = "local"\npaths = ["/srv"]\n`;
+  assertMatch(error(withPrune).message, /job "local\.prune".*scheduled prune/);
+});

@@ -7,7 +7,16 @@ const dir = new URL("../../examples/", import.meta.url);
 Deno.test("examples/cairn.toml parses and uses every job key", async () => {
   const text = await Deno.readTextFile(new URL("cairn.toml", dir));
   const config = parseJobConfig(text, "examples/cairn.toml", { env: { HOME: "/root" }, uid: 0 });
-  assertEquals(config.jobs.map((j) => j.name), ["etc", "home", "root-image", "shop-db"]);
+  assertEquals(config.jobs.map((j) => j.name), [
+    "etc",
+    "home",
+    "root-image",
+    "shop-db",
+    "local.prune",
+    "local.check",
+    "vault.check",
+  ]);
+  assertEquals(config.jobs[6].maintenance, { task: "check", readData: true });
   assertEquals(config.jobs[2].readSpecial, true);
   assertEquals(config.jobs[3].command, { argv: ["pg_dump", "-Fc", "shop"], name: "shop.dump" });
   assertEquals(config.jobs[3].paths, ["/shop.dump"]);

@@ -129,7 +129,31 @@ export interface JobDefinition {
    * writes no snapshot.
    */
   command?: { argv: string[]; name: string };
+  /**
+   * Set for a repository's scheduled maintenance (`[repository.NAME.prune]`,
+   * `[repository.NAME.check]`), which the agent plans, runs, records and
+   * reports as a job named `NAME.prune` or `NAME.check`: it backs nothing up
+   * (`paths` is empty) and runs only this task on `repository`.
+   */
+  maintenance?: MaintenanceTask;
 }
+
+/** What a repository's scheduled maintenance does (docs/JOBS.md "Maintenance"). */
+export type MaintenanceTask =
+  | {
+    task: "prune";
+    /** How long a backup may run (prune's `--grace`); undefined: prune's default. */
+    graceMs?: number;
+    /** Repack packs with more unused bytes than this fraction; undefined: prune's default. */
+    maxUnusedFraction?: number;
+  }
+  | {
+    task: "check";
+    /** Read and verify every blob (`--read-data`). */
+    readData?: boolean;
+    /** Read only these packs (`--read-data-subset`), as written: `N/M`, `P%` or a size. */
+    readDataSubset?: string;
+  };
 
 /** The `[remote.allow]` limits for remote job documents. */
 export interface RemoteAllow {

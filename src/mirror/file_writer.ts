@@ -22,6 +22,7 @@
  */
 import { fromBase64 } from "../crypto/mod.ts";
 import {
+  byteFs,
   OsError,
   setTimes,
   SparseWriter,
@@ -108,18 +109,18 @@ export function holdsContent(target: MirrorTarget, content: readonly string[]): 
  * regular file (so nothing is changed through a link).
  */
 export function retimeMirrorFile(target: MirrorTarget): string[] {
-  const st = Deno.lstatSync(target.path);
+  const st = byteFs.lstatSync(target.path);
   if (!st.isFile) throw new Error("changed under the mirror; refusing to set its metadata");
   applyTimes(target.path, target);
   if (target.owner) {
     try {
-      Deno.chownSync(target.path, target.owner.uid, target.owner.gid);
+      byteFs.chownSync(target.path, target.owner.uid, target.owner.gid);
     } catch (err) {
       if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
     }
   }
   if (((st.mode ?? 0) & 0o7777) !== target.mode || target.owner) {
-    Deno.chmodSync(target.path, target.mode);
+    byteFs.chmodSync(target.path, target.mode);
   }
   return applyXattrs(target.path, target.xattrs);
 }
@@ -163,7 +164,7 @@ export class MirrorFileWriter {
     const mode = this.#asFinal ? target.mode & 0o777 : 0o600;
     this.#surelyFinal = this.#asFinal && (mode & ~UMASK) === target.mode &&
       !(owner && target.dirGroup);
-    this.#file = Deno.openSync(this.#at, { write: true, createNew: true, mode });
+    this.#file = byteFs.openSync(this.#at, { write: true, createNew: true, mode });
     this.#out = new SparseWriter(this.#file);
   }
 
@@ -201,16 +202,16 @@ export class MirrorFileWriter {
     if (!done) {
       if (t.owner) {
         try {
-          Deno.chownSync(this.#at, t.owner.uid, t.owner.gid);
+          byteFs.chownSync(this.#at, t.owner.uid, t.owner.gid);
         } catch (err) {
           if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
         }
       }
       // After chown, which clears setuid bits; the file is ours, made with O_EXCL.
-      Deno.chmodSync(this.#at, t.mode);
+      byteFs.chmodSync(this.#at, t.mode);
     }
     const problems = applyXattrs(this.#at, t.xattrs);
-    if (this.#at !== t.path) Deno.renameSync(this.#at, t.path);
+    if (this.#at !== t.path) byteFs.renameSync(this.#at, t.path);
     return problems;
   }
 
@@ -224,7 +225,7 @@ export class MirrorFileWriter {
     } catch { /* already closed */ }
     this.#file = undefined;
     try {
-      Deno.removeSync(this.#at);
+      byteFs.removeSync(this.#at);
     } catch { /* gone already; a fresh file left here is removed by the main thread */ }
   }
 }

@@ -1,6 +1,11 @@
 import type { MirrorDir, MirrorEntry, MirrorTarget, ParentFile } from "../archiver/mod.ts";
 import { type HeldDir, isFinalFile } from "../heldfs/mod.ts";
-import { type FileStat, setLinkOwner, supported as platformSupported } from "../platform/mod.ts";
+import {
+  byteFs,
+  type FileStat,
+  setLinkOwner,
+  supported as platformSupported,
+} from "../platform/mod.ts";
 import { linkInto, removeEntry } from "./_fs.ts";
 import { infoByName, listDirInfo, MODE_MASK, type Place, type TreeHost } from "./_dir_host.ts";
 import { applyTimes, MIRROR_TEMP_PREFIX, tempBeside, timesNs } from "./file_writer.ts";
@@ -90,7 +95,7 @@ export class MirrorDirState implements MirrorDir {
       const tmp = this.fresh ? name : baseName(tempBeside(path));
       let held: HeldDir | undefined;
       tree.guard(path, () => {
-        Deno.mkdirSync(this.held.at(tmp), { mode: 0o700 });
+        byteFs.mkdirSync(this.held.at(tmp), { mode: 0o700 });
         held = this.held.child(tmp);
       });
       if (!held) return undefined;
@@ -197,7 +202,7 @@ export class MirrorDirState implements MirrorDir {
     if (cur?.isSymlink) {
       try {
         const path = this.held.at(name);
-        if (Deno.readLinkSync(path) === target) {
+        if (byteFs.readLinkSync(path) === target) {
           this.#tree.stats.unchanged++;
           // The same link with another owner or time gets the source's (one from an older cairn).
           const tree = this.#tree;
@@ -259,9 +264,9 @@ export class MirrorDirState implements MirrorDir {
     tree.guard(path, () => {
       // `cur` came from lstat: a regular file, so chmod does not follow a link.
       if (tree.asRoot && (cur.uid !== e.uid || cur.gid !== e.gid)) {
-        tree.ignoreEperm(() => Deno.chownSync(path, e.uid, e.gid));
+        tree.ignoreEperm(() => byteFs.chownSync(path, e.uid, e.gid));
       }
-      Deno.chmodSync(path, e.mode & MODE_MASK);
+      byteFs.chmodSync(path, e.mode & MODE_MASK);
     });
   }
 

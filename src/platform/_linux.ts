@@ -5,6 +5,7 @@
  * @module
  */
 import { OsError } from "./os_error.ts";
+import { BYTE_NAME_HINT, nameBytes, nameOfBytes, showName } from "./byte_names.ts";
 
 const SYMBOLS = {
   llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
@@ -13,6 +14,23 @@ const SYMBOLS = {
   utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  chmod: { parameters: ["buffer", "u32"], result: "i32" },
+  mkdir: { parameters: ["buffer", "u32"], result: "i32" },
+  rmdir: { parameters: ["buffer"], result: "i32" },
+  unlink: { parameters: ["buffer"], result: "i32" },
+  symlink: { parameters: ["buffer", "buffer"], result: "i32" },
+  link: { parameters: ["buffer", "buffer"], result: "i32" },
+  rename: { parameters: ["buffer", "buffer"], result: "i32" },
+  readlink: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
+  mknod: { parameters: ["buffer", "u32", "u64"], result: "i32" },
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  closedir: { parameters: ["pointer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
@@ -28,14 +46,29 @@ function lib(): Libc {
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_EMPTY_PATH = 0x1000;
 export const EPERM = 1;
 export const ENOENT = 2;
+export const EEXIST = 17;
+export const EISDIR = 21;
+export const ENOTEMPTY = 39;
 export const EACCES = 13;
 export const ENOTDIR = 20;
 export const ELOOP = 40;
 export const ENODATA = 61;
 export const ENOTSUP = 95;
 export const ERANGE = 34;
+export const ENXIO = 6;
+export const EINVAL = 22;
+export const ENOTTY = 25;
+export const O_RDONLY = 0;
+export const O_NONBLOCK = 0o4000;
+export const O_NOFOLLOW = 0o400000;
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+/** _IOR('f', 1, long) and _IOW('f', 2, long) on 64-bit Linux; the kernel reads and writes an int. */
+const FS_IOC_GETFLAGS = 0x80086601n;
+const FS_IOC_SETFLAGS = 0x40086602n;
 
 function errno(): number {
   const p = lib().__errno_location();
@@ -46,12 +79,13 @@ function fail(call: string, what: string): OsError {
   const e = errno();
   const s = lib().strerror(e);
   const text = s === null ? `errno ${e}` : Deno.UnsafePointerView.getCString(s);
-  return new OsError(e, `${call} ${what}: ${text}`, text);
+  return new OsError(e, `${call} ${showName(what)}: ${text}`, text);
 }
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const cstr = (s: string) => enc.encode(s + "\0");
+/** A path as the C string the kernel sees: a byte name's bytes as they are (`byte_names.ts`). */
+const cstr = (s: string) => BYTE_NAME_HINT.test(s) ? nameBytes(s + "\0") : enc.encode(s + "\0");
 
 /** Names of the extended attributes of `path` (not following a link). */
 export function listXattrNames(path: string): string[] {
@@ -176,21 +210,32 @@ function makedev(major: number, minor: number): number {
 }
 
 /**
- * statx(2) of `path` (with AT_SYMLINK_NOFOLLOW unless `follow`): everything
+ * statx(2) of `path` (with AT_SYMLINK_NOFOLLOW unless `follow`), or with `fd`
+ * of that open descriptor (`path` then is "", AT_EMPTY_PATH): everything
  * lstat gives, and every timestamp to the nanosecond. Fails as {@link fail} does, with
  * `errno` telling why.
  */
-export function statx(path: string, follow = false): Statx {
+export function statx(path: string, follow = false, fd?: number): Statx {
   if (path.length * 3 + 1 > pathBuf.length) pathBuf = new Uint8Array(path.length * 3 + 1);
-  const { written } = enc.encodeInto(path, pathBuf);
-  pathBuf[written] = 0;
-  const flags = follow ? 0 : AT_SYMLINK_NOFOLLOW;
-  const r = lib().statx(AT_FDCWD, pathBuf, flags, STATX_BASIC_STATS | STATX_BTIME, STATX);
+  if (BYTE_NAME_HINT.test(path)) {
+    const bytes = nameBytes(path);
+    pathBuf.set(bytes);
+    pathBuf[bytes.length] = 0;
+  } else {
+    const { written } = enc.encodeInto(path, pathBuf);
+    pathBuf[written] = 0;
+  }
+  const flags = fd !== undefined ? AT_EMPTY_PATH : follow ? 0 : AT_SYMLINK_NOFOLLOW;
+  const r = lib().statx(fd ?? AT_FDCWD, pathBuf, flags, STATX_BASIC_STATS | STATX_BTIME, STATX);
   if (r !== 0) {
     const e = fail("statx", path);
     // Worded as Deno's own lstat errors are, which messages already show.
     const call = follow ? "stat" : "lstat";
-    throw new OsError(e.errno, `${e.reason} (os error ${e.errno}): ${call} '${path}'`, e.reason);
+    throw new OsError(
+      e.errno,
+      `${e.reason} (os error ${e.errno}): ${call} '${showName(path)}'`,
+      e.reason,
+    );
   }
   const mask = statxView.getUint32(0, true);
   return {
@@ -214,4 +259,128 @@ export function statx(path: string, follow = false): Statx {
 /** Sets the owner of `path` itself, even a symlink (lchown(2)). */
 export function lchown(path: string, uid: number, gid: number): void {
   if (lib().lchown(cstr(path), uid, gid) !== 0) throw fail("lchown", path);
+}
+
+/**
+ * lseek(2) with SEEK_DATA (`data`) or SEEK_HOLE from `offset`: the next
+ * offset at or after it that starts data, or a hole; -1 when no data
+ * follows (ENXIO). A file system without hole support reports all data.
+ */
+export function seekDataOrHole(fd: number, offset: number, data: boolean, what: string): number {
+  const r = Number(lib().lseek(fd, BigInt(offset), data ? SEEK_DATA : SEEK_HOLE));
+  if (r >= 0) return r;
+  if (errno() === ENXIO) return -1;
+  throw fail("lseek", what);
+}
+
+const flagsBuf = new Int32Array(2);
+
+/** The inode flags (chattr's) of an open file or directory (FS_IOC_GETFLAGS). */
+export function getFlags(fd: number, what: string): number {
+  flagsBuf[0] = 0;
+  if (lib().ioctl(fd, FS_IOC_GETFLAGS, new Uint8Array(flagsBuf.buffer)) !== 0) {
+    throw fail("ioctl FS_IOC_GETFLAGS", what);
+  }
+  return flagsBuf[0] >>> 0;
+}
+
+/** Sets the inode flags of an open file or directory (FS_IOC_SETFLAGS). */
+export function setFlags(fd: number, flags: number, what: string): void {
+  flagsBuf[0] = flags | 0;
+  if (lib().ioctl(fd, FS_IOC_SETFLAGS, new Uint8Array(flagsBuf.buffer)) !== 0) {
+    throw fail("ioctl FS_IOC_SETFLAGS", what);
+  }
+}
+
+// Calls on paths that may hold a byte name (a name that is not UTF-8, which
+// Deno's own calls cannot reach). Each takes the path as `byte_names.ts`
+// spells it and fails with an OsError carrying errno.
+
+const check = (r: number | bigint, call: string, what: string) => {
+  if (Number(r) < 0) throw fail(call, what);
+};
+
+/** open(2) of `path` with `flags` (O_CLOEXEC added): a descriptor. */
+export function open(path: string, flags: number, mode: number): number {
+  const fd = lib().open(cstr(path), flags | O_CLOEXEC, mode);
+  check(fd, "open", path);
+  return fd;
+}
+const O_CLOEXEC = 0o2000000;
+
+export function close(fd: number): void {
+  lib().close(fd);
+}
+
+export function fchmod(fd: number, mode: number, what: string): void {
+  check(lib().fchmod(fd, mode), "fchmod", what);
+}
+
+export function chmod(path: string, mode: number): void {
+  check(lib().chmod(cstr(path), mode), "chmod", path);
+}
+
+export function mkdir(path: string, mode: number): void {
+  check(lib().mkdir(cstr(path), mode), "mkdir", path);
+}
+
+export function rmdir(path: string): void {
+  check(lib().rmdir(cstr(path)), "rmdir", path);
+}
+
+export function unlink(path: string): void {
+  check(lib().unlink(cstr(path)), "unlink", path);
+}
+
+export function symlink(target: string, path: string): void {
+  check(lib().symlink(cstr(target), cstr(path)), "symlink", path);
+}
+
+export function link(from: string, to: string): void {
+  check(lib().link(cstr(from), cstr(to)), "link", to);
+}
+
+export function rename(from: string, to: string): void {
+  check(lib().rename(cstr(from), cstr(to)), "rename", to);
+}
+
+/** mknod(2): a FIFO or a device node. */
+export function mknod(path: string, mode: number, dev: bigint): void {
+  check(lib().mknod(cstr(path), mode, dev), "mknod", path);
+}
+
+/** The text of link `path`, a byte name's way where it is not UTF-8. */
+export function readlink(path: string): string {
+  const p = cstr(path);
+  for (let size = 4096;; size *= 4) {
+    const buf = new Uint8Array(size);
+    const n = Number(lib().readlink(p, buf, BigInt(size)));
+    check(n, "readlink", path);
+    if (n < size) return nameOfBytes(buf.subarray(0, n));
+  }
+}
+
+/** The names in directory `path` (without `.` and `..`), each exactly as the kernel gives it. */
+export function readdirNames(path: string): string[] {
+  const dir = lib().opendir(cstr(path));
+  if (dir === null) throw fail("opendir", path);
+  const names: string[] = [];
+  try {
+    for (;;) {
+      const ent = lib().readdir(dir);
+      if (ent === null) break;
+      // struct dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name.
+      const view = new Deno.UnsafePointerView(ent);
+      const reclen = view.getUint16(16);
+      const bytes = new Uint8Array(view.getArrayBuffer(reclen - 19, 19));
+      const end = bytes.indexOf(0);
+      const name = bytes.subarray(0, end < 0 ? bytes.length : end);
+      if (name.length === 1 && name[0] === 0x2e) continue;
+      if (name.length === 2 && name[0] === 0x2e && name[1] === 0x2e) continue;
+      names.push(nameOfBytes(name));
+    }
+  } finally {
+    lib().closedir(dir);
+  }
+  return names;
 }

@@ -1,10 +1,16 @@
 import { assertEquals, assertThrows } from "../testing/asserts.ts";
 import {
+  byteFs,
+  isByteName,
   lstat,
+  nameBytes,
+  nameOfBytes,
+  openHoleMap,
   OsError,
   readXattrs,
   setLinkTimes,
   setTimes,
+  showName,
   stat,
   supported,
   timeNs,
@@ -153,4 +159,95 @@ Deno.test("platform: timeNs joins seconds and nanoseconds, before 1970 too", () 
   assertEquals(timeNs(1700000000, 123456789), "1700000000123456789");
   assertEquals(timeNs(0, 7), "7");
   assertEquals(timeNs(-2, 500000000), "-1500000000");
+});
+
+Deno.test({
+  name: "platform: openHoleMap finds a sparse file's data between its holes",
+  ignore: !supported,
+  fn() {
+    const dir = Deno.makeTempDirSync();
+    const path = `${dir}/sparse`;
+    const f = Deno.openSync(path, { write: true, create: true });
+    f.truncateSync(8 * 1024 * 1024);
+    f.seekSync(4 * 1024 * 1024, Deno.SeekMode.Start);
+    f.writeSync(new Uint8Array(4096).fill(1));
+    f.close();
+    const info = Deno.statSync(path);
+    const map = openHoleMap(path, info)!;
+    try {
+      assertEquals(map.nextHole(0), 0);
+      assertEquals(map.nextData(0), 4 * 1024 * 1024);
+      assertEquals(map.nextHole(4 * 1024 * 1024), 4 * 1024 * 1024 + 4096);
+      assertEquals(map.nextData(4 * 1024 * 1024 + 4096), -1);
+    } finally {
+      map.close();
+    }
+    // Another file under that name now: no map, so the caller reads it all.
+    Deno.writeFileSync(`${dir}/other`, new Uint8Array(10));
+    Deno.renameSync(`${dir}/other`, path);
+    assertEquals(openHoleMap(path, info), null);
+    Deno.removeSync(dir, { recursive: true });
+  },
+});
+
+Deno.test("byte names: every byte string survives nameOfBytes and nameBytes, UTF-8 as its text", () => {
+  const cases = [
+    [0x63, 0x61, 0x66, 0xe9],
+    [0xff],
+    [0xc3, 0xa9], // é in UTF-8
+    [0xed, 0xb2, 0x80], // a UTF-8 surrogate: invalid
+    [0xf0, 0x9f, 0x82, 0x80, 0xff], // U+1F080 (its low surrogate is DC80) then 0xFF
+    [0xe2, 0x82], // a cut sequence
+    [0xc0, 0xaf], // overlong /
+  ];
+  for (const c of cases) {
+    const bytes = new Uint8Array(c);
+    const name = nameOfBytes(bytes);
+    assertEquals(nameBytes(name), bytes, name);
+    let utf8 = true;
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      utf8 = false;
+    }
+    assertEquals(isByteName(name), !utf8, `${c}`);
+  }
+  assertEquals(nameOfBytes(new Uint8Array([0xc3, 0xa9])), "é");
+  assertEquals(showName(nameOfBytes(new Uint8Array([0x63, 0xe9, 0xff]))), "c\\xE9\\xFF");
+  assertEquals(showName("caf\u00e9 \u{1F080}"), "caf\u00e9 \u{1F080}");
+});
+
+Deno.test({
+  name: "byteFs: a name that is not UTF-8 is listed, made, read, linked and removed by its bytes",
+  ignore: !supported,
+  fn() {
+    const dir = Deno.makeTempDirSync();
+    const name = nameOfBytes(new Uint8Array([0x78, 0xe9, 0xff]));
+    const path = `${dir}/${name}`;
+    const f = byteFs.openSync(path, { write: true, createNew: true, mode: 0o640 });
+    f.writeSync(new TextEncoder().encode("data"));
+    f.close();
+    assertThrows(
+      () => byteFs.openSync(path, { write: true, createNew: true }),
+      Deno.errors.AlreadyExists,
+    );
+    byteFs.mkdirSync(`${path}.d`, { mode: 0o700 });
+    byteFs.symlinkSync(name, `${path}.l`);
+    byteFs.linkSync(path, `${path}.h`);
+    assertEquals(byteFs.readDirNames(dir), [name, `${name}.d`, `${name}.h`, `${name}.l`]);
+    assertEquals(byteFs.readLinkSync(`${path}.l`), name);
+    assertEquals(byteFs.lstatSync(path).mode! & 0o777, 0o640);
+    assertEquals(byteFs.lstatSync(`${path}.h`).nlink, 2);
+    const r = byteFs.openSync(`${path}.h`, { read: true });
+    const buf = new Uint8Array(8);
+    assertEquals(new TextDecoder().decode(buf.subarray(0, r.readSync(buf)!)), "data");
+    r.close();
+    // What the shell sees is the exact bytes.
+    const ls = new Deno.Command("ls", { args: [dir], stdout: "piped" }).outputSync().stdout;
+    assertEquals(ls.subarray(0, 4), new Uint8Array([0x78, 0xe9, 0xff, 0x0a]));
+    assertThrows(() => byteFs.lstatSync(`${path}.missing`), Deno.errors.NotFound);
+    for (const n of ["", ".d", ".h", ".l"]) byteFs.removeSync(`${path}${n}`);
+    assertEquals(byteFs.readDirNames(dir), []);
+    Deno.removeSync(dir);
+  },
 });

@@ -1,4 +1,5 @@
-import { fromUtf8, utf8 } from "../crypto/mod.ts";
+import { fromBase64, fromUtf8, toBase64, utf8 } from "../crypto/mod.ts";
+import { isByteName, nameBytes, nameOfBytes, showName } from "../platform/mod.ts";
 import { CorruptError, isId } from "./format.ts";
 
 /** What kind of filesystem object a node records. */
@@ -20,6 +21,11 @@ const NODE_TYPES = new Set<NodeType>([
  * format has room for the full precision later.
  */
 export interface Node {
+  /**
+   * The entry's name. One that is not UTF-8 is held with each such byte as
+   * U+DC00 + byte (see the platform module's byte names); stored, it is a
+   * printable stand-in in `name` and the exact bytes in `name_bytes`.
+   */
   name: string;
   type: NodeType;
   /** Permission bits, including setuid, setgid and sticky (mode & 0o7777). */
@@ -47,6 +53,11 @@ export interface Node {
    * values base64. Absent when there are none or they were not read.
    */
   xattrs?: NodeXattr[];
+  /**
+   * file/dir: the inode flags chattr sets (`FS_IOC_GETFLAGS` bits, e.g.
+   * 0x10 immutable, 0x20 append only). Absent when none or not read.
+   */
+  flags?: number;
 }
 
 /** One extended attribute as a tree records it. */
@@ -69,7 +80,43 @@ export function isSafeName(name: unknown): name is string {
 
 /** Serialises a tree; nodes must already be sorted by name. */
 export function encodeTree(tree: Tree): Uint8Array {
-  return utf8(JSON.stringify(tree));
+  if (!tree.nodes.some((n) => isByteName(n.name))) return utf8(JSON.stringify(tree));
+  return utf8(JSON.stringify({ ...tree, nodes: withStandIns(tree.nodes) }));
+}
+
+/**
+ * The nodes as stored: a name that is not UTF-8 becomes a printable
+ * stand-in (its bytes as `\xHH`, with `~N` added should that be another
+ * entry's name) and `name_bytes` (the bytes, base64) right after it.
+ * Stored nodes are sorted by the names stored, as every reader expects;
+ * {@link decodeTree} sorts them by the names they stand for again.
+ */
+function withStandIns(nodes: readonly Node[]): object[] {
+  const taken = new Set(nodes.map((n) => n.name));
+  return nodes.map((n) => {
+    if (!isByteName(n.name)) return n;
+    const shown = showName(n.name);
+    let stand = shown;
+    for (let i = 1; taken.has(stand); i++) stand = `${shown}~${i}`;
+    taken.add(stand);
+    const { name: _, ...rest } = n;
+    return { name: stand, name_bytes: toBase64(nameBytes(n.name)), ...rest };
+  }).sort((a, b) => byName(a.name, b.name));
+}
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The name `name_bytes` (base64) stands for, or null when it is not a byte
+ * name at all or not a single safe component (`/`, NUL, `.`, `..`).
+ */
+function byteName(b64: unknown): string | null {
+  if (typeof b64 !== "string" || b64.length % 4 !== 0 || !BASE64.test(b64)) return null;
+  const bytes = fromBase64(b64);
+  if (bytes.includes(0x2f) || bytes.includes(0)) return null;
+  const name = nameOfBytes(bytes);
+  // UTF-8 is spelled in `name`; only other bytes may be.
+  return isByteName(name) && isSafeName(name) ? name : null;
 }
 
 const isUint = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
@@ -103,7 +150,7 @@ export class InvalidTreeError extends CorruptError {
 
 function parseTree(bytes: Uint8Array, id: string): Tree {
   const what = `tree ${id}`;
-  let json: Tree;
+  let json: { nodes: (Node & { name_bytes?: string })[] };
   try {
     json = JSON.parse(fromUtf8(bytes));
   } catch (err) {
@@ -111,10 +158,18 @@ function parseTree(bytes: Uint8Array, id: string): Tree {
   }
   if (!json || !Array.isArray(json.nodes)) throw new CorruptError(`${what} has no node list`);
   const seen = new Set<string>();
+  let byteNames = false;
   for (const n of json.nodes) {
     const bad = (why: string) =>
       new CorruptError(`${what}: node ${JSON.stringify(n?.name)} ${why}`);
     if (!isSafeName(n?.name)) throw bad("has an unsafe name");
+    if (n.name_bytes !== undefined) {
+      const name = byteName(n.name_bytes);
+      if (name === null) throw bad("has malformed name_bytes");
+      n.name = name;
+      delete n.name_bytes;
+      byteNames = true;
+    }
     if (seen.has(n.name)) throw bad("appears twice");
     seen.add(n.name);
     if (!NODE_TYPES.has(n.type)) throw bad(`has unknown type ${JSON.stringify(n.type)}`);
@@ -134,7 +189,12 @@ function parseTree(bytes: Uint8Array, id: string): Tree {
       if (typeof n.target !== "string" || n.target.includes("\0")) throw bad("has a bad target");
     }
     if (n.xattrs !== undefined && !isXattrList(n.xattrs)) throw bad("has malformed xattrs");
+    if (n.flags !== undefined && !(isUint(n.flags) && n.flags > 0 && n.flags <= 0xffffffff)) {
+      throw bad("has malformed flags");
+    }
   }
+  // In memory, nodes are sorted by the names they stand for (see withStandIns).
+  if (byteNames) json.nodes.sort((a, b) => byName(a.name, b.name));
   return json;
 }
 

@@ -1,5 +1,6 @@
 import { utf8 } from "../crypto/mod.ts";
 import { assertEquals, assertThrows } from "../testing/asserts.ts";
+import { nameOfBytes } from "../platform/mod.ts";
 import { CorruptError } from "./format.ts";
 import { dateToNs, decodeTree, encodeTree, isSafeName, type Node, nsToDate } from "./tree.ts";
 
@@ -79,6 +80,61 @@ Deno.test("decodeTree() keeps xattrs and rejects malformed or unsorted ones", ()
       () => decodeTree(utf8(JSON.stringify({ nodes: [{ ...file("x"), xattrs }] })), "t"),
       CorruptError,
       "malformed xattrs",
+    );
+  }
+});
+
+Deno.test("a name that is not UTF-8 is stored as a stand-in and its bytes, and read back exactly", () => {
+  const e9 = nameOfBytes(new Uint8Array([0x63, 0x61, 0x66, 0xe9])); // "caf" + 0xE9
+  const ff = nameOfBytes(new Uint8Array([0xff]));
+  // A plain name that is the first one's stand-in: the stand-in must step aside.
+  const nodes = [e9, ff, "caf\\xE9", "plain"].sort().map(file);
+  const bytes = encodeTree({ nodes });
+  const stored = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)).nodes;
+  const byBytes = Object.fromEntries(
+    stored.filter((n: { name_bytes?: string }) => n.name_bytes).map((
+      n: { name: string; name_bytes: string },
+    ) => [n.name_bytes, n.name]),
+  );
+  assertEquals(byBytes, { "Y2Fm6Q==": "caf\\xE9~1", "/w==": "\\xFF" });
+  // Every stored name is printable, single and safe, as an older reader needs.
+  for (const n of stored) assertEquals(isSafeName(n.name), true);
+  const names = stored.map((n: Node) => n.name);
+  assertEquals(names, [...names].sort(), "stored sorted by the names stored");
+  assertEquals(new Set(stored.map((n: Node) => n.name)).size, stored.length);
+  assertEquals(decodeTree(bytes, "t").nodes, nodes);
+});
+
+Deno.test("decodeTree() rejects name_bytes that are unsafe, UTF-8 or not base64", () => {
+  const b64 = (b: number[]) => btoa(String.fromCharCode(...b));
+  for (
+    const nb of [
+      b64([0x61, 0x2f, 0xff]), // a slash
+      b64([0xff, 0]), // NUL
+      b64([0x2e, 0x2e]), // ..
+      b64([0x61, 0x62]), // UTF-8: spelled in name
+      b64([]),
+      "not base64!",
+      5,
+    ]
+  ) {
+    const node = { ...file("stand-in"), name_bytes: nb };
+    assertThrows(
+      () => decodeTree(utf8(JSON.stringify({ nodes: [node] })), "t"),
+      CorruptError,
+      "name_bytes",
+    );
+  }
+});
+
+Deno.test("decodeTree() keeps file flags and rejects malformed ones", () => {
+  const ok = { ...file("x"), flags: 0x30 };
+  assertEquals(decodeTree(encodeTree({ nodes: [ok] }), "t").nodes, [ok]);
+  for (const flags of [0, -1, 1.5, 2 ** 32, "16", null]) {
+    assertThrows(
+      () => decodeTree(utf8(JSON.stringify({ nodes: [{ ...file("x"), flags }] })), "t"),
+      CorruptError,
+      "malformed flags",
     );
   }
 });

@@ -10,6 +10,7 @@
  * (Deno has no fchmod), and the platforms without `/proc/self/fd`.
  */
 import { lstatOrNull } from "../fs/mod.ts";
+import { byteFs } from "../platform/mod.ts";
 
 /**
  * Clears the place where a non-directory entry goes: a file, link, FIFO…
@@ -17,17 +18,17 @@ import { lstatOrNull } from "../fs/mod.ts";
  * directory is an error (its contents are not ours to delete).
  */
 export function clearSlot(path: string): void {
-  const st = lstatOrNull(path);
+  const st = lstatOrNull(path, byteFs.lstatSync);
   if (!st) return;
   if (st.isDirectory) {
     try {
-      Deno.removeSync(path);
+      byteFs.removeSync(path);
     } catch (err) {
       throw new Error(`a non-empty directory is in the way`, { cause: err });
     }
     return;
   }
-  Deno.removeSync(path);
+  byteFs.removeSync(path);
 }
 
 /**
@@ -36,7 +37,7 @@ export function clearSlot(path: string): void {
  */
 export function createExclusive(path: string, mode = 0o600): Deno.FsFile {
   // Readable too, so `--verify` rereads what was written through the same descriptor.
-  return Deno.openSync(path, { read: true, write: true, createNew: true, mode });
+  return byteFs.openSync(path, { read: true, write: true, createNew: true, mode });
 }
 
 /**
@@ -65,16 +66,16 @@ export function setOwnerAndMode(
   owner: { uid: number; gid: number } | null,
   mode: number,
 ): void {
-  const st = Deno.lstatSync(path);
+  const st = byteFs.lstatSync(path);
   if (!expect(st) || st.isSymlink) {
     throw new Error(`${path} changed under the restore; refusing to change its metadata`);
   }
   if (owner) {
     try {
-      Deno.chownSync(path, owner.uid, owner.gid);
+      byteFs.chownSync(path, owner.uid, owner.gid);
     } catch (err) {
       if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
     }
   }
-  Deno.chmodSync(path, mode);
+  byteFs.chmodSync(path, mode);
 }

@@ -1,4 +1,5 @@
 import type { Node } from "../repo/mod.ts";
+import { byteFs, isByteName } from "../platform/mod.ts";
 
 /** Major and minor numbers of a Linux dev_t (glibc's encoding). */
 export function splitDev(rdev: number): { major: number; minor: number } {
@@ -14,6 +15,12 @@ export function splitDev(rdev: number): { major: number; minor: number } {
  * The path is absolute, so it cannot be taken for an option.
  */
 export async function makeSpecial(path: string, node: Node): Promise<void> {
+  if (isByteName(path)) {
+    // A name that is not UTF-8 cannot be passed to a command: mknod(2) makes it.
+    const type = { fifo: 0o010000, chardev: 0o020000, blockdev: 0o060000 }[node.type as string];
+    if (type === undefined) throw new TypeError(`Cannot create a ${node.type} node`);
+    return byteFs.mknodSync(path, type | 0o600, node.type === "fifo" ? 0 : node.rdev ?? 0);
+  }
   let args: string[];
   let cmd: string;
   if (node.type === "fifo") {

@@ -13,13 +13,19 @@ import {
   WalkBudget,
 } from "../repo/mod.ts";
 import { lstatOrNull } from "../fs/mod.ts";
-import { isRoot, setLinkOwner, setTimes, supported as platformSupported } from "../platform/mod.ts";
+import {
+  byteFs,
+  isRoot,
+  setLinkOwner,
+  setTimes,
+  supported as platformSupported,
+} from "../platform/mod.ts";
 import { type DirId, HeldDir, isFinalFile, isNewerFile, unheld } from "../heldfs/mod.ts";
 import { IncludeFilter } from "./_include.ts";
 import { Excluder } from "../walker/mod.ts";
 import { clearSlot, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
-import { type FileSpec, setXattrs, writeRestoredFile } from "./_write_file.ts";
+import { type FileSpec, setFlags, setXattrs, writeRestoredFile } from "./_write_file.ts";
 import { RestorePool } from "./_pool.ts";
 
 /**
@@ -81,11 +87,11 @@ export interface RestoreOptions {
 /** Does `--overwrite mode` keep the entry at `fsPath` instead of restoring `node` there? */
 export function keepsExisting(mode: Overwrite, fsPath: string, node: Node): boolean {
   if (mode === "always") return false;
-  const st = lstatOrNull(fsPath);
+  const st = lstatOrNull(fsPath, byteFs.lstatSync);
   if (!st) return false;
   if (mode === "never") return !st.isDirectory;
   if (node.type === "symlink") {
-    return st.isSymlink && Deno.readLinkSync(fsPath) === (node.target ?? "");
+    return st.isSymlink && byteFs.readLinkSync(fsPath) === (node.target ?? "");
   }
   const want = { size: node.size ?? 0, mtimeMs: nsToDate(node.mtime).getTime() };
   return mode === "if-changed" ? isFinalFile(st, want) : isNewerFile(st, want);
@@ -117,8 +123,13 @@ export interface RestoreResult {
   deleted: number;
   dirs: number;
   bytes: number;
-  /** Entries deliberately skipped or changed (special files, dropped bits). */
+  /** Entries deliberately skipped or changed (special files, dropped bits), or refused attributes. */
   warnings: RestoreIssue[];
+  /**
+   * Of {@link warnings}: extended attributes and file flags the target
+   * refused (no permission, a file system without them). The data is restored.
+   */
+  refused: number;
   /** Entries that could not be restored (I/O errors, damaged data). */
   errors: RestoreIssue[];
 }
@@ -205,6 +216,7 @@ class Restorer {
     dirs: 0,
     bytes: 0,
     warnings: [],
+    refused: 0,
     errors: [],
   };
   #pool: RestorePool | undefined;
@@ -445,12 +457,12 @@ class Restorer {
     const first = key === undefined ? undefined : this.#linked.get(key);
     if (first !== undefined) {
       const from = this.reopen(first.dir).at(first.name);
-      if (!lstatOrNull(from)?.isFile) {
+      if (!lstatOrNull(from, byteFs.lstatSync)?.isFile) {
         throw new Error(`hard link source ${first.dir.fsPath}/${first.name} is gone`);
       }
       clearSlot(fsPath);
       // link(2) does not follow a link at `from`; both paths are held.
-      Deno.linkSync(from, fsPath);
+      byteFs.linkSync(from, fsPath);
       this.#result.files++;
       this.#progress(snapPath);
       return;
@@ -464,6 +476,7 @@ class Restorer {
       atimeNs: node.atime ?? node.mtime,
       mtimeNs: node.mtime,
       xattrs: this.opts.xattrs === false ? undefined : node.xattrs,
+      flags: this.opts.xattrs === false ? undefined : node.flags,
       verify: this.opts.verify ? { idKey: this.#idKey(), ids: node.content ?? [] } : undefined,
     };
     const content = node.content ?? [];
@@ -474,7 +487,7 @@ class Restorer {
         fileContent(this.repo, content, { signal: this.opts.signal, size: node.size }),
       );
     this.#result.bytes += bytes;
-    for (const w of warnings) this.#warn(snapPath, w);
+    for (const w of warnings) this.#refused(snapPath, w);
     if (key !== undefined) this.#linked.set(key, { dir, name: node.name });
     this.#result.files++;
     this.#progress(snapPath);
@@ -489,11 +502,12 @@ class Restorer {
     const held = dir.held;
     if (!held || held.closed) return;
     const keep = new Set(nodes.map((n) => n.name));
-    for (const e of Deno.readDirSync(held.self)) {
-      if (keep.has(e.name)) continue;
-      const snapPath = dir.snapPath === "/" ? `/${e.name}` : `${dir.snapPath}/${e.name}`;
+    for (const name of byteFs.readDirNames(held.self)) {
+      if (keep.has(name)) continue;
+      const snapPath = dir.snapPath === "/" ? `/${name}` : `${dir.snapPath}/${name}`;
       this.#guard(snapPath, () => {
-        Deno.removeSync(held.at(e.name), { recursive: e.isDirectory });
+        const at = held.at(name);
+        byteFs.removeSync(at, { recursive: byteFs.lstatSync(at).isDirectory });
         this.#result.deleted++;
       });
     }
@@ -558,7 +572,7 @@ class Restorer {
         return this.#progress(snapPath);
       }
       clearSlot(fsPath);
-      Deno.symlinkSync(node.target ?? "", fsPath);
+      byteFs.symlinkSync(node.target ?? "", fsPath);
       // The link's own owner and times, as rsync -a and restic keep them.
       const owner = this.#owner(node);
       if (owner && platformSupported) setLinkOwner(fsPath, owner.uid, owner.gid);
@@ -587,6 +601,12 @@ class Restorer {
     }
     Deno.chmodSync(self, this.#mode(node, d.snapPath));
     setTimes(self, node.atime ?? node.mtime, node.mtime, { follow: true });
+    // Last, once all it holds is written: an immutable directory takes no new entry.
+    if (this.opts.xattrs !== false) {
+      for (const w of setFlags(this.reopen(d.parent!).at(d.name), node.flags)) {
+        this.#refused(d.snapPath, w);
+      }
+    }
   }
 
   /**
@@ -596,7 +616,13 @@ class Restorer {
    */
   #setXattrs(node: Node, fsPath: string, snapPath: string): void {
     if (this.opts.xattrs === false) return;
-    for (const w of setXattrs(fsPath, node.xattrs)) this.#warn(snapPath, w);
+    for (const w of setXattrs(fsPath, node.xattrs)) this.#refused(snapPath, w);
+  }
+
+  /** A warning that the target refused an attribute (an xattr or a file flag). */
+  #refused(path: string, shown: string): void {
+    this.#result.refused++;
+    this.#warn(path, shown);
   }
 
   #owner(node: Node): { uid: number; gid: number } | null {

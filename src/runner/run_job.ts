@@ -31,8 +31,9 @@ import {
 } from "../job/mod.ts";
 import { passwordFromEnv, readPasswordFile, runPasswordCommand } from "../password/mod.ts";
 import { checkResolvedPaths } from "../remote/mod.ts";
-import { printable } from "../text/mod.ts";
+import { formatBytes, printable } from "../text/mod.ts";
 import { readListFile } from "../walker/mod.ts";
+import { runMaintenance } from "./_maintenance.ts";
 import {
   acquireSharedLock,
   copySnapshots,
@@ -71,7 +72,8 @@ export interface RunJobNowOptions {
 class SetupError extends Error {}
 
 /**
- * Runs `job` once: `before` hooks (the first failure skips the run), the
+ * Runs `job` once: for a repository's scheduled maintenance, its prune or
+ * check (`_maintenance.ts`); otherwise `before` hooks (the first failure skips the run), the
  * backup into the job's repository, its copy into each `copy_to` repository
  * (see {@linkcode copyToTargets}), `after` hooks with `CAIRN_RESULT`, then
  * the job's `keep` policy if the run succeeded. Errors become a `failed`
@@ -111,7 +113,7 @@ export async function runJobNow(
       job,
       options.env,
     );
-    const before = await runHooks(job.before, {
+    const before = job.maintenance ? [] : await runHooks(job.before, {
       job: job.name,
       stopOnFailure: true,
       signal,
@@ -119,7 +121,9 @@ export async function runJobNow(
     });
     signal?.throwIfAborted(); // a hook killed by the abort is an interruption, not a skip
     const failed = hookFailure(before);
-    if (failed) {
+    if (job.maintenance) {
+      result = await runMaintenance(job.maintenance, { location, open, password }, signal, say);
+    } else if (failed) {
       result = { result: "skipped", error: `before: ${failed}` };
     } else {
       repo = await openOrCreate(location, open, password, init, say, objectLock);
@@ -254,12 +258,12 @@ export function worstExitCode(outcomes: readonly RunOutcome[]): number {
   return codes.includes(1) ? 1 : codes.includes(3) ? 3 : 0;
 }
 
-/** A run result in one line, e.g. `success, snapshot 1a2b3c4d, 12 files, 4096 bytes added`. */
+/** A run result in one line, e.g. `success, snapshot 1a2b3c4d, 12 files, 4.00 KiB added`. */
 export function describeResult(r: RunResult): string {
   const parts: string[] = [r.result];
   if (r.snapshot) parts.push(`snapshot ${r.snapshot.slice(0, 8)}`);
   if (r.files !== undefined) parts.push(`${r.files} files`);
-  if (r.bytesAdded !== undefined) parts.push(`${r.bytesAdded} bytes added`);
+  if (r.bytesAdded !== undefined) parts.push(`${formatBytes(r.bytesAdded)} added`);
   return parts.join(", ") + (r.error ? `: ${r.error}` : "");
 }
 

@@ -1,4 +1,4 @@
-import { type FileStat, lstat } from "../platform/mod.ts";
+import { byteFs, type FileStat, lstat } from "../platform/mod.ts";
 
 /** One directory entry with its lstat result (times to the nanosecond where the platform has them). */
 export interface DirEntry {
@@ -19,16 +19,14 @@ export interface WalkError {
  * sorted by name so trees are deterministic.
  *
  * Deno cannot name a file whose name is not valid UTF-8: `readDir` returns a
- * lossy name with U+FFFD that `lstat` cannot find. Such an entry is
- * reported as an error naming its directory, never dropped silently and
- * never stored under the wrong name.
+ * lossy name with U+FFFD. A directory holding one is listed again with
+ * readdir(3) (`byteFs.readDirNames`), and such a name is carried as a byte
+ * name (see the platform module), which `lstat` and `byteFs` reach.
  */
 export function listDir(dir: string): { entries: DirEntry[]; errors: WalkError[] } {
   const entries: DirEntry[] = [];
   const errors: WalkError[] = [];
-  const names: string[] = [];
-  for (const e of Deno.readDirSync(dir)) names.push(e.name);
-  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const names = byteFs.readDirNames(dir);
   // `dir` is a normalized absolute path and a name one component: no
   // path.join (whose normalizing showed in profiles of unchanged backups).
   const base = dir.endsWith("/") ? dir : `${dir}/`;
@@ -37,10 +35,7 @@ export function listDir(dir: string): { entries: DirEntry[]; errors: WalkError[]
     try {
       entries.push({ name, path, info: lstat(path) });
     } catch (err) {
-      const message = err instanceof Deno.errors.NotFound && name.includes("\uFFFD")
-        ? "name is not valid UTF-8; cairn cannot store it"
-        : (err as Error).message;
-      errors.push({ path, message });
+      errors.push({ path, message: (err as Error).message });
     }
   }
   return { entries, errors };

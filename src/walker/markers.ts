@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { byteFs } from "../platform/mod.ts";
 
 /** The tag the Cache Directory Tagging Specification puts in `CACHEDIR.TAG` (bford.info/cachedir). */
 export const CACHEDIR_TAG = "CACHEDIR.TAG:Signature: 8a477f597d28d172789f06886806bc55";
@@ -30,7 +31,7 @@ export function hasMarker(
 function startsWith(path: string, header: Uint8Array): boolean {
   let file: Deno.FsFile | undefined;
   try {
-    file = Deno.openSync(path);
+    file = byteFs.openSync(path, { read: true });
     const buf = new Uint8Array(header.length);
     let got = 0;
     while (got < buf.length) {
