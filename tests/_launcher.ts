@@ -68,6 +68,26 @@ export async function cairn(args: string[], opts: CairnOptions = {}): Promise<Ca
   };
 }
 
+/**
+ * SIGTERM to `child`, then its exit status; a child still running after `ms`
+ * is killed (SIGKILL) and undefined returned, so a test fails instead of
+ * hanging the whole run. Its pipes are the caller's.
+ */
+export async function stopWithin(
+  child: Deno.ChildProcess,
+  ms: number,
+): Promise<Deno.CommandStatus | undefined> {
+  child.kill("SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
+  const status = await Promise.race([child.status, late]);
+  clearTimeout(timer);
+  if (status) return status;
+  child.kill("SIGKILL");
+  await child.status;
+  return undefined;
+}
+
 /** A fresh repository (fast key derivation) and the env that points at it. */
 export async function makeRepo(): Promise<{ dir: string; env: Record<string, string> }> {
   const dir = await Deno.makeTempDir({ prefix: "cairn-repo-" });
@@ -79,16 +99,17 @@ export async function makeRepo(): Promise<{ dir: string; env: Record<string, str
 
 /**
  * A job file in `dir` for the repository `makeRepo()` made: its password in a
- * file, a state directory, `[repository.main]`, then `jobs` (TOML lines).
- * Returns the job file's path.
+ * file, a state directory, `[repository.main]`, then `jobs` (TOML lines: jobs,
+ * `[remote]`, ...). Written to `path` (default `dir/cairn.toml`), which it returns.
  */
 export async function writeJobFile(
   dir: string,
   env: Record<string, string>,
   jobs: string[],
+  path = `${dir}/cairn.toml`,
 ): Promise<string> {
   await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
-  const config = `${dir}/cairn.toml`;
+  const config = path;
   await Deno.writeTextFile(
     config,
     [

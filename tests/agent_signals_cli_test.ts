@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairnCommand, makeRepo } from "./_launcher.ts";
+import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
+import { cairnCommand, makeRepo, stopWithin, writeJobFile } from "./_launcher.ts";
 
 /** Reads a child's stderr as it comes; `until` waits for a pattern, failing if the child exits. */
 function logOf(child: Deno.ChildProcess) {
@@ -41,7 +41,6 @@ Deno.test("cairn agent reloads its file on SIGHUP, keeps its jobs on a bad one, 
   const { dir, env } = await makeRepo();
   await Deno.mkdir(`${dir}/src`);
   await Deno.writeTextFile(`${dir}/src/a.txt`, "a\n");
-  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
   // The agent is given a link in conf/ to the file in real/: the file watcher
   // looks at conf/, so an edit in real/ reaches the agent only through SIGHUP.
   await Deno.mkdir(`${dir}/real`);
@@ -56,15 +55,8 @@ Deno.test("cairn agent reloads its file on SIGHUP, keeps its jobs on a bad one, 
     `paths = ["${dir}/src"]`,
     `schedule = "@yearly"`,
   ];
-  const file = (...jobs: string[]) =>
-    [
-      `state_dir = "${dir}/state"`,
-      "[repository.main]",
-      `path = "${env.CAIRN_REPO}"`,
-      `password_file = "${dir}/password"`,
-      ...jobs.flatMap(job),
-    ].join("\n") + "\n";
-  await Deno.writeTextFile(real, file("first"));
+  const file = (...jobs: string[]) => writeJobFile(dir, env, jobs.flatMap(job), real);
+  await file("first");
 
   const child = cairnCommand(["agent", "--config", config]).spawn();
   const log = logOf(child);
@@ -74,7 +66,7 @@ Deno.test("cairn agent reloads its file on SIGHUP, keeps its jobs on a bad one, 
     let at = await log.until(/agent started: 1 job\(s\), 1 scheduled/);
     at = await log.until(/job "first": snapshot [0-9a-f]{8}/, at);
 
-    await Deno.writeTextFile(real, file("first", "second"));
+    await file("first", "second");
     child.kill("SIGHUP");
     at = await log.until(/reloaded .*cairn\.toml: 2 local job\(s\)/, at);
     at = await log.until(/job "second": snapshot [0-9a-f]{8}/, at);
@@ -99,4 +91,36 @@ Deno.test("cairn agent reloads its file on SIGHUP, keeps its jobs on a bad one, 
   assertEquals(text.match(/job "second": starting/g)?.length, 1, text);
   assertStringIncludes(text, "agent stopped");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("cairn agent stops on a SIGTERM sent while it is still starting", async () => {
+  // Such a SIGTERM used to be lost (the daemon then ran on forever and hung a CI run).
+  // No log line marks the window between the signal handler and the scheduler, so
+  // the signal is sent at a spread of moments across the start.
+  const { dir, env } = await makeRepo();
+  try {
+    await Deno.mkdir(`${dir}/src`);
+    const config = await writeJobFile(dir, env, [
+      "[[job]]",
+      `name = "later"`,
+      `repository = "main"`,
+      `paths = ["${dir}/src"]`,
+      `schedule = "@yearly"`,
+    ]);
+    // A run that has just been recorded: nothing is due, so only the signal can end the agent.
+    const first = await cairnCommand(["run", "--config", config, "later"]).output();
+    assertEquals(first.code, 0, new TextDecoder().decode(first.stderr));
+    // The window is some 25 ms wide, somewhere in the first second or two.
+    for (let ms = 0; ms <= 1500; ms += 125) {
+      const child = cairnCommand(["agent", "--config", config]).spawn();
+      const log = logOf(child);
+      await new Promise((r) => setTimeout(r, ms));
+      const stopped = await stopWithin(child, 30_000);
+      await child.stdout.cancel();
+      const text = await log.rest();
+      assert(stopped, `SIGTERM after ${ms} ms: still running 30 s later\n${text}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -11,13 +11,13 @@ interface SnapshotJson {
 
 interface StatusJson {
   job: string;
-  lastStart?: string;
-  lastEnd?: string;
+  last_start?: string;
+  last_end?: string;
   result?: string;
   snapshot?: string;
   files?: number;
-  bytesAdded?: number;
-  nextRun?: string;
+  bytes_added?: number;
+  next_run?: string;
   schedule: string | null;
 }
 
@@ -158,8 +158,8 @@ Deno.test("cairn agent --once runs a never-run job, then nothing until it is due
     snaps[0].id,
     2,
   ]);
-  assert(Date.parse(docs.lastEnd!) >= Date.parse(docs.lastStart!));
-  assert(Date.parse(docs.nextRun!) > Date.now(), "the next yearly slot is in the future");
+  assert(Date.parse(docs.last_end!) >= Date.parse(docs.last_start!));
+  assert(Date.parse(docs.next_run!) > Date.now(), "the next yearly slot is in the future");
   assertEquals([manual.job, manual.result, manual.schedule], ["manual", undefined, null]);
 
   const text = await cairn(["status", "--config", t.config]);

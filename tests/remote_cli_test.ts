@@ -1,36 +1,23 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairn, cairnCommand, lastJson, makeRepo } from "./_launcher.ts";
+import { cairn, cairnCommand, lastJson, makeRepo, stopWithin, writeJobFile } from "./_launcher.ts";
+import { startServe } from "./_serve.ts";
 
-/** `cairn serve` on a free loopback port; reads its address from its stderr. */
-async function startServe(jobsDir: string) {
-  const child = cairnCommand(["serve", "--jobs-dir", jobsDir, "--listen", "127.0.0.1:0"])
-    .spawn();
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let base: string | undefined;
-  while (base === undefined) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`cairn serve exited: ${log}`);
-    log += value;
-    base = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1];
-  }
-  // Keep draining stderr so the server never blocks on a full pipe.
-  const drained = (async () => {
-    for (;;) {
-      const { value, done } = await lines.read();
-      if (done) return log;
-      log += value;
-    }
-  })();
-  return {
-    base,
-    async stop() {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await child.stdout.cancel();
-      return { code: status.code, log: await drained };
-    },
+/** What `cairn serve` keeps of a host's last poll (`reports/{host}.poll.json`). */
+interface SavedPoll {
+  heartbeat?: {
+    received: string;
+    poll_seconds: number;
+    jobs: { job: string; schedule: string; next_runs: string[] }[];
   };
+}
+
+/** The saved poll, or `{}` while none is written. */
+async function readPoll(path: string): Promise<SavedPoll> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    return {};
+  }
 }
 
 Deno.test("keygen, sign, serve and agent: remote jobs run, their reports and heartbeats arrive", async () => {
@@ -39,7 +26,6 @@ Deno.test("keygen, sign, serve and agent: remote jobs run, their reports and hea
   const src = `${dir}/srv/www`;
   await Deno.mkdir(src, { recursive: true });
   await Deno.writeTextFile(`${src}/index.html`, "<h1>hi</h1>\n");
-  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
 
   const keygen = await cairn(["keygen", "--out", `${dir}/signing`]);
   assertEquals(keygen.code, 0, keygen.stderr);
@@ -74,31 +60,28 @@ Deno.test("keygen, sign, serve and agent: remote jobs run, their reports and hea
     assertEquals(sign.code, 0, sign.stderr);
     assertEquals(sign.stdout.trim(), `wrote ${doc}.sig`);
 
-    const boot = `${dir}/cairn.toml`;
-    await Deno.writeTextFile(
-      boot,
-      [
-        `state_dir = "${dir}/state"`,
-        "",
-        "[repository.main]",
-        `path = "${env.CAIRN_REPO}"`,
-        `password_file = "${dir}/password"`,
-        "",
-        "[remote]",
-        `url = "${server.base}/v1/agents/{host}/jobs.toml"`,
-        `public_key = "${publicKey}"`,
-        `poll = "10s"`,
-        "",
-        "[remote.allow]",
-        `repositories = ["main"]`,
-        `paths = ["${dir}/srv"]`,
-      ].join("\n"),
-    );
+    const boot = await writeJobFile(dir, env, [
+      "[remote]",
+      `url = "${server.base}/v1/agents/{host}/jobs.toml"`,
+      `public_key = "${publicKey}"`,
+      `poll = "10s"`,
+      "[remote.allow]",
+      `repositories = ["main"]`,
+      `paths = ["${dir}/srv"]`,
+    ]);
 
     const first = await cairn(["agent", "--config", boot, "--once"]);
     assertEquals(first.code, 0, first.stderr);
     assertStringIncludes(first.stderr, "remote jobs: accepted version 1");
     assertStringIncludes(first.stderr, `job "www": report sent`);
+
+    // --once sends a heartbeat after its runs too (a host run from a timer), with the
+    // job's schedule and next two planned starts.
+    const afterOnce = await readPoll(`${jobsDir}/reports/${host}.poll.json`);
+    assertEquals(afterOnce.heartbeat?.poll_seconds, 10);
+    const [planned] = afterOnce.heartbeat!.jobs;
+    assertEquals([planned.job, planned.schedule, planned.next_runs.length], ["www", "@yearly", 2]);
+    assert(Date.parse(planned.next_runs[0]) > Date.now(), planned.next_runs[0]);
 
     const snaps = lastJson<{ id: string; job: string; tags: string[] }[]>(
       await cairn(["snapshots", "--json"], { env }),
@@ -124,34 +107,30 @@ Deno.test("keygen, sign, serve and agent: remote jobs run, their reports and hea
     assertEquals([www.job, www.result], ["www", "success"], "remote jobs show in status");
 
     // The daemon sends a heartbeat soon after it starts: its poll interval and each
-    // job's schedule and next two planned starts, which the dashboard shows.
+    // job's schedule and next two planned starts, which the dashboard shows. Only one
+    // received after it started counts (the --once runs above left theirs).
+    const started = Date.now();
     const agent = cairnCommand(["agent", "--config", boot]).spawn();
     try {
-      let saved: { heartbeat?: { poll_seconds: number; jobs: unknown[] } } = {};
-      for (let i = 0; i < 100 && !saved.heartbeat; i++) {
+      let saved: SavedPoll = {};
+      for (let i = 0; i < 150; i++) {
         await new Promise((r) => setTimeout(r, 200));
-        try {
-          saved = JSON.parse(await Deno.readTextFile(`${jobsDir}/reports/${host}.poll.json`));
-        } catch {
-          // Not written yet.
-        }
+        saved = await readPoll(`${jobsDir}/reports/${host}.poll.json`);
+        if (Date.parse(saved.heartbeat?.received ?? "") >= started) break;
       }
+      assert(Date.parse(saved.heartbeat?.received ?? "") >= started, "the daemon's heartbeat");
       assertEquals(saved.heartbeat?.poll_seconds, 10);
-      const [job] = saved.heartbeat!.jobs as {
-        job: string;
-        schedule: string;
-        next_runs: string[];
-      }[];
+      const [job] = saved.heartbeat!.jobs;
       assertEquals([job.job, job.schedule, job.next_runs.length], ["www", "@yearly", 2]);
       assert(Date.parse(job.next_runs[0]) > Date.now(), job.next_runs[0]);
       const page = await (await fetch(`${server.base}/host/${host}`)).text();
       assertStringIncludes(page, "<code>@yearly</code>");
       assertStringIncludes(page, "polls every 10 s");
     } finally {
-      agent.kill("SIGTERM");
-      await agent.status;
+      const stopped = await stopWithin(agent, 60_000);
       await agent.stdout.cancel();
       await agent.stderr.cancel();
+      assert(stopped, "the daemon was still running 60 s after SIGTERM");
     }
   } finally {
     const stopped = await server.stop();
@@ -190,7 +169,6 @@ Deno.test("agent --once re-checks a remote job's paths at run time: a link plant
   await Deno.writeTextFile(`${dir}/outside/sub/secret`, "not for the fleet\n");
   await Deno.mkdir(`${dir}/local`);
   await Deno.writeTextFile(`${dir}/local/a`, "a\n");
-  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
   const keygen = await cairn(["keygen", "--out", `${dir}/signing`]);
   assertEquals(keygen.code, 0, keygen.stderr);
 
@@ -211,29 +189,21 @@ Deno.test("agent --once re-checks a remote job's paths at run time: a link plant
       ].join("\n") + "\n",
     );
     assertEquals((await cairn(["sign", doc, "--key", `${dir}/signing`])).code, 0);
-    const boot = `${dir}/cairn.toml`;
     // The local job runs first (local jobs come before remote ones) and plants
     // the link after the document was fetched and accepted.
-    await Deno.writeTextFile(
-      boot,
-      [
-        `state_dir = "${dir}/state"`,
-        "[repository.main]",
-        `path = "${env.CAIRN_REPO}"`,
-        `password_file = "${dir}/password"`,
-        "[[job]]",
-        `name = "plant"`,
-        `paths = ["${dir}/local"]`,
-        `schedule = "@yearly"`,
-        `before = ["rm -r '${dir}/srv/site' && ln -s '${dir}/outside' '${dir}/srv/site'"]`,
-        "[remote]",
-        `url = "${server.base}/v1/agents/{host}/jobs.toml"`,
-        `public_key = "${keygen.stdout.trim()}"`,
-        "[remote.allow]",
-        `repositories = ["main"]`,
-        `paths = ["${dir}/srv"]`,
-      ].join("\n") + "\n",
-    );
+    const boot = await writeJobFile(dir, env, [
+      "[[job]]",
+      `name = "plant"`,
+      `paths = ["${dir}/local"]`,
+      `schedule = "@yearly"`,
+      `before = ["rm -r '${dir}/srv/site' && ln -s '${dir}/outside' '${dir}/srv/site'"]`,
+      "[remote]",
+      `url = "${server.base}/v1/agents/{host}/jobs.toml"`,
+      `public_key = "${keygen.stdout.trim()}"`,
+      "[remote.allow]",
+      `repositories = ["main"]`,
+      `paths = ["${dir}/srv"]`,
+    ]);
 
     const r = await cairn(["agent", "--config", boot, "--once"]);
     assertEquals(r.code, 1, r.stderr);

@@ -144,3 +144,54 @@ Deno.test("chunkFileStable() takes pseudo-files whose size is not their length a
     assertEquals([r.changed, restarts], [false, 0], path);
   }
 });
+
+Deno.test({
+  name: "chunkFile() does not read a sparse file's holes and cuts the chunks reading would",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const MIB = 1024 * 1024;
+    const dir = await Deno.makeTempDir();
+    const sparse = `${dir}/sparse`;
+    const f = await Deno.open(sparse, { write: true, create: true });
+    await f.truncate(100 * MIB);
+    await f.seek(50 * MIB, Deno.SeekMode.Start);
+    await f.write(new Uint8Array(4096).fill(0x5a));
+    f.close();
+    const blocks = Deno.statSync(sparse).blocks ?? 0;
+    assert(blocks * 512 < MIB, `the temp directory's file system made no holes (${blocks} blocks)`);
+    // The same bytes, all written: every byte is read.
+    const dense = `${dir}/dense`;
+    await Deno.writeFile(dense, await Deno.readFile(sparse));
+    const chunker = new Chunker(gearTable(new Uint8Array(32)), PARAMS);
+    const read = (path: string) => {
+      const chunks: Uint8Array[] = [];
+      const watch = {} as { holeBytes?: number; changed?: boolean };
+      const size = chunkFile(
+        path,
+        100 * MIB,
+        new Uint8Array(PARAMS.max),
+        chunker,
+        (c) => {
+          chunks.push(c.slice());
+        },
+        undefined,
+        watch,
+      );
+      return { size, chunks, watch };
+    };
+    const s = read(sparse);
+    const d = read(dense);
+    assertEquals(s.size, 100 * MIB);
+    assertEquals(d.watch.holeBytes, 0);
+    // Read: the 4 KiB and at most the file system's blocks around it.
+    assert(
+      100 * MIB - s.watch.holeBytes! <= blocks * 512,
+      `read ${100 * MIB - s.watch.holeBytes!}`,
+    );
+    assertEquals(s.watch.changed, false);
+    assertEquals(s.chunks.length, d.chunks.length);
+    assert(s.chunks.every((c, i) => c.length === d.chunks[i].length), "the same cut points");
+    assertEquals(concatBytes(s.chunks), await Deno.readFile(sparse));
+    await Deno.remove(dir, { recursive: true });
+  },
+});

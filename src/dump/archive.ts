@@ -2,6 +2,7 @@ import { type TreeSource, walkSnapshot } from "../catalog/mod.ts";
 import { type ContentSource, CorruptError, fileContent, type Node, nsToDate } from "../repo/mod.ts";
 import { ZipWriter } from "./zip.ts";
 import { endOfArchive, padding, type TarEntry, tarHeader } from "./tar.ts";
+import { nameBytes } from "../platform/mod.ts";
 
 /** The archive formats `cairn dump --archive` writes. */
 export const ARCHIVE_FORMATS = ["tar", "zip"] as const;
@@ -85,7 +86,7 @@ export async function writeArchive(
       };
       // Zip has no hard links: each name gets the file's content.
       if (n.type === "file") await zip.add(e, content(path, n));
-      else if (n.type === "symlink") await zip.add(e, new TextEncoder().encode(n.target ?? ""));
+      else if (n.type === "symlink") await zip.add(e, nameBytes(n.target ?? ""));
       else await zip.add(e);
       return;
     }

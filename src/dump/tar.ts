@@ -3,6 +3,7 @@
  * hold: paths over 100 bytes or not ASCII, sizes of 8 GiB and more, large
  * ids, sub-second times), as GNU tar and bsdtar read it.
  */
+import { isByteName, nameBytes } from "../platform/mod.ts";
 
 /** One archive member's header fields. */
 export interface TarEntry {
@@ -32,7 +33,8 @@ const TYPE_FLAG: Record<TarEntry["type"], string> = {
 };
 
 export const BLOCK = 512;
-const enc = new TextEncoder();
+/** A name's bytes: UTF-8, or for a name that is not UTF-8 its exact bytes. */
+const enc = { encode: nameBytes };
 
 /** The bytes that pad a member's content of `size` bytes to a whole block. */
 export function padding(size: number): Uint8Array {
@@ -51,10 +53,13 @@ function isAscii(s: string): boolean {
 /** The header block(s) of one member: a pax header first when ustar is not enough. */
 export function tarHeader(e: TarEntry): Uint8Array {
   const pax: [string, string][] = [];
+  // A name that is not UTF-8 has no charset to declare: ustar's fields hold its
+  // bytes as they are, and a longer one goes in pax as bytes too (GNU tar reads them so).
   const name = enc.encode(e.path);
-  if (name.length > 100 || !isAscii(e.path)) pax.push(["path", e.path]);
+  if (name.length > 100 || !(isAscii(e.path) || isByteName(e.path))) pax.push(["path", e.path]);
   if (e.linkname !== undefined) {
-    if (enc.encode(e.linkname).length > 100 || !isAscii(e.linkname)) {
+    const link = e.linkname;
+    if (enc.encode(link).length > 100 || !(isAscii(link) || isByteName(link))) {
       pax.push(["linkpath", e.linkname]);
     }
   }

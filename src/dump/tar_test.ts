@@ -1,4 +1,5 @@
-import { assertEquals } from "../testing/asserts.ts";
+import { assert, assertEquals } from "../testing/asserts.ts";
+import { nameOfBytes } from "../platform/mod.ts";
 import { BLOCK, tarHeader } from "./tar.ts";
 
 const dec = new TextDecoder();
@@ -54,4 +55,28 @@ Deno.test("tarHeader() pax records count their own length, across digit boundari
     assertEquals(seen.size, String(9 * 2 ** 33));
     assertEquals(seen.mtime, "1500000000.123");
   }
+});
+
+Deno.test("tarHeader() writes a name that is not UTF-8 as its bytes, a long one in pax too", () => {
+  const entry = (path: string, linkname?: string) =>
+    tarHeader({
+      path,
+      linkname,
+      type: "symlink",
+      mode: 0o777,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      mtimeNs: 0n,
+    });
+  const name = nameOfBytes(new Uint8Array([0x64, 0x2f, 0xe9, 0xff]));
+  const short = entry(name, nameOfBytes(new Uint8Array([0xe9])));
+  assertEquals(short.length, BLOCK, "no pax header");
+  assertEquals(short.subarray(0, 5), new Uint8Array([0x64, 0x2f, 0xe9, 0xff, 0]));
+  assertEquals(short.subarray(157, 159), new Uint8Array([0xe9, 0]));
+  const long = entry(`${"d/".repeat(60)}${name}`);
+  const pax = long.subarray(BLOCK, 2 * BLOCK);
+  const want = new Uint8Array([...new TextEncoder().encode(`path=${"d/".repeat(61)}`), 0xe9, 0xff]);
+  const at = pax.findIndex((_, i) => want.every((b, j) => pax[i + j] === b));
+  assert(at > 0, "the pax path holds the exact bytes");
 });

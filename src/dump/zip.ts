@@ -7,8 +7,10 @@
  * with {@link ZipLimitError} (tar has no such limits).
  */
 import { createCRC32, type IHasher } from "hash-wasm";
+import { isByteName, nameBytes } from "../platform/mod.ts";
 
-const enc = new TextEncoder();
+/** A name's bytes: UTF-8, or for a name that is not UTF-8 its exact bytes. */
+const enc = { encode: nameBytes };
 const LIMIT = 0xffffffff;
 
 /** Raised when the archive would need Zip64. */
@@ -74,7 +76,8 @@ export class ZipWriter {
     const name = enc.encode(e.path);
     const extra = extraFields(e);
     const deflate = e.type === "file";
-    const flags = 0x0800 | (deflate ? 0x0008 : 0); // UTF-8 names; sizes after the data
+    // UTF-8 names (not for one that is not UTF-8: its bytes as they are); sizes after the data.
+    const flags = (isByteName(e.path) ? 0 : 0x0800) | (deflate ? 0x0008 : 0);
     const method = deflate ? 8 : 0;
     const offset = this.#offset;
     const w: Written = {

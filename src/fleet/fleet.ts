@@ -17,6 +17,7 @@
  */
 
 import { join } from "node:path";
+import { onAbort } from "../fs/mod.ts";
 import {
   Agent,
   type Clock,
@@ -83,7 +84,7 @@ export interface FleetOptions {
   /** With `[remote]`: the document source and the report queue. */
   source?: JobDocumentSource;
   reports?: ReportSink;
-  /** With `[remote]`: where the daemon's heartbeat goes after each poll. */
+  /** With `[remote]`: where the heartbeat goes after each poll (daemon) or run (`--once`). */
   heartbeats?: HeartbeatSink;
   /** Default: the real clock; the agent and the poll loop both use it. */
   clock?: Clock;
@@ -187,6 +188,8 @@ export class Fleet {
     const agent = this.#agent();
     const records = await agent.runOnce({ signal });
     await this.#flushReports(signal);
+    // A host run from a timer says what it plans too, so the endpoint can tell stale from quiet.
+    await this.#heartbeat(agent, signal);
     this.#log(`ran ${records.length} due job(s)`);
     if (records.length === 0) this.#log(nothingDue(agent.plannedRuns()));
     return records;
@@ -195,11 +198,11 @@ export class Fleet {
   /** The daemon: runs until `signal` aborts (SIGTERM/SIGINT). */
   async daemon(path: string, signal: AbortSignal): Promise<void> {
     const stop = new AbortController();
-    const onAbort = () => {
+    // Also for a signal aborted before: a SIGTERM while the agent was still starting.
+    const off = onAbort(signal, () => {
       this.#log("stopping after the running job's safe point");
       stop.abort();
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
+    });
     await this.#poll(signal);
     const agent = this.#agent();
     watchConfig({
@@ -219,7 +222,7 @@ export class Fleet {
       await agent.run({ signal });
     } finally {
       stop.abort();
-      signal.removeEventListener("abort", onAbort);
+      off();
       await polling;
     }
     this.#log("agent stopped");

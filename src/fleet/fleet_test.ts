@@ -7,9 +7,15 @@ import {
   type RunResult,
   StatusStore,
 } from "../job/mod.ts";
-import type { FlushResult, GoodDocument, PollResult, RunReport } from "../remote/mod.ts";
+import type { FlushResult, GoodDocument, Heartbeat, PollResult, RunReport } from "../remote/mod.ts";
 import { assert, assertEquals } from "../testing/asserts.ts";
-import { Fleet, type JobDocumentSource, nothingDue, type ReportSink } from "./fleet.ts";
+import {
+  Fleet,
+  type HeartbeatSink,
+  type JobDocumentSource,
+  nothingDue,
+  type ReportSink,
+} from "./fleet.ts";
 import { toReport } from "./to_report.ts";
 
 const START = Date.UTC(2024, 0, 10, 12);
@@ -109,7 +115,13 @@ interface Ran {
 /** A fleet on a fake clock whose runs are recorded and end in `result`. */
 async function harness(
   answers: (PollResult<JobConfig> | Error)[],
-  opts: { result?: RunResult; stateDir?: string; repositoryLines?: string[]; start?: number } = {},
+  opts: {
+    result?: RunResult;
+    stateDir?: string;
+    repositoryLines?: string[];
+    start?: number;
+    heartbeats?: HeartbeatSink;
+  } = {},
 ) {
   const dir = await Deno.makeTempDir({ prefix: "cairn-fleet-" });
   const boot = bootConfig(opts.stateDir ?? join(dir, "state"), opts.repositoryLines);
@@ -130,6 +142,7 @@ async function harness(
     },
     source,
     reports,
+    ...(opts.heartbeats ? { heartbeats: opts.heartbeats } : {}),
     clock,
     random: () => 0,
     host: "web1",
@@ -224,7 +237,7 @@ Deno.test("Fleet.once() sends a run's report even when the status file cannot be
     );
     const records = await t.fleet.once(new AbortController().signal);
     assertEquals(records.map((r) => r.result.result), ["failed", "failed"]);
-    assertEquals(t.reports.sent.map((s) => [s.report.job, s.report.result]), [["www", "failure"]]);
+    assertEquals(t.reports.sent.map((s) => [s.report.job, s.report.result]), [["www", "failed"]]);
     assertEquals(t.reports.sent[0].report.error!.length, 4096);
     assert(t.logs.some((l) => l.includes('job "www": report sent')), t.logs.join("\n"));
   } finally {
@@ -285,14 +298,14 @@ Deno.test("Fleet.close() closes the document source", async () => {
   assert(t.source.closed);
 });
 
-Deno.test("toReport() maps skipped and failed runs to failure and fills missing counts", () => {
+Deno.test("toReport() maps skipped and failed runs to failed and fills missing counts", () => {
   const record = { job: "j", start: START, end: START + 1000 };
   assertEquals(toReport("h", { ...record, result: { result: "skipped", error: "before" } }), {
     host: "h",
     job: "j",
     start: new Date(START).toISOString(),
     end: new Date(START + 1000).toISOString(),
-    result: "failure",
+    result: "failed",
     snapshot: null,
     files: 0,
     bytes: 0,
@@ -308,4 +321,42 @@ Deno.test("nothingDue() names the next planned start, or says no job has a sched
     nothingDue([{ job: "a", at: Infinity }, { job: "b", at: START }]),
     `nothing was due; next: job "b" at ${new Date(START).toISOString()}`,
   );
+});
+
+Deno.test("Fleet.once() sends a heartbeat after its runs, with each job's next planned start", async () => {
+  const sent: Heartbeat[] = [];
+  const heartbeats: HeartbeatSink = {
+    send(hb) {
+      sent.push(hb);
+      return Promise.resolve();
+    },
+    close() {},
+  };
+  const boot = bootConfig("/unused");
+  await using t = await harness([{ status: "updated", current: document(boot, 1, ["db"]) }], {
+    heartbeats,
+  });
+  await t.fleet.once(new AbortController().signal);
+  assertEquals(sent.length, 1, "one heartbeat per --once");
+  const hb = sent[0];
+  assertEquals(hb.host, "web1");
+  assertEquals(hb.running, null);
+  const db = hb.jobs?.find((j) => j.job === "db");
+  assert(db, "the remote job is in the heartbeat");
+  assertEquals(db.schedule, "@daily");
+  assertEquals(db.next_runs.length, 2);
+  assert(Date.parse(db.next_runs[0]) > START, "the next start lies after the run");
+});
+
+Deno.test("Fleet.daemon() with a signal aborted before it started returns, running nothing", async () => {
+  // `cairn agent` killed while still starting: the SIGTERM used to be lost and the daemon ran on.
+  const boot = bootConfig("/unused");
+  await using t = await harness([{ status: "updated", current: document(boot, 1, ["db"]) }]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<string>((r) => (timer = setTimeout(() => r("still running"), 5000)));
+  const daemon = t.fleet.daemon(join(t.dir, "cairn.toml"), AbortSignal.abort()).then(() => "done");
+  assertEquals(await Promise.race([daemon, late]), "done");
+  clearTimeout(timer);
+  assertEquals(t.ran, []);
+  assert(t.logs.includes("agent stopped"), t.logs.join("\n"));
 });

@@ -8,6 +8,7 @@
  * - {@link readFileIfExists}: a file's bytes, or `undefined` when it is missing.
  * - {@link lstatOrNull}: lstat that never follows a link, or null when nothing is there.
  * - {@link abortableSleep}: wait, or reject with the signal's reason.
+ * - {@link onAbort}: run something when a signal aborts, also when it already has.
  * - {@link concatBytes}: byte arrays joined into one.
  *
  * This module imports nothing of cairn's, so any layer may use it.
@@ -20,4 +21,5 @@ export { syncDir, syncDirSync } from "./sync_dir.ts";
 export { readFileIfExists } from "./read_file_if_exists.ts";
 export { lstatOrNull } from "./lstat_or_null.ts";
 export { abortableSleep } from "./abortable_sleep.ts";
+export { onAbort } from "./on_abort.ts";
 export { concatBytes } from "./concat_bytes.ts";

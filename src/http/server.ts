@@ -11,6 +11,10 @@
  * body only with `Content-Length` (no chunked uploads: 411), heads of at most
  * 16 KiB. The handler is an ordinary `(Request) => Response`.
  *
+ * No request can hold its connection (or the server's shutdown) forever: the
+ * handler has a time limit too (503 past it, and `req.signal` aborts, as it
+ * does when the connection ends), and so has each chunk a streamed body yields.
+ *
  * A response is buffered and sent with its length, unless the handler says
  * how it is to be streamed: with a `content-length` header its body is
  * streamed chunk by chunk and must have exactly that length, and with
@@ -28,8 +32,10 @@ export interface ServerLimits {
   headerTimeoutMs?: number;
   /** Time to receive the whole body once the head is in. Default 30 s. */
   bodyTimeoutMs?: number;
-  /** Time to write the whole response (a streamed one: each chunk). Default 30 s. */
+  /** Time to write the whole response (a streamed one: each chunk, also to produce it). Default 30 s. */
   responseTimeoutMs?: number;
+  /** Time for the handler to return its response; past it, 503 and `req.signal` aborts. Default 60 s. */
+  handlerTimeoutMs?: number;
   /** Connections open at once; more are answered 503 and closed. Default 256. */
   maxConnections?: number;
   /** Largest request head. Default 16 KiB. */
@@ -98,6 +104,7 @@ export function serveLimited(
     header: options.headerTimeoutMs ?? 10_000,
     body: options.bodyTimeoutMs ?? 30_000,
     response: options.responseTimeoutMs ?? 30_000,
+    handler: options.handlerTimeoutMs ?? 60_000,
     connections: options.maxConnections ?? 256,
     headBytes: options.maxHeaderBytes ?? 16 << 10,
     bodyBytes: options.maxBodyBytes ?? 1 << 20,
@@ -119,12 +126,15 @@ export function serveLimited(
   options.signal?.addEventListener("abort", stop, { once: true });
 
   const serveConn = async (conn: Deno.Conn) => {
+    // The request's signal: aborted when its handler runs out of time or the connection ends.
+    const ac = new AbortController();
     try {
-      const res = await readAndHandle(conn, limits, base, handler, options.onError);
+      const res = await readAndHandle(conn, limits, base, handler, options.onError, ac);
       if (res) await respond(conn, res, limits.response);
     } catch {
       // A connection reset or closed at shutdown: nothing to answer.
     } finally {
+      ac.abort(new DOMException("the connection has ended", "AbortError"));
       // Forget it before closing, so a client that sees the close can count on the slot.
       open.delete(conn);
       if (open.size < limits.connections) full = false;
@@ -175,6 +185,7 @@ export function serveLimited(
 interface Limits {
   header: number;
   body: number;
+  handler: number;
   headBytes: number;
   bodyBytes: number;
 }
@@ -186,6 +197,7 @@ async function readAndHandle(
   base: string,
   handler: (req: Request) => Response | Promise<Response>,
   onError: (err: unknown) => Response,
+  ac: AbortController,
 ): Promise<Response | undefined> {
   const headDeadline = Date.now() + limits.header;
   // Read in place: a client sending its head a byte at a time costs one copy
@@ -231,13 +243,22 @@ async function readAndHandle(
       method: head.method,
       headers: head.headers,
       body: withBody ? body : undefined,
+      signal: ac.signal,
     });
   } catch {
     return plain(400, "invalid request");
   }
   let res: Response;
   try {
-    res = await handler(req);
+    const answer = Promise.resolve().then(() => handler(req));
+    const got = await before(answer, Date.now() + limits.handler);
+    if (got === TIMEOUT) {
+      ac.abort(new DOMException("the handler ran out of time", "TimeoutError"));
+      // A response that comes after all is never read: release its body.
+      answer.then((late) => late.body?.cancel()).catch(() => {});
+      return plain(503, "the server took too long to answer; try again");
+    }
+    res = got;
   } catch (err) {
     res = onError(err);
   }
@@ -296,8 +317,13 @@ async function respond(conn: Deno.Conn, res: Response, timeoutMs: number): Promi
   }
   const chunked = /^chunked$/i.test(res.headers.get("transfer-encoding") ?? "");
   if (length === undefined && !chunked) {
-    const body = new Uint8Array(await res.arrayBuffer());
     const deadline = Date.now() + timeoutMs;
+    const buffered = await before(res.arrayBuffer(), deadline);
+    if (buffered === TIMEOUT) {
+      res.body.cancel().catch(() => {});
+      return;
+    }
+    const body = new Uint8Array(buffered);
     if (await writeBefore(conn, encodeHead(res.status, res.headers, body.length), deadline)) {
       await writeBefore(conn, body, deadline);
     }
@@ -309,7 +335,10 @@ async function respond(conn: Deno.Conn, res: Response, timeoutMs: number): Promi
     if (!(await writeBefore(conn, first, Date.now() + timeoutMs))) return;
     let sent = 0;
     while (true) {
-      const { done, value } = await reader.read();
+      // A body that stops yielding is cut short like a client that stops reading.
+      const chunk = await before(reader.read(), Date.now() + timeoutMs);
+      if (chunk === TIMEOUT) return;
+      const { done, value } = chunk;
       if (done) break;
       if (value.length === 0) continue;
       let out: Uint8Array = value;

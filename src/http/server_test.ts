@@ -1,12 +1,14 @@
-import { assertEquals } from "../testing/asserts.ts";
-import { serveLimited } from "./server.ts";
+import { assert, assertEquals, assertStringIncludes } from "../testing/asserts.ts";
+import { serveLimited, type ServerLimits } from "./server.ts";
 
 async function withServer(
   handler: (req: Request) => Response | Promise<Response>,
   fn: (base: string) => Promise<void>,
+  limits: ServerLimits = {},
 ) {
   const ac = new AbortController();
   const server = serveLimited({
+    ...limits,
     hostname: "127.0.0.1",
     port: 0,
     signal: ac.signal,
@@ -98,4 +100,94 @@ Deno.test("serveLimited() cuts a chunked body that fails midway short of its zer
       assertEquals(failed, true);
     },
   );
+});
+
+Deno.test("serveLimited() answers 503 when the handler runs out of time, and aborts its request's signal", async () => {
+  let signal: AbortSignal | undefined;
+  const start = Date.now();
+  // The handler never answers; the server, and its shutdown, must not wait for it.
+  await withServer(
+    (req) => {
+      signal = req.signal;
+      return new Promise<Response>(() => {});
+    },
+    async (base) => {
+      const res = await fetch(base + "/");
+      assertEquals(res.status, 503);
+      assertStringIncludes(await res.text(), "took too long");
+    },
+    { handlerTimeoutMs: 300 },
+  );
+  assert(Date.now() - start < 10_000, "the server stopped without the handler");
+  assertEquals(signal?.aborted, true);
+  assertEquals((signal?.reason as DOMException).name, "TimeoutError");
+});
+
+Deno.test("serveLimited() aborts a request's signal when its connection ends", async () => {
+  let signal: AbortSignal | undefined;
+  await withServer(
+    (req) => {
+      signal = req.signal;
+      return new Response("ok");
+    },
+    async (base) => {
+      assertEquals(await (await fetch(base + "/")).text(), "ok");
+    },
+  );
+  assertEquals(signal?.aborted, true);
+});
+
+Deno.test("serveLimited() cuts a streamed body short when it yields nothing for the response limit", async () => {
+  const stalled = (first: Uint8Array) =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(first); // then nothing, ever
+      },
+    });
+  const streamed: Record<string, string>[] = [
+    { "content-length": "200" },
+    { "transfer-encoding": "chunked" },
+  ];
+  for (const headers of streamed) {
+    await withServer(
+      () => new Response(stalled(new Uint8Array(100)), { headers }),
+      async (base) => {
+        const res = await fetch(base + "/");
+        assertEquals(res.status, 200);
+        const failed = await res.arrayBuffer().then(() => false, () => true);
+        assertEquals(failed, true, `${JSON.stringify(headers)}: the client sees it incomplete`);
+      },
+      { responseTimeoutMs: 300 },
+    );
+  }
+  // A buffered body that never ends: no answer, the connection closes.
+  await withServer(
+    () => new Response(stalled(new Uint8Array(1))),
+    async (base) => {
+      const failed = await fetch(base + "/").then((r) => r.arrayBuffer()).then(
+        () => false,
+        () => true,
+      );
+      assertEquals(failed, true);
+    },
+    { responseTimeoutMs: 300 },
+  );
+});
+
+Deno.test("a server given a signal that has already aborted stops at once and accepts nothing", async () => {
+  const ac = new AbortController();
+  ac.abort();
+  const server = serveLimited(
+    {
+      hostname: "127.0.0.1",
+      port: 0,
+      signal: ac.signal,
+      onError: () => new Response("", { status: 500 }),
+    },
+    () => new Response("served"),
+  );
+  await server.finished;
+  const refused = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port })
+    .then((c) => (c.close(), false), () => true);
+  assert(refused, "the listener was still open");
 });

@@ -20,6 +20,7 @@
  * @module
  */
 
+import { onAbort } from "../fs/mod.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { jitterDelay, parseSchedule, type Schedule } from "./schedule.ts";
 import type { JobDefinition } from "./types.ts";
@@ -115,8 +116,12 @@ export class Agent {
   run(options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#loop) throw new Error("Agent is already running");
     this.#stopping = false;
-    options.signal?.addEventListener("abort", () => void this.stop(), { once: true });
-    this.#loop = this.#runLoop().finally(() => (this.#loop = undefined));
+    // A signal aborted before (a SIGTERM while the agent was starting) stops it too.
+    const off = onAbort(options.signal, () => void this.stop());
+    this.#loop = this.#runLoop().finally(() => {
+      this.#loop = undefined;
+      off();
+    });
     return this.#loop;
   }
 
@@ -127,8 +132,7 @@ export class Agent {
   async runOnce(options: { signal?: AbortSignal } = {}): Promise<RunRecord[]> {
     if (this.#loop) throw new Error("Agent is already running");
     this.#stopping = false;
-    const onAbort = () => void this.stop();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const off = onAbort(options.signal, () => void this.stop());
     const records: RunRecord[] = [];
     const once = (async () => {
       await this.#apply(this.#pending ?? this.#jobs, { jitter: false });
@@ -144,7 +148,7 @@ export class Agent {
     try {
       await this.#loop;
     } finally {
-      options.signal?.removeEventListener("abort", onAbort);
+      off();
     }
     return records;
   }

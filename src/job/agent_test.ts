@@ -226,6 +226,32 @@ Deno.test("Agent.run() stops when its signal is aborted", async () => {
   assertEquals(h.starts.map((s) => fmt(s.at)), ["1 02:00"]);
 });
 
+/** `p`, or a rejection after `ms` of real time: a test fails instead of hanging. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still running after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("Agent.run() with a signal aborted before it started stops at once, running nothing", async () => {
+  // A SIGTERM that arrives while `cairn agent` is still starting: it used to be lost.
+  const h = harness([job("a", "0 2 * * *")], { start: at(1, 0) });
+  await within(h.agent.run({ signal: AbortSignal.abort() }), 5000, "run()");
+  assertEquals(h.starts, []);
+});
+
+Deno.test("Agent.runOnce() with a signal aborted before it started runs nothing", async () => {
+  const h = harness([job("never", "0 2 * * *")], { start: at(1, 0) });
+  const records = await within(h.agent.runOnce({ signal: AbortSignal.abort() }), 5000, "runOnce()");
+  assertEquals([records, h.starts], [[], []]);
+});
+
 Deno.test("Agent.runOnce() runs what is due now, without jitter, and returns the results", async () => {
   const h = harness(
     [

@@ -9,6 +9,7 @@
  */
 
 import { basename, dirname, resolve } from "node:path";
+import { onAbort } from "../fs/mod.ts";
 import { loadJobConfig } from "./config.ts";
 import type { JobConfig } from "./types.ts";
 
@@ -41,7 +42,7 @@ export interface WatchConfigOptions {
 export const watchFileChanges: Subscribe = (path, trigger, signal) => {
   const full = resolve(path);
   const watcher = Deno.watchFs(dirname(full), { recursive: false });
-  signal.addEventListener("abort", () => watcher.close(), { once: true });
+  onAbort(signal, () => watcher.close());
   (async () => {
     for await (const event of watcher) {
       if (event.paths.some((p) => basename(p) === basename(full))) trigger();
@@ -52,9 +53,7 @@ export const watchFileChanges: Subscribe = (path, trigger, signal) => {
 /** `Deno.addSignalListener("SIGHUP", …)` until aborted. */
 export const listenForSighup: Subscribe = (_path, trigger, signal) => {
   Deno.addSignalListener("SIGHUP", trigger);
-  signal.addEventListener("abort", () => Deno.removeSignalListener("SIGHUP", trigger), {
-    once: true,
-  });
+  onAbort(signal, () => Deno.removeSignalListener("SIGHUP", trigger));
 };
 
 /** Handle returned by {@linkcode watchConfig}. */
@@ -96,7 +95,7 @@ export function watchConfig(options: WatchConfigOptions): ConfigWatcher {
     clearTimeout(timer);
     timer = setTimeout(() => void reload(), debounceMs);
   };
-  signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+  onAbort(signal, () => clearTimeout(timer));
   (options.watchFile ?? watchFileChanges)(options.path, debounced, signal);
   (options.onHangup ?? listenForSighup)(options.path, () => void reload(), signal);
   return { reload };

@@ -1,4 +1,5 @@
 import { lstatOrNull } from "../fs/mod.ts";
+import { byteFs } from "../platform/mod.ts";
 import { tempBeside } from "./file_writer.ts";
 
 /**
@@ -7,36 +8,36 @@ import { tempBeside } from "./file_writer.ts";
  * way are made writable first (they are ours to delete).
  */
 export function removeEntry(path: string): void {
-  const st = lstatOrNull(path);
+  const st = lstatOrNull(path, byteFs.lstatSync);
   if (!st) return;
-  if (!st.isDirectory) return Deno.removeSync(path);
+  if (!st.isDirectory) return byteFs.removeSync(path);
   try {
-    Deno.removeSync(path, { recursive: true });
+    byteFs.removeSync(path, { recursive: true });
   } catch (err) {
     if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
     makeWritable(path);
-    Deno.removeSync(path, { recursive: true });
+    byteFs.removeSync(path, { recursive: true });
   }
 }
 
 function makeWritable(dir: string): void {
-  const st = Deno.lstatSync(dir);
+  const st = byteFs.lstatSync(dir);
   if (!st.isDirectory) return;
-  Deno.chmodSync(dir, ((st.mode ?? 0o700) & 0o7777) | 0o700);
-  for (const e of Deno.readDirSync(dir)) if (e.isDirectory) makeWritable(`${dir}/${e.name}`);
+  byteFs.chmodSync(dir, ((st.mode ?? 0o700) & 0o7777) | 0o700);
+  for (const name of byteFs.readDirNames(dir)) makeWritable(`${dir}/${name}`);
 }
 
 /** Makes `dst` a hard link to `src`, replacing what is there in one step. */
 export function linkInto(src: string, dst: string, dstExists: boolean): void {
-  if (!dstExists) return Deno.linkSync(src, dst);
+  if (!dstExists) return byteFs.linkSync(src, dst);
   const tmp = tempBeside(dst);
-  Deno.linkSync(src, tmp);
+  byteFs.linkSync(src, tmp);
   try {
-    Deno.renameSync(tmp, dst);
+    byteFs.renameSync(tmp, dst);
   } finally {
     // rename(2) between two links of one file does nothing and leaves `tmp`.
     try {
-      Deno.removeSync(tmp);
+      byteFs.removeSync(tmp);
     } catch { /* renamed, as usual */ }
   }
 }
@@ -44,12 +45,12 @@ export function linkInto(src: string, dst: string, dstExists: boolean): void {
 /** Makes `path` a symlink to `target`, replacing a file or link there in one step. */
 export function symlinkInto(target: string, path: string): void {
   const tmp = tempBeside(path);
-  Deno.symlinkSync(target, tmp);
+  byteFs.symlinkSync(target, tmp);
   try {
-    Deno.renameSync(tmp, path);
+    byteFs.renameSync(tmp, path);
   } catch (err) {
     try {
-      Deno.removeSync(tmp);
+      byteFs.removeSync(tmp);
     } catch { /* best effort */ }
     throw err;
   }

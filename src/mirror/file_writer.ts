@@ -22,10 +22,12 @@
  */
 import { fromBase64 } from "../crypto/mod.ts";
 import {
+  byteFs,
   OsError,
   setTimes,
   SparseWriter,
   supported as platformSupported,
+  writeFileFlags,
   writeXattr,
 } from "../platform/mod.ts";
 import type { NodeXattr } from "../repo/mod.ts";
@@ -70,6 +72,24 @@ export function applyXattrs(path: string, xattrs: readonly NodeXattr[] | undefin
   return problems;
 }
 
+/** `i` (immutable) and `a` (append only): a mirror copy with them could not be updated. */
+const UNMIRRORED_FLAGS = 0x10 | 0x20;
+
+/**
+ * Sets the inode flags (chattr's) of `path` itself to `flags` (0 clears
+ * what it inherited from its directory; undefined leaves it alone), but
+ * for `i` and `a`, which would stop the next run from replacing or
+ * removing the copy.
+ * Returns one message naming the flags that could not be set, or none.
+ */
+export function applyFlags(path: string, flags: number | undefined): string[] {
+  if (flags === undefined) return [];
+  const wanted = flags & ~UNMIRRORED_FLAGS;
+  if (!platformSupported) return wanted ? [`file flags not mirrored: not supported here`] : [];
+  const refused = writeFileFlags(path, wanted);
+  return refused ? [`file flags +${refused.letters} not mirrored: ${refused.why}`] : [];
+}
+
 /** Names of mirror temp files start with this; a later run removes any left behind. */
 export const MIRROR_TEMP_PREFIX = ".cairn-part.";
 
@@ -108,20 +128,20 @@ export function holdsContent(target: MirrorTarget, content: readonly string[]): 
  * regular file (so nothing is changed through a link).
  */
 export function retimeMirrorFile(target: MirrorTarget): string[] {
-  const st = Deno.lstatSync(target.path);
+  const st = byteFs.lstatSync(target.path);
   if (!st.isFile) throw new Error("changed under the mirror; refusing to set its metadata");
   applyTimes(target.path, target);
   if (target.owner) {
     try {
-      Deno.chownSync(target.path, target.owner.uid, target.owner.gid);
+      byteFs.chownSync(target.path, target.owner.uid, target.owner.gid);
     } catch (err) {
       if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
     }
   }
   if (((st.mode ?? 0) & 0o7777) !== target.mode || target.owner) {
-    Deno.chmodSync(target.path, target.mode);
+    byteFs.chmodSync(target.path, target.mode);
   }
-  return applyXattrs(target.path, target.xattrs);
+  return [...applyXattrs(target.path, target.xattrs), ...applyFlags(target.path, target.flags)];
 }
 
 /**
@@ -163,7 +183,7 @@ export class MirrorFileWriter {
     const mode = this.#asFinal ? target.mode & 0o777 : 0o600;
     this.#surelyFinal = this.#asFinal && (mode & ~UMASK) === target.mode &&
       !(owner && target.dirGroup);
-    this.#file = Deno.openSync(this.#at, { write: true, createNew: true, mode });
+    this.#file = byteFs.openSync(this.#at, { write: true, createNew: true, mode });
     this.#out = new SparseWriter(this.#file);
   }
 
@@ -201,16 +221,16 @@ export class MirrorFileWriter {
     if (!done) {
       if (t.owner) {
         try {
-          Deno.chownSync(this.#at, t.owner.uid, t.owner.gid);
+          byteFs.chownSync(this.#at, t.owner.uid, t.owner.gid);
         } catch (err) {
           if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
         }
       }
       // After chown, which clears setuid bits; the file is ours, made with O_EXCL.
-      Deno.chmodSync(this.#at, t.mode);
+      byteFs.chmodSync(this.#at, t.mode);
     }
-    const problems = applyXattrs(this.#at, t.xattrs);
-    if (this.#at !== t.path) Deno.renameSync(this.#at, t.path);
+    const problems = [...applyXattrs(this.#at, t.xattrs), ...applyFlags(this.#at, t.flags)];
+    if (this.#at !== t.path) byteFs.renameSync(this.#at, t.path);
     return problems;
   }
 
@@ -224,7 +244,7 @@ export class MirrorFileWriter {
     } catch { /* already closed */ }
     this.#file = undefined;
     try {
-      Deno.removeSync(this.#at);
+      byteFs.removeSync(this.#at);
     } catch { /* gone already; a fresh file left here is removed by the main thread */ }
   }
 }

@@ -1,6 +1,11 @@
 import type { MirrorDir, MirrorEntry, MirrorTarget, ParentFile } from "../archiver/mod.ts";
 import { type HeldDir, isFinalFile } from "../heldfs/mod.ts";
-import { type FileStat, setLinkOwner, supported as platformSupported } from "../platform/mod.ts";
+import {
+  byteFs,
+  type FileStat,
+  setLinkOwner,
+  supported as platformSupported,
+} from "../platform/mod.ts";
 import { linkInto, removeEntry } from "./_fs.ts";
 import { infoByName, listDirInfo, MODE_MASK, type Place, type TreeHost } from "./_dir_host.ts";
 import { applyTimes, MIRROR_TEMP_PREFIX, tempBeside, timesNs } from "./file_writer.ts";
@@ -12,6 +17,8 @@ export class MirrorDirState implements MirrorDir {
   #listing = new Map<string, Deno.FileInfo>();
   #previous: Map<string, Deno.FileInfo> | undefined;
   readonly #host: TreeHost;
+  /** The directory's own flags: a new file in it inherits some (ext4's `A`, `d`, ...). */
+  readonly #flags: number;
   get #tree(): MirrorTree {
     return this.#host.tree;
   }
@@ -38,6 +45,7 @@ export class MirrorDirState implements MirrorDir {
     private readonly setgid = false,
   ) {
     this.#host = host;
+    this.#flags = entry?.flags ?? 0;
     const tree = host.tree;
     host.addDir(this, entry, depth, listing === undefined);
     if (listing) this.#listing = listing;
@@ -90,7 +98,7 @@ export class MirrorDirState implements MirrorDir {
       const tmp = this.fresh ? name : baseName(tempBeside(path));
       let held: HeldDir | undefined;
       tree.guard(path, () => {
-        Deno.mkdirSync(this.held.at(tmp), { mode: 0o700 });
+        byteFs.mkdirSync(this.held.at(tmp), { mode: 0o700 });
         held = this.held.child(tmp);
       });
       if (!held) return undefined;
@@ -180,6 +188,7 @@ export class MirrorDirState implements MirrorDir {
     if (e.mtimeNs !== undefined) target.mtimeNs = e.mtimeNs;
     if (e.atimeNs !== undefined) target.atimeNs = e.atimeNs;
     if (e.xattrs) target.xattrs = e.xattrs;
+    if (e.flags || this.#flags) target.flags = e.flags ?? 0;
     if (tree.asRoot) target.owner = { uid: e.uid, gid: e.gid };
     // The mirror still holds the parent snapshot's version: if the bytes read
     // turn out the same, the worker only sets metadata. Not for a file with
@@ -197,7 +206,7 @@ export class MirrorDirState implements MirrorDir {
     if (cur?.isSymlink) {
       try {
         const path = this.held.at(name);
-        if (Deno.readLinkSync(path) === target) {
+        if (byteFs.readLinkSync(path) === target) {
           this.#tree.stats.unchanged++;
           // The same link with another owner or time gets the source's (one from an older cairn).
           const tree = this.#tree;
@@ -259,9 +268,9 @@ export class MirrorDirState implements MirrorDir {
     tree.guard(path, () => {
       // `cur` came from lstat: a regular file, so chmod does not follow a link.
       if (tree.asRoot && (cur.uid !== e.uid || cur.gid !== e.gid)) {
-        tree.ignoreEperm(() => Deno.chownSync(path, e.uid, e.gid));
+        tree.ignoreEperm(() => byteFs.chownSync(path, e.uid, e.gid));
       }
-      Deno.chmodSync(path, e.mode & MODE_MASK);
+      byteFs.chmodSync(path, e.mode & MODE_MASK);
     });
   }
 

@@ -1,11 +1,17 @@
 import type { MirrorEntry, MirrorTarget } from "../archiver/mod.ts";
 import { HeldDir, unheld } from "../heldfs/mod.ts";
-import { isRoot, setLinkOwner, stat, supported as platformSupported } from "../platform/mod.ts";
+import {
+  byteFs,
+  isRoot,
+  setLinkOwner,
+  stat,
+  supported as platformSupported,
+} from "../platform/mod.ts";
 import { lstatOrNull } from "../fs/mod.ts";
 import type { DirLister } from "../walker/mod.ts";
 import { linkInto, removeEntry, symlinkInto } from "./_fs.ts";
 import { type FirstLink, listDirInfo, MODE_MASK, type Place, type TreeHost } from "./_dir_host.ts";
-import { applyTimes, applyXattrs, timesNs } from "./file_writer.ts";
+import { applyFlags, applyTimes, applyXattrs, timesNs } from "./file_writer.ts";
 import { MirrorDirState } from "./mirror_dir.ts";
 
 /** What a mirror run did. */
@@ -256,12 +262,12 @@ export class MirrorTree {
       this.#at(s.at, (held) => {
         const path = held.at(s.at.name);
         if (s.fresh) {
-          Deno.symlinkSync(s.target, path);
+          byteFs.symlinkSync(s.target, path);
           this.stats.symlinks++;
           this.#linkMetadata(path, s.entry);
           return;
         }
-        const st = lstatOrNull(path);
+        const st = lstatOrNull(path, byteFs.lstatSync);
         if (st?.isDirectory) {
           if (!this.opts.purge) throw new Error("a directory is in the way (purge is off)");
           removeEntry(path);
@@ -309,11 +315,12 @@ export class MirrorTree {
     if (!st.isDirectory) throw new Error("changed under the mirror; refusing to set its metadata");
     const mode = e.mode & MODE_MASK;
     if (this.asRoot && (st.uid !== e.uid || st.gid !== e.gid)) {
-      this.ignoreEperm(() => Deno.chownSync(path, e.uid, e.gid));
+      this.ignoreEperm(() => byteFs.chownSync(path, e.uid, e.gid));
     }
-    if (((st.mode ?? 0) & 0o7777) !== mode) Deno.chmodSync(path, mode);
+    if (((st.mode ?? 0) & 0o7777) !== mode) byteFs.chmodSync(path, mode);
     for (const w of applyXattrs(named, e.xattrs)) this.fail(named, w);
     if (st.mtimeNs !== timesNs(e).mtime) applyTimes(path, e, { follow: true });
+    for (const w of applyFlags(named, e.flags)) this.fail(named, w);
   }
 
   ignoreEperm(step: () => void): void {
@@ -360,7 +367,7 @@ export class MirrorTree {
  */
 function unstage(at: string, final: string): void {
   try {
-    Deno.renameSync(at, final);
+    byteFs.renameSync(at, final);
   } catch (err) {
     throw new Error(
       `not mirrored: the new directory could not be moved into place: ${(err as Error).message}`,

@@ -16,6 +16,8 @@ const SYMBOLS = {
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   fchmod: { parameters: ["i32", "u32"], result: "i32" },
   chmod: { parameters: ["buffer", "u32"], result: "i32" },
   mkdir: { parameters: ["buffer", "u32"], result: "i32" },
@@ -44,6 +46,7 @@ function lib(): Libc {
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_EMPTY_PATH = 0x1000;
 export const EPERM = 1;
 export const ENOENT = 2;
 export const EEXIST = 17;
@@ -55,6 +58,17 @@ export const ELOOP = 40;
 export const ENODATA = 61;
 export const ENOTSUP = 95;
 export const ERANGE = 34;
+export const ENXIO = 6;
+export const EINVAL = 22;
+export const ENOTTY = 25;
+export const O_RDONLY = 0;
+export const O_NONBLOCK = 0o4000;
+export const O_NOFOLLOW = 0o400000;
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+/** _IOR('f', 1, long) and _IOW('f', 2, long) on 64-bit Linux; the kernel reads and writes an int. */
+const FS_IOC_GETFLAGS = 0x80086601n;
+const FS_IOC_SETFLAGS = 0x40086602n;
 
 function errno(): number {
   const p = lib().__errno_location();
@@ -196,11 +210,12 @@ function makedev(major: number, minor: number): number {
 }
 
 /**
- * statx(2) of `path` (with AT_SYMLINK_NOFOLLOW unless `follow`): everything
+ * statx(2) of `path` (with AT_SYMLINK_NOFOLLOW unless `follow`), or with `fd`
+ * of that open descriptor (`path` then is "", AT_EMPTY_PATH): everything
  * lstat gives, and every timestamp to the nanosecond. Fails as {@link fail} does, with
  * `errno` telling why.
  */
-export function statx(path: string, follow = false): Statx {
+export function statx(path: string, follow = false, fd?: number): Statx {
   if (path.length * 3 + 1 > pathBuf.length) pathBuf = new Uint8Array(path.length * 3 + 1);
   if (BYTE_NAME_HINT.test(path)) {
     const bytes = nameBytes(path);
@@ -210,8 +225,8 @@ export function statx(path: string, follow = false): Statx {
     const { written } = enc.encodeInto(path, pathBuf);
     pathBuf[written] = 0;
   }
-  const flags = follow ? 0 : AT_SYMLINK_NOFOLLOW;
-  const r = lib().statx(AT_FDCWD, pathBuf, flags, STATX_BASIC_STATS | STATX_BTIME, STATX);
+  const flags = fd !== undefined ? AT_EMPTY_PATH : follow ? 0 : AT_SYMLINK_NOFOLLOW;
+  const r = lib().statx(fd ?? AT_FDCWD, pathBuf, flags, STATX_BASIC_STATS | STATX_BTIME, STATX);
   if (r !== 0) {
     const e = fail("statx", path);
     // Worded as Deno's own lstat errors are, which messages already show.
@@ -244,6 +259,37 @@ export function statx(path: string, follow = false): Statx {
 /** Sets the owner of `path` itself, even a symlink (lchown(2)). */
 export function lchown(path: string, uid: number, gid: number): void {
   if (lib().lchown(cstr(path), uid, gid) !== 0) throw fail("lchown", path);
+}
+
+/**
+ * lseek(2) with SEEK_DATA (`data`) or SEEK_HOLE from `offset`: the next
+ * offset at or after it that starts data, or a hole; -1 when no data
+ * follows (ENXIO). A file system without hole support reports all data.
+ */
+export function seekDataOrHole(fd: number, offset: number, data: boolean, what: string): number {
+  const r = Number(lib().lseek(fd, BigInt(offset), data ? SEEK_DATA : SEEK_HOLE));
+  if (r >= 0) return r;
+  if (errno() === ENXIO) return -1;
+  throw fail("lseek", what);
+}
+
+const flagsBuf = new Int32Array(2);
+
+/** The inode flags (chattr's) of an open file or directory (FS_IOC_GETFLAGS). */
+export function getFlags(fd: number, what: string): number {
+  flagsBuf[0] = 0;
+  if (lib().ioctl(fd, FS_IOC_GETFLAGS, new Uint8Array(flagsBuf.buffer)) !== 0) {
+    throw fail("ioctl FS_IOC_GETFLAGS", what);
+  }
+  return flagsBuf[0] >>> 0;
+}
+
+/** Sets the inode flags of an open file or directory (FS_IOC_SETFLAGS). */
+export function setFlags(fd: number, flags: number, what: string): void {
+  flagsBuf[0] = flags | 0;
+  if (lib().ioctl(fd, FS_IOC_SETFLAGS, new Uint8Array(flagsBuf.buffer)) !== 0) {
+    throw fail("ioctl FS_IOC_SETFLAGS", what);
+  }
 }
 
 // Calls on paths that may hold a byte name (a name that is not UTF-8, which

@@ -5,6 +5,7 @@ import {
   lstat,
   nameBytes,
   nameOfBytes,
+  openHoleMap,
   OsError,
   readXattrs,
   setLinkTimes,
@@ -158,6 +159,35 @@ Deno.test("platform: timeNs joins seconds and nanoseconds, before 1970 too", () 
   assertEquals(timeNs(1700000000, 123456789), "1700000000123456789");
   assertEquals(timeNs(0, 7), "7");
   assertEquals(timeNs(-2, 500000000), "-1500000000");
+});
+
+Deno.test({
+  name: "platform: openHoleMap finds a sparse file's data between its holes",
+  ignore: !supported,
+  fn() {
+    const dir = Deno.makeTempDirSync();
+    const path = `${dir}/sparse`;
+    const f = Deno.openSync(path, { write: true, create: true });
+    f.truncateSync(8 * 1024 * 1024);
+    f.seekSync(4 * 1024 * 1024, Deno.SeekMode.Start);
+    f.writeSync(new Uint8Array(4096).fill(1));
+    f.close();
+    const info = Deno.statSync(path);
+    const map = openHoleMap(path, info)!;
+    try {
+      assertEquals(map.nextHole(0), 0);
+      assertEquals(map.nextData(0), 4 * 1024 * 1024);
+      assertEquals(map.nextHole(4 * 1024 * 1024), 4 * 1024 * 1024 + 4096);
+      assertEquals(map.nextData(4 * 1024 * 1024 + 4096), -1);
+    } finally {
+      map.close();
+    }
+    // Another file under that name now: no map, so the caller reads it all.
+    Deno.writeFileSync(`${dir}/other`, new Uint8Array(10));
+    Deno.renameSync(`${dir}/other`, path);
+    assertEquals(openHoleMap(path, info), null);
+    Deno.removeSync(dir, { recursive: true });
+  },
 });
 
 Deno.test("byte names: every byte string survives nameOfBytes and nameBytes, UTF-8 as its text", () => {

@@ -53,9 +53,9 @@ export interface ServeFleetOptions {
   /** Largest report body accepted; default 64 KiB. */
   maxReportBytes?: number;
   /**
-   * Time limits on request heads, bodies and responses, and the cap on open
-   * connections (defaults: 10 s, 30 s, 30 s, 256). A client that sends half a
-   * request is closed when its limit passes, however slowly it dribbles.
+   * Time limits on request heads, bodies, handlers and responses, and the cap
+   * on open connections (defaults: 10 s, 30 s, 60 s, 30 s, 256). A client that
+   * sends half a request is closed when its limit passes, however slowly it dribbles.
    */
   limits?: Omit<ServerLimits, "maxBodyBytes">;
   signal?: AbortSignal;

@@ -429,10 +429,13 @@ export class Repository {
    */
   #segment(entry: IndexEntry, id: string): Promise<Uint8Array> {
     const open = async () => {
-      const sealed = await this.backend.load("data", entry.pack.name, {
-        offset: entry.offset,
-        length: entry.length,
-      });
+      // Trees are read again by every backup and restore: a local cache may keep them.
+      const sealed = await this.backend.load(
+        "data",
+        entry.pack.name,
+        { offset: entry.offset, length: entry.length },
+        { cache: entry.type === "tree" },
+      );
       const what = `${entry.type} blob ${id}`;
       return openSegment(await this.#packKey(entry), entry.type, entry.offset, sealed, what);
     };

@@ -336,3 +336,25 @@ Deno.test("Repository.open() with its only key unreadable for a transient error 
   assertEquals(err, down);
   assertEquals(warnings, []);
 });
+
+Deno.test("tree segments are read with the cache hint, file contents without", async () => {
+  const backend = new MemoryBackend();
+  const repo = await Repository.init(backend, "pw", FAST);
+  const writer = repo.newPackWriter((p) => repo.index.addPack(p));
+  const tree = utf8(JSON.stringify({ nodes: [] }));
+  const data = utf8("file contents");
+  const treeId = toHex(keyedId(repo.master.id, tree));
+  const dataId = toHex(keyedId(repo.master.id, data));
+  writer.add("tree", treeId, tree);
+  writer.add("data", dataId, data);
+  await writer.flush();
+  const hints: (boolean | undefined)[] = [];
+  const load = backend.load.bind(backend);
+  backend.load = (type, name, range, options) => {
+    if (type === "data") hints.push(options?.cache);
+    return load(type, name, range, options);
+  };
+  await repo.loadTree(treeId);
+  await repo.loadBlob("data", dataId);
+  assertEquals(hints, [true, false]);
+});

@@ -7,3 +7,8 @@ Deno.test("printable() escapes control and bidi characters and keeps the rest", 
   assertEquals(printable("\x1b[31mred"), "\\u{1b}[31mred");
   assertEquals(printable("evil\u202etxt.exe"), "evil\\u{202e}txt.exe");
 });
+
+Deno.test("printable() shows each byte of a name that is not UTF-8 as \\xHH", () => {
+  // "caf" + 0xE9 and 0xFF as the platform's byte names hold them; U+1F080 is a pair, kept.
+  assertEquals(printable("caf\udce9/\udcff \u{1F080}"), "caf\\xE9/\\xFF \u{1F080}");
+});

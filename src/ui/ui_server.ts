@@ -72,6 +72,8 @@ export function startUi(options: UiOptions): UiServer {
     signal: options.signal,
     // A download streams for as long as it takes; each chunk must go out in this time.
     responseTimeoutMs: 120_000,
+    // A search or diff across many large snapshots may take minutes before it answers.
+    handlerTimeoutMs: 600_000,
     maxBodyBytes: 64 << 10,
     onError: (err) => {
       log(`error: ${(err as Error).message}`);
