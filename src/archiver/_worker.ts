@@ -103,6 +103,10 @@ async function saveChunks(m: ChunksMessage): Promise<void> {
     const id = toHex(raw);
     ids.push(id);
     if (isNew(raw)) s.packer.add("data", id, typeof c === "number" ? new Uint8Array(c) : c);
+    // Packing copied or compressed the chunk: free its buffer now (detaching
+    // it drops the bytes) rather than at the next GC, which V8 lets wait for
+    // tens of MiB of such buffers.
+    if (typeof c !== "number") (c.buffer as ArrayBuffer).transfer(0);
   }
   if (s.packer.backlog > 1) await s.packer.drain();
   post({
