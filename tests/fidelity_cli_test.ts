@@ -322,7 +322,8 @@ function flagsBelow(root: string): string[] {
 }
 
 Deno.test({
-  name: "file flags (chattr +i, +a, +d, +A) survive backup and restore on ext4, set last",
+  name:
+    "file flags (chattr +i, +a, +d, +A) survive backup, restore and the mirror (but i, a) on ext4",
   ignore: !supported || !CAN_LOOP,
   async fn() {
     const { dir, env } = await makeRepo();
@@ -349,8 +350,29 @@ Deno.test({
       const want = flagsBelow(src);
       assertStringIncludes(want.join("\n"), "/immutable.txt i");
 
-      const b = await cairn(["backup", src], { env });
+      const live = `${mnt}/live`;
+      const b = await cairn(["backup", src, "--mirror", live], { env });
       assertEquals(b.code, 0, b.stderr);
+      assertEquals(b.stderr, "");
+      const mirrored = `${mnt}/mirror`;
+      const m = await cairn(["mirror", "latest", mirrored], { env });
+      assertEquals(m.code, 0, m.stderr);
+      assertEquals(m.stderr, "");
+      // A mirror copy is never immutable or append only: the next run must be free to update it.
+      const mirrorable = want.map((l) => l.replace(/ [ia]+$/, " -").replace(/[ia]+$/, ""));
+      for (const copy of [live, mirrored]) {
+        const got = flagsBelow(copy).filter((l) => !l.startsWith("/.cairn-mirror"));
+        assertEquals(got, mirrorable, copy);
+      }
+      assertStringIncludes(mirrorable.join("\n"), "/quiet A");
+      // Once more, after a change: the copies with flags are updated in place.
+      await Deno.writeTextFile(`${src}/quiet/plain.txt`, "changed\n");
+      const again = await cairn(["backup", src, "--mirror", live], { env });
+      assertEquals(again.code, 0, again.stderr);
+      assertEquals(await Deno.readTextFile(`${live}/quiet/plain.txt`), "changed\n");
+      const m2 = await cairn(["mirror", "latest", mirrored], { env });
+      assertEquals(m2.code, 0, m2.stderr);
+      assertEquals(flagsBelow(mirrored).filter((l) => !l.startsWith("/.cairn-mirror")), mirrorable);
       const out = `${mnt}/out`;
       const r = await cairn(["restore", "latest", "--target", out], { env });
       assertEquals(r.code, 0, r.stderr);

@@ -813,7 +813,7 @@ export class Archiver {
           this.#error(path, (err as Error).message);
           return done(null);
         }
-        md?.symlink(name, node.target, mirrorEntry(info, node.xattrs));
+        md?.symlink(name, node.target, mirrorEntry(info, node.xattrs, node.flags));
         return done(node);
       default:
         return done(node);
@@ -834,7 +834,7 @@ export class Archiver {
     const mirror = this.opts.mirror;
     let md: MirrorDir | undefined;
     let oldNodes: ParentTree | undefined;
-    const entry = mirrorEntry(info, node.xattrs);
+    const entry = mirrorEntry(info, node.xattrs, node.flags);
     if (crossing && mirror) md = await this.#mirrorDir(parentMirror, path, entry, []);
     if (!crossing) {
       let listing;
@@ -897,7 +897,7 @@ export class Archiver {
     const linked = (info.nlink ?? 1) > 1;
     const key = `${info.dev}:${info.ino}`;
     // Asked before the hard-link shortcut: the mirror links the other names itself.
-    const target = md?.file(node.name, mirrorEntry(info, node.xattrs), parentFile(old));
+    const target = md?.file(node.name, mirrorEntry(info, node.xattrs, node.flags), parentFile(old));
     if (linked) {
       const first = this.#hardLinks.get(key);
       if (first) return { node: first.then((n) => (n ? { ...n, name: node.name } : null)) };
