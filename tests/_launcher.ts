@@ -99,14 +99,16 @@ export async function makeRepo(): Promise<{ dir: string; env: Record<string, str
 
 /**
  * A job file in `dir` for the repository `makeRepo()` made: its password in a
- * file, a state directory, `[repository.main]`, then `jobs` (TOML lines: jobs,
- * `[remote]`, ...). Written to `path` (default `dir/cairn.toml`), which it returns.
+ * file, a state directory, `top` (more top-level keys, e.g. `metrics_file`),
+ * `[repository.main]`, then `jobs` (TOML lines: jobs, `[remote]`, ...).
+ * Written to `path` (default `dir/cairn.toml`), which it returns.
  */
 export async function writeJobFile(
   dir: string,
   env: Record<string, string>,
   jobs: string[],
   path = `${dir}/cairn.toml`,
+  top: string[] = [],
 ): Promise<string> {
   await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
   const config = path;
@@ -114,6 +116,7 @@ export async function writeJobFile(
     config,
     [
       `state_dir = "${dir}/state"`,
+      ...top,
       "[repository.main]",
       `path = "${env.CAIRN_REPO}"`,
       `password_file = "${dir}/password"`,
