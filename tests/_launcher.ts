@@ -97,6 +97,39 @@ export async function makeRepo(): Promise<{ dir: string; env: Record<string, str
   return { dir, env };
 }
 
+/** {@link testRepo}'s repository, its source folder and helpers; disposing removes it all. */
+export interface TestRepo {
+  dir: string;
+  env: Record<string, string>;
+  /** `dir/src`, made empty. */
+  src: string;
+  /** `cairn backup src ...args`; throws unless it exits 0. */
+  backup(...args: string[]): Promise<CairnResult>;
+  /** `cairn snapshots --json`, parsed. */
+  snapshots<T = { id: string }>(): Promise<T[]>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A fresh repository (as {@link makeRepo}) with an empty source folder: `await using t = ...`. */
+export async function testRepo(): Promise<TestRepo> {
+  const { dir, env } = await makeRepo();
+  const src = `${dir}/src`;
+  await Deno.mkdir(src);
+  const ok = async (args: string[]) => {
+    const r = await cairn(args, { env });
+    if (r.code !== 0) throw new Error(`cairn ${args[0]} exited ${r.code}: ${r.stderr}`);
+    return r;
+  };
+  return {
+    dir,
+    env,
+    src,
+    backup: (...args) => ok(["backup", src, ...args]),
+    snapshots: async <T>() => JSON.parse((await ok(["snapshots", "--json"])).stdout) as T[],
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
 /**
  * A job file in `dir` for the repository `makeRepo()` made: its password in a
  * file, a state directory, `top` (more top-level keys, e.g. `metrics_file`),
