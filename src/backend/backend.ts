@@ -136,6 +136,12 @@ export interface FileStat {
 
 export interface OpOptions {
   signal?: AbortSignal;
+  /**
+   * A hint for `load` of a data range: the caller reads it again on later
+   * runs (a pack's tree segment), so a local cache may keep it
+   * (cache.ts). Backends without a cache ignore it.
+   */
+  cache?: boolean;
 }
 
 /** Options of {@link Backend.save}. */

@@ -34,6 +34,7 @@ export { LocalBackend } from "./local.ts";
 export { DryRunBackend } from "./dry_run.ts";
 export { MemoryBackend } from "./memory.ts";
 export { type FailNextOptions, FaultBackend, type FaultHook, InjectedFault } from "./fault.ts";
+export { cacheDirFor, type CacheStats, CachingBackend } from "./cache.ts";
 export { isTransientError, RetryBackend, type RetryEvent, type RetryOptions } from "./retry.ts";
 // Only types from s3.ts: its code loads when an s3: location is opened.
 export type { S3Backend, S3BackendOptions, S3Error, S3Settings } from "./s3.ts";

@@ -16,6 +16,7 @@ import type {
 } from "./backend.ts";
 import { LocalBackend } from "./local.ts";
 import { RetryBackend } from "./retry.ts";
+import { cacheDirFor, CachingBackend } from "./cache.ts";
 import type { S3Backend, S3BackendOptions } from "./s3.ts";
 import { resolveS3 } from "./_s3_credentials.ts";
 import {
@@ -34,24 +35,36 @@ export interface OpenOptions {
   s3?: S3Settings;
   /** Low-level S3 tuning, for tests. */
   s3Backend?: Omit<S3BackendOptions, "env">;
+  /**
+   * Keep a remote repository's index, snapshot files and tree segments in a
+   * local cache (cache.ts; default true, in the folder {@link cacheDirFor}
+   * picks). `check` turns it off: it must read what storage holds.
+   */
+  cache?: boolean;
 }
 
 /**
  * Opens the backend for `location`: a plain path or `local:PATH` (relative
  * paths resolve against the cwd), or `s3:…` (see _s3_location.ts), which
- * comes wrapped in a {@link RetryBackend}. Other schemes throw a
+ * comes wrapped in a {@link RetryBackend} and, unless `cache` is false or
+ * `CAIRN_CACHE_DIR=off`, a {@link CachingBackend}. Other schemes throw a
  * `TypeError`. Sends nothing; a missing repository shows up on the first
  * operation.
  */
 export function openBackend(location: string, options: OpenOptions = {}): Backend {
   if (isS3Location(location)) {
     const loc = checkS3(location, options);
-    return new RetryBackend(
-      new LazyBackend(formatS3Location(loc), async () => {
+    const where = formatS3Location(loc);
+    const backend = new RetryBackend(
+      new LazyBackend(where, async () => {
         const { S3Backend } = await import("./s3.ts");
         return new S3Backend(loc, { ...options.s3Backend, env: options.env });
       }),
     );
+    const dir = options.cache === false
+      ? undefined
+      : cacheDirFor(where, options.env ?? Deno.env.toObject());
+    return dir ? new CachingBackend(backend, dir) : backend;
   }
   return new LocalBackend(localPath(location));
 }

@@ -10,6 +10,7 @@ import {
   progressWanted,
   readPassword,
   repositoryLocation,
+  snakeCaseKeys,
   startProgress,
   stringFlag,
   UsageError,
@@ -53,7 +54,8 @@ export const checkCommand: Command = {
       throw new UsageError(`--read-data-subset: ${(err as Error).message}`, { cause: err });
     }
     const readData = ctx.flags["read-data"] === true || readDataSubset !== undefined;
-    const backend = openBackend(repositoryLocation(ctx), { env: ctx.env });
+    // No local cache: check reads what the storage holds.
+    const backend = openBackend(repositoryLocation(ctx), { env: ctx.env, cache: false });
     const { output } = ctx;
     const repo = await openRepositoryForCheck(backend, readPassword(ctx), {
       onWarning: (m) => output.err(`warning: ${printable(m)}`),
@@ -92,7 +94,7 @@ export const checkCommand: Command = {
         ok: result.errors.length === 0,
         errors: result.errors,
         warnings: result.warnings,
-        stats: result.stats,
+        stats: snakeCaseKeys(result.stats),
       }));
     } else {
       for (const w of result.warnings) output.out(`warning: ${line(w)}`);

@@ -41,6 +41,7 @@ import {
   validateSnapshot,
 } from "./snapshot.ts";
 import { decodeTree, type Tree } from "./tree.ts";
+import { releaseMemory } from "../platform/mod.ts";
 import { encodeSealedJson } from "./sealed_file.ts";
 import { type ObjectLockConfig, retainingBackend, validateObjectLock } from "./object_lock.ts";
 
@@ -296,6 +297,8 @@ export class Repository {
       opened = k;
       break;
     }
+    // Argon2's WASM memory (46 MiB by default) is garbage now, unseen by V8.
+    releaseMemory();
     if (!master && keys.length === 0 && unreachable) throw unreachable;
     for (const why of skipped) opts.onWarning?.(`skipped a key file: ${why}`);
     if (!master) {
@@ -426,10 +429,13 @@ export class Repository {
    */
   #segment(entry: IndexEntry, id: string): Promise<Uint8Array> {
     const open = async () => {
-      const sealed = await this.backend.load("data", entry.pack.name, {
-        offset: entry.offset,
-        length: entry.length,
-      });
+      // Trees are read again by every backup and restore: a local cache may keep them.
+      const sealed = await this.backend.load(
+        "data",
+        entry.pack.name,
+        { offset: entry.offset, length: entry.length },
+        { cache: entry.type === "tree" },
+      );
       const what = `${entry.type} blob ${id}`;
       return openSegment(await this.#packKey(entry), entry.type, entry.offset, sealed, what);
     };

@@ -336,3 +336,38 @@ Deno.test("Repository.open() with its only key unreadable for a transient error 
   assertEquals(err, down);
   assertEquals(warnings, []);
 });
+
+Deno.test("tree segments are read with the cache hint, file contents without", async () => {
+  const backend = new MemoryBackend();
+  const repo = await Repository.init(backend, "pw", FAST);
+  const writer = repo.newPackWriter((p) => repo.index.addPack(p));
+  const tree = utf8(JSON.stringify({ nodes: [] }));
+  const data = utf8("file contents");
+  const treeId = toHex(keyedId(repo.master.id, tree));
+  const dataId = toHex(keyedId(repo.master.id, data));
+  writer.add("tree", treeId, tree);
+  writer.add("data", dataId, data);
+  await writer.flush();
+  const hints: (boolean | undefined)[] = [];
+  const load = backend.load.bind(backend);
+  backend.load = (type, name, range, options) => {
+    if (type === "data") hints.push(options?.cache);
+    return load(type, name, range, options);
+  };
+  await repo.loadTree(treeId);
+  await repo.loadBlob("data", dataId);
+  assertEquals(hints, [true, false]);
+});
+
+Deno.test("blobs across many small-blob segments read back whole (the segment buffer is reused)", async () => {
+  // 40 KiB blobs of distinct random bytes: about 13 a segment, so 7 segments in 1 MiB packs,
+  // each filled into the buffer the one before it was encoded from.
+  const blobs = Array.from({ length: 90 }, () => randomBytes(40 * 1024));
+  const { backend, ids, packs } = await repoWithBlobs(blobs);
+  const repo = await Repository.open(backend, "pw");
+  const segments = new Set(packs.flatMap((p) => p.blobs.map((b) => `${p.name}@${b.offset}`)));
+  assertEquals(segments.size >= 6, true, `${segments.size} segments`);
+  for (let i = 0; i < blobs.length; i++) {
+    assertEquals(await repo.loadBlob("data", ids[i]), blobs[i]);
+  }
+});
