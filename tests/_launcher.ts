@@ -97,16 +97,51 @@ export async function makeRepo(): Promise<{ dir: string; env: Record<string, str
   return { dir, env };
 }
 
+/** {@link testRepo}'s repository, its source folder and helpers; disposing removes it all. */
+export interface TestRepo {
+  dir: string;
+  env: Record<string, string>;
+  /** `dir/src`, made empty. */
+  src: string;
+  /** `cairn backup src ...args`; throws unless it exits 0. */
+  backup(...args: string[]): Promise<CairnResult>;
+  /** `cairn snapshots --json`, parsed. */
+  snapshots<T = { id: string }>(): Promise<T[]>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A fresh repository (as {@link makeRepo}) with an empty source folder: `await using t = ...`. */
+export async function testRepo(): Promise<TestRepo> {
+  const { dir, env } = await makeRepo();
+  const src = `${dir}/src`;
+  await Deno.mkdir(src);
+  const ok = async (args: string[]) => {
+    const r = await cairn(args, { env });
+    if (r.code !== 0) throw new Error(`cairn ${args[0]} exited ${r.code}: ${r.stderr}`);
+    return r;
+  };
+  return {
+    dir,
+    env,
+    src,
+    backup: (...args) => ok(["backup", src, ...args]),
+    snapshots: async <T>() => JSON.parse((await ok(["snapshots", "--json"])).stdout) as T[],
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
 /**
  * A job file in `dir` for the repository `makeRepo()` made: its password in a
- * file, a state directory, `[repository.main]`, then `jobs` (TOML lines: jobs,
- * `[remote]`, ...). Written to `path` (default `dir/cairn.toml`), which it returns.
+ * file, a state directory, `top` (more top-level keys, e.g. `metrics_file`),
+ * `[repository.main]`, then `jobs` (TOML lines: jobs, `[remote]`, ...).
+ * Written to `path` (default `dir/cairn.toml`), which it returns.
  */
 export async function writeJobFile(
   dir: string,
   env: Record<string, string>,
   jobs: string[],
   path = `${dir}/cairn.toml`,
+  top: string[] = [],
 ): Promise<string> {
   await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
   const config = path;
@@ -114,6 +149,7 @@ export async function writeJobFile(
     config,
     [
       `state_dir = "${dir}/state"`,
+      ...top,
       "[repository.main]",
       `path = "${env.CAIRN_REPO}"`,
       `password_file = "${dir}/password"`,

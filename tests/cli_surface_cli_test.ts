@@ -129,3 +129,33 @@ Deno.test("cairn status exits 3 when a job's last run was partial and 1 when one
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cairn status exits 1 for a scheduled job that let two slots pass (overdue)", async () => {
+  const { dir, env } = await makeRepo();
+  try {
+    await Deno.mkdir(`${dir}/src`);
+    await Deno.writeTextFile(`${dir}/src/a.txt`, "alpha\n");
+    const config = await writeJobFile(dir, env, [
+      "[[job]]",
+      `name = "hourly"`,
+      `paths = ["${dir}/src"]`,
+      `schedule = "@hourly"`,
+    ]);
+    const ran = await cairn(["run", "--config", config, "hourly"]);
+    assertEquals(ran.code, 0, ran.stderr);
+    assertEquals((await cairn(["status", "--config", config])).code, 0);
+    // The record the run left, moved three hours back: no agent has run the job since.
+    const file = `${dir}/state/jobs/hourly.json`;
+    const record = JSON.parse(await Deno.readTextFile(file));
+    const back = (iso: string) => new Date(Date.parse(iso) - 3 * 3600_000).toISOString();
+    for (const k of ["lastStart", "lastEnd", "lastSuccess"]) record[k] = back(record[k]);
+    delete record.nextRun;
+    await Deno.writeTextFile(file, JSON.stringify(record));
+    const status = await cairn(["status", "--config", config, "--json"]);
+    assertEquals(status.code, 1, status.stdout);
+    const [row] = lastJson<{ job: string; result: string; health: string }[]>(status);
+    assertEquals([row.job, row.result, row.health], ["hourly", "success", "overdue"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

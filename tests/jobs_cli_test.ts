@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+import { cairn, lastJson, makeRepo, writeJobFile } from "./_launcher.ts";
 
 interface SnapshotJson {
   id: string;
@@ -28,21 +28,9 @@ async function jobSetup(jobs: string) {
   await Deno.mkdir(`${src}/sub`, { recursive: true });
   await Deno.writeTextFile(`${src}/a.txt`, "alpha\n");
   await Deno.writeTextFile(`${src}/sub/b.txt`, "bravo\n");
-  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
-  const config = `${dir}/cairn.toml`;
-  await Deno.writeTextFile(
-    config,
-    [
-      `state_dir = "${dir}/state"`,
-      `metrics_file = "${dir}/cairn.prom"`,
-      "",
-      "[repository.main]",
-      `path = "${env.CAIRN_REPO}"`,
-      `password_file = "${dir}/password"`,
-      "",
-      jobs.replaceAll("$SRC", src),
-    ].join("\n"),
-  );
+  const config = await writeJobFile(dir, env, [jobs.replaceAll("$SRC", src)], undefined, [
+    `metrics_file = "${dir}/cairn.prom"`,
+  ]);
   const snapshots = async () => {
     const r = await cairn(["snapshots", "--json"], { env });
     assertEquals(r.code, 0, r.stderr);
