@@ -11,7 +11,7 @@ export const OLD = `${CORPUS}/linux-6.1.170`;
 export const NEW = `${CORPUS}/linux-6.1.176`;
 export const PASSWORD = "bench-password";
 /** The V8 flags the release binary is compiled with (see deno.json "build"). */
-export const V8_FLAGS = "--v8-flags=--max-semi-space-size=2";
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=2,--expose-gc";
 
 /** The bench's scratch directory: `CAIRN_BENCH_DIR`, else `~/.cache/NAME`. */
 export function workDir(name: string): string {

@@ -17,7 +17,7 @@ mount -o loop "$work/fs.img" "$work/fs"
 trap 'umount "$work/fs"; rm -rf "$work"' EXIT
 # The pinned Deno's own binary (npx would add its start-up to every timing).
 deno=$(command -v deno || npx -y deno@2.9.6 eval 'console.log(Deno.execPath())')
-cairn=("$deno" run -A --quiet --v8-flags=--max-semi-space-size=2 main.ts)
+cairn=("$deno" run -A --quiet --v8-flags=--max-semi-space-size=2,--expose-gc main.ts)
 timed() {
   sync
   echo 3 > /proc/sys/vm/drop_caches

@@ -34,7 +34,7 @@ const TREE = `${CORPUS}/linux-6.1.170`;
 const WORK = Deno.env.get("CAIRN_BENCH_DIR") ?? `${Deno.env.get("HOME")}/.cache/cairn-bench-image`;
 const PASSWORD = "bench-password";
 /** The V8 flags the release binary is compiled with (see deno.json "build"). */
-const V8_FLAGS = "--v8-flags=--max-semi-space-size=2";
+const V8_FLAGS = "--v8-flags=--max-semi-space-size=2,--expose-gc";
 const IMAGE_SIZE = 4 * 1024 ** 3;
 const NEW_BYTES = 200 * 1024 ** 2;
 const BLOCK = 4096;

@@ -22,7 +22,7 @@ const TREE = `${CORPUS}/linux-6.1.170`;
 const WORK = Deno.env.get("CAIRN_BENCH_DIR") ?? `${Deno.env.get("HOME")}/.cache/cairn-bench-s3`;
 const RGW = fileURLToPath(new URL("../../shared/services/ceph-rgw.sh", import.meta.url));
 const PASSWORD = "bench-password";
-const V8_FLAGS = "--v8-flags=--max-semi-space-size=2";
+const V8_FLAGS = "--v8-flags=--max-semi-space-size=2,--expose-gc";
 const BUCKET = "cairn-bench";
 
 interface Measure {

@@ -68,6 +68,26 @@ export async function cairn(args: string[], opts: CairnOptions = {}): Promise<Ca
   };
 }
 
+/**
+ * SIGTERM to `child`, then its exit status; a child still running after `ms`
+ * is killed (SIGKILL) and undefined returned, so a test fails instead of
+ * hanging the whole run. Its pipes are the caller's.
+ */
+export async function stopWithin(
+  child: Deno.ChildProcess,
+  ms: number,
+): Promise<Deno.CommandStatus | undefined> {
+  child.kill("SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
+  const status = await Promise.race([child.status, late]);
+  clearTimeout(timer);
+  if (status) return status;
+  child.kill("SIGKILL");
+  await child.status;
+  return undefined;
+}
+
 /** A fresh repository (fast key derivation) and the env that points at it. */
 export async function makeRepo(): Promise<{ dir: string; env: Record<string, string> }> {
   const dir = await Deno.makeTempDir({ prefix: "cairn-repo-" });
@@ -77,22 +97,59 @@ export async function makeRepo(): Promise<{ dir: string; env: Record<string, str
   return { dir, env };
 }
 
+/** {@link testRepo}'s repository, its source folder and helpers; disposing removes it all. */
+export interface TestRepo {
+  dir: string;
+  env: Record<string, string>;
+  /** `dir/src`, made empty. */
+  src: string;
+  /** `cairn backup src ...args`; throws unless it exits 0. */
+  backup(...args: string[]): Promise<CairnResult>;
+  /** `cairn snapshots --json`, parsed. */
+  snapshots<T = { id: string }>(): Promise<T[]>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A fresh repository (as {@link makeRepo}) with an empty source folder: `await using t = ...`. */
+export async function testRepo(): Promise<TestRepo> {
+  const { dir, env } = await makeRepo();
+  const src = `${dir}/src`;
+  await Deno.mkdir(src);
+  const ok = async (args: string[]) => {
+    const r = await cairn(args, { env });
+    if (r.code !== 0) throw new Error(`cairn ${args[0]} exited ${r.code}: ${r.stderr}`);
+    return r;
+  };
+  return {
+    dir,
+    env,
+    src,
+    backup: (...args) => ok(["backup", src, ...args]),
+    snapshots: async <T>() => JSON.parse((await ok(["snapshots", "--json"])).stdout) as T[],
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
 /**
  * A job file in `dir` for the repository `makeRepo()` made: its password in a
- * file, a state directory, `[repository.main]`, then `jobs` (TOML lines).
- * Returns the job file's path.
+ * file, a state directory, `top` (more top-level keys, e.g. `metrics_file`),
+ * `[repository.main]`, then `jobs` (TOML lines: jobs, `[remote]`, ...).
+ * Written to `path` (default `dir/cairn.toml`), which it returns.
  */
 export async function writeJobFile(
   dir: string,
   env: Record<string, string>,
   jobs: string[],
+  path = `${dir}/cairn.toml`,
+  top: string[] = [],
 ): Promise<string> {
   await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
-  const config = `${dir}/cairn.toml`;
+  const config = path;
   await Deno.writeTextFile(
     config,
     [
       `state_dir = "${dir}/state"`,
+      ...top,
       "[repository.main]",
       `path = "${env.CAIRN_REPO}"`,
       `password_file = "${dir}/password"`,

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairnCommand, makeRepo } from "./_launcher.ts";
+import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
+import { cairnCommand, makeRepo, stopWithin, writeJobFile } from "./_launcher.ts";
 
 /** Reads a child's stderr as it comes; `until` waits for a pattern, failing if the child exits. */
 function logOf(child: Deno.ChildProcess) {
@@ -41,7 +41,6 @@ Deno.test("cairn agent reloads its file on SIGHUP, keeps its jobs on a bad one, 
   const { dir, env } = await makeRepo();
   await Deno.mkdir(`${dir}/src`);
   await Deno.writeTextFile(`${dir}/src/a.txt`, "a\n");
-  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
   // The agent is given a link in conf/ to the file in real/: the file watcher
   // looks at conf/, so an edit in real/ reaches the agent only through SIGHUP.
   await Deno.mkdir(`${dir}/real`);
@@ -56,15 +55,8 @@ Deno.test("cairn agent reloads its file on SIGHUP, keeps its jobs on a bad one, 
     `paths = ["${dir}/src"]`,
     `schedule = "@yearly"`,
   ];
-  const file = (...jobs: string[]) =>
-    [
-      `state_dir = "${dir}/state"`,
-      "[repository.main]",
-      `path = "${env.CAIRN_REPO}"`,
-      `password_file = "${dir}/password"`,
-      ...jobs.flatMap(job),
-    ].join("\n") + "\n";
-  await Deno.writeTextFile(real, file("first"));
+  const file = (...jobs: string[]) => writeJobFile(dir, env, jobs.flatMap(job), real);
+  await file("first");
 
   const child = cairnCommand(["agent", "--config", config]).spawn();
   const log = logOf(child);
@@ -74,7 +66,7 @@ Deno.test("cairn agent reloads its file on SIGHUP, keeps its jobs on a bad one, 
     let at = await log.until(/agent started: 1 job\(s\), 1 scheduled/);
     at = await log.until(/job "first": snapshot [0-9a-f]{8}/, at);
 
-    await Deno.writeTextFile(real, file("first", "second"));
+    await file("first", "second");
     child.kill("SIGHUP");
     at = await log.until(/reloaded .*cairn\.toml: 2 local job\(s\)/, at);
     at = await log.until(/job "second": snapshot [0-9a-f]{8}/, at);
@@ -108,22 +100,13 @@ Deno.test("cairn agent stops on a SIGTERM sent while it is still starting", asyn
   const { dir, env } = await makeRepo();
   try {
     await Deno.mkdir(`${dir}/src`);
-    await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
-    const config = `${dir}/cairn.toml`;
-    await Deno.writeTextFile(
-      config,
-      [
-        `state_dir = "${dir}/state"`,
-        "[repository.main]",
-        `path = "${env.CAIRN_REPO}"`,
-        `password_file = "${dir}/password"`,
-        "[[job]]",
-        `name = "later"`,
-        `repository = "main"`,
-        `paths = ["${dir}/src"]`,
-        `schedule = "@yearly"`,
-      ].join("\n") + "\n",
-    );
+    const config = await writeJobFile(dir, env, [
+      "[[job]]",
+      `name = "later"`,
+      `repository = "main"`,
+      `paths = ["${dir}/src"]`,
+      `schedule = "@yearly"`,
+    ]);
     // A run that has just been recorded: nothing is due, so only the signal can end the agent.
     const first = await cairnCommand(["run", "--config", config, "later"]).output();
     assertEquals(first.code, 0, new TextDecoder().decode(first.stderr));
@@ -132,16 +115,10 @@ Deno.test("cairn agent stops on a SIGTERM sent while it is still starting", asyn
       const child = cairnCommand(["agent", "--config", config]).spawn();
       const log = logOf(child);
       await new Promise((r) => setTimeout(r, ms));
-      child.kill("SIGTERM");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), 30_000)));
-      const status = await Promise.race([child.status, late]);
-      clearTimeout(timer);
-      if (status === "late") child.kill("SIGKILL");
-      await child.status;
+      const stopped = await stopWithin(child, 30_000);
       await child.stdout.cancel();
       const text = await log.rest();
-      assertEquals(status === "late", false, `SIGTERM after ${ms} ms: still running\n${text}`);
+      assert(stopped, `SIGTERM after ${ms} ms: still running 30 s later\n${text}`);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -191,9 +191,9 @@ Deno.test("an interrupted backup exits 130, indexes every pack it stored, and re
   assertEquals(lockFiles(dir), [], "the lock is released");
   const check = await cairn(["check", "--json"], { env });
   assertEquals(check.code, 0, check.stdout);
-  const stats = lastJson<{ stats: { packs: number; unindexedPacks: number } }>(check).stats;
+  const stats = lastJson<{ stats: { packs: number; unindexed_packs: number } }>(check).stats;
   assert(stats.packs >= 1, "the pack stored before the interrupt is indexed");
-  assertEquals(stats.unindexedPacks, 0, "and no pack is left out of the index");
+  assertEquals(stats.unindexed_packs, 0, "and no pack is left out of the index");
 
   const rerun = await cairn(["backup", src, "--json"], { env });
   assertEquals(rerun.code, 0, rerun.stderr);

@@ -22,11 +22,11 @@ async function repoFiles(repo: string): Promise<string[]> {
 }
 
 interface PruneJson {
-  dryRun: boolean;
-  packsDropped: number;
-  packsDeleted: number;
-  packsPending: number;
-  bytesFreed: number;
+  dry_run: boolean;
+  packs_dropped: number;
+  packs_deleted: number;
+  packs_pending: number;
+  bytes_freed: number;
 }
 
 Deno.test("cairn prune drops forgotten data from the index, deletes it after the grace, and keeps the rest", async () => {
@@ -47,13 +47,13 @@ Deno.test("cairn prune drops forgotten data from the index, deletes it after the
   const dry = await cairn(["prune", "--dry-run", "--grace", "0", "--json"], { env });
   assertEquals(dry.code, 0, dry.stderr);
   const plan = lastJson<PruneJson>(dry);
-  assertEquals(plan.dryRun, true);
-  assert(plan.packsDropped >= 1, `the dry run plans to drop ${plan.packsDropped} packs`);
+  assertEquals(plan.dry_run, true);
+  assert(plan.packs_dropped >= 1, `the dry run plans to drop ${plan.packs_dropped} packs`);
   assertEquals(await repoFiles(repo), afterForget);
 
   // With the default grace (an hour), packs written just now are left alone.
   const young = lastJson<PruneJson>(await cairn(["prune", "--json"], { env }));
-  assertEquals([young.packsDropped, young.packsDeleted], [0, 0]);
+  assertEquals([young.packs_dropped, young.packs_deleted], [0, 0]);
   const packs = (files: string[]) => files.filter((f) => f.startsWith("data/"));
   assertEquals(packs(await repoFiles(repo)), packs(afterForget));
 
@@ -63,8 +63,8 @@ Deno.test("cairn prune drops forgotten data from the index, deletes it after the
   const graced = await cairn(["prune", "--json"], { env });
   assertEquals(graced.code, 0, graced.stderr);
   const g = lastJson<PruneJson>(graced);
-  assertEquals([g.packsDropped, g.packsDeleted], [plan.packsDropped, 0]);
-  assertEquals(g.packsPending, plan.packsDropped);
+  assertEquals([g.packs_dropped, g.packs_deleted], [plan.packs_dropped, 0]);
+  assertEquals(g.packs_pending, plan.packs_dropped);
   const beforeDelete = packs(await repoFiles(repo));
   assert(packs(afterForget).every((f) => beforeDelete.includes(f)), "a pack was deleted at once");
 
@@ -72,10 +72,10 @@ Deno.test("cairn prune drops forgotten data from the index, deletes it after the
   const done = await cairn(["prune", "--grace", "0", "--json"], { env });
   assertEquals(done.code, 0, done.stderr);
   const d = lastJson<PruneJson>(done);
-  assertEquals([d.packsDropped, d.packsDeleted], [0, g.packsPending]);
-  assert(d.bytesFreed >= 300_000, `freed ${d.bytesFreed} bytes`);
+  assertEquals([d.packs_dropped, d.packs_deleted], [0, g.packs_pending]);
+  assert(d.bytes_freed >= 300_000, `freed ${d.bytes_freed} bytes`);
   const left = packs(await repoFiles(repo));
-  assertEquals(left.length, beforeDelete.length - d.packsDeleted);
+  assertEquals(left.length, beforeDelete.length - d.packs_deleted);
   assert(left.every((f) => beforeDelete.includes(f)), "the second prune only deletes");
 
   const check = await cairn(["check", "--read-data"], { env });
@@ -86,7 +86,7 @@ Deno.test("cairn prune drops forgotten data from the index, deletes it after the
   assertEquals(await Deno.readTextFile(`${out}${src}/kept.txt`), "in both snapshots\n");
 
   const again = lastJson<PruneJson>(await cairn(["prune", "--grace", "0", "--json"], { env }));
-  assertEquals([again.packsDropped, again.packsDeleted], [0, 0]);
+  assertEquals([again.packs_dropped, again.packs_deleted], [0, 0]);
   const bad = await cairn(["prune", "--max-unused", "abc"], { env });
   assertEquals(bad.code, 2);
   assertStringIncludes(bad.stderr, "--max-unused");

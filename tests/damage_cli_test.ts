@@ -129,7 +129,7 @@ Deno.test("temp files a kill left are reported by check and removed by prune onc
   }
   const p = await cairn(["prune", "--json"], { env });
   assertEquals(p.code, 0, p.stderr);
-  assertEquals(lastJson<{ temporaryFilesDeleted: number }>(p).temporaryFilesDeleted, 2);
+  assertEquals(lastJson<{ temporary_files_deleted: number }>(p).temporary_files_deleted, 2);
   for (const f of old) assertEquals(exists(f), false);
   assertEquals(exists(fresh), true, "a temp file younger than the grace may be a running save's");
   await Deno.remove(dir, { recursive: true });

@@ -6,48 +6,10 @@
  */
 import { assert, assertEquals, assertMatch } from "../src/testing/asserts.ts";
 import { artefactDir, launchBrowser, NO_CHROMIUM } from "./_browser.ts";
-import { cairnCommand } from "./_launcher.ts";
+import { startServe } from "./_serve.ts";
 import { join } from "node:path";
 
 const TOKEN = "dash-" + crypto.randomUUID();
-
-/** `cairn serve` with a dashboard token on a free loopback port. */
-async function startServe(jobsDir: string, tokenFile: string) {
-  const child = cairnCommand([
-    "serve",
-    "--jobs-dir",
-    jobsDir,
-    "--listen",
-    "127.0.0.1:0",
-    "--dashboard-token",
-    tokenFile,
-  ]).spawn();
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let base: string | undefined;
-  while (base === undefined) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`cairn serve exited: ${log}`);
-    log += value;
-    base = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1];
-  }
-  const drained = (async () => {
-    for (;;) {
-      const { done, value } = await lines.read();
-      if (done) return log;
-      log += value;
-    }
-  })();
-  return {
-    base,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await child.stdout.cancel();
-      return await drained;
-    },
-  };
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -102,7 +64,7 @@ Deno.test({
       join(jobsDir, "reports", "db1.jsonl"),
       JSON.stringify({ ...report("db1", "pg", 3 * 3600_000), received: iso(longAgo) }) + "\n",
     );
-    const server = await startServe(jobsDir, tokenFile);
+    const server = await startServe(jobsDir, ["--dashboard-token", tokenFile]);
     const b = await launchBrowser();
     try {
       const agents = `${server.base}/v1/agents`;
@@ -127,7 +89,7 @@ Deno.test({
       await post(
         `${agents}/web2/reports`,
         report("web2", `<img src=x onerror="document.title='pwned'">`, 60_000, {
-          result: "failure",
+          result: "failed",
           error: `<script>document.title='pwned'</script>`,
         }),
       );

@@ -1,7 +1,7 @@
 /**
  * File fidelity end to end: extended attributes (user, security, POSIX
  * ACLs, a file capability), sparse files and symlink times through backup,
- * restore and both mirror paths, compared with `rsync -aHAX --dry-run`.
+ * restore and both mirror paths, compared with `rsync -aHAXc --dry-run`.
  */
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
 import { readXattrs, supported } from "../src/platform/mod.ts";
@@ -61,6 +61,10 @@ async function source(): Promise<string> {
   await Deno.symlink("../../note.txt", `${src}/shared/sub/deep-link`);
   // A link's own owner (lchown), which rsync -a compares as root.
   run("chown", "-h", "65534:65534", `${src}/link`);
+  // As root: trusted.* on a file and on a link itself, and an SELinux label (security.*).
+  run("setfattr", "-n", "trusted.origin", "-v", "root only", `${src}/note.txt`);
+  run("setfattr", "-h", "-n", "trusted.link", "-v", "a link's own", `${src}/link`);
+  run("setfattr", "-n", "security.selinux", "-v", "system_u:object_r:etc_t:s0", `${src}/acl.txt`);
   run("touch", "-h", "-d", "2001-02-03 04:05:06.123456789", `${src}/link`);
   run("touch", "-h", "-d", "2002-03-04 05:06:07.000000001", `${src}/shared/sub/deep-link`);
   // Nanoseconds that milliseconds would lose, on a file and a directory too.
@@ -112,9 +116,22 @@ Deno.test({
       ]]
     ) {
       // A mirror's top directory holds cairn's marker, so its own time is not the source's.
-      const diff = differences(src, copy).filter((l) => !(what !== "restore" && l.endsWith(" ./")));
+      const diff = differences(src, copy, true).filter((l) =>
+        !(what !== "restore" && l.endsWith(" ./"))
+      );
       assertEquals(diff, [], `${what} differs from the source`);
       assertEquals(run("getcap", `${copy}/ping`).trim(), `${copy}/ping cap_net_raw=ep`, what);
+      // rsync compares these too; said once more, so a change of rsync's cannot hide them.
+      assertEquals(
+        readXattrs(`${copy}/link`).map((x) => x.name),
+        readXattrs(`${src}/link`).map((x) => x.name),
+        what,
+      );
+      assertStringIncludes(
+        run("getfattr", "-d", "-m", "-", `${copy}/acl.txt`),
+        "security.selinux",
+        what,
+      );
       assertStringIncludes(run("getfacl", "-cd", `${copy}/shared`), "user:nobody:r-x", what);
       const got = blocks(`${copy}/sparse.img`);
       assert(got <= sourceBlocks + 128, `${what}: the sparse file has ${got} blocks allocated`);
@@ -154,13 +171,13 @@ Deno.test({
     assertEquals(again.code, 0, again.stderr);
     const out = `${dir}/out`;
     assertEquals((await cairn(["restore", "latest", "--target", out], { env })).code, 0);
-    assertEquals(differences(src, `${out}${src}`), []);
+    assertEquals(differences(src, `${out}${src}`, true), []);
     // A backup without xattrs records none, and the next one reads them again.
     assertEquals((await cairn(["backup", src, "--no-xattrs"], { env })).code, 0);
     assertEquals((await cairn(["backup", src], { env })).code, 0);
     const out2 = `${dir}/out2`;
     assertEquals((await cairn(["restore", "latest", "--target", out2], { env })).code, 0);
-    assertEquals(differences(src, `${out2}${src}`), []);
+    assertEquals(differences(src, `${out2}${src}`, true), []);
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(src, { recursive: true });
   },
@@ -183,7 +200,8 @@ Deno.test({
     await Deno.mkdir(out, { mode: 0o777 });
     await Deno.chmod(out, 0o777);
     const r = await cairn(["restore", "latest", "--target", out], { env, wrap: UNPRIVILEGED });
-    assertEquals(r.code, 0, r.stderr);
+    // Refused attributes: exit 3, the data is all there.
+    assertEquals(r.code, 3, r.stderr);
     assertStringIncludes(
       r.stderr,
       `warning: ${src}/t.txt: extended attribute trusted.origin not restored: Operation not permitted`,
@@ -279,5 +297,116 @@ Deno.test({
     assertEquals(differences(src, live, true).filter((l) => !l.endsWith(" ./")), []);
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(src, { recursive: true });
+  },
+});
+
+/** Loop devices and mkfs.ext4, as root: where file flags can be tested (tmpfs may lack them). */
+const CAN_LOOP = Deno.uid() === 0 && has("mkfs.ext4") && has("chattr") && has("lsattr") &&
+  (() => {
+    try {
+      run("losetup", "-f");
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+/** lsattr's flag letters of each entry below `root` (sorted by path), `-` for none. */
+function flagsBelow(root: string): string[] {
+  return run("lsattr", "-R", "-a", root).split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((p) => p.length === 2 && !p[1].endsWith("/.") && !p[1].endsWith("/.."))
+    // ext4 sets `e` (extents) itself: not a flag a backup keeps.
+    .map(([flags, path]) => `${path.slice(root.length)} ${flags.replace(/[-e]/g, "") || "-"}`)
+    .sort();
+}
+
+Deno.test({
+  name:
+    "file flags (chattr +i, +a, +d, +A) survive backup, restore and the mirror (but i, a) on ext4",
+  ignore: !supported || !CAN_LOOP,
+  async fn() {
+    const { dir, env } = await makeRepo();
+    const mnt = `${dir}/mnt`;
+    await Deno.mkdir(mnt);
+    run("truncate", "-s", "64M", `${dir}/fs.img`);
+    run("mkfs.ext4", "-q", "-F", `${dir}/fs.img`);
+    run("mount", "-o", "loop", `${dir}/fs.img`, mnt);
+    const src = `${mnt}/src`;
+    try {
+      await Deno.mkdir(`${src}/frozen`, { recursive: true });
+      await Deno.mkdir(`${src}/quiet`);
+      await Deno.writeTextFile(`${src}/frozen/inside.txt`, "kept\n");
+      await Deno.writeTextFile(`${src}/immutable.txt`, "fixed\n");
+      await Deno.writeTextFile(`${src}/append.log`, "line 1\n");
+      await Deno.writeTextFile(`${src}/nodump.bin`, "skip me\n");
+      await Deno.writeTextFile(`${src}/quiet/plain.txt`, "plain\n");
+      run("touch", "-d", "2005-06-07 08:09:10.123456789", `${src}/immutable.txt`);
+      run("chattr", "+i", `${src}/immutable.txt`);
+      run("chattr", "+a", `${src}/append.log`);
+      run("chattr", "+d", `${src}/nodump.bin`);
+      run("chattr", "+A", `${src}/quiet`);
+      run("chattr", "+i", `${src}/frozen`);
+      const want = flagsBelow(src);
+      assertStringIncludes(want.join("\n"), "/immutable.txt i");
+
+      const live = `${mnt}/live`;
+      const b = await cairn(["backup", src, "--mirror", live], { env });
+      assertEquals(b.code, 0, b.stderr);
+      assertEquals(b.stderr, "");
+      const mirrored = `${mnt}/mirror`;
+      const m = await cairn(["mirror", "latest", mirrored], { env });
+      assertEquals(m.code, 0, m.stderr);
+      assertEquals(m.stderr, "");
+      // A mirror copy is never immutable or append only: the next run must be free to update it.
+      const mirrorable = want.map((l) => l.replace(/ [ia]+$/, " -").replace(/[ia]+$/, ""));
+      for (const copy of [live, mirrored]) {
+        const got = flagsBelow(copy).filter((l) => !l.startsWith("/.cairn-mirror"));
+        assertEquals(got, mirrorable, copy);
+      }
+      assertStringIncludes(mirrorable.join("\n"), "/quiet A");
+      // Once more, after a change: the copies with flags are updated in place.
+      await Deno.writeTextFile(`${src}/quiet/plain.txt`, "changed\n");
+      const again = await cairn(["backup", src, "--mirror", live], { env });
+      assertEquals(again.code, 0, again.stderr);
+      assertEquals(await Deno.readTextFile(`${live}/quiet/plain.txt`), "changed\n");
+      const m2 = await cairn(["mirror", "latest", mirrored], { env });
+      assertEquals(m2.code, 0, m2.stderr);
+      assertEquals(flagsBelow(mirrored).filter((l) => !l.startsWith("/.cairn-mirror")), mirrorable);
+      const out = `${mnt}/out`;
+      const r = await cairn(["restore", "latest", "--target", out], { env });
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.stderr, "");
+      assertEquals(flagsBelow(`${out}${src}`), want);
+      // Data and times were written before the flags that forbid them.
+      assertEquals(await Deno.readTextFile(`${out}${src}/frozen/inside.txt`), "kept\n");
+      assertEquals(
+        run("stat", "-c", "%y", `${out}${src}/immutable.txt`),
+        run("stat", "-c", "%y", `${src}/immutable.txt`),
+      );
+
+      // Without the right to set them: a warning naming the file and the flag, exit 3, data kept.
+      if (UNPRIVILEGED !== undefined) {
+        const out2 = `${mnt}/out2`;
+        await Deno.mkdir(out2, { mode: 0o777 });
+        await Deno.chmod(out2, 0o777);
+        const u = await cairn(["restore", "latest", "--target", out2], { env, wrap: UNPRIVILEGED });
+        assertEquals(u.code, 3, u.stderr);
+        assertStringIncludes(
+          u.stderr,
+          `warning: ${src}/immutable.txt: file flags +i not restored: Operation not permitted`,
+        );
+        assertStringIncludes(
+          u.stderr,
+          `warning: ${src}/append.log: file flags +a not restored: Operation not permitted`,
+        );
+        assertEquals(await Deno.readTextFile(`${out2}${src}/immutable.txt`), "fixed\n");
+        assertEquals(await Deno.readTextFile(`${out2}${src}/frozen/inside.txt`), "kept\n");
+      }
+    } finally {
+      new Deno.Command("chattr", { args: ["-R", "-i", "-a", mnt], stderr: "null" }).outputSync();
+      run("umount", mnt);
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

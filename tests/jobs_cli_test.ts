@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+import { cairn, lastJson, makeRepo, writeJobFile } from "./_launcher.ts";
 
 interface SnapshotJson {
   id: string;
@@ -11,13 +11,13 @@ interface SnapshotJson {
 
 interface StatusJson {
   job: string;
-  lastStart?: string;
-  lastEnd?: string;
+  last_start?: string;
+  last_end?: string;
   result?: string;
   snapshot?: string;
   files?: number;
-  bytesAdded?: number;
-  nextRun?: string;
+  bytes_added?: number;
+  next_run?: string;
   schedule: string | null;
 }
 
@@ -28,21 +28,9 @@ async function jobSetup(jobs: string) {
   await Deno.mkdir(`${src}/sub`, { recursive: true });
   await Deno.writeTextFile(`${src}/a.txt`, "alpha\n");
   await Deno.writeTextFile(`${src}/sub/b.txt`, "bravo\n");
-  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
-  const config = `${dir}/cairn.toml`;
-  await Deno.writeTextFile(
-    config,
-    [
-      `state_dir = "${dir}/state"`,
-      `metrics_file = "${dir}/cairn.prom"`,
-      "",
-      "[repository.main]",
-      `path = "${env.CAIRN_REPO}"`,
-      `password_file = "${dir}/password"`,
-      "",
-      jobs.replaceAll("$SRC", src),
-    ].join("\n"),
-  );
+  const config = await writeJobFile(dir, env, [jobs.replaceAll("$SRC", src)], undefined, [
+    `metrics_file = "${dir}/cairn.prom"`,
+  ]);
   const snapshots = async () => {
     const r = await cairn(["snapshots", "--json"], { env });
     assertEquals(r.code, 0, r.stderr);
@@ -158,8 +146,8 @@ Deno.test("cairn agent --once runs a never-run job, then nothing until it is due
     snaps[0].id,
     2,
   ]);
-  assert(Date.parse(docs.lastEnd!) >= Date.parse(docs.lastStart!));
-  assert(Date.parse(docs.nextRun!) > Date.now(), "the next yearly slot is in the future");
+  assert(Date.parse(docs.last_end!) >= Date.parse(docs.last_start!));
+  assert(Date.parse(docs.next_run!) > Date.now(), "the next yearly slot is in the future");
   assertEquals([manual.job, manual.result, manual.schedule], ["manual", undefined, null]);
 
   const text = await cairn(["status", "--config", t.config]);

@@ -37,9 +37,9 @@ Deno.test("prune --unlock-stale removes a killed backup's lock and then drops da
   await acquireSharedLock(repo, { pid: await deadPid(), refreshMs: 0 });
   const p = await cairn(["prune", "--grace", "0", "--unlock-stale", "--json"], { env });
   assertEquals(p.code, 0, p.stderr);
-  const stats = lastJson<{ backupsRunning: number; packsDeleted: number }>(p);
-  assertEquals(stats.backupsRunning, 0);
-  assertEquals(stats.packsDeleted > 0, true);
+  const stats = lastJson<{ backups_running: number; packs_deleted: number }>(p);
+  assertEquals(stats.backups_running, 0);
+  assertEquals(stats.packs_deleted > 0, true);
   assertEquals(await listLocks(repo), []);
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(src, { recursive: true });

@@ -6,7 +6,7 @@
  * @module
  */
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairn, lastJson, makeRepo, UNPRIVILEGED } from "./_launcher.ts";
+import { cairn, lastJson, makeRepo, UNPRIVILEGED, writeJobFile } from "./_launcher.ts";
 
 const MARKER = ".cairn-mirror.json";
 
@@ -82,27 +82,14 @@ Deno.test("a mirror replaces links planted in it and never writes through them",
 });
 
 /** A job file with jobs "docs" and "other", each backing up `src` into `mirror`. */
-async function twoJobs(dir: string, env: Record<string, string>, src: string, mirror: string) {
-  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
-  const config = `${dir}/cairn.toml`;
+function twoJobs(dir: string, env: Record<string, string>, src: string, mirror: string) {
   const job = (name: string) => [
     "[[job]]",
     `name = "${name}"`,
     `paths = ["${src}"]`,
     `mirror = { path = "${mirror}", purge = true }`,
   ];
-  await Deno.writeTextFile(
-    config,
-    [
-      `state_dir = "${dir}/state"`,
-      "[repository.main]",
-      `path = "${env.CAIRN_REPO}"`,
-      `password_file = "${dir}/password"`,
-      ...job("other"),
-      ...job("docs"),
-    ].join("\n"),
-  );
-  return config;
+  return writeJobFile(dir, env, [...job("other"), ...job("docs")]);
 }
 
 Deno.test("a job refuses a mirror folder whose marker names another job", async () => {

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "../src/testing/asserts.ts";
-import { cairn, makeRepo } from "./_launcher.ts";
+import { cairn, makeRepo, randomBytes } from "./_launcher.ts";
 
 const FORCED = { CAIRN_PROGRESS: "1", CAIRN_PROGRESS_FPS: "50" };
 
@@ -65,6 +65,40 @@ Deno.test("backup, restore, mirror and check --read-data show restic-like progre
     const q = await cairn(["check", "--read-data", "--quiet"], { env: { ...env, ...FORCED } });
     assertEquals(q.code, 0, q.stderr);
     assertEquals(frames(q.stderr), [], "--quiet drops forced progress lines, they are info");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("copy shows restic-like progress: snapshots against the total, bytes read, percent", async () => {
+  const { dir, env } = await makeRepo();
+  try {
+    const src = `${dir}/src`;
+    await Deno.mkdir(src);
+    await Deno.writeFile(`${src}/big.bin`, randomBytes(3 << 20));
+    assertEquals((await cairn(["backup", src], { env })).code, 0);
+    await Deno.writeTextFile(`${src}/more.txt`, "more\n");
+    assertEquals((await cairn(["backup", src], { env })).code, 0);
+    const dst = { ...env, CAIRN_REPO: `${dir}/dst`, CAIRN_FROM_PASSWORD: env.CAIRN_PASSWORD };
+    const init = await cairn(["init", "--kdf-memory", "8", "--kdf-iterations", "1"], { env: dst });
+    assertEquals(init.code, 0, init.stderr);
+
+    const c = await cairn(["copy", "--from-repo", env.CAIRN_REPO, "--progress"], { env: dst });
+    assertEquals(c.code, 0, c.stderr);
+    const cf = frames(c.stderr);
+    // Re-chunked (independent repositories): the source's 3 MiB are read (a file both
+    // snapshots share, once).
+    assertMatch(
+      cf.at(-1)!,
+      /^\[\d+:\d\d\] 100\.00% {2}2 snapshots (\d+\.\d+) MiB, total 2 snapshots, /,
+    );
+    assert(Number(/snapshots (\d+\.\d+) MiB/.exec(cf.at(-1)!)![1]) >= 3, cf.at(-1));
+
+    // A rerun copies nothing, and says so at 100%; without --progress, no frames.
+    const again = await cairn(["copy", "--from-repo", env.CAIRN_REPO, "--progress"], { env: dst });
+    assertMatch(frames(again.stderr).at(-1)!, / 100\.00% {2}2 snapshots 0 B, total 2 snapshots/);
+    const quiet = await cairn(["copy", "--from-repo", env.CAIRN_REPO], { env: dst });
+    assertEquals(frames(quiet.stderr), []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

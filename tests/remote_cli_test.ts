@@ -1,37 +1,6 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairn, cairnCommand, lastJson, makeRepo } from "./_launcher.ts";
-
-/** `cairn serve` on a free loopback port; reads its address from its stderr. */
-async function startServe(jobsDir: string) {
-  const child = cairnCommand(["serve", "--jobs-dir", jobsDir, "--listen", "127.0.0.1:0"])
-    .spawn();
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let base: string | undefined;
-  while (base === undefined) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`cairn serve exited: ${log}`);
-    log += value;
-    base = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1];
-  }
-  // Keep draining stderr so the server never blocks on a full pipe.
-  const drained = (async () => {
-    for (;;) {
-      const { value, done } = await lines.read();
-      if (done) return log;
-      log += value;
-    }
-  })();
-  return {
-    base,
-    async stop() {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await child.stdout.cancel();
-      return { code: status.code, log: await drained };
-    },
-  };
-}
+import { cairn, cairnCommand, lastJson, makeRepo, stopWithin, writeJobFile } from "./_launcher.ts";
+import { startServe } from "./_serve.ts";
 
 /** What `cairn serve` keeps of a host's last poll (`reports/{host}.poll.json`). */
 interface SavedPoll {
@@ -51,31 +20,12 @@ async function readPoll(path: string): Promise<SavedPoll> {
   }
 }
 
-/**
- * SIGTERM, then the exit status; a child still running after `ms` is killed
- * and the test fails, instead of hanging the whole run.
- */
-async function stopWithin(child: Deno.ChildProcess, ms: number): Promise<Deno.CommandStatus> {
-  child.kill("SIGTERM");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), ms)));
-  const status = await Promise.race([child.status, late]);
-  clearTimeout(timer);
-  if (status === "late") child.kill("SIGKILL");
-  const final = await child.status;
-  await child.stdout.cancel();
-  await child.stderr.cancel();
-  if (status === "late") throw new Error(`still running ${ms} ms after SIGTERM`);
-  return final;
-}
-
 Deno.test("keygen, sign, serve and agent: remote jobs run, their reports and heartbeats arrive", async () => {
   const { dir, env } = await makeRepo();
   const host = Deno.hostname();
   const src = `${dir}/srv/www`;
   await Deno.mkdir(src, { recursive: true });
   await Deno.writeTextFile(`${src}/index.html`, "<h1>hi</h1>\n");
-  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
 
   const keygen = await cairn(["keygen", "--out", `${dir}/signing`]);
   assertEquals(keygen.code, 0, keygen.stderr);
@@ -110,26 +60,15 @@ Deno.test("keygen, sign, serve and agent: remote jobs run, their reports and hea
     assertEquals(sign.code, 0, sign.stderr);
     assertEquals(sign.stdout.trim(), `wrote ${doc}.sig`);
 
-    const boot = `${dir}/cairn.toml`;
-    await Deno.writeTextFile(
-      boot,
-      [
-        `state_dir = "${dir}/state"`,
-        "",
-        "[repository.main]",
-        `path = "${env.CAIRN_REPO}"`,
-        `password_file = "${dir}/password"`,
-        "",
-        "[remote]",
-        `url = "${server.base}/v1/agents/{host}/jobs.toml"`,
-        `public_key = "${publicKey}"`,
-        `poll = "10s"`,
-        "",
-        "[remote.allow]",
-        `repositories = ["main"]`,
-        `paths = ["${dir}/srv"]`,
-      ].join("\n"),
-    );
+    const boot = await writeJobFile(dir, env, [
+      "[remote]",
+      `url = "${server.base}/v1/agents/{host}/jobs.toml"`,
+      `public_key = "${publicKey}"`,
+      `poll = "10s"`,
+      "[remote.allow]",
+      `repositories = ["main"]`,
+      `paths = ["${dir}/srv"]`,
+    ]);
 
     const first = await cairn(["agent", "--config", boot, "--once"]);
     assertEquals(first.code, 0, first.stderr);
@@ -188,7 +127,10 @@ Deno.test("keygen, sign, serve and agent: remote jobs run, their reports and hea
       assertStringIncludes(page, "<code>@yearly</code>");
       assertStringIncludes(page, "polls every 10 s");
     } finally {
-      await stopWithin(agent, 60_000);
+      const stopped = await stopWithin(agent, 60_000);
+      await agent.stdout.cancel();
+      await agent.stderr.cancel();
+      assert(stopped, "the daemon was still running 60 s after SIGTERM");
     }
   } finally {
     const stopped = await server.stop();
@@ -227,7 +169,6 @@ Deno.test("agent --once re-checks a remote job's paths at run time: a link plant
   await Deno.writeTextFile(`${dir}/outside/sub/secret`, "not for the fleet\n");
   await Deno.mkdir(`${dir}/local`);
   await Deno.writeTextFile(`${dir}/local/a`, "a\n");
-  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
   const keygen = await cairn(["keygen", "--out", `${dir}/signing`]);
   assertEquals(keygen.code, 0, keygen.stderr);
 
@@ -248,29 +189,21 @@ Deno.test("agent --once re-checks a remote job's paths at run time: a link plant
       ].join("\n") + "\n",
     );
     assertEquals((await cairn(["sign", doc, "--key", `${dir}/signing`])).code, 0);
-    const boot = `${dir}/cairn.toml`;
     // The local job runs first (local jobs come before remote ones) and plants
     // the link after the document was fetched and accepted.
-    await Deno.writeTextFile(
-      boot,
-      [
-        `state_dir = "${dir}/state"`,
-        "[repository.main]",
-        `path = "${env.CAIRN_REPO}"`,
-        `password_file = "${dir}/password"`,
-        "[[job]]",
-        `name = "plant"`,
-        `paths = ["${dir}/local"]`,
-        `schedule = "@yearly"`,
-        `before = ["rm -r '${dir}/srv/site' && ln -s '${dir}/outside' '${dir}/srv/site'"]`,
-        "[remote]",
-        `url = "${server.base}/v1/agents/{host}/jobs.toml"`,
-        `public_key = "${keygen.stdout.trim()}"`,
-        "[remote.allow]",
-        `repositories = ["main"]`,
-        `paths = ["${dir}/srv"]`,
-      ].join("\n") + "\n",
-    );
+    const boot = await writeJobFile(dir, env, [
+      "[[job]]",
+      `name = "plant"`,
+      `paths = ["${dir}/local"]`,
+      `schedule = "@yearly"`,
+      `before = ["rm -r '${dir}/srv/site' && ln -s '${dir}/outside' '${dir}/srv/site'"]`,
+      "[remote]",
+      `url = "${server.base}/v1/agents/{host}/jobs.toml"`,
+      `public_key = "${keygen.stdout.trim()}"`,
+      "[remote.allow]",
+      `repositories = ["main"]`,
+      `paths = ["${dir}/srv"]`,
+    ]);
 
     const r = await cairn(["agent", "--config", boot, "--once"]);
     assertEquals(r.code, 1, r.stderr);

@@ -8,7 +8,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../src/testing/asserts.ts";
 import { exportPublicKey, generateKeyPair, signDocument } from "../src/remote/mod.ts";
-import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+import { cairn, lastJson, makeRepo, writeJobFile } from "./_launcher.ts";
 
 type Route = (req: Request) => Response;
 
@@ -47,7 +47,6 @@ Deno.test("agent pulls: no redirects, 410 is unsigned, tightened allow rules kee
     await Deno.mkdir(`${dir}/srv/${site}`, { recursive: true });
     await Deno.writeTextFile(`${dir}/srv/${site}/index.html`, `${site}\n`);
   }
-  await Deno.writeTextFile(`${dir}/password`, `${env.CAIRN_PASSWORD}\n`);
   const keys = await generateKeyPair();
   const publicKey = await exportPublicKey(keys.publicKey);
   await using server = await scriptedServer();
@@ -74,21 +73,14 @@ Deno.test("agent pulls: no redirects, 410 is unsigned, tightened allow rules kee
   };
   const boot = `${dir}/cairn.toml`;
   const writeBoot = (allowed: string) =>
-    Deno.writeTextFile(
-      boot,
-      [
-        `state_dir = "${dir}/state"`,
-        "[repository.main]",
-        `path = "${env.CAIRN_REPO}"`,
-        `password_file = "${dir}/password"`,
-        "[remote]",
-        `url = "${server.base}/v1/agents/{host}/jobs.toml"`,
-        `public_key = "${publicKey}"`,
-        "[remote.allow]",
-        `repositories = ["main"]`,
-        `paths = ["${allowed}"]`,
-      ].join("\n"),
-    );
+    writeJobFile(dir, env, [
+      "[remote]",
+      `url = "${server.base}/v1/agents/{host}/jobs.toml"`,
+      `public_key = "${publicKey}"`,
+      "[remote.allow]",
+      `repositories = ["main"]`,
+      `paths = ["${allowed}"]`,
+    ]);
   const agent = async () => {
     const r = await cairn(["agent", "--config", boot, "--once"]);
     assertEquals(r.code, 0, r.stderr);

@@ -144,12 +144,12 @@ Deno.test("restore --dry-run says what would change and changes nothing", async 
     { env },
   );
   assertEquals(r.code, 0, r.stderr);
-  const plan = lastJson<{ write: string[]; keep: string[]; remove: string[]; makeDirs: string[] }>(
+  const plan = lastJson<{ write: string[]; keep: string[]; remove: string[]; make_dirs: string[] }>(
     r,
   );
   assertEquals(plan.write.length, 1);
   assertStringIncludes(plan.write[0], "/a.txt");
-  assertEquals([plan.keep.length, plan.makeDirs.length], [2, 0]);
+  assertEquals([plan.keep.length, plan.make_dirs.length], [2, 0]);
   assertEquals(plan.remove.length, 1);
   assertStringIncludes(plan.remove[0], "/extra.txt");
   assertEquals(await Deno.readTextFile(at("a.txt")), "edited locally, longer\n");

@@ -6,7 +6,7 @@
 import { LocalBackend } from "../src/backend/mod.ts";
 import { Repository } from "../src/repo/mod.ts";
 import { assert, assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+import { cairn, lastJson, testRepo } from "./_launcher.ts";
 
 interface Snap {
   id: string;
@@ -16,28 +16,15 @@ interface Snap {
 const SECRET = "the-password-that-should-never-have-been-backed-up ".repeat(2000);
 
 async function setup() {
-  const { dir, env } = await makeRepo();
-  const src = `${dir}/src`;
-  await Deno.mkdir(`${src}/etc`, { recursive: true });
-  await Deno.writeTextFile(`${src}/etc/secret.key`, SECRET);
-  await Deno.writeTextFile(`${src}/etc/kept.conf`, "kept\n");
-  await Deno.writeTextFile(`${src}/notes.txt`, "notes\n");
+  const t = await testRepo();
+  await Deno.mkdir(`${t.src}/etc`);
+  await Deno.writeTextFile(`${t.src}/etc/secret.key`, SECRET);
+  await Deno.writeTextFile(`${t.src}/etc/kept.conf`, "kept\n");
   for (let i = 0; i < 2; i++) {
-    await Deno.writeTextFile(`${src}/notes.txt`, `notes ${i}\n`);
-    const r = await cairn(["backup", src], { env });
-    assertEquals(r.code, 0, r.stderr);
+    await Deno.writeTextFile(`${t.src}/notes.txt`, `notes ${i}\n`);
+    await t.backup();
   }
-  return {
-    dir,
-    env,
-    src,
-    snapshots: async () => {
-      const r = await cairn(["snapshots", "--json"], { env });
-      assertEquals(r.code, 0, r.stderr);
-      return lastJson<Snap[]>(r);
-    },
-    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
-  };
+  return { ...t, snapshots: () => t.snapshots<Snap>() };
 }
 
 Deno.test("rewrite --exclude --forget, then prune: the secret is not restorable and its bytes are gone", async () => {

@@ -14,12 +14,33 @@ import { LocalBackend } from "../src/backend/mod.ts";
 import { backupWithMirror } from "../src/mirror/mod.ts";
 import { checkRepository, Repository } from "../src/repo/mod.ts";
 import { restore } from "../src/restore/mod.ts";
+import {
+  lstat,
+  readXattrs,
+  setTimes,
+  supported as platformSupported,
+  writeXattr,
+} from "../src/platform/mod.ts";
 import { assert, assertEquals } from "../src/testing/asserts.ts";
 
+/** What the platform keeps beyond Deno's own: nanoseconds past `mtime`'s millisecond, xattrs. */
+interface Fidelity {
+  ns: number;
+  xattrs: { name: string; value: Uint8Array }[];
+}
+
 type Entry =
-  | { kind: "file"; name: string; data: Uint8Array; mode: number; mtime: number }
-  | { kind: "dir"; name: string; mode: number; mtime: number; children: Entry[] }
-  | { kind: "link"; name: string; target: string };
+  | {
+    kind: "file";
+    name: string;
+    data: Uint8Array;
+    mode: number;
+    mtime: number;
+    /** Written at the middle of a 1 MiB hole: a sparse file. */
+    holes: boolean;
+  } & Fidelity
+  | { kind: "dir"; name: string; mode: number; mtime: number; children: Entry[] } & Fidelity
+  | { kind: "link"; name: string; target: string; mtime: number; ns: number };
 
 // Names worth trying: odd characters, both Unicode normal forms, long ones.
 const nameArb = fc.oneof(
@@ -42,6 +63,32 @@ const dataArb = fc.oneof(
   fc.integer({ min: 0, max: 255 }).map((b) => new Uint8Array(100_000).fill(b)),
 );
 
+const nsArb = fc.integer({ min: 0, max: 999_999 });
+/** user.* attributes, and sometimes an access ACL (as setfacl writes it: the xattr's bytes). */
+const xattrsArb = fc.tuple(
+  fc.uniqueArray(
+    fc.record({
+      name: fc.stringMatching(/^[a-z]{1,8}$/).map((n) => `user.${n}`),
+      value: fc.uint8Array({ maxLength: 40 }),
+    }),
+    { maxLength: 2, selector: (x) => x.name },
+  ),
+  fc.boolean(),
+).map(([list, acl]) => acl ? [...list, { name: "system.posix_acl_access", value: ACL }] : list);
+
+/** user::rw-, user:65534:r--, group::r--, mask::r--, other::--- in the kernel's xattr form. */
+const ACL = (() => {
+  const entries = [[0x01, 6, -1], [0x02, 4, 65534], [0x04, 4, -1], [0x10, 4, -1], [0x20, 0, -1]];
+  const v = new DataView(new ArrayBuffer(4 + entries.length * 8));
+  v.setUint32(0, 2, true);
+  entries.forEach(([tag, perm, id], i) => {
+    v.setUint16(4 + i * 8, tag, true);
+    v.setUint16(6 + i * 8, perm, true);
+    v.setUint32(8 + i * 8, id >>> 0, true);
+  });
+  return new Uint8Array(v.buffer);
+})();
+
 const entryArb: fc.Arbitrary<Entry[]> = fc.letrec((tie) => ({
   entries: fc.uniqueArray(tie("entry") as fc.Arbitrary<Entry>, {
     maxLength: 6,
@@ -55,11 +102,16 @@ const entryArb: fc.Arbitrary<Entry[]> = fc.letrec((tie) => ({
       data: dataArb,
       mode: modeArb,
       mtime: mtimeArb,
+      holes: fc.boolean(),
+      ns: nsArb,
+      xattrs: xattrsArb,
     }),
     fc.record({
       kind: fc.constant("link" as const),
       name: nameArb,
       target: fc.constantFrom("/etc/hostname", "../up", "dangling", "a b"),
+      mtime: mtimeArb,
+      ns: nsArb,
     }),
     fc.record({
       kind: fc.constant("dir" as const),
@@ -67,6 +119,8 @@ const entryArb: fc.Arbitrary<Entry[]> = fc.letrec((tie) => ({
       mode: fc.constantFrom(0o755, 0o700, 0o750),
       mtime: mtimeArb,
       children: tie("entries") as fc.Arbitrary<Entry[]>,
+      ns: nsArb,
+      xattrs: xattrsArb,
     }),
   ),
 })).entries;
@@ -75,17 +129,38 @@ function build(dir: string, entries: Entry[]) {
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.kind === "file") {
-      Deno.writeFileSync(p, e.data);
+      if (e.holes) {
+        const f = Deno.openSync(p, { write: true, create: true });
+        f.truncateSync(HOLE);
+        f.seekSync(HOLE / 2, Deno.SeekMode.Start);
+        f.writeSync(e.data);
+        f.close();
+      } else Deno.writeFileSync(p, e.data);
       Deno.chmodSync(p, e.mode);
-      Deno.utimeSync(p, e.mtime / 1000, e.mtime / 1000);
-    } else if (e.kind === "link") Deno.symlinkSync(e.target, p);
-    else {
+      fidelity(p, e);
+    } else if (e.kind === "link") {
+      Deno.symlinkSync(e.target, p);
+      if (platformSupported) setTimes(p, nsTime(e), nsTime(e));
+    } else {
       Deno.mkdirSync(p);
       build(p, e.children);
       Deno.chmodSync(p, e.mode);
-      Deno.utimeSync(p, e.mtime / 1000, e.mtime / 1000);
+      fidelity(p, e);
     }
   }
+}
+
+const HOLE = 1024 * 1024;
+
+/** The time of `e` in nanoseconds, as trees hold it. */
+const nsTime = (e: { mtime: number; ns: number }) =>
+  `${BigInt(e.mtime) * 1_000_000n + BigInt(e.ns)}`;
+
+/** Sets xattrs (an ACL last: after chmod, whose group bits it sets) and the time to the ns. */
+function fidelity(p: string, e: { mtime: number } & Fidelity): void {
+  if (!platformSupported) return Deno.utimeSync(p, e.mtime / 1000, e.mtime / 1000);
+  for (const x of e.xattrs) writeXattr(p, x.name, x.value);
+  setTimes(p, nsTime(e), nsTime(e));
 }
 
 /** Everything observable about a tree, for comparison. */
@@ -97,9 +172,15 @@ function describe(dir: string): unknown[] {
 /** Everything observable about one entry (a symlink as itself), for comparison. */
 function describeEntry(p: string, name: string): unknown {
   const st = Deno.lstatSync(p);
-  if (st.isSymlink) return { name, link: Deno.readLinkSync(p) };
-  const meta = { name, mode: st.mode! & 0o7777, mtime: st.mtime!.getTime() };
-  return st.isFile ? { ...meta, data: Deno.readFileSync(p) } : { ...meta, children: describe(p) };
+  const more = platformSupported
+    ? { mtimeNs: lstat(p).mtimeNs, xattrs: readXattrs(p) }
+    : { mtime: st.mtime!.getTime() };
+  if (st.isSymlink) return { name, link: Deno.readLinkSync(p), ...more };
+  const meta = { name, mode: st.mode! & 0o7777, mtime: st.mtime!.getTime(), ...more };
+  if (!st.isFile) return { ...meta, children: describe(p) };
+  // A sparse file stays sparse: fewer bytes allocated than its size.
+  const sparse = st.size >= HOLE && (st.blocks ?? 0) * 512 < st.size;
+  return { ...meta, data: Deno.readFileSync(p), sparse };
 }
 
 /** The relative paths of every entry of a generated tree, parents first. */

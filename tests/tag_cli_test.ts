@@ -3,7 +3,7 @@
  * with `original`, the old file goes, the data stays restorable.
  */
 import { assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
-import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+import { cairn, lastJson, testRepo } from "./_launcher.ts";
 
 interface Snap {
   id: string;
@@ -13,24 +13,10 @@ interface Snap {
 }
 
 async function setup() {
-  const { dir, env } = await makeRepo();
-  const src = `${dir}/src`;
-  await Deno.mkdir(src);
-  await Deno.writeTextFile(`${src}/a.txt`, "hello\n");
-  for (const host of ["web", "db"]) {
-    const r = await cairn(["backup", src, "--host", host, "--tag", "base"], { env });
-    assertEquals(r.code, 0, r.stderr);
-  }
-  return {
-    env,
-    src,
-    snapshots: async () => {
-      const r = await cairn(["snapshots", "--json"], { env });
-      assertEquals(r.code, 0, r.stderr);
-      return lastJson<Snap[]>(r);
-    },
-    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
-  };
+  const t = await testRepo();
+  await Deno.writeTextFile(`${t.src}/a.txt`, "hello\n");
+  for (const host of ["web", "db"]) await t.backup("--host", host, "--tag", "base");
+  return { ...t, snapshots: () => t.snapshots<Snap>() };
 }
 
 Deno.test("tag --add, --remove and --set rewrite the snapshot file and record the original", async () => {

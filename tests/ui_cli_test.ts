@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../src/testing/asserts.ts";
 import { artefactDir, launchBrowser, NO_CHROMIUM } from "./_browser.ts";
 import { cairn, cairnCommand, makeRepo, writeJobFile } from "./_launcher.ts";
+import { startServer } from "./_serve.ts";
 
 const HOSTILE = "<img src=x onerror=alert(1)>.txt";
 
@@ -39,35 +40,13 @@ async function backedUp() {
 
 /** `cairn ui ARGS` on a free port; its URL read from stderr. */
 async function startUiCli(args: string[], env: Record<string, string>) {
-  const child = cairnCommand(["ui", "--listen", "127.0.0.1:0", ...args], { env }).spawn();
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let url: string | undefined;
-  while (url === undefined) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`cairn ui exited: ${log}`);
-    log += value;
-    url = /cairn ui: open (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64})/.exec(log)?.[1];
-  }
-  const drained = (async () => {
-    for (;;) {
-      const { value, done } = await lines.read();
-      if (done) return log;
-      log += value;
-    }
-  })();
+  const server = await startServer(
+    cairnCommand(["ui", "--listen", "127.0.0.1:0", ...args], { env }),
+    /cairn ui: open (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64})/,
+  );
+  const url = server.match[1];
   const u = new URL(url);
-  return {
-    url,
-    base: u.origin,
-    token: u.searchParams.get("token")!,
-    async stop() {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await child.stdout.cancel();
-      return { code: status.code, log: await drained };
-    },
-  };
+  return { url, base: u.origin, token: u.searchParams.get("token")!, stop: server.stop };
 }
 
 async function waitForFile(dir: string, name: string, ms = 30_000): Promise<string> {
@@ -116,6 +95,8 @@ Deno.test({
       await page.goto(ui.url);
       assertEquals(new URL(page.url()).search, "", "the token leaves the address bar");
       await page.waitForSelector("a.snapshot");
+      const summary = await page.$eval("#main p.muted", (p) => p.textContent ?? "");
+      assert(summary.startsWith("1 snapshot, "), summary);
       await page.screenshot({ path: join(shots, "1-timeline.png") });
       await page.click("a.snapshot");
       for (const part of [...src.split("/").filter(Boolean), "docs"]) {

@@ -1,5 +1,5 @@
 import { toBase64 } from "../crypto/mod.ts";
-import { type FileStat, readXattrs } from "../platform/mod.ts";
+import { type FileStat, readFileFlags, readXattrs } from "../platform/mod.ts";
 import { dateToNs, type Node, type NodeType } from "../repo/mod.ts";
 
 /** The node type of an lstat result. */
@@ -90,4 +90,22 @@ export function addXattrs(
   if (list.length > 0) {
     node.xattrs = list.map((x) => ({ name: x.name, value: toBase64(x.value) }));
   }
+}
+
+/**
+ * Sets `node.flags` (chattr's) of a file or directory from `path`, or from
+ * `old` when its ctime and inode are unchanged, as {@link addXattrs} does:
+ * changing a flag changes the ctime.
+ */
+export function addFlags(node: Node, path: string, old: Node | undefined, coarse = false): void {
+  if (node.type !== "file" && node.type !== "dir") return;
+  if (
+    old !== undefined && old.type === node.type && old.inode === node.inode &&
+    (coarse ? floorNs(old.ctime, 9) === floorNs(node.ctime, 9) : old.ctime === node.ctime)
+  ) {
+    if (old.flags) node.flags = old.flags;
+    return;
+  }
+  const flags = readFileFlags(path);
+  if (flags !== 0) node.flags = flags;
 }

@@ -101,4 +101,5 @@ const NODE_FIELDS = [
   "subtree",
   "target",
   "rdev",
+  "flags",
 ] as const satisfies readonly (keyof Node)[];

@@ -7,6 +7,7 @@
  */
 import { Chunker, gearTable } from "../chunker/mod.ts";
 import { keyedId, toHex } from "../crypto/mod.ts";
+import { releaseMemory, traceMemory } from "../platform/mod.ts";
 import { IdTable, type PackInfo, type PackStore, PackWriter } from "../repo/mod.ts";
 import { type Backpressure, chunkFileStable, readFile, type StableRead } from "./_file_reader.ts";
 import type { MirrorFileWrite, MirrorWriterModule } from "./mirror_sink.ts";
@@ -38,6 +39,7 @@ let state: {
 } | undefined;
 
 const post = (m: FromWorker) => self.postMessage(m);
+traceMemory("saver");
 
 /** How many bytes of a file are read between two progress messages. */
 const READ_STEP = 16 * 1024 * 1024;
@@ -103,6 +105,10 @@ async function saveChunks(m: ChunksMessage): Promise<void> {
     const id = toHex(raw);
     ids.push(id);
     if (isNew(raw)) s.packer.add("data", id, typeof c === "number" ? new Uint8Array(c) : c);
+    // Packing copied or compressed the chunk: free its buffer now (detaching
+    // it drops the bytes) rather than at the next GC, which V8 lets wait for
+    // tens of MiB of such buffers.
+    if (typeof c !== "number") (c.buffer as ArrayBuffer).transfer(0);
   }
   if (s.packer.backlog > 1) await s.packer.drain();
   post({
@@ -160,7 +166,8 @@ async function init(m: InitMessage) {
     packer: new PackWriter(mainThreadStore, m.enc, {
       targetSize: m.packSize,
       compressionLevel: m.compression,
-      onPack: () => {}, // the main thread records the pack when it stores it
+      // The main thread records the pack when it stores it; its buffers are garbage now.
+      onPack: releaseMemory,
     }),
   };
 }

@@ -50,7 +50,7 @@ import {
 import { FileSaverPool } from "./file_saver_pool.ts";
 import { Chunker, gearTable } from "../chunker/mod.ts";
 import { chunkStream } from "./_stream_reader.ts";
-import { addXattrs, nodeFromInfo, unchanged } from "./_node.ts";
+import { addFlags, addXattrs, nodeFromInfo, unchanged } from "./_node.ts";
 import { type ParentTree, ParentTrees, PREFETCH_TREES, sameNode } from "./_parent_trees.ts";
 
 /**
@@ -237,12 +237,13 @@ export class Archiver {
   #parents!: ParentTrees;
   /** Packs stored and not yet in an index file, their blobs and bytes, and when the first was stored. */
   /**
-   * Read xattrs; and whether the parent's nodes may stand in for an unchanged
+   * Read xattrs and inode flags (both left out by `--no-xattrs`); and whether
+   * the parent's nodes may stand in for an unchanged
    * entry's: only for an entry whose ctime lies in a whole second before the
    * parent run started (`reuseBeforeMs`), since Deno gives ctime in seconds and
    * a change in the second the parent read the entry would not show.
    */
-  readonly #xattrs: { read: boolean; reuse: boolean; reuseBeforeMs: number };
+  readonly #xattrs: { read: boolean; reuse: boolean; reuseFlags: boolean; reuseBeforeMs: number };
   /** When this run started, by the real clock (see {@link Snapshot.started}). */
   readonly #startedAt = new Date();
   #newPacks: PackInfo[] = [];
@@ -277,6 +278,7 @@ export class Archiver {
     this.#xattrs = {
       read,
       reuse: read && opts.parent?.xattrs === true && Number.isFinite(parentStart),
+      reuseFlags: read && opts.parent?.flags === true && Number.isFinite(parentStart),
       reuseBeforeMs: Math.floor(parentStart / 1000) * 1000,
     };
   }
@@ -385,6 +387,7 @@ export class Archiver {
     if (opts.excludes?.length) snapshot.excludes = opts.excludes;
     if (this.#errors.length > 0) snapshot.incomplete = { errors: this.#errors.length };
     if (this.#xattrs.read) snapshot.xattrs = true;
+    if (this.#xattrs.read) snapshot.flags = true;
     if (NS_TIMES) snapshot.ns_times = true;
     snapshot.started = this.#startedAt.toISOString();
     summary.duration_s = Math.round(performance.now() - started) / 1000;
@@ -715,12 +718,15 @@ export class Archiver {
     return node.subtree;
   }
 
-  /** Records the entry's xattrs; a failure to read them is the entry's error. */
+  /**
+   * Records the entry's xattrs and inode flags; a failure to read the
+   * xattrs is the entry's error (flags that cannot be read are none).
+   */
   #addXattrs(node: Node, path: string, old: Node | undefined): void {
+    const settled = nsToDate(node.ctime).getTime() < this.#xattrs.reuseBeforeMs;
+    addFlags(node, path, settled && this.#xattrs.reuseFlags ? old : undefined, this.#coarseParent);
     try {
-      const settled = this.#xattrs.reuse &&
-        nsToDate(node.ctime).getTime() < this.#xattrs.reuseBeforeMs;
-      addXattrs(node, path, settled ? old : undefined, this.#coarseParent);
+      addXattrs(node, path, settled && this.#xattrs.reuse ? old : undefined, this.#coarseParent);
     } catch (err) {
       this.#error(path, `extended attributes not saved: ${(err as Error).message}`);
     }
@@ -807,7 +813,7 @@ export class Archiver {
           this.#error(path, (err as Error).message);
           return done(null);
         }
-        md?.symlink(name, node.target, mirrorEntry(info, node.xattrs));
+        md?.symlink(name, node.target, mirrorEntry(info, node.xattrs, node.flags));
         return done(node);
       default:
         return done(node);
@@ -828,7 +834,7 @@ export class Archiver {
     const mirror = this.opts.mirror;
     let md: MirrorDir | undefined;
     let oldNodes: ParentTree | undefined;
-    const entry = mirrorEntry(info, node.xattrs);
+    const entry = mirrorEntry(info, node.xattrs, node.flags);
     if (crossing && mirror) md = await this.#mirrorDir(parentMirror, path, entry, []);
     if (!crossing) {
       let listing;
@@ -891,7 +897,7 @@ export class Archiver {
     const linked = (info.nlink ?? 1) > 1;
     const key = `${info.dev}:${info.ino}`;
     // Asked before the hard-link shortcut: the mirror links the other names itself.
-    const target = md?.file(node.name, mirrorEntry(info, node.xattrs), parentFile(old));
+    const target = md?.file(node.name, mirrorEntry(info, node.xattrs, node.flags), parentFile(old));
     if (linked) {
       const first = this.#hardLinks.get(key);
       if (first) return { node: first.then((n) => (n ? { ...n, name: node.name } : null)) };

@@ -147,6 +147,8 @@ export class FileSaverPool {
       worker.postMessage(full);
       this.#slots.push(slot);
     }
+    // An abort listener never runs for a signal that has already fired.
+    if (this.#signal?.aborted) this.#onAbort();
   }
 
   /** Files queued or being saved. */

@@ -5,7 +5,7 @@ import { FileSaverPool } from "./file_saver_pool.ts";
 
 const FAST = { kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 } };
 
-async function pool(dir: string) {
+async function pool(dir: string, signal?: AbortSignal) {
   const repo = await Repository.init(await LocalBackend.create(`${dir}/repo`), "pw", {
     ...FAST,
     chunker: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 },
@@ -23,7 +23,7 @@ async function pool(dir: string) {
   }, async (pack, bytes) => {
     await repo.backend.save("data", pack.name, bytes);
     saved.push(...pack.blobs.map((b) => b.id));
-  }, { splitFrom: 1024 });
+  }, { splitFrom: 1024, signal });
   return { p, saved };
 }
 
@@ -48,5 +48,18 @@ Deno.test("a split file that cannot be read fails alone; the pool goes on with t
   assert(ok.content.length > 10, `${ok.content.length} chunks`);
   await p.finish();
   assertEquals(saved.sort(), [...new Set(ok.content)].sort(), "each of its blobs stored once");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a pool given a signal that has already aborted saves nothing and says why", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cairn-pool-" });
+  await Deno.writeFile(`${dir}/f`, new Uint8Array(4096).fill(7));
+  const ac = new AbortController();
+  ac.abort();
+  const { p, saved } = await pool(dir, ac.signal);
+  const err = await p.save({ path: `${dir}/f`, size: 4096 }).then(() => null, (e) => e);
+  assert(err instanceof Error && err.name === "AbortError", String(err));
+  await p.close();
+  assertEquals(saved, []);
   await Deno.remove(dir, { recursive: true });
 });

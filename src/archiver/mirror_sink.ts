@@ -41,6 +41,8 @@ export interface MirrorTarget {
   dirGroup?: boolean;
   /** Extended attributes to set, after owner and mode (chown clears a capability). */
   xattrs?: NodeXattr[];
+  /** Inode flags (chattr's) to set last; the mirror leaves out `i` and `a` (see `applyFlags`). */
+  flags?: number;
 }
 
 /** One mirror file being written by a worker: `write` in order, then `commit` or `abort`. */
@@ -80,6 +82,11 @@ export interface MirrorEntry {
   linkKey?: string;
   /** Extended attributes the copy gets when written (as the snapshot records them). */
   xattrs?: NodeXattr[];
+  /**
+   * Inode flags (chattr's) the copy gets when written; 0 when it has none
+   * but its directory has some, which a new file may inherit.
+   */
+  flags?: number;
 }
 
 /** The entry's version in the parent snapshot: what an up-to-date mirror file holds. */
@@ -96,7 +103,11 @@ export function parentFile(node: Node | undefined): ParentFile | undefined {
 }
 
 /** The mirror's view of an lstat result. */
-export function mirrorEntry(info: Deno.FileInfo | FileStat, xattrs?: NodeXattr[]): MirrorEntry {
+export function mirrorEntry(
+  info: Deno.FileInfo | FileStat,
+  xattrs?: NodeXattr[],
+  flags?: number,
+): MirrorEntry {
   const e: MirrorEntry = {
     size: info.size,
     mtimeMs: info.mtime?.getTime() ?? 0,
@@ -111,6 +122,7 @@ export function mirrorEntry(info: Deno.FileInfo | FileStat, xattrs?: NodeXattr[]
   }
   if ((info.nlink ?? 1) > 1 && info.isFile) e.linkKey = `${info.dev}:${info.ino}`;
   if (xattrs?.length) e.xattrs = xattrs;
+  if (flags) e.flags = flags;
   return e;
 }
 

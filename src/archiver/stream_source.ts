@@ -1,3 +1,4 @@
+import { onAbort } from "../fs/mod.ts";
 import { isSafeName } from "../repo/mod.ts";
 import type { StreamSource } from "./archiver.ts";
 
@@ -52,7 +53,7 @@ export function commandSource(
       child.kill("SIGTERM");
     } catch { /* already exited */ }
   };
-  signal?.addEventListener("abort", kill, { once: true });
+  const offAbort = onAbort(signal, kill);
   let tail = new Uint8Array(0);
   const stderr = (async () => {
     for await (const bytes of child.stderr) {
@@ -80,7 +81,7 @@ export function commandSource(
     stream,
     async finished() {
       const status = await child.status;
-      signal?.removeEventListener("abort", kill);
+      offAbort();
       await stderr;
       if (status.success) return;
       const how = status.signal

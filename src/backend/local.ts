@@ -270,7 +270,22 @@ export class LocalBackend implements Backend {
       return fn();
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) throw new NotFoundError(type, name, { cause: err });
+      if (err instanceof Deno.errors.NotADirectory && this.#dirIsFile()) {
+        throw new Deno.errors.NotADirectory(
+          `repository ${this.dir} is a file, not a repository directory`,
+          { cause: err },
+        );
+      }
       throw ioError(err, verb, path);
+    }
+  }
+
+  /** Is the repository's own path a file (the usual cause of "not a directory")? */
+  #dirIsFile(): boolean {
+    try {
+      return Deno.statSync(this.dir).isFile;
+    } catch {
+      return false;
     }
   }
 }

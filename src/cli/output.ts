@@ -95,3 +95,22 @@ export function memoryOutput(): Output & {
     status: () => {},
   };
 }
+
+/** `packsDropped` → `packs_dropped`: the JSON output's one naming style (restic's). */
+export function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/**
+ * A copy of `value` with every object key, at every depth, in snake_case:
+ * for printing result records whose keys are field names (prune's or
+ * check's statistics, status records), never maps keyed by data (paths,
+ * names), whose keys must stay as they are.
+ */
+export function snakeCaseKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeCaseKeys);
+  if (value === null || typeof value !== "object" || value.constructor !== Object) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [snakeCase(k), snakeCaseKeys(v)]),
+  );
+}

@@ -29,6 +29,12 @@ export interface ProgressFrame {
   errors?: number;
   /** Files being worked on now. */
   current?: readonly string[];
+  /**
+   * The share done (0..1), when the work knows it better than bytes or items
+   * against totals (`copy`: snapshots, and the bytes of the current one);
+   * percent and ETA then go by it.
+   */
+  ratio?: number;
 }
 
 /** `[1:02:03]` or `[2:03]`. */
@@ -49,7 +55,9 @@ export function formatFrame(f: ProgressFrame, elapsedS: number): string[] {
   const parts: string[] = [`[${formatDuration(elapsedS)}]`];
   const t = f.total;
   const byBytes = t !== undefined && t.bytes > 0;
-  const ratio = t === undefined
+  const ratio = f.ratio !== undefined
+    ? f.ratio
+    : t === undefined
     ? undefined
     : byBytes
     ? f.bytes / t.bytes
@@ -58,13 +66,16 @@ export function formatFrame(f: ProgressFrame, elapsedS: number): string[] {
     : undefined;
   if (ratio !== undefined) parts.push(`${(Math.min(1, ratio) * 100).toFixed(2)}% `);
   let line = parts.join(" ") + ` ${f.items} ${f.unit} ${formatBytes(f.bytes)}`;
-  if (t) line += `, total ${t.items} ${f.unit} ${formatBytes(t.bytes)}${t.final ? "" : "+"}`;
+  if (t) {
+    const bytes = t.bytes > 0 || f.ratio === undefined ? ` ${formatBytes(t.bytes)}` : "";
+    line += `, total ${t.items} ${f.unit}${bytes}${t.final ? "" : "+"}`;
+  }
   const rate = f.bytes / Math.max(elapsedS, 0.001);
   if (f.bytes > 0) line += `, ${formatBytes(rate)}/s`;
   if (f.errors !== undefined) line += `, ${f.errors} errors`;
   // By bytes, nothing read yet gives no rate to go by (the ETA would be years).
   if (ratio !== undefined && ratio < 1 && elapsedS > 0 && (!byBytes || f.bytes > 0)) {
-    const left = byBytes
+    const left = byBytes && f.ratio === undefined
       ? (t!.bytes - f.bytes) / Math.max(rate, 1e-9)
       : elapsedS * (1 - ratio) / Math.max(ratio, 1e-9);
     if (Number.isFinite(left)) line += `, ETA ${formatDuration(left)}`;

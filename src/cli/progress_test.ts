@@ -31,6 +31,17 @@ Deno.test("formatFrame() shows percent, totals, rate and ETA by bytes, then the 
     ["[0:02] 25.00%  1 packs 0 B, total 4 packs 0 B+, ETA 0:06"],
   );
   assertEquals(formatFrame({ unit: "files", items: 3, bytes: 0 }, 1), ["[0:01] 3 files 0 B"]);
+  // A share the work knows itself (copy) sets percent and ETA; a total of no bytes is not shown.
+  assertEquals(
+    formatFrame({
+      unit: "snapshots",
+      items: 1,
+      bytes: 2 * 1024 * 1024,
+      total: { items: 4, bytes: 0, final: true },
+      ratio: 0.4,
+    }, 4),
+    ["[0:04] 40.00%  1 snapshots 2.00 MiB, total 4 snapshots, 512.0 KiB/s, ETA 0:06"],
+  );
 });
 
 Deno.test("progressWanted(): forced by --progress or CAIRN_PROGRESS, else a terminal not --quiet", () => {

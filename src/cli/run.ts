@@ -1,4 +1,5 @@
 import { WrongPasswordError } from "../crypto/mod.ts";
+import { traceMemory } from "../platform/mod.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { type Command, type CommandContext, commandHelp, parseCommandArgs } from "./command.ts";
 import { ExitCode, InterruptedError, UsageError } from "./errors.ts";
@@ -41,6 +42,7 @@ export async function runCli(
   output: Output,
   signal: AbortSignal,
 ): Promise<number> {
+  traceMemory("main");
   const [name, ...rest] = args;
   if (name === "help" && rest.length > 0) {
     return runCli(commands, [rest[0], "--help"], env, output, signal);

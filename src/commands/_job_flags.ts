@@ -8,10 +8,16 @@ import {
   type CommandContext,
   type OptionSpec,
   printable,
+  snakeCaseKeys,
   stringFlag,
   UsageError,
 } from "../cli/mod.ts";
-import { type JobConfig, loadJobConfig, type RepositoryConfig } from "../job/mod.ts";
+import {
+  type JobConfig,
+  loadJobConfig,
+  type RepositoryConfig,
+  type RunRecord,
+} from "../job/mod.ts";
 import { Repository } from "../repo/mod.ts";
 import { readJobPassword } from "../runner/mod.ts";
 
@@ -85,5 +91,16 @@ export function openConfigRepository(
   if (location === undefined) throw new UsageError(`repository "${repo.name}" has no location`);
   return Repository.open(openBackend(location, { env, s3: repo.s3 }), readJobPassword(repo, env), {
     onWarning: (m) => say(`warning: ${printable(m)}`),
+  });
+}
+
+/** A run as `cairn run --json` and `cairn agent --once --json` print it. */
+export function runRecordJson(r: RunRecord): unknown {
+  return snakeCaseKeys({
+    job: r.job,
+    start: new Date(r.start).toISOString(),
+    end: new Date(r.end).toISOString(),
+    ...r.result,
+    ...(r.nextRun !== undefined ? { nextRun: new Date(r.nextRun).toISOString() } : {}),
   });
 }

@@ -1,20 +1,21 @@
 import { type Command, expectPositionals, type Output, VERSION } from "../cli/mod.ts";
 import { Fleet } from "../fleet/mod.ts";
 import { runJobNow, worstExitCode } from "../runner/mod.ts";
-import { CONFIG_OPTION, configPath, loadConfigFlag } from "./_job_flags.ts";
+import { CONFIG_OPTION, configPath, loadConfigFlag, runRecordJson } from "./_job_flags.ts";
 
 /** `cairn agent`: the scheduler daemon for local and remote jobs. */
 export const agentCommand: Command = {
   name: "agent",
   summary: "run jobs on their schedules (local jobs and signed remote job documents)",
-  usage: "cairn agent [--config FILE] [--once]",
+  usage: "cairn agent [--config FILE] [--once] [--json]",
   description: [
     "Runs scheduled jobs one at a time; jobs without 'schedule' only run by 'cairn run'.",
     "With [remote], also fetches this host's signed job document every 'poll' and POSTs a",
     "report to its report_url after each run. SIGHUP or a change of FILE reloads it (an",
     "invalid file is logged and the old jobs stay); SIGTERM/SIGINT stop after the running",
     "job reaches a safe point. --once runs what is due now, sends the reports and exits",
-    "with the worst exit code of the runs. Logs go to stderr, one line per event.",
+    "with the worst exit code of the runs (--json: the runs, as 'cairn run --json' prints",
+    "them). Logs go to stderr, one line per event.",
   ].join("\n"),
   usesRepository: false,
   options: {
@@ -44,6 +45,7 @@ export const agentCommand: Command = {
         return 0;
       }
       const records = await fleet.once(ctx.signal);
+      if (ctx.flags.json) ctx.output.out(JSON.stringify(records.map(runRecordJson)));
       if (ctx.signal.aborted) return 1;
       return worstExitCode(records.map((r) => r.result.result));
     } finally {

@@ -10,6 +10,7 @@ import {
   progressWanted,
   readPassword,
   repositoryLocation,
+  snakeCaseKeys,
   startProgress,
   stringFlag,
   UsageError,
@@ -93,7 +94,7 @@ export const checkCommand: Command = {
         ok: result.errors.length === 0,
         errors: result.errors,
         warnings: result.warnings,
-        stats: result.stats,
+        stats: snakeCaseKeys(result.stats),
       }));
     } else {
       for (const w of result.warnings) output.out(`warning: ${line(w)}`);

@@ -5,12 +5,21 @@ import {
   openFromRepository,
   openRepository,
   printable,
+  PROGRESS_OPTION,
   SNAPSHOT_FILTER_OPTIONS,
   snapshotFilter,
+  startProgress,
   UsageError,
 } from "../cli/mod.ts";
 import { filterSnapshots, selectSnapshot } from "../catalog/mod.ts";
-import { copySnapshots, sameBlobIds, sameChunking, type SnapshotWithId } from "../repo/mod.ts";
+import {
+  type CopyProgress,
+  copySnapshots,
+  type CopySummary,
+  sameBlobIds,
+  sameChunking,
+  type SnapshotWithId,
+} from "../repo/mod.ts";
 
 /** `cairn copy`: copy snapshots from another repository into this one. */
 export const copyCommand: Command = {
@@ -29,7 +38,7 @@ export const copyCommand: Command = {
     "CAIRN_FROM_PASSWORD_FILE, CAIRN_FROM_PASSWORD_COMMAND or CAIRN_FROM_PASSWORD.",
   ].join("\n"),
   usesRepository: true,
-  options: { ...FROM_REPOSITORY_OPTIONS, ...SNAPSHOT_FILTER_OPTIONS },
+  options: { progress: PROGRESS_OPTION, ...FROM_REPOSITORY_OPTIONS, ...SNAPSHOT_FILTER_OPTIONS },
   async run(ctx) {
     const src = await openFromRepository(ctx);
     const dst = await openRepository(ctx);
@@ -60,27 +69,37 @@ export const copyCommand: Command = {
     } else if (!sameChunking(src, dst)) {
       ctx.output.err("note: the repositories share blob ids but not chunk sizes");
     }
-    const summary = await copySnapshots(src, dst, chosen, {
-      signal: ctx.signal,
-      onWarning: (m) => ctx.output.err(`warning: ${printable(m)}`),
-      onProgress: (p) =>
-        ctx.output.status(
-          `${p.snapshotsDone}/${p.snapshotsTotal} snapshots, ${p.blobs} blobs, ` +
-            `${formatBytes(p.bytes)} copied, ${formatBytes(p.bytesRead)} read, ` +
-            `${p.percent.toFixed(1)}%`,
-        ),
-      onSnapshot: (s) => {
-        if (json) return;
-        const short = s.source.slice(0, 8);
-        ctx.output.out(
-          s.skipped
-            ? `snapshot ${short}: already copied, skipped`
-            : `snapshot ${short} -> ${s.id!.slice(0, 8)}: ${s.blobs} blob(s), ${
-              formatBytes(s.bytes)
-            }`,
-        );
-      },
-    });
+    // Snapshots done of those chosen, the bytes read from the source, and copy's own share done.
+    let now: CopyProgress | undefined;
+    const meter = startProgress(ctx, () =>
+      now && {
+        unit: "snapshots",
+        items: now.snapshotsDone,
+        bytes: now.bytesRead,
+        total: { items: now.snapshotsTotal, bytes: 0, final: true },
+        ratio: now.percent / 100,
+      });
+    let summary: CopySummary;
+    try {
+      summary = await copySnapshots(src, dst, chosen, {
+        signal: ctx.signal,
+        onWarning: (m) => ctx.output.err(`warning: ${printable(m)}`),
+        onProgress: (p) => now = p,
+        onSnapshot: (s) => {
+          if (json) return;
+          const short = s.source.slice(0, 8);
+          ctx.output.out(
+            s.skipped
+              ? `snapshot ${short}: already copied, skipped`
+              : `snapshot ${short} -> ${s.id!.slice(0, 8)}: ${s.blobs} blob(s), ${
+                formatBytes(s.bytes)
+              }`,
+          );
+        },
+      });
+    } finally {
+      meter.stop();
+    }
     if (json) ctx.output.out(JSON.stringify(summary));
     else {
       ctx.output.out(

@@ -18,6 +18,7 @@ import {
   listFlag,
   openRepository,
   printable,
+  snakeCaseKeys,
   stringFlag,
   UsageError,
 } from "../cli/mod.ts";
@@ -248,7 +249,7 @@ async function pruneAfter(
       signal: ctx.signal,
       onProgress: (m) => ctx.output.status(`prune: ${m}`),
     });
-    if (json) ctx.output.out(JSON.stringify({ prune: stats }));
+    if (json) ctx.output.out(JSON.stringify({ prune: snakeCaseKeys(stats) }));
     else {
       ctx.output.out(
         `prune: deleted ${stats.packsDeleted} pack(s), freed ${formatBytes(stats.bytesFreed)}; ` +

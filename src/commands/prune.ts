@@ -4,6 +4,7 @@ import {
   formatBytes,
   openRepository,
   type Output,
+  snakeCaseKeys,
   stringFlag,
   UsageError,
 } from "../cli/mod.ts";
@@ -66,8 +67,9 @@ export const pruneCommand: Command = {
       signal: ctx.signal,
       onProgress: (m) => m.startsWith("warning:") ? ctx.output.err(m) : ctx.output.status(m),
     });
-    if (ctx.flags.json) ctx.output.out(JSON.stringify({ message_type: "summary", ...stats }));
-    else report(ctx.output, stats, graceMs ?? DEFAULT_PRUNE_GRACE_MS);
+    if (ctx.flags.json) {
+      ctx.output.out(JSON.stringify(snakeCaseKeys({ message_type: "summary", ...stats })));
+    } else report(ctx.output, stats, graceMs ?? DEFAULT_PRUNE_GRACE_MS);
     return 0;
   },
 };

@@ -3,6 +3,7 @@ import {
   expectPositionals,
   openRepository,
   printable,
+  snakeCaseKeys,
   UsageError,
 } from "../cli/mod.ts";
 import { repairIndex, repairSnapshots } from "../repo/mod.ts";
@@ -40,7 +41,7 @@ export const repairCommand: Command = {
       m.startsWith("warning:") ? ctx.output.err(m) : ctx.output.status(m);
     if (what === "index") {
       const s = await repairIndex(repo, { signal: ctx.signal, onProgress: progress });
-      if (json) ctx.output.out(JSON.stringify(s));
+      if (json) ctx.output.out(JSON.stringify(snakeCaseKeys(s)));
       else {
         ctx.output.out(
           `indexed ${s.blobs} blob(s) in ${s.packs} pack(s), replacing ${s.indexFilesReplaced} ` +
@@ -57,7 +58,7 @@ export const repairCommand: Command = {
       signal: ctx.signal,
       onProgress: progress,
     });
-    if (json) ctx.output.out(JSON.stringify(r));
+    if (json) ctx.output.out(JSON.stringify(snakeCaseKeys(r)));
     else {
       for (const s of r.repaired) {
         const to = s.id ? ` -> ${s.id.slice(0, 8)}` : " (dry run)";

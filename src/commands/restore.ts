@@ -9,6 +9,7 @@ import {
   printable,
   PROGRESS_OPTION,
   progressWanted,
+  snakeCaseKeys,
   SNAPSHOT_FILTER_OPTIONS,
   startProgress,
   stringFlag,
@@ -43,6 +44,8 @@ export const restoreCommand: Command = {
     "if-newer keeps one at least as new as the snapshot's, never keeps whatever is there.",
     "--delete removes what the target has and the snapshot does not (not with globs).",
     "Exit code 1 means some entries could not be restored; they are listed on stderr.",
+    "Exit code 3: all data is restored, but the target refused some extended attributes",
+    "or file flags (each is a warning naming the file and the attribute).",
     "With --to-device, the disk image stored as --path (backup --read-special) is written",
     "onto DEST, only if DEST is a block device at least as large, neither it nor one of",
     "its partitions is mounted, and nothing holds it; otherwise one line says why.",
@@ -136,7 +139,11 @@ export const restoreCommand: Command = {
         delete: ctx.flags.delete === true,
       });
       if (json) {
-        output.out(JSON.stringify({ message_type: "dry_run", snapshot: snapshot.id, ...plan }));
+        output.out(
+          JSON.stringify(
+            snakeCaseKeys({ message_type: "dry_run", snapshot: snapshot.id, ...plan }),
+          ),
+        );
       } else {
         for (const p of plan.makeDirs) output.out(`would create ${printable(p)}/`);
         for (const p of plan.write) output.out(`would write ${printable(p)}`);
@@ -211,7 +218,8 @@ export const restoreCommand: Command = {
         }`,
       );
     }
-    return result.errors.length > 0 ? ExitCode.fatal : ExitCode.ok;
+    if (result.errors.length > 0) return ExitCode.fatal;
+    return result.refused > 0 ? ExitCode.partial : ExitCode.ok;
   },
 };
 

@@ -1,4 +1,10 @@
-import { type Command, expectPositionals, openRepository, UsageError } from "../cli/mod.ts";
+import {
+  type Command,
+  expectPositionals,
+  openRepository,
+  snakeCaseKeys,
+  UsageError,
+} from "../cli/mod.ts";
 import { renewRetention } from "../repo/mod.ts";
 
 /** `cairn retention renew`: extend the Object Lock of what the repository still uses. */
@@ -29,8 +35,9 @@ export const retentionCommand: Command = {
       signal: ctx.signal,
       onProgress: (m) => ctx.output.status(m),
     });
-    if (ctx.flags.json) ctx.output.out(JSON.stringify({ message_type: "summary", ...stats }));
-    else {
+    if (ctx.flags.json) {
+      ctx.output.out(JSON.stringify(snakeCaseKeys({ message_type: "summary", ...stats })));
+    } else {
       ctx.output.out(
         `renewed ${stats.renewed} of ${stats.files} file(s) until ${
           new Date(stats.untilMs).toISOString()

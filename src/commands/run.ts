@@ -1,7 +1,7 @@
 import { type Command, printable, UsageError, VERSION } from "../cli/mod.ts";
 import { type JobDefinition, parseSchedule, recordRun, type RunRecord } from "../job/mod.ts";
 import { describeResult, runJobNow, worstExitCode } from "../runner/mod.ts";
-import { CONFIG_OPTION, loadConfigFlag } from "./_job_flags.ts";
+import { CONFIG_OPTION, loadConfigFlag, runRecordJson } from "./_job_flags.ts";
 
 /** `cairn run`: run jobs of a job file now, one after another. */
 export const runCommand: Command = {
@@ -46,12 +46,7 @@ export const runCommand: Command = {
       if (!ctx.flags.json) ctx.output.out(`job "${job.name}": ${describeResult(result)}`);
     }
     if (ctx.flags.json) {
-      ctx.output.out(JSON.stringify(records.map((r) => ({
-        job: r.job,
-        start: new Date(r.start).toISOString(),
-        end: new Date(r.end).toISOString(),
-        ...r.result,
-      }))));
+      ctx.output.out(JSON.stringify(records.map(runRecordJson)));
     }
     if (ctx.signal.aborted && records.length < jobs.length) {
       ctx.output.err(`interrupted: ${jobs.length - records.length} job(s) not run`);

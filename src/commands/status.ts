@@ -1,5 +1,11 @@
 import { join } from "node:path";
-import { type Command, expectPositionals, formatBytes, printable } from "../cli/mod.ts";
+import {
+  type Command,
+  expectPositionals,
+  formatBytes,
+  printable,
+  snakeCaseKeys,
+} from "../cli/mod.ts";
 import {
   healthExitCode,
   type JobDefinition,
@@ -49,7 +55,7 @@ export const statusCommand: Command = {
     }));
     const code = healthExitCode(rows.map((r) => r.health));
     if (ctx.flags.json) {
-      ctx.output.out(JSON.stringify(rows));
+      ctx.output.out(JSON.stringify(snakeCaseKeys(rows)));
       return code;
     }
     if (rows.length === 0) ctx.output.out("no jobs");

@@ -237,7 +237,7 @@ Deno.test("Fleet.once() sends a run's report even when the status file cannot be
     );
     const records = await t.fleet.once(new AbortController().signal);
     assertEquals(records.map((r) => r.result.result), ["failed", "failed"]);
-    assertEquals(t.reports.sent.map((s) => [s.report.job, s.report.result]), [["www", "failure"]]);
+    assertEquals(t.reports.sent.map((s) => [s.report.job, s.report.result]), [["www", "failed"]]);
     assertEquals(t.reports.sent[0].report.error!.length, 4096);
     assert(t.logs.some((l) => l.includes('job "www": report sent')), t.logs.join("\n"));
   } finally {
@@ -298,14 +298,14 @@ Deno.test("Fleet.close() closes the document source", async () => {
   assert(t.source.closed);
 });
 
-Deno.test("toReport() maps skipped and failed runs to failure and fills missing counts", () => {
+Deno.test("toReport() maps skipped and failed runs to failed and fills missing counts", () => {
   const record = { job: "j", start: START, end: START + 1000 };
   assertEquals(toReport("h", { ...record, result: { result: "skipped", error: "before" } }), {
     host: "h",
     job: "j",
     start: new Date(START).toISOString(),
     end: new Date(START + 1000).toISOString(),
-    result: "failure",
+    result: "failed",
     snapshot: null,
     files: 0,
     bytes: 0,

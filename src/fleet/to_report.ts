@@ -9,7 +9,7 @@ export function toReport(host: string, record: RunRecord): RunReport {
     job: record.job,
     start: new Date(record.start).toISOString(),
     end: new Date(record.end).toISOString(),
-    result: r.result === "success" || r.result === "partial" ? r.result : "failure",
+    result: r.result === "success" || r.result === "partial" ? r.result : "failed",
     snapshot: r.snapshot ?? null,
     files: r.files ?? 0,
     bytes: r.bytesAdded ?? 0,

@@ -173,3 +173,21 @@ Deno.test("serveLimited() cuts a streamed body short when it yields nothing for 
     { responseTimeoutMs: 300 },
   );
 });
+
+Deno.test("a server given a signal that has already aborted stops at once and accepts nothing", async () => {
+  const ac = new AbortController();
+  ac.abort();
+  const server = serveLimited(
+    {
+      hostname: "127.0.0.1",
+      port: 0,
+      signal: ac.signal,
+      onError: () => new Response("", { status: 500 }),
+    },
+    () => new Response("served"),
+  );
+  await server.finished;
+  const refused = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port })
+    .then((c) => (c.close(), false), () => true);
+  assert(refused, "the listener was still open");
+});

@@ -27,6 +27,7 @@ import {
   setTimes,
   SparseWriter,
   supported as platformSupported,
+  writeFileFlags,
   writeXattr,
 } from "../platform/mod.ts";
 import type { NodeXattr } from "../repo/mod.ts";
@@ -69,6 +70,24 @@ export function applyXattrs(path: string, xattrs: readonly NodeXattr[] | undefin
     }
   }
   return problems;
+}
+
+/** `i` (immutable) and `a` (append only): a mirror copy with them could not be updated. */
+const UNMIRRORED_FLAGS = 0x10 | 0x20;
+
+/**
+ * Sets the inode flags (chattr's) of `path` itself to `flags` (0 clears
+ * what it inherited from its directory; undefined leaves it alone), but
+ * for `i` and `a`, which would stop the next run from replacing or
+ * removing the copy.
+ * Returns one message naming the flags that could not be set, or none.
+ */
+export function applyFlags(path: string, flags: number | undefined): string[] {
+  if (flags === undefined) return [];
+  const wanted = flags & ~UNMIRRORED_FLAGS;
+  if (!platformSupported) return wanted ? [`file flags not mirrored: not supported here`] : [];
+  const refused = writeFileFlags(path, wanted);
+  return refused ? [`file flags +${refused.letters} not mirrored: ${refused.why}`] : [];
 }
 
 /** Names of mirror temp files start with this; a later run removes any left behind. */
@@ -122,7 +141,7 @@ export function retimeMirrorFile(target: MirrorTarget): string[] {
   if (((st.mode ?? 0) & 0o7777) !== target.mode || target.owner) {
     byteFs.chmodSync(target.path, target.mode);
   }
-  return applyXattrs(target.path, target.xattrs);
+  return [...applyXattrs(target.path, target.xattrs), ...applyFlags(target.path, target.flags)];
 }
 
 /**
@@ -210,7 +229,7 @@ export class MirrorFileWriter {
       // After chown, which clears setuid bits; the file is ours, made with O_EXCL.
       byteFs.chmodSync(this.#at, t.mode);
     }
-    const problems = applyXattrs(this.#at, t.xattrs);
+    const problems = [...applyXattrs(this.#at, t.xattrs), ...applyFlags(this.#at, t.flags)];
     if (this.#at !== t.path) byteFs.renameSync(this.#at, t.path);
     return problems;
   }

@@ -17,6 +17,8 @@ export class MirrorDirState implements MirrorDir {
   #listing = new Map<string, Deno.FileInfo>();
   #previous: Map<string, Deno.FileInfo> | undefined;
   readonly #host: TreeHost;
+  /** The directory's own flags: a new file in it inherits some (ext4's `A`, `d`, ...). */
+  readonly #flags: number;
   get #tree(): MirrorTree {
     return this.#host.tree;
   }
@@ -43,6 +45,7 @@ export class MirrorDirState implements MirrorDir {
     private readonly setgid = false,
   ) {
     this.#host = host;
+    this.#flags = entry?.flags ?? 0;
     const tree = host.tree;
     host.addDir(this, entry, depth, listing === undefined);
     if (listing) this.#listing = listing;
@@ -185,6 +188,7 @@ export class MirrorDirState implements MirrorDir {
     if (e.mtimeNs !== undefined) target.mtimeNs = e.mtimeNs;
     if (e.atimeNs !== undefined) target.atimeNs = e.atimeNs;
     if (e.xattrs) target.xattrs = e.xattrs;
+    if (e.flags || this.#flags) target.flags = e.flags ?? 0;
     if (tree.asRoot) target.owner = { uid: e.uid, gid: e.gid };
     // The mirror still holds the parent snapshot's version: if the bytes read
     // turn out the same, the worker only sets metadata. Not for a file with

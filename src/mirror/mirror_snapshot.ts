@@ -235,6 +235,7 @@ function entryOf(node: Node): MirrorEntry {
   }
   if (node.type === "file" && node.links > 1) e.linkKey = `${node.dev}:${node.inode}`;
   if (node.xattrs?.length) e.xattrs = node.xattrs;
+  if (node.flags) e.flags = node.flags;
   return e;
 }
 

@@ -11,7 +11,7 @@ import { lstatOrNull } from "../fs/mod.ts";
 import type { DirLister } from "../walker/mod.ts";
 import { linkInto, removeEntry, symlinkInto } from "./_fs.ts";
 import { type FirstLink, listDirInfo, MODE_MASK, type Place, type TreeHost } from "./_dir_host.ts";
-import { applyTimes, applyXattrs, timesNs } from "./file_writer.ts";
+import { applyFlags, applyTimes, applyXattrs, timesNs } from "./file_writer.ts";
 import { MirrorDirState } from "./mirror_dir.ts";
 
 /** What a mirror run did. */
@@ -320,6 +320,7 @@ export class MirrorTree {
     if (((st.mode ?? 0) & 0o7777) !== mode) byteFs.chmodSync(path, mode);
     for (const w of applyXattrs(named, e.xattrs)) this.fail(named, w);
     if (st.mtimeNs !== timesNs(e).mtime) applyTimes(path, e, { follow: true });
+    for (const w of applyFlags(named, e.flags)) this.fail(named, w);
   }
 
   ignoreEperm(step: () => void): void {

@@ -1,3 +1,4 @@
+import { formatBytes } from "../text/mod.ts";
 import type { MirrorResult } from "./mirror_run.ts";
 
 /** The JSON form of a mirror run, for `--json` summaries. */
@@ -14,7 +15,7 @@ export function mirrorSummary(r: MirrorResult): Record<string, unknown> {
 /** A mirror run in one line, e.g. `Mirror /mnt/m: 3 written (1.2 KiB), 40 unchanged, 1 removed`. */
 export function mirrorLine(r: MirrorResult): string {
   const s = r.stats;
-  const parts = [`${s.written} written (${s.bytes} bytes)`, `${s.unchanged} unchanged`];
+  const parts = [`${s.written} written (${formatBytes(s.bytes)})`, `${s.unchanged} unchanged`];
   if (s.retimed) parts.push(`${s.retimed} same bytes, new times`);
   if (s.linked) parts.push(`${s.linked} linked`);
   if (s.symlinks) parts.push(`${s.symlinks} symlinks made`);

@@ -11,6 +11,7 @@ import { OsError } from "./os_error.ts";
 import { denoError } from "./byte_fs.ts";
 
 export { OsError };
+export { type MemoryPeaks, readMemoryTrace, releaseMemory, traceMemory } from "./memory.ts";
 export { isByteName, nameBytes, nameOfBytes, showName } from "./byte_names.ts";
 /** Deno's file calls for paths that may hold a name that is not UTF-8 (see byte_fs.ts). */
 export * as byteFs from "./byte_fs.ts";
@@ -288,3 +289,113 @@ export class SparseWriter {
     if (this.#end !== this.#at) this.file.truncateSync(this.#at);
   }
 }
+
+/**
+ * The inode flags chattr sets and lsattr shows, by letter: the ones a
+ * backup keeps. Flags the file system sets itself (`e` extents, `I`
+ * indexed, `E` encrypted, `N` inline data, `V` verity) are left out: they
+ * cannot be set, and another file system would refuse them.
+ */
+export const FILE_FLAGS: readonly (readonly [letter: string, bit: number])[] = [
+  ["s", 0x1],
+  ["u", 0x2],
+  ["c", 0x4],
+  ["S", 0x8],
+  ["d", 0x40],
+  ["A", 0x80],
+  ["m", 0x400],
+  ["j", 0x4000],
+  ["t", 0x8000],
+  ["D", 0x10000],
+  ["T", 0x20000],
+  ["C", 0x800000],
+  ["x", 0x2000000],
+  ["P", 0x20000000],
+  ["F", 0x40000000],
+  // Last: once set, nothing else may change the file.
+  ["a", 0x20],
+  ["i", 0x10],
+];
+
+const FLAGS_KEPT = FILE_FLAGS.reduce((m, [, bit]) => m | bit, 0) >>> 0;
+
+/** `flags` as lsattr's letters (`ia`), in {@link FILE_FLAGS} order. */
+export function flagLetters(flags: number): string {
+  return FILE_FLAGS.filter(([, bit]) => (flags & bit) !== 0).map(([l]) => l).join("");
+}
+
+function openFlags(path: string): number {
+  return linux.open(path, linux.O_RDONLY | linux.O_NONBLOCK | linux.O_NOFOLLOW, 0);
+}
+
+/**
+ * The kept inode flags ({@link FILE_FLAGS}) of the file or directory at
+ * `path`, read with FS_IOC_GETFLAGS; 0 where they cannot be read (not
+ * Linux, a file system without flags, no permission to open it).
+ */
+export function readFileFlags(path: string): number {
+  if (!supported) return 0;
+  let fd: number;
+  try {
+    fd = openFlags(path);
+  } catch {
+    return 0;
+  }
+  try {
+    return (linux.getFlags(fd, path) & FLAGS_KEPT) >>> 0;
+  } catch {
+    return 0;
+  } finally {
+    linux.close(fd);
+  }
+}
+
+/**
+ * Gives the file or directory at `path` (not following a final link) the
+ * kept flags `flags`, leaving the file system's own as they are, with
+ * FS_IOC_SETFLAGS: call it last, after data, owner, mode, xattrs and times,
+ * since an immutable file takes none of them. Returns null when all were
+ * set, else the letters refused and why (each was tried alone, `i` last).
+ */
+export function writeFileFlags(
+  path: string,
+  flags: number,
+): { letters: string; why: string } | null {
+  need("setting file flags");
+  let fd: number;
+  try {
+    fd = openFlags(path);
+  } catch (err) {
+    return { letters: flagLetters(flags), why: reason(err) };
+  }
+  try {
+    const current = linux.getFlags(fd, path);
+    const want = ((current & ~FLAGS_KEPT) | (flags & FLAGS_KEPT)) >>> 0;
+    if (want === current) return null;
+    try {
+      linux.setFlags(fd, want, path);
+      return null;
+    } catch (err) {
+      // Which ones? One at a time, the rest kept.
+      let now = current;
+      let refused = "";
+      for (const [letter, bit] of FILE_FLAGS) {
+        if ((want & bit) === (now & bit)) continue;
+        const next = ((now & ~bit) | (want & bit)) >>> 0;
+        try {
+          linux.setFlags(fd, next, path);
+          now = next;
+        } catch {
+          refused += letter;
+        }
+      }
+      return { letters: refused || flagLetters(flags), why: reason(err) };
+    }
+  } catch (err) {
+    return { letters: flagLetters(flags), why: reason(err) };
+  } finally {
+    linux.close(fd);
+  }
+}
+
+const reason = (err: unknown) => err instanceof OsError ? err.reason : (err as Error).message;

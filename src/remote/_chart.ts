@@ -20,11 +20,11 @@ const GAP = 3;
 const COLOURS: Record<string, string> = {
   success: "#2e7d32",
   partial: "#ef6c00",
-  failure: "#c62828",
+  failed: "#c62828",
 };
 
 const DAYS = CHART_SPAN_MS / 86400_000;
-const RANK: Record<string, number> = { success: 0, partial: 1, failure: 2 };
+const RANK: Record<string, number> = { success: 0, partial: 1, failed: 2 };
 
 interface Day {
   runs: number;

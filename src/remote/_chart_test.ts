@@ -24,7 +24,7 @@ Deno.test("historyChart() draws one column a day for five weeks, older runs left
   const history = [
     run(40 * 24, "success", 1), // older than five weeks
     run(50, "success", 100),
-    run(3, "failure", 0),
+    run(3, "failed", 0),
     run(2, "success", 2048),
   ];
   const svg = historyChart(history, NOW);

@@ -28,7 +28,7 @@ tr.stale td.host { border-left: 4px solid #c62828; }
 .badge.stale { background: #c62828; color: #fff; }
 .result-success { color: #2e7d32; font-weight: 600; }
 .result-partial { color: #ef6c00; font-weight: 600; }
-.result-failure { color: #c62828; font-weight: 600; }
+.result-failed { color: #c62828; font-weight: 600; }
 .why { color: #c62828; font-size: .85rem; margin-top: .2rem; }
 .muted { color: #888; }
 pre.error { white-space: pre-wrap; margin: 0; font-size: .85rem; max-width: 60rem; }

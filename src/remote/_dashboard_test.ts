@@ -12,7 +12,7 @@ function state() {
     job: `"><img src=x onerror=alert(2)>`,
     start: new Date(T - 120_000).toISOString(),
     end: new Date(T - 60_000).toISOString(),
-    result: "failure",
+    result: "failed",
     snapshot: null,
     files: 0,
     bytes: 0,

@@ -9,7 +9,7 @@
 import { type MetricFamily, renderExposition, type Sample } from "../prom/mod.ts";
 import type { HostView, JobView } from "./_fleet_view.ts";
 
-const RESULTS = ["success", "partial", "failure"] as const;
+const RESULTS = ["success", "partial", "failed"] as const;
 const seconds = (iso: string) => Date.parse(iso) / 1000;
 
 /** The exposition text for `hosts` (from `viewFleet`) at `now`. */

@@ -27,7 +27,7 @@ Deno.test("renderFleetMetrics() has per host and job series, poll age and stale 
     `cairn_job_last_duration_seconds{${j}} 30`,
     `cairn_job_last_result{${j},result="success"} 0`,
     `cairn_job_last_result{${j},result="partial"} 1`,
-    `cairn_job_last_result{${j},result="failure"} 0`,
+    `cairn_job_last_result{${j},result="failed"} 0`,
     `cairn_job_last_bytes_added{${j}} 4096`,
     `cairn_job_last_files{${j}} 7`,
     `cairn_job_stale{${j}} 0`,

@@ -97,8 +97,8 @@ Deno.test("viewFleet() sorts stale hosts first, then by name", () => {
 Deno.test("FleetState keeps history sorted by end, bounded, with the last success apart", () => {
   const s = new FleetState();
   s.addReport(report("h", "j", T));
-  s.addReport(report("h", "j", T - H, "failure"));
-  s.addReport(report("h", "j", T + H, "failure"));
+  s.addReport(report("h", "j", T - H, "failed"));
+  s.addReport(report("h", "j", T + H, "failed"));
   const j = s.hosts.get("h")!.jobs.get("j")!;
   assertEquals(j.history.map((r) => r.end), [iso(T - H), iso(T), iso(T + H)]);
   assertEquals(j.last?.end, iso(T + H));

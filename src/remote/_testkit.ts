@@ -129,3 +129,34 @@ export class TestFleet implements AsyncDisposable {
     await Deno.remove(this.dir, { recursive: true });
   }
 }
+
+/**
+ * An endpoint that accepts connections and reads what comes, but never
+ * answers: what an agent's requests must give up on in their time limit.
+ */
+export function silentEndpoint(): { origin: string; accepted: () => number } & AsyncDisposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      // Drain, so the client's writes never block; never write back.
+      void conn.readable.pipeTo(new WritableStream()).catch(() => {});
+    }
+  })().catch(() => {});
+  return {
+    origin: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    accepted: () => conns.length,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // Closed by the client already.
+        }
+      }
+      await accepting;
+    },
+  };
+}

@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../testing/asserts.ts";
 import { HeartbeatSender, heartbeatUrl } from "./heartbeat_sender.ts";
 import { serveFleet } from "./serve.ts";
+import { silentEndpoint } from "./_testkit.ts";
 
 Deno.test("heartbeatUrl() sits beside jobs.toml, and there is none for other layouts", () => {
   assertEquals(
@@ -49,5 +50,25 @@ Deno.test("HeartbeatSender delivers to cairn serve, and logs a failing endpoint 
     ac.abort();
     await server.finished;
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("HeartbeatSender gives up on an endpoint that never answers after its time limit", async () => {
+  await using silent = silentEndpoint();
+  const lines: string[] = [];
+  const sender = await HeartbeatSender.open({
+    jobsUrl: `${silent.origin}/v1/agents/web1/jobs.toml`,
+    timeoutMs: 300,
+    log: (l) => lines.push(l),
+  });
+  try {
+    const start = Date.now();
+    const sent = await sender.send({ host: "web1", poll_seconds: 60, running: null, jobs: [] });
+    assertEquals(sent, false);
+    assertEquals(silent.accepted(), 1, "the request reached the endpoint");
+    assert(Date.now() - start < 10_000, "it gave up in its time limit");
+    assert(lines[0]?.includes("timed out"), lines.join("\n"));
+  } finally {
+    sender.close();
   }
 });

@@ -7,9 +7,10 @@
 
 /**
  * How a reported run ended: all files saved, some unreadable, or no snapshot
- * (the job's `RunOutcome`s `failed` and `skipped` are both `failure`).
+ * (the job's `RunOutcome`s `failed` and `skipped` are both `failed`): the
+ * words `cairn status`, `cairn run` and the agent's metrics use.
  */
-export type ReportOutcome = "success" | "partial" | "failure";
+export type ReportOutcome = "success" | "partial" | "failed";
 
 /** One job run, as sent to the document's `report_url`. */
 export interface RunReport {
@@ -27,7 +28,9 @@ export interface RunReport {
   error: string | null;
 }
 
-const RESULTS: readonly string[] = ["success", "partial", "failure"];
+const RESULTS: readonly string[] = ["success", "partial", "failed"];
+/** What agents before the one word (0.1.0) sent, and reports stored then say, for `failed`. */
+const OLD_FAILED = "failure";
 const MAX_TEXT = 4096;
 
 /** Returns why `x` is not a {@link RunReport} (one line), or undefined if it is one. */
@@ -46,7 +49,7 @@ export function reportProblem(x: unknown): string | undefined {
       return `report.${key} must be an RFC 3339 timestamp`;
     }
   }
-  if (typeof r.result !== "string" || !RESULTS.includes(r.result)) {
+  if (typeof r.result !== "string" || !(RESULTS.includes(r.result) || r.result === OLD_FAILED)) {
     return `report.result must be one of ${RESULTS.join(", ")}`;
   }
   for (const key of ["files", "bytes"] as const) {
@@ -71,7 +74,7 @@ export function pickReport(r: RunReport): RunReport {
     job: r.job,
     start: r.start,
     end: r.end,
-    result: r.result,
+    result: (r.result as string) === OLD_FAILED ? "failed" : r.result,
     snapshot: r.snapshot,
     files: r.files,
     bytes: r.bytes,

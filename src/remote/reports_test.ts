@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ReportQueue, type ReportQueueOptions } from "./reports.ts";
 import type { RunReport } from "./report.ts";
 import { serveFleet } from "./serve.ts";
+import { silentEndpoint } from "./_testkit.ts";
 
 const report = (job: string, result: RunReport["result"] = "success"): RunReport => ({
   host: "web1",
@@ -9,10 +10,10 @@ const report = (job: string, result: RunReport["result"] = "success"): RunReport
   start: "2025-01-01T02:00:00Z",
   end: "2025-01-01T02:05:00Z",
   result,
-  snapshot: result === "failure" ? null : "3fa2b1c4",
+  snapshot: result === "failed" ? null : "3fa2b1c4",
   files: 120,
   bytes: 4096,
-  error: result === "failure" ? "repository locked" : null,
+  error: result === "failed" ? "repository locked" : null,
 });
 
 /**
@@ -105,7 +106,7 @@ Deno.test("ReportQueue.send() delivers a report with the bearer token", async ()
 
 Deno.test("ReportQueue delivers queued reports in order after the endpoint returns", async () => {
   await using t = await setup();
-  assert.equal(await t.queue.send(t.url, report("www", "failure")), "queued");
+  assert.equal(await t.queue.send(t.url, report("www", "failed")), "queued");
   assert.equal(await t.queue.send(t.url, report("www")), "queued");
   assert.equal(await t.queue.pending(), 2);
   assert.match(t.logs[0], /cannot deliver report for job "www" .*; will retry$/);
@@ -117,7 +118,7 @@ Deno.test("ReportQueue delivers queued reports in order after the endpoint retur
     const r = await t.queue.flush({ force: true });
     assert.deepEqual(r, { sent: 2, dropped: 0, remaining: 0, deferred: false });
     const lines = (await Deno.readTextFile(`${t.dir}/jobs/reports/web1.jsonl`)).trim().split("\n");
-    assert.deepEqual(lines.map((l) => JSON.parse(l).result), ["failure", "success"]);
+    assert.deepEqual(lines.map((l) => JSON.parse(l).result), ["failed", "success"]);
     assert.equal((await t.status()).web1.www.result, "success");
   } finally {
     await server.stop();
@@ -181,4 +182,22 @@ Deno.test("ReportQueue.send() drops a report for an insecure URL without sending
   assert.equal(await t.queue.send("http://ctl.example/r", report("www")), "dropped");
   assert.equal(await t.queue.pending(), 0);
   assert.match(t.logs[0], /must be https/);
+});
+
+Deno.test("ReportQueue.send() queues a report when the endpoint never answers, after its time limit", async () => {
+  await using silent = silentEndpoint();
+  const dir = await Deno.makeTempDir({ prefix: "cairn-reports-" });
+  const queue = await ReportQueue.open({ dir, timeoutMs: 300, log: () => {} });
+  try {
+    const start = Date.now();
+    assert.equal(
+      await queue.send(`${silent.origin}/v1/agents/web1/reports`, report("db")),
+      "queued",
+    );
+    assert.equal(silent.accepted(), 1, "the request reached the endpoint");
+    assert.ok(Date.now() - start < 10_000, "it gave up in its time limit");
+  } finally {
+    queue.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -149,6 +149,7 @@ Deno.test("serveFleet() stores valid reports and shows the last one per job in /
   await withFleet({}, async (origin, dir) => {
     const url = `${origin}/v1/agents/web1/reports`;
     if (round++ === 0) {
+      // An agent from before the one word sends "failure": taken, and stored as "failed".
       assert.equal((await post(url, JSON.stringify({ ...report, result: "failure" }))).status, 201);
       assert.equal((await post(url, JSON.stringify({ ...report, extra: "x" }))).status, 201);
     }
@@ -161,6 +162,7 @@ Deno.test("serveFleet() stores valid reports and shows the last one per job in /
     assert.ok(Date.parse(last.received) > 0);
     const lines = (await Deno.readTextFile(`${dir}/reports/web1.jsonl`)).trim().split("\n");
     assert.equal(lines.length, 2);
+    assert.equal(JSON.parse(lines[0]).result, "failed");
   });
 });
 

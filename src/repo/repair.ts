@@ -5,14 +5,13 @@
  *
  * @module
  */
-import { keyedId, type MasterKey, toHex } from "../crypto/mod.ts";
 import { CorruptError } from "./format.ts";
-import { type MasterIndex, type PackEntry, saveIndexFile } from "./index.ts";
-import { acquireExclusiveLock, acquireSharedLock, type LockRepo } from "./lock.ts";
-import { type PackInfo, type PackWriter, readPackTrailer } from "./pack.ts";
+import { type PackEntry, saveIndexFile } from "./index.ts";
+import { acquireExclusiveLock, type LockRepo } from "./lock.ts";
+import { readPackTrailer } from "./pack.ts";
 import type { Snapshot, SnapshotWithId } from "./snapshot.ts";
-import { type GuardRepo, SnapshotGuard } from "./snapshot_guard.ts";
-import { encodeTree, InvalidTreeError, type Node, type Tree } from "./tree.ts";
+import { rewritingTrees, type TreeRewrite, type TreeRewriteRepo } from "./_tree_rewrite.ts";
+import { InvalidTreeError, type Node, type Tree } from "./tree.ts";
 
 /**
  * What `repair index` needs of a repository: storage and the key index files
@@ -28,12 +27,8 @@ export interface RepairIndexRepo extends LockRepo {
  * stored and add what it writes), snapshots and trees, a pack writer, and
  * what its lock and last check need. `Repository` is one.
  */
-export interface RepairSnapshotsRepo extends LockRepo, GuardRepo {
-  readonly master: Pick<MasterKey, "enc" | "id">;
-  readonly index: Pick<MasterIndex, "has" | "get" | "packs" | "addPack">;
-  refreshIndex(): Promise<boolean>;
+export interface RepairSnapshotsRepo extends TreeRewriteRepo {
   loadSnapshot(id: string): Promise<SnapshotWithId>;
-  newPackWriter(onPack: (p: PackInfo) => void | Promise<void>): PackWriter;
   saveSnapshot(snapshot: Snapshot): Promise<string>;
 }
 
@@ -128,12 +123,13 @@ export async function repairSnapshots(
   opts: RepairSnapshotsOptions = {},
 ): Promise<RepairSnapshotsResult> {
   const { signal } = opts;
-  const lock = opts.dryRun
-    ? undefined
-    : await acquireSharedLock(repo, { signal, onWarning: opts.onProgress });
-  try {
-    if (lock) await repo.refreshIndex();
-    const guard = new SnapshotGuard(repo);
+  const dryRun = opts.dryRun === true;
+  return await rewritingTrees(repo, {
+    lock: "shared",
+    dryRun,
+    signal,
+    onWarning: opts.onProgress,
+  }, async (trees) => {
     const stored = new Set<string>();
     for await (const f of repo.backend.list("data", { signal })) stored.add(f.name);
     const unreadable: string[] = [];
@@ -148,12 +144,7 @@ export async function repairSnapshots(
         unreadable.push(name);
       }
     }
-    const packs: PackInfo[] = [];
-    const writer = repo.newPackWriter((p) => {
-      repo.index.addPack(p);
-      packs.push(p);
-    });
-    const fixer = new TreeFixer(repo, stored, writer, opts.dryRun === true);
+    const fixer = new TreeFixer(repo, stored, trees);
     const repaired: RepairedSnapshot[] = [];
     for (const s of snapshots) {
       signal?.throwIfAborted();
@@ -162,11 +153,7 @@ export async function repairSnapshots(
       if (root === s.tree) continue;
       opts.onProgress?.(`snapshot ${s.id.slice(0, 8)}: ${lost.length} path(s) lost`);
       repaired.push({ original: s.id, lost });
-      if (opts.dryRun) continue;
-      await writer.flush();
-      if (packs.length > 0) {
-        await saveIndexFile(repo.backend, repo.master.enc, packs.splice(0));
-      }
+      if (dryRun) continue;
       const { id: _, ...old } = s;
       const snapshot: Snapshot = {
         ...old,
@@ -175,31 +162,28 @@ export async function repairSnapshots(
         incomplete: { errors: (old.incomplete?.errors ?? 0) + lost.length },
         repaired: { original: s.id, lost: lost.length, paths: lost.slice(0, 100) },
       };
-      await guard.verify(root, signal);
-      repaired[repaired.length - 1].id = await repo.saveSnapshot(snapshot);
+      repaired[repaired.length - 1].id = await trees.commit(
+        root,
+        () => repo.saveSnapshot(snapshot),
+      );
       if (opts.forget) await repo.backend.remove("snapshots", s.id);
     }
-    if (opts.forget && !opts.dryRun) {
+    if (opts.forget && !dryRun) {
       for (const name of unreadable) await repo.backend.remove("snapshots", name);
     }
     return { repaired, unreadable };
-  } finally {
-    await lock?.release();
-  }
+  });
 }
 
 /** Rebuilds trees without what is gone; trees that lose nothing keep their id. */
 class TreeFixer {
   /** Trees already found whole. */
   readonly #whole = new Set<string>();
-  /** Trees already given to the pack writer. */
-  readonly #added = new Set<string>();
 
   constructor(
     private readonly repo: RepairSnapshotsRepo,
     private readonly stored: Set<string>,
-    private readonly writer: PackWriter,
-    private readonly dryRun: boolean,
+    private readonly trees: TreeRewrite,
   ) {}
 
   async fix(id: string, path: string, lost: string[]): Promise<string> {
@@ -210,7 +194,7 @@ class TreeFixer {
     } catch (err) {
       if (err instanceof InvalidTreeError) throw err;
       lost.push(path === "" ? "/" : path);
-      return this.#save({ nodes: [] });
+      return this.trees.saveTree({ nodes: [] });
     }
     const nodes: Node[] = [];
     let changed = false;
@@ -225,7 +209,7 @@ class TreeFixer {
         changed = true;
       } else nodes.push(node);
     }
-    if (changed) return this.#save({ nodes });
+    if (changed) return this.trees.saveTree({ nodes });
     this.#whole.add(id);
     return id;
   }
@@ -233,14 +217,5 @@ class TreeFixer {
   #stored(blob: string): boolean {
     const entry = this.repo.index.get(blob);
     return entry !== undefined && entry.type === "data" && this.stored.has(entry.pack.name);
-  }
-
-  #save(tree: Tree): string {
-    const bytes = encodeTree(tree);
-    const id = toHex(keyedId(this.repo.master.id, bytes));
-    if (this.dryRun || this.#added.has(id) || this.repo.index.has(id)) return id;
-    this.#added.add(id);
-    this.writer.add("tree", id, bytes);
-    return id;
   }
 }

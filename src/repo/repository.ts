@@ -41,6 +41,7 @@ import {
   validateSnapshot,
 } from "./snapshot.ts";
 import { decodeTree, type Tree } from "./tree.ts";
+import { releaseMemory } from "../platform/mod.ts";
 import { encodeSealedJson } from "./sealed_file.ts";
 import { type ObjectLockConfig, retainingBackend, validateObjectLock } from "./object_lock.ts";
 
@@ -296,6 +297,8 @@ export class Repository {
       opened = k;
       break;
     }
+    // Argon2's WASM memory (46 MiB by default) is garbage now, unseen by V8.
+    releaseMemory();
     if (!master && keys.length === 0 && unreachable) throw unreachable;
     for (const why of skipped) opts.onWarning?.(`skipped a key file: ${why}`);
     if (!master) {

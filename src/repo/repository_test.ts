@@ -358,3 +358,16 @@ Deno.test("tree segments are read with the cache hint, file contents without", a
   await repo.loadBlob("data", dataId);
   assertEquals(hints, [true, false]);
 });
+
+Deno.test("blobs across many small-blob segments read back whole (the segment buffer is reused)", async () => {
+  // 40 KiB blobs of distinct random bytes: about 13 a segment, so 7 segments in 1 MiB packs,
+  // each filled into the buffer the one before it was encoded from.
+  const blobs = Array.from({ length: 90 }, () => randomBytes(40 * 1024));
+  const { backend, ids, packs } = await repoWithBlobs(blobs);
+  const repo = await Repository.open(backend, "pw");
+  const segments = new Set(packs.flatMap((p) => p.blobs.map((b) => `${p.name}@${b.offset}`)));
+  assertEquals(segments.size >= 6, true, `${segments.size} segments`);
+  for (let i = 0; i < blobs.length; i++) {
+    assertEquals(await repo.loadBlob("data", ids[i]), blobs[i]);
+  }
+});

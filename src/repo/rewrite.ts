@@ -6,14 +6,11 @@
  *
  * @module
  */
-import { keyedId, type MasterKey, toHex } from "../crypto/mod.ts";
 import type { Excluder } from "../walker/mod.ts";
-import { type MasterIndex, saveIndexFile } from "./index.ts";
-import { acquireExclusiveLock, acquireSharedLock, type LockRepo, type RepoLock } from "./lock.ts";
-import type { PackInfo, PackWriter } from "./pack.ts";
+import { acquireExclusiveLock, type LockRepo, type RepoLock } from "./lock.ts";
 import type { Snapshot, SnapshotWithId } from "./snapshot.ts";
-import { type GuardRepo, SnapshotGuard } from "./snapshot_guard.ts";
-import { encodeTree, type Node, type Tree } from "./tree.ts";
+import { rewritingTrees, type TreeRewrite, type TreeRewriteRepo } from "./_tree_rewrite.ts";
+import type { Node } from "./tree.ts";
 
 /** What replacing a snapshot needs: storage (and its lock), and snapshot files. */
 export interface SnapshotEditRepo extends LockRepo {
@@ -22,12 +19,7 @@ export interface SnapshotEditRepo extends LockRepo {
 }
 
 /** What `rewriteSnapshots` needs besides: keys, the index, trees and a pack writer. */
-export interface RewriteRepo extends SnapshotEditRepo, GuardRepo {
-  readonly master: Pick<MasterKey, "enc" | "id">;
-  readonly index: Pick<MasterIndex, "has" | "get" | "packs" | "addPack">;
-  refreshIndex(): Promise<boolean>;
-  newPackWriter(onPack: (p: PackInfo) => void | Promise<void>): PackWriter;
-}
+export interface RewriteRepo extends Omit<SnapshotEditRepo, "master">, TreeRewriteRepo {}
 
 /** A tag change, restic's: `set` replaces all tags; else `remove`, then `add`. */
 export interface TagChange {
@@ -132,21 +124,13 @@ export async function rewriteSnapshots(
   opts: RewriteOptions = {},
 ): Promise<RewrittenSnapshot[]> {
   const { signal } = opts;
-  const lockOpts = { signal, onWarning: repo.onWarning };
-  const lock = opts.dryRun
-    ? undefined
-    : opts.forget
-    ? await acquireExclusiveLock(repo, lockOpts)
-    : await acquireSharedLock(repo, lockOpts);
-  try {
-    if (lock) await repo.refreshIndex();
-    const guard = new SnapshotGuard(repo);
-    const packs: PackInfo[] = [];
-    const writer = repo.newPackWriter((p) => {
-      repo.index.addPack(p);
-      packs.push(p);
-    });
-    const pruner = new TreePruner(repo, exclude, writer, opts.dryRun === true);
+  return await rewritingTrees(repo, {
+    lock: opts.forget ? "exclusive" : "shared",
+    dryRun: opts.dryRun === true,
+    signal,
+    onWarning: repo.onWarning,
+  }, async (trees) => {
+    const pruner = new TreePruner(repo, exclude, trees);
     const out: RewrittenSnapshot[] = [];
     for (const s of snapshots) {
       signal?.throwIfAborted();
@@ -156,36 +140,25 @@ export async function rewriteSnapshots(
       opts.onProgress?.(`snapshot ${s.id.slice(0, 8)}: ${removed.length} path(s) removed`);
       out.push({ old: s.id, removed });
       if (opts.dryRun) continue;
-      await writer.flush();
-      if (packs.length > 0) {
-        await saveIndexFile(repo.backend, repo.master.enc, packs.splice(0));
-      }
-      await guard.verify(root, signal);
       const { summary: _, ...rest } = s;
-      out[out.length - 1].id = await replaceSnapshot(
-        repo,
-        s,
-        { ...rest, tree: root },
-        !opts.forget,
+      out[out.length - 1].id = await trees.commit(
+        root,
+        () => replaceSnapshot(repo, s, { ...rest, tree: root }, !opts.forget),
       );
     }
     return out;
-  } finally {
-    await lock?.release();
-  }
+  });
 }
 
 /** Rebuilds trees without excluded entries; trees that lose nothing keep their id. */
 class TreePruner {
   /** Trees already rebuilt (or found unchanged), by id and path: the excludes depend on both. */
   readonly #done = new Map<string, { id: string; removed: string[] }>();
-  readonly #added = new Set<string>();
 
   constructor(
     private readonly repo: RewriteRepo,
     private readonly exclude: Excluder,
-    private readonly writer: PackWriter,
-    private readonly dryRun: boolean,
+    private readonly trees: TreeRewrite,
   ) {}
 
   async prune(id: string, path: string, removed: string[], signal?: AbortSignal): Promise<string> {
@@ -210,18 +183,9 @@ class TreePruner {
         nodes.push(sub === node.subtree ? node : { ...node, subtree: sub });
       } else nodes.push(node);
     }
-    const result = here.length > 0 ? this.#save({ nodes }) : id;
+    const result = here.length > 0 ? this.trees.saveTree({ nodes }) : id;
     this.#done.set(key, { id: result, removed: here });
     removed.push(...here);
     return result;
-  }
-
-  #save(tree: Tree): string {
-    const bytes = encodeTree(tree);
-    const id = toHex(keyedId(this.repo.master.id, bytes));
-    if (this.dryRun || this.#added.has(id) || this.repo.index.has(id)) return id;
-    this.#added.add(id);
-    this.writer.add("tree", id, bytes);
-    return id;
   }
 }

@@ -33,6 +33,8 @@ export interface Snapshot {
   summary?: BackupSummary;
   /** The backup read extended attributes: a node without `xattrs` has none. */
   xattrs?: true;
+  /** The backup read inode flags (chattr's): a file or directory without `flags` has none. */
+  flags?: true;
   /**
    * Node times are to the nanosecond (statx). Without it they came from
    * Deno's lstat: mtime to the millisecond, ctime to the second, and a

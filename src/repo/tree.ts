@@ -53,6 +53,11 @@ export interface Node {
    * values base64. Absent when there are none or they were not read.
    */
   xattrs?: NodeXattr[];
+  /**
+   * file/dir: the inode flags chattr sets (`FS_IOC_GETFLAGS` bits, e.g.
+   * 0x10 immutable, 0x20 append only). Absent when none or not read.
+   */
+  flags?: number;
 }
 
 /** One extended attribute as a tree records it. */
@@ -184,6 +189,9 @@ function parseTree(bytes: Uint8Array, id: string): Tree {
       if (typeof n.target !== "string" || n.target.includes("\0")) throw bad("has a bad target");
     }
     if (n.xattrs !== undefined && !isXattrList(n.xattrs)) throw bad("has malformed xattrs");
+    if (n.flags !== undefined && !(isUint(n.flags) && n.flags > 0 && n.flags <= 0xffffffff)) {
+      throw bad("has malformed flags");
+    }
   }
   // In memory, nodes are sorted by the names they stand for (see withStandIns).
   if (byteNames) json.nodes.sort((a, b) => byName(a.name, b.name));

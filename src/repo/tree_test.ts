@@ -126,3 +126,15 @@ Deno.test("decodeTree() rejects name_bytes that are unsafe, UTF-8 or not base64"
     );
   }
 });
+
+Deno.test("decodeTree() keeps file flags and rejects malformed ones", () => {
+  const ok = { ...file("x"), flags: 0x30 };
+  assertEquals(decodeTree(encodeTree({ nodes: [ok] }), "t").nodes, [ok]);
+  for (const flags of [0, -1, 1.5, 2 ** 32, "16", null]) {
+    assertThrows(
+      () => decodeTree(utf8(JSON.stringify({ nodes: [{ ...file("x"), flags }] })), "t"),
+      CorruptError,
+      "malformed flags",
+    );
+  }
+});

@@ -6,6 +6,7 @@
  */
 /// <reference lib="deno.worker" />
 import { extractBlob, fileContent, openSegment, packKey, SEGMENT_ALONE } from "../repo/mod.ts";
+import { traceMemory } from "../platform/mod.ts";
 import type { BlobPlace, FromWorker, ToWorker } from "./_protocol.ts";
 import { writeRestoredFile } from "./_write_file.ts";
 
@@ -19,6 +20,7 @@ const waiting = new Map<number, { ok: (b: Uint8Array) => void; fail: (e: Error) 
 let nextReq = 0;
 
 const post = (m: FromWorker) => self.postMessage(m);
+traceMemory("restorer");
 
 function load(pack: string, offset: number, length: number): Promise<Uint8Array> {
   const req = nextReq++;

@@ -2,7 +2,8 @@
  * Writing one restored file, the same way on the main thread and in a
  * restore worker (`_worker.ts`): created with O_EXCL through a held
  * directory's path (anything in the way is unlinked first, never followed),
- * blocks of zeros left as holes, then owner, mode, xattrs and times. A file
+ * blocks of zeros left as holes, then owner, mode, xattrs, times and last
+ * the inode flags (an immutable file takes nothing after them). A file
  * that fails part way is removed: no truncated file is left behind.
  */
 import { equalBytes, fromBase64, fromHex, keyedId } from "../crypto/mod.ts";
@@ -13,6 +14,7 @@ import {
   setTimes,
   SparseWriter,
   supported as platformSupported,
+  writeFileFlags,
   writeXattr,
 } from "../platform/mod.ts";
 import { createReplacing, setOwnerAndMode } from "./_safe_fs.ts";
@@ -33,6 +35,8 @@ export interface FileSpec {
   mtimeNs: string;
   /** Extended attributes to set; undefined when none or not wanted. */
   xattrs?: NodeXattr[];
+  /** Inode flags (chattr's) to set last; undefined when none or not wanted. */
+  flags?: number;
   /** Reread the file once written and check each blob's bytes against its id (`--verify`). */
   verify?: { idKey: Uint8Array; ids: readonly string[] };
 }
@@ -91,6 +95,7 @@ export async function writeRestoredFile(
     const warnings = setXattrs(path, spec.xattrs);
     // By its held name, not following a link: Deno's file utime has only milliseconds.
     setTimes(path, spec.atimeNs, spec.mtimeNs);
+    warnings.push(...setFlags(path, spec.flags));
     ok = true;
     return { bytes: written, warnings };
   } finally {
@@ -122,6 +127,18 @@ export function setXattrs(path: string, xattrs: readonly NodeXattr[] | undefined
     }
   }
   return warnings;
+}
+
+/**
+ * Sets the inode flags (chattr's) of `path`: after everything else, since
+ * an immutable or append-only file takes no more changes. Returns one
+ * message naming the flags that could not be set, or none.
+ */
+export function setFlags(path: string, flags: number | undefined): string[] {
+  if (!flags) return [];
+  if (!platformSupported) return [`file flags not restored: not supported on ${Deno.build.os}`];
+  const refused = writeFileFlags(path, flags);
+  return refused ? [`file flags +${refused.letters} not restored: ${refused.why}`] : [];
 }
 
 /** Rereads `file` from the start, blob by blob, and checks each against its id. */

@@ -25,7 +25,7 @@ import { IncludeFilter } from "./_include.ts";
 import { Excluder } from "../walker/mod.ts";
 import { clearSlot, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
-import { type FileSpec, setXattrs, writeRestoredFile } from "./_write_file.ts";
+import { type FileSpec, setFlags, setXattrs, writeRestoredFile } from "./_write_file.ts";
 import { RestorePool } from "./_pool.ts";
 
 /**
@@ -123,8 +123,13 @@ export interface RestoreResult {
   deleted: number;
   dirs: number;
   bytes: number;
-  /** Entries deliberately skipped or changed (special files, dropped bits). */
+  /** Entries deliberately skipped or changed (special files, dropped bits), or refused attributes. */
   warnings: RestoreIssue[];
+  /**
+   * Of {@link warnings}: extended attributes and file flags the target
+   * refused (no permission, a file system without them). The data is restored.
+   */
+  refused: number;
   /** Entries that could not be restored (I/O errors, damaged data). */
   errors: RestoreIssue[];
 }
@@ -220,6 +225,7 @@ class Restorer {
     dirs: 0,
     bytes: 0,
     warnings: [],
+    refused: 0,
     errors: [],
   };
   #pool: RestorePool | undefined;
@@ -485,6 +491,7 @@ class Restorer {
       atimeNs: node.atime ?? node.mtime,
       mtimeNs: node.mtime,
       xattrs: this.opts.xattrs === false ? undefined : node.xattrs,
+      flags: this.opts.xattrs === false ? undefined : node.flags,
       verify: this.opts.verify ? { idKey: this.#idKey(), ids: node.content ?? [] } : undefined,
     };
     const content = node.content ?? [];
@@ -495,7 +502,7 @@ class Restorer {
         fileContent(this.repo, content, { signal: this.opts.signal, size: node.size }),
       );
     this.#result.bytes += bytes;
-    for (const w of warnings) this.#warn(snapPath, w);
+    for (const w of warnings) this.#refused(snapPath, w);
     if (key !== undefined) this.#linked.set(key, { dir, name: node.name });
     this.#result.files++;
     this.#progress(snapPath);
@@ -609,6 +616,12 @@ class Restorer {
     }
     Deno.chmodSync(self, this.#mode(node, d.snapPath));
     setTimes(self, node.atime ?? node.mtime, node.mtime, { follow: true });
+    // Last, once all it holds is written: an immutable directory takes no new entry.
+    if (this.opts.xattrs !== false) {
+      for (const w of setFlags(this.reopen(d.parent!).at(d.name), node.flags)) {
+        this.#refused(d.snapPath, w);
+      }
+    }
   }
 
   /**
@@ -618,7 +631,13 @@ class Restorer {
    */
   #setXattrs(node: Node, fsPath: string, snapPath: string): void {
     if (this.opts.xattrs === false) return;
-    for (const w of setXattrs(fsPath, node.xattrs)) this.#warn(snapPath, w);
+    for (const w of setXattrs(fsPath, node.xattrs)) this.#refused(snapPath, w);
+  }
+
+  /** A warning that the target refused an attribute (an xattr or a file flag). */
+  #refused(path: string, shown: string): void {
+    this.#result.refused++;
+    this.#warn(path, shown);
   }
 
   #owner(node: Node): { uid: number; gid: number } | null {

@@ -31,7 +31,7 @@ import {
 } from "../job/mod.ts";
 import { passwordFromEnv, readPasswordFile, runPasswordCommand } from "../password/mod.ts";
 import { checkResolvedPaths } from "../remote/mod.ts";
-import { printable } from "../text/mod.ts";
+import { formatBytes, printable } from "../text/mod.ts";
 import { readListFile } from "../walker/mod.ts";
 import { runMaintenance } from "./_maintenance.ts";
 import {
@@ -258,12 +258,12 @@ export function worstExitCode(outcomes: readonly RunOutcome[]): number {
   return codes.includes(1) ? 1 : codes.includes(3) ? 3 : 0;
 }
 
-/** A run result in one line, e.g. `success, snapshot 1a2b3c4d, 12 files, 4096 bytes added`. */
+/** A run result in one line, e.g. `success, snapshot 1a2b3c4d, 12 files, 4.00 KiB added`. */
 export function describeResult(r: RunResult): string {
   const parts: string[] = [r.result];
   if (r.snapshot) parts.push(`snapshot ${r.snapshot.slice(0, 8)}`);
   if (r.files !== undefined) parts.push(`${r.files} files`);
-  if (r.bytesAdded !== undefined) parts.push(`${r.bytesAdded} bytes added`);
+  if (r.bytesAdded !== undefined) parts.push(`${formatBytes(r.bytesAdded)} added`);
   return parts.join(", ") + (r.error ? `: ${r.error}` : "");
 }
 

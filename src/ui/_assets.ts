@@ -147,7 +147,7 @@ const APP_JS = String.raw`"use strict";
         groups[key].push(s);
       });
       var out = [el("h1", {}, ["Snapshots"]),
-        el("p", { "class": "muted" }, [list.length + " snapshots, " + when(list.reduce(function (a, s) { return a < s.time ? a : s.time; }, list[0].time)) + " to " + when(new Date(t1).toISOString())])];
+        el("p", { "class": "muted" }, [list.length + (list.length === 1 ? " snapshot, " : " snapshots, ") + when(list.reduce(function (a, s) { return a < s.time ? a : s.time; }, list[0].time)) + " to " + when(new Date(t1).toISOString())])];
       order.forEach(function (key) {
         var g = groups[key];
         var box = el("section", { "class": "group" }, [

@@ -6,6 +6,7 @@
  * tree) and sends the listings ahead in batches, pausing while a window of
  * entries waits to be consumed.
  */
+import { traceMemory } from "../platform/mod.ts";
 import { Excluder } from "./excluder.ts";
 import { hasMarker } from "./markers.ts";
 import { listDir } from "./list_dir.ts";
@@ -33,6 +34,7 @@ let batch: EncodedListing[] = [];
 let batchEntries = 0;
 
 const post = (m: FromLister) => self.postMessage(m);
+traceMemory("lister");
 
 function flush(): void {
   if (batch.length === 0) return;

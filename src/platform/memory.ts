@@ -1,0 +1,90 @@
+/**
+ * Where memory goes, per thread (docs/PERFORMANCE.md): with
+ * `CAIRN_MEMORY_TRACE=DIR` set, each thread that calls {@link traceMemory}
+ * samples its own isolate every 50 ms and keeps the peaks in
+ * `DIR/THREAD-ID.json`: the JS heap (used and reserved, from V8's heap
+ * statistics), the external memory V8 is told of (ArrayBuffers: file
+ * buffers, packs, segments), and the process's RSS at the time. Unset, it
+ * costs one environment lookup. A diagnostic, never on in normal runs; a
+ * worker that is terminated keeps the peaks of its last sample.
+ */
+import { getHeapStatistics } from "node:v8";
+
+/** The peaks one thread recorded, as written to its file. */
+export interface MemoryPeaks {
+  thread: string;
+  /** Peak bytes of live JS objects. */
+  heapUsed: number;
+  /** Peak bytes V8 reserved for the JS heap (what it takes from the OS). */
+  heapTotal: number;
+  /** Peak bytes of ArrayBuffers and other memory outside the heap that V8 accounts. */
+  external: number;
+  /** The process's peak RSS as this thread saw it (shared by every thread). */
+  rss: number;
+  /** V8's heap size limit for this isolate. */
+  heapLimit: number;
+  samples: number;
+}
+
+const ENV = "CAIRN_MEMORY_TRACE";
+const EVERY_MS = 50;
+
+let traced = false;
+
+/** Starts sampling this thread's memory (once per thread) if `CAIRN_MEMORY_TRACE` names a directory. */
+export function traceMemory(thread: string): void {
+  if (traced) return;
+  traced = true;
+  let dir: string | undefined;
+  try {
+    dir = Deno.env.get(ENV);
+  } catch {
+    return; // no env permission: no trace
+  }
+  if (!dir) return;
+  const file = `${dir}/${thread}-${crypto.randomUUID().slice(0, 8)}.json`;
+  const peaks: MemoryPeaks = {
+    thread,
+    heapUsed: 0,
+    heapTotal: 0,
+    external: 0,
+    rss: 0,
+    heapLimit: getHeapStatistics().heap_size_limit,
+    samples: 0,
+  };
+  const sample = () => {
+    const m = Deno.memoryUsage();
+    let grew = false;
+    for (const k of ["heapUsed", "heapTotal", "external", "rss"] as const) {
+      if (m[k] > peaks[k]) [peaks[k], grew] = [m[k], true];
+    }
+    peaks.samples++;
+    if (grew || peaks.samples % 20 === 1) Deno.writeTextFileSync(file, JSON.stringify(peaks));
+  };
+  Deno.mkdirSync(dir, { recursive: true });
+  sample();
+  Deno.unrefTimer(setInterval(sample, EVERY_MS));
+  globalThis.addEventListener("unload", sample);
+}
+
+/** The peaks every traced thread wrote into `dir`. */
+export function readMemoryTrace(dir: string): MemoryPeaks[] {
+  const out: MemoryPeaks[] = [];
+  for (const e of Deno.readDirSync(dir)) {
+    if (e.name.endsWith(".json")) out.push(JSON.parse(Deno.readTextFileSync(`${dir}/${e.name}`)));
+  }
+  return out.sort((a, b) => a.thread.localeCompare(b.thread));
+}
+
+/**
+ * Asks V8 for a full garbage collection, when the process runs with
+ * `--v8-flags=--expose-gc` (the release build and the benches do), else
+ * does nothing. For the few places where much memory has just become
+ * garbage that V8 does not see (the 46 MiB of Argon2's WASM memory after a
+ * key is opened; a worker's pack buffers after each pack): V8 would keep it
+ * until its heap grows enough for a collection of its own, which in a small
+ * heap can be never.
+ */
+export function releaseMemory(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
