@@ -22,6 +22,27 @@ import {
   writeXattr,
 } from "../src/platform/mod.ts";
 import { assert, assertEquals } from "../src/testing/asserts.ts";
+import { byteFs, nameOfBytes } from "../src/platform/mod.ts";
+
+// Deno's calls cannot reach a name that is not UTF-8; the platform's byteFs can.
+const { chmodSync, linkSync, lstatSync, mkdirSync, readLinkSync, removeSync, symlinkSync } = byteFs;
+const readDirSync = (dir: string) => byteFs.readDirNames(dir).map((name) => ({ name }));
+const utimeSync = (p: string, _a: number, m: number) => {
+  const ns = String(BigInt(Math.round(m * 1000)) * 1_000_000n);
+  setTimes(p, ns, ns, { follow: true });
+};
+function writeFileSync(p: string, data: Uint8Array) {
+  using f = byteFs.openSync(p, { write: true, create: true, truncate: true });
+  for (let at = 0; at < data.length;) at += f.writeSync(data.subarray(at));
+}
+function readFileSync(p: string): Uint8Array {
+  using f = byteFs.openSync(p, { read: true });
+  const parts: Uint8Array[] = [];
+  for (let buf = new Uint8Array(65536), n; (n = f.readSync(buf)); buf = new Uint8Array(65536)) {
+    parts.push(buf.subarray(0, n));
+  }
+  return new Uint8Array(parts.flatMap((b) => [...b]));
+}
 
 /** What the platform keeps beyond Deno's own: nanoseconds past `mtime`'s millisecond, xattrs. */
 interface Fidelity {
@@ -53,6 +74,9 @@ const nameArb = fc.oneof(
     "cafe\u0301",
     "\u{1f600}",
     "x".repeat(255),
+    // Not UTF-8: "caf" + 0xE9 (Latin-1's é) and 0xFF.
+    nameOfBytes(new Uint8Array([0x63, 0x61, 0x66, 0xe9])),
+    nameOfBytes(new Uint8Array([0xff])),
   ),
 );
 const modeArb = fc.constantFrom(0o600, 0o644, 0o640, 0o755, 0o700, 0o444);
@@ -130,21 +154,21 @@ function build(dir: string, entries: Entry[]) {
     const p = join(dir, e.name);
     if (e.kind === "file") {
       if (e.holes) {
-        const f = Deno.openSync(p, { write: true, create: true });
+        const f = byteFs.openSync(p, { write: true, create: true });
         f.truncateSync(HOLE);
         f.seekSync(HOLE / 2, Deno.SeekMode.Start);
         f.writeSync(e.data);
         f.close();
-      } else Deno.writeFileSync(p, e.data);
-      Deno.chmodSync(p, e.mode);
+      } else writeFileSync(p, e.data);
+      chmodSync(p, e.mode);
       fidelity(p, e);
     } else if (e.kind === "link") {
-      Deno.symlinkSync(e.target, p);
+      symlinkSync(e.target, p);
       if (platformSupported) setTimes(p, nsTime(e), nsTime(e));
     } else {
-      Deno.mkdirSync(p);
+      mkdirSync(p);
       build(p, e.children);
-      Deno.chmodSync(p, e.mode);
+      chmodSync(p, e.mode);
       fidelity(p, e);
     }
   }
@@ -158,29 +182,29 @@ const nsTime = (e: { mtime: number; ns: number }) =>
 
 /** Sets xattrs (an ACL last: after chmod, whose group bits it sets) and the time to the ns. */
 function fidelity(p: string, e: { mtime: number } & Fidelity): void {
-  if (!platformSupported) return Deno.utimeSync(p, e.mtime / 1000, e.mtime / 1000);
+  if (!platformSupported) return utimeSync(p, e.mtime / 1000, e.mtime / 1000);
   for (const x of e.xattrs) writeXattr(p, x.name, x.value);
   setTimes(p, nsTime(e), nsTime(e));
 }
 
 /** Everything observable about a tree, for comparison. */
 function describe(dir: string): unknown[] {
-  const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  const names = [...readDirSync(dir)].map((e) => e.name).sort();
   return names.map((name) => describeEntry(join(dir, name), name));
 }
 
 /** Everything observable about one entry (a symlink as itself), for comparison. */
 function describeEntry(p: string, name: string): unknown {
-  const st = Deno.lstatSync(p);
+  const st = lstatSync(p);
   const more = platformSupported
     ? { mtimeNs: lstat(p).mtimeNs, xattrs: readXattrs(p) }
     : { mtime: st.mtime!.getTime() };
-  if (st.isSymlink) return { name, link: Deno.readLinkSync(p), ...more };
+  if (st.isSymlink) return { name, link: readLinkSync(p), ...more };
   const meta = { name, mode: st.mode! & 0o7777, mtime: st.mtime!.getTime(), ...more };
   if (!st.isFile) return { ...meta, children: describe(p) };
   // A sparse file stays sparse: fewer bytes allocated than its size.
   const sparse = st.size >= HOLE && (st.blocks ?? 0) * 512 < st.size;
-  return { ...meta, data: Deno.readFileSync(p), sparse };
+  return { ...meta, data: readFileSync(p), sparse };
 }
 
 /** The relative paths of every entry of a generated tree, parents first. */
@@ -202,7 +226,7 @@ Deno.test("random trees round-trip byte for byte with their metadata", async () 
     fc.asyncProperty(entryArb, async (entries) => {
       const src = `${base}/src-${run}`;
       const target = `${base}/out-${run++}`;
-      Deno.mkdirSync(src);
+      mkdirSync(src);
       build(src, entries);
       const { snapshot } = await backup(repo, { paths: [src], host: "prop", workers: 1 });
       const result = await restore(repo, snapshot, { target });
@@ -294,28 +318,28 @@ const caseArb = fc.record({
 });
 
 function chownIfRoot(path: string, owner: number) {
-  if (ROOT) Deno.chownSync(path, OWNERS[owner][0], OWNERS[owner][1]);
+  if (ROOT) byteFs.chownSync(path, OWNERS[owner][0], OWNERS[owner][1]);
 }
 
 function buildRich(dir: string, entries: Rich[]) {
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.kind === "file") {
-      Deno.writeFileSync(p, e.data);
+      writeFileSync(p, e.data);
       chownIfRoot(p, e.owner); // before chmod: chown clears setuid bits
-      Deno.chmodSync(p, e.mode);
-      Deno.utimeSync(p, e.mtime / 1000, e.mtime / 1000);
+      chmodSync(p, e.mode);
+      utimeSync(p, e.mtime / 1000, e.mtime / 1000);
     } else if (e.kind === "fifo") {
-      const mk = new Deno.Command("mkfifo", { args: ["-m", e.mode.toString(8), p] }).outputSync();
-      if (!mk.success) throw new Error(`mkfifo ${p} failed`);
+      byteFs.mknodSync(p, 0o010000 | 0o600, 0);
+      chmodSync(p, e.mode);
       chownIfRoot(p, e.owner);
-    } else if (e.kind === "link") Deno.symlinkSync(e.target, p);
+    } else if (e.kind === "link") symlinkSync(e.target, p);
     else {
-      Deno.mkdirSync(p);
+      mkdirSync(p);
       buildRich(p, e.children);
       chownIfRoot(p, e.owner);
-      Deno.chmodSync(p, e.mode);
-      Deno.utimeSync(p, e.mtime / 1000, e.mtime / 1000);
+      chmodSync(p, e.mode);
+      utimeSync(p, e.mtime / 1000, e.mtime / 1000);
     }
   }
 }
@@ -323,9 +347,9 @@ function buildRich(dir: string, entries: Rich[]) {
 /** Regular files below `dir`, by path, sorted. */
 function regularFiles(dir: string): string[] {
   const out: string[] = [];
-  for (const name of [...Deno.readDirSync(dir)].map((e) => e.name).sort()) {
+  for (const name of [...readDirSync(dir)].map((e) => e.name).sort()) {
     const p = join(dir, name);
-    const st = Deno.lstatSync(p);
+    const st = lstatSync(p);
     if (st.isDirectory) out.push(...regularFiles(p));
     else if (st.isFile) out.push(p);
   }
@@ -334,20 +358,20 @@ function regularFiles(dir: string): string[] {
 
 function applyEdit(src: string, edit: Edit, i: number) {
   if (edit.op === "add") {
-    Deno.writeFileSync(join(src, `NEW${i}`), edit.data);
+    writeFileSync(join(src, `NEW${i}`), edit.data);
     return;
   }
   const files = regularFiles(src);
   if (files.length === 0) return;
   const p = files[edit.file % files.length];
   if (edit.op === "rewrite") {
-    const mode = Deno.lstatSync(p).mode! & 0o7777;
-    Deno.chmodSync(p, 0o600);
-    Deno.writeFileSync(p, edit.data);
-    Deno.chmodSync(p, mode);
-  } else if (edit.op === "chmod") Deno.chmodSync(p, edit.mode);
-  else if (edit.op === "touch") Deno.utimeSync(p, edit.mtime / 1000, edit.mtime / 1000);
-  else Deno.removeSync(p);
+    const mode = lstatSync(p).mode! & 0o7777;
+    chmodSync(p, 0o600);
+    writeFileSync(p, edit.data);
+    chmodSync(p, mode);
+  } else if (edit.op === "chmod") chmodSync(p, edit.mode);
+  else if (edit.op === "touch") utimeSync(p, edit.mtime / 1000, edit.mtime / 1000);
+  else removeSync(p);
 }
 
 /**
@@ -364,20 +388,20 @@ function flat(
   const out = new Map<string, Record<string, unknown>>();
   const firstOfInode = new Map<number, string>();
   const walk = (dir: string, rel: string) => {
-    for (const name of [...Deno.readDirSync(dir)].map((e) => e.name).sort()) {
+    for (const name of [...readDirSync(dir)].map((e) => e.name).sort()) {
       const path = `${rel}/${name}`;
       if (opts.mirror && rel === "" && name.startsWith(".cairn-mirror")) continue;
       const p = join(dir, name);
-      const st = Deno.lstatSync(p);
+      const st = lstatSync(p);
       if (opts.mirror && st.isFifo) continue;
       const bits = opts.mirror ? 0o1777 : 0o7777;
       const d: Record<string, unknown> = {};
       if (ROOT && !st.isSymlink) d.owner = [st.uid, st.gid];
-      if (st.isSymlink) d.link = Deno.readLinkSync(p);
+      if (st.isSymlink) d.link = readLinkSync(p);
       else if (st.isFifo) d.fifo = st.mode! & 0o7777;
       else if (st.isFile) {
         Object.assign(d, { mode: st.mode! & bits, mtime: st.mtime!.getTime() });
-        d.data = Deno.readFileSync(p);
+        d.data = readFileSync(p);
         if (st.nlink! > 1 && (!opts.only || opts.only.has(path))) {
           const first = firstOfInode.get(st.ino!) ?? path;
           firstOfInode.set(st.ino!, first);
@@ -416,11 +440,11 @@ Deno.test("random trees with hard links, special bits, FIFOs and owners survive 
       const src = `${base}/src-${n}`;
       const target = `${base}/out-${n}`;
       const mirror = `${base}/mirror-${n}`;
-      Deno.mkdirSync(src);
+      mkdirSync(src);
       buildRich(src, entries);
       const files = regularFiles(src);
       links.forEach((k, i) => {
-        if (files.length) Deno.linkSync(files[k % files.length], join(src, `HL${i}`));
+        if (files.length) linkSync(files[k % files.length], join(src, `HL${i}`));
       });
 
       const opts = { paths: [src], host: "prop", workers: 1 };

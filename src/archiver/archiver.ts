@@ -567,7 +567,7 @@ export class Archiver {
     const missing: string[] = [];
     for (const p of sources) {
       try {
-        const info = Deno.lstatSync(p);
+        const info = byteFs.lstatSync(p);
         this.#rootDevs.add(info.dev ?? 0);
         if (info.isSymlink) symlinkSources.add(p);
       } catch (err) {
@@ -631,7 +631,7 @@ export class Archiver {
         const child = path === sep ? sep + name : path + sep + name;
         let info: Deno.FileInfo;
         try {
-          info = sub === null ? this.#sourceInfo(child) : Deno.statSync(child);
+          info = sub === null ? this.#sourceInfo(child) : statNs(child);
         } catch (err) {
           this.#error(child, (err as Error).message);
           continue;

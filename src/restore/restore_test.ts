@@ -519,3 +519,27 @@ Deno.test("restore() writes nothing outside the target when a directory is swapp
   for (const e of r.errors) assertStringIncludes(e.message, `${a} is not a directory`);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("restore() from an s3: repository writes files on the calling thread unless told workers", async () => {
+  const { dir, repo } = await tempRepo();
+  const src = `${dir}/src`;
+  Deno.mkdirSync(src);
+  Deno.writeTextFileSync(`${src}/a`, "aaaa");
+  const s = await snap(repo, [src]);
+  const real = repo.loadBlob.bind(repo);
+  let dataLoads = 0;
+  repo.loadBlob = (type, id) => {
+    if (type === "data") dataLoads++;
+    return real(type, id);
+  };
+  // Locally, files go to workers, which open segments themselves.
+  await restore(repo, s, { target: `${dir}/local` });
+  assertEquals(dataLoads, 0);
+  Object.defineProperty(repo.backend, "location", { value: "s3:http://127.0.0.1:9/bucket/p" });
+  await restore(repo, s, { target: `${dir}/s3` });
+  assertEquals(dataLoads, 1);
+  assertEquals(Deno.readTextFileSync(`${dir}/s3${src}/a`), "aaaa");
+  await restore(repo, s, { target: `${dir}/s3-workers`, workers: 2 });
+  assertEquals(dataLoads, 1);
+  await Deno.remove(dir, { recursive: true });
+});
