@@ -233,7 +233,7 @@ async function byteNamesSource(): Promise<string> {
     "-c",
     `cd "$1" && e=$(printf '\\351') && f=$(printf '\\377') &&
     printf 'caf\\n' > "caf$e" && printf 'ff\\n' > "x$f" && mkdir "d$e$f" &&
-    printf 'in\\n' > "d$e$f/inner$e" && ln -s "caf$e" "link$f" && ln "x$f" "d$e$f/hard$e" &&
+    printf 'in\\n' > "d$e$f/inner$e" && ln -s "caf$e" "link$f" && ln -s "d$e$f/inner$e" plain-link && ln "x$f" "d$e$f/hard$e" &&
     printf 'plain\\n' > 'caf\\xE9' && setfattr -n user.n -v "$e" "caf$e" &&
     touch -h -d '2001-02-03 04:05:06.5' "link$f" "d$e$f"`,
     "sh",

@@ -99,9 +99,19 @@ export function renameSync(from: string, to: string): void {
   call(() => linux.rename(from, to));
 }
 
-/** `Deno.readLinkSync`: a target that is not UTF-8 comes back as a byte name too. */
+/**
+ * `Deno.readLinkSync`: a target that is not UTF-8 (which Deno refuses) is
+ * read by readlink(2) and comes back spelled as a byte name.
+ */
 export function readLinkSync(path: string): string {
-  if (!raw(path)) return Deno.readLinkSync(path);
+  if (!raw(path)) {
+    try {
+      return Deno.readLinkSync(path);
+    } catch (err) {
+      // Deno refuses a target that is not UTF-8 ("is not valid UTF-8"): libc reads it.
+      if (!(err instanceof Deno.errors.InvalidData) || Deno.build.os !== "linux") throw err;
+    }
+  }
   return call(() => linux.readlink(path));
 }
 
