@@ -116,3 +116,16 @@ Deno.test("every module loaded by path at run time is in the build's --include l
   assert(loadedByPath.length >= 3, `found only ${loadedByPath.join(", ")}`);
   assertEquals(loadedByPath.filter((p) => !includes.includes(p)), []);
 });
+
+Deno.test("the release workflow compiles with deno task build's flags and --include list", () => {
+  const config = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json")));
+  const build: string = config.tasks.build;
+  const workflow = Deno.readTextFileSync(join(ROOT, ".github/workflows/release.yml"));
+  const release = workflow.match(/deno@\S+ compile [\s\S]*?--output/)?.[0] ?? "";
+  assert(release !== "", "no deno compile step in release.yml");
+  const flags = (text: string) =>
+    [...text.matchAll(/--(?:include\s+\S+|v8-flags=\S+|allow-all|no-check)/g)]
+      .map((m) => m[0].replace(/\s+/, " "))
+      .sort();
+  assertEquals(flags(release), flags(build));
+});
