@@ -33,7 +33,7 @@ export const restoreCommand: Command = {
   name: "restore",
   summary: "restore a snapshot into a directory",
   usage:
-    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--exclude GLOB]... [--iexclude GLOB]... [--overwrite MODE] [--delete] [--verify] [--dry-run] [--special] [--no-xattrs] [--host H] [--path P] [--tag T] [--job J] [--json]\n       cairn restore SNAPSHOT --path /dev/SRC --to-device /dev/DEST",
+    "cairn restore SNAPSHOT --target DIR [--include GLOB]... [--exclude GLOB]... [--iexclude GLOB]... [--overwrite MODE] [--delete] [--verify] [--dry-run] [--special] [--no-xattrs] [--exclude-xattr GLOB]... [--include-xattr GLOB]... [--host H] [--path P] [--tag T] [--job J] [--json]\n       cairn restore SNAPSHOT --path /dev/SRC --to-device /dev/DEST",
   description: [
     "Paths keep their place below DIR: /home/ann is restored to DIR/home/ann.",
     "Nothing is written outside DIR or through a symbolic link. A glob without '/'",
@@ -97,6 +97,18 @@ export const restoreCommand: Command = {
       type: "boolean",
       description: "do not restore extended attributes (ACLs, capabilities)",
     },
+    "exclude-xattr": {
+      type: "string",
+      arg: "GLOB",
+      multiple: true,
+      description: "do not restore extended attributes whose name matches (e.g. 'security.*')",
+    },
+    "include-xattr": {
+      type: "string",
+      arg: "GLOB",
+      multiple: true,
+      description: "restore only extended attributes whose name matches (e.g. 'user.*')",
+    },
     "to-device": {
       type: "string",
       arg: "DEV",
@@ -116,6 +128,11 @@ export const restoreCommand: Command = {
           JSON.stringify(overwrite)
         }`,
       );
+    }
+    if (
+      listFlag(ctx.flags, "exclude-xattr").length && listFlag(ctx.flags, "include-xattr").length
+    ) {
+      throw new UsageError("cairn restore: --exclude-xattr and --include-xattr do not combine");
     }
     const filtered = ["include", "exclude", "iexclude"].some((f) => listFlag(ctx.flags, f).length);
     if (ctx.flags.delete === true && filtered) {
@@ -182,6 +199,8 @@ export const restoreCommand: Command = {
         delete: ctx.flags.delete === true,
         verify: ctx.flags.verify === true,
         xattrs: ctx.flags["no-xattrs"] !== true,
+        excludeXattrs: listFlag(ctx.flags, "exclude-xattr"),
+        includeXattrs: listFlag(ctx.flags, "include-xattr"),
         signal: ctx.signal,
         onWarning: (p, m) => output.err(`warning: ${printable(p)}: ${printable(m)}`),
         onError: (p, m) => output.err(`error: ${printable(p)}: ${printable(m)}`),

@@ -22,6 +22,7 @@ import {
 } from "../platform/mod.ts";
 import { type DirId, HeldDir, isFinalFile, isNewerFile, unheld } from "../heldfs/mod.ts";
 import { IncludeFilter } from "./_include.ts";
+import { XattrFilter } from "./_xattr_filter.ts";
 import { Excluder } from "../walker/mod.ts";
 import { clearSlot, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
@@ -54,6 +55,10 @@ export interface RestoreOptions {
   maxEntries?: number;
   /** Restore extended attributes (ACLs, capabilities) where permitted; default true. */
   xattrs?: boolean;
+  /** Globs on attribute names not to restore (restic's `--exclude-xattr`). */
+  excludeXattrs?: string[];
+  /** Globs on attribute names: restore only these (restic's `--include-xattr`). */
+  includeXattrs?: string[];
   /**
    * Worker threads that decrypt, decompress and write files (default
    * {@link defaultRestoreWorkers}); 0 writes them on the calling thread.
@@ -229,10 +234,12 @@ class Restorer {
     errors: [],
   };
   #pool: RestorePool | undefined;
+  readonly #xattrFilter: XattrFilter;
 
   constructor(private readonly repo: RestoreRepo, private readonly opts: RestoreOptions) {
     this.#include = new IncludeFilter(opts.include ?? []);
     this.#exclude = new Excluder(opts.exclude ?? [], opts.iexclude ?? []);
+    this.#xattrFilter = new XattrFilter(opts.excludeXattrs, opts.includeXattrs);
   }
 
   async run(rootTree: string): Promise<RestoreResult> {
@@ -490,7 +497,7 @@ class Restorer {
       setgidDir,
       atimeNs: node.atime ?? node.mtime,
       mtimeNs: node.mtime,
-      xattrs: this.opts.xattrs === false ? undefined : node.xattrs,
+      xattrs: this.opts.xattrs === false ? undefined : this.#xattrFilter.keep(node.xattrs),
       flags: this.opts.xattrs === false ? undefined : node.flags,
       verify: this.opts.verify ? { idKey: this.#idKey(), ids: node.content ?? [] } : undefined,
     };
@@ -631,7 +638,9 @@ class Restorer {
    */
   #setXattrs(node: Node, fsPath: string, snapPath: string): void {
     if (this.opts.xattrs === false) return;
-    for (const w of setXattrs(fsPath, node.xattrs)) this.#refused(snapPath, w);
+    for (const w of setXattrs(fsPath, this.#xattrFilter.keep(node.xattrs))) {
+      this.#refused(snapPath, w);
+    }
   }
 
   /** A warning that the target refused an attribute (an xattr or a file flag). */
