@@ -47,7 +47,7 @@ import {
   stat as statNs,
   supported as xattrsSupported,
 } from "../platform/mod.ts";
-import { FileSaverPool } from "./file_saver_pool.ts";
+import { FileSaverPool, poolInit } from "./file_saver_pool.ts";
 import { Chunker, gearTable } from "../chunker/mod.ts";
 import { chunkStream } from "./_stream_reader.ts";
 import { addFlags, addXattrs, nodeFromInfo, unchanged } from "./_node.ts";
@@ -416,25 +416,20 @@ export class Archiver {
     if (!this.#poolInstance) {
       const { repo, opts } = this;
       const workers = opts.workers ?? defaultWorkers(opts.mirror !== undefined);
-      this.#poolInstance = new FileSaverPool(workers, {
-        type: "init",
-        enc: repo.master.enc,
-        idKey: repo.master.id,
-        chunkerSeed: repo.master.chunker,
-        chunker: repo.config.chunker,
-        compression: repo.config.compression,
-        packSize: repo.config.pack_size,
-        known: repo.index.sortedIds(),
-        mirrorWriter: opts.mirror?.writerModule,
-      }, async (pack, bytes) => {
-        // The signal lets a remote backend give up an upload on an interrupt.
-        await repo.backend.save("data", pack.name, bytes, { signal: opts.signal });
-        this.#onPack(pack);
-      }, {
-        signal: opts.signal,
-        onRead: (n) => (this.progress.bytesRead += n),
-        splitFrom: opts.splitFrom,
-      });
+      this.#poolInstance = new FileSaverPool(
+        workers,
+        poolInit(repo, opts.mirror?.writerModule),
+        async (pack, bytes) => {
+          // The signal lets a remote backend give up an upload on an interrupt.
+          await repo.backend.save("data", pack.name, bytes, { signal: opts.signal });
+          this.#onPack(pack);
+        },
+        {
+          signal: opts.signal,
+          onRead: (n) => (this.progress.bytesRead += n),
+          splitFrom: opts.splitFrom,
+        },
+      );
     }
     return this.#poolInstance;
   }

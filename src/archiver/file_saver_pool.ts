@@ -1,4 +1,5 @@
-import type { PackInfo } from "../repo/mod.ts";
+import type { MasterKey } from "../crypto/mod.ts";
+import type { MasterIndex, PackInfo, RepoConfig } from "../repo/mod.ts";
 import type { Backpressure } from "./_file_reader.ts";
 import { BatchWindow, ChunkBatcher } from "./_chunk_batches.ts";
 import { ClaimTable } from "./_claims.ts";
@@ -40,6 +41,28 @@ interface Split {
 
 /** The inputs the pool's workers need besides what it adds (claims, split sizes). */
 export type PoolInit = Omit<InitMessage, "claims" | "splitFrom" | "splitWindow">;
+
+/** What {@link poolInit} reads of a repository: its keys, chunking and packing, and what it holds. */
+export interface PoolRepo {
+  readonly master: MasterKey;
+  readonly config: Pick<RepoConfig, "chunker" | "compression" | "pack_size">;
+  readonly index: Pick<MasterIndex, "sortedIds">;
+}
+
+/** A pool's settings for saving into `repo`, with the mirror's writer module if there is one. */
+export function poolInit(repo: PoolRepo, mirrorWriter?: string): PoolInit {
+  return {
+    type: "init",
+    enc: repo.master.enc,
+    idKey: repo.master.id,
+    chunkerSeed: repo.master.chunker,
+    chunker: repo.config.chunker,
+    compression: repo.config.compression,
+    packSize: repo.config.pack_size,
+    known: repo.index.sortedIds(),
+    mirrorWriter,
+  };
+}
 
 /** The one thread that cuts a stream on the main thread, as {@link FileSaverPool.stream} gives it. */
 export interface StreamSaver {

@@ -1,7 +1,7 @@
 import { LocalBackend } from "../backend/mod.ts";
 import { Repository } from "../repo/mod.ts";
 import { assert, assertEquals } from "../testing/asserts.ts";
-import { FileSaverPool } from "./file_saver_pool.ts";
+import { FileSaverPool, poolInit } from "./file_saver_pool.ts";
 
 const FAST = { kdf: { memoryKiB: 8192, iterations: 1, parallelism: 1 } };
 
@@ -11,16 +11,7 @@ async function pool(dir: string, signal?: AbortSignal) {
     chunker: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 },
   });
   const saved: string[] = [];
-  const p = new FileSaverPool(2, {
-    type: "init",
-    enc: repo.master.enc,
-    idKey: repo.master.id,
-    chunkerSeed: repo.master.chunker,
-    chunker: repo.config.chunker,
-    compression: repo.config.compression,
-    packSize: repo.config.pack_size,
-    known: repo.index.sortedIds(),
-  }, async (pack, bytes) => {
+  const p = new FileSaverPool(2, poolInit(repo), async (pack, bytes) => {
     await repo.backend.save("data", pack.name, bytes);
     saved.push(...pack.blobs.map((b) => b.id));
   }, { splitFrom: 1024, signal });
