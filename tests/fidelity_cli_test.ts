@@ -38,6 +38,26 @@ function differences(from: string, to: string, checksum = false): string[] {
     .split("\n").filter((l) => l !== "");
 }
 
+/**
+ * The three copies the round trips compare: `backup SRC --mirror DIR/live-mirror`,
+ * `restore latest --target DIR/out` and `mirror latest DIR/mirror`, each exiting 0
+ * (backup and restore without a word on stderr).
+ */
+async function backupRestoreMirror(dir: string, env: Record<string, string>, src: string) {
+  const live = `${dir}/live-mirror`;
+  const b = await cairn(["backup", src, "--mirror", live], { env });
+  assertEquals(b.code, 0, b.stderr);
+  assertEquals(b.stderr, "");
+  const out = `${dir}/out`;
+  const r = await cairn(["restore", "latest", "--target", out], { env });
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.stderr, "");
+  const mirrored = `${dir}/mirror`;
+  const m = await cairn(["mirror", "latest", mirrored], { env });
+  assertEquals(m.code, 0, m.stderr);
+  return { live, out, mirrored };
+}
+
 async function source(): Promise<string> {
   const src = await Deno.makeTempDir({ prefix: "cairn-fidelity-" });
   await Deno.mkdir(`${src}/shared/sub`, { recursive: true });
@@ -96,18 +116,7 @@ Deno.test({
     const src = await source();
     const sourceBlocks = blocks(`${src}/sparse.img`);
     assert(sourceBlocks < 1024, `the source is not sparse here (${sourceBlocks} blocks)`);
-    const live = `${dir}/live-mirror`;
-    const b = await cairn(["backup", src, "--mirror", live], { env });
-    assertEquals(b.code, 0, b.stderr);
-    assertEquals(b.stderr, "");
-
-    const out = `${dir}/out`;
-    const r = await cairn(["restore", "latest", "--target", out], { env });
-    assertEquals(r.code, 0, r.stderr);
-    assertEquals(r.stderr, "");
-    const mirrored = `${dir}/mirror`;
-    const m = await cairn(["mirror", "latest", mirrored], { env });
-    assertEquals(m.code, 0, m.stderr);
+    const { live, out, mirrored } = await backupRestoreMirror(dir, env, src);
 
     for (
       const [what, copy] of [["restore", `${out}${src}`], ["mirror", mirrored], [
@@ -248,17 +257,7 @@ Deno.test({
   async fn() {
     const { dir, env } = await makeRepo();
     const src = await byteNamesSource();
-    const live = `${dir}/live-mirror`;
-    const b = await cairn(["backup", src, "--mirror", live], { env });
-    assertEquals(b.code, 0, b.stderr);
-    assertEquals(b.stderr, "");
-    const out = `${dir}/out`;
-    const r = await cairn(["restore", "latest", "--target", out], { env });
-    assertEquals(r.code, 0, r.stderr);
-    assertEquals(r.stderr, "");
-    const mirrored = `${dir}/mirror`;
-    const m = await cairn(["mirror", "latest", mirrored], { env });
-    assertEquals(m.code, 0, m.stderr);
+    const { live, out, mirrored } = await backupRestoreMirror(dir, env, src);
     const tarred = `${dir}/tar`;
     await Deno.mkdir(tarred);
     const tar = `${dir}/a.tar`;
