@@ -760,7 +760,9 @@ export class Archiver {
    * is known (an unchanged directory's are), else once they all are.
    */
   #saveTree(nodes: MaybeNode[], old?: ParentTree): string | Promise<string> {
-    if (!nodes.some((n) => n instanceof Promise)) return this.#treeId(nodes as (Node | null)[], old);
+    if (!nodes.some((n) => n instanceof Promise)) {
+      return this.#treeId(nodes as (Node | null)[], old);
+    }
     return Promise.all(nodes).then((all) => this.#treeId(all, old));
   }
 
@@ -905,7 +907,7 @@ export class Archiver {
     md: MirrorDir | undefined,
   ): Deferred | Promise<Deferred> {
     const linked = (info.nlink ?? 1) > 1;
-    const key = `${info.dev}:${info.ino}`;
+    const key = linked ? `${info.dev}:${info.ino}` : "";
     // Asked before the hard-link shortcut: the mirror links the other names itself.
     const target = md?.file(node.name, mirrorEntry(info, node.xattrs, node.flags), parentFile(old));
     if (linked) {
@@ -913,10 +915,7 @@ export class Archiver {
       if (first) return { node: first.then((n) => (n ? { ...n, name: node.name } : null)) };
     }
     this.progress.files++;
-    if (
-      unchanged(node, old, info.size, this.#coarseParent) &&
-      old!.content!.every((id) => this.repo.index.has(id))
-    ) {
+    if (unchanged(node, old, info.size, this.#coarseParent) && this.#allStored(old!.content!)) {
       this.#counts.unmodified++;
       this.#bytesUnchanged += info.size;
       node.size = old!.size;
@@ -956,6 +955,13 @@ export class Archiver {
     };
     // Wait only when the pool is full: that wait is what bounds the walk.
     return pool.hasRoom() ? start() : this.#waitForRoom(pool).then(start);
+  }
+
+  /** Are all these blobs in the index? */
+  #allStored(ids: readonly string[]): boolean {
+    const index = this.repo.index;
+    for (let i = 0; i < ids.length; i++) if (!index.has(ids[i])) return false;
+    return true;
   }
 
   /**
