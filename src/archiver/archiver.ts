@@ -718,7 +718,7 @@ export class Archiver {
    * xattrs is the entry's error (flags that cannot be read are none).
    */
   #addXattrs(node: Node, path: string, old: Node | undefined): void {
-    const settled = nsToDate(node.ctime).getTime() < this.#xattrs.reuseBeforeMs;
+    const settled = nsToMs(node.ctime) < this.#xattrs.reuseBeforeMs;
     addFlags(node, path, settled && this.#xattrs.reuseFlags ? old : undefined, this.#coarseParent);
     try {
       addXattrs(node, path, settled && this.#xattrs.reuse ? old : undefined, this.#coarseParent);
@@ -1009,6 +1009,14 @@ export class Archiver {
     };
     return pool.hasRoom() ? start() : this.#waitForRoom(pool).then(start);
   }
+}
+
+/**
+ * Milliseconds of a nanosecond time, as `nsToDate` gives them, without its
+ * BigInt for the usual positive time (this runs once per entry).
+ */
+function nsToMs(ns: string): number {
+  return ns.length > 6 && ns[0] !== "-" ? Number(ns.slice(0, -6)) : nsToDate(ns).getTime();
 }
 
 /** An entry that has been walked; `node` resolves once its content is stored. */

@@ -25,8 +25,15 @@ export interface Listing {
   errors: WalkError[];
 }
 
-/** Consumed entries acknowledged at once, so the worker goes on. */
-const ACK_EVERY = 1024;
+/**
+ * Consumed entries acknowledged at once, so the worker goes on: half the
+ * default window, since each message to the worker cost the walk 2-4 ms of
+ * wall time on the loaded 2-core machine (CPU profile of an unchanged
+ * kernel-tree rerun: 176 ms in 80 posts at 1,024, 76 ms in 20 at 4,096).
+ * `take` acknowledges whatever it consumed before it waits, so a smaller
+ * window still moves.
+ */
+const ACK_EVERY = 4096;
 
 /**
  * Lists directories ahead of a depth-first walk, in a worker thread: on a
