@@ -11,7 +11,13 @@ import { OsError } from "./os_error.ts";
 import { denoError } from "./byte_fs.ts";
 
 export { OsError };
-export { type MemoryPeaks, readMemoryTrace, releaseMemory, traceMemory } from "./memory.ts";
+export {
+  type MemoryPeaks,
+  nativeGarbage,
+  readMemoryTrace,
+  releaseMemory,
+  traceMemory,
+} from "./memory.ts";
 export { isByteName, nameBytes, nameOfBytes, showName } from "./byte_names.ts";
 /** Deno's file calls for paths that may hold a name that is not UTF-8 (see byte_fs.ts). */
 export * as byteFs from "./byte_fs.ts";
