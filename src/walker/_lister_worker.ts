@@ -6,7 +6,7 @@
  * tree) and sends the listings ahead in batches, pausing while a window of
  * entries waits to be consumed.
  */
-import { traceMemory } from "../platform/mod.ts";
+import { boundHeap, traceMemory } from "../platform/mod.ts";
 import { Excluder } from "./excluder.ts";
 import { hasMarker } from "./markers.ts";
 import { listDir } from "./list_dir.ts";
@@ -35,6 +35,7 @@ let batchEntries = 0;
 
 const post = (m: FromLister) => self.postMessage(m);
 traceMemory("lister");
+boundHeap();
 
 function flush(): void {
   if (batch.length === 0) return;
