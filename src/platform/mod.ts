@@ -12,6 +12,7 @@ import { denoError } from "./byte_fs.ts";
 
 export { OsError };
 export {
+  boundHeap,
   type MemoryPeaks,
   nativeGarbage,
   readMemoryTrace,

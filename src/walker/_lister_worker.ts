@@ -6,7 +6,7 @@
  * tree) and sends the listings ahead in batches, pausing while a window of
  * entries waits to be consumed.
  */
-import { traceMemory } from "../platform/mod.ts";
+import { boundHeap, traceMemory } from "../platform/mod.ts";
 import { Excluder } from "./excluder.ts";
 import { hasMarker } from "./markers.ts";
 import { listDir } from "./list_dir.ts";
@@ -42,6 +42,7 @@ let batchLimit = FIRST_BATCH;
 
 const post = (m: FromLister) => self.postMessage(m);
 traceMemory("lister");
+boundHeap();
 
 function flush(): void {
   if (batch.length === 0) return;
