@@ -16,6 +16,15 @@ Deno.test("keyedId() is HMAC-SHA-256 (RFC 4231 test case 2)", () => {
   );
 });
 
+Deno.test("keyedId() hashes a key longer than a block first, and gives one key's ids again (RFC 4231 test case 6)", () => {
+  const key = new Uint8Array(131).fill(0xaa);
+  const want = "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54";
+  const data = utf8("Test Using Larger Than Block-Size Key - Hash Key First");
+  assertEquals(toHex(keyedId(key, data)), want);
+  assertNotEquals(toHex(keyedId(key, utf8("other"))), want);
+  assertEquals(toHex(keyedId(key, data)), want);
+});
+
 Deno.test("keyedId() depends on the key", () => {
   const data = utf8("same content");
   assertNotEquals(
