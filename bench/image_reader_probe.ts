@@ -1,7 +1,8 @@
 /**
  * Where the reading thread of a split image spends its time: reading the
  * image alone, then reading and cutting it (the content-defined chunker),
- * then also copying each chunk for its batch as ChunkBatcher does, all on
+ * then also handing each chunk to a ChunkBatcher, which tells all-zero
+ * chunks apart and gathers the others into batches (sent nowhere), all on
  * one thread, as a split file's reader works.
  *
  *   deno run -A bench/image_reader_probe.ts IMAGE [READ_MIB]
@@ -12,14 +13,23 @@
  * see a warm cache.
  */
 import { Chunker, DEFAULT_CHUNKER_PARAMS, gearTable } from "../src/chunker/mod.ts";
+import { BatchWindow, ChunkBatcher } from "../src/archiver/_chunk_batches.ts";
+import { cpuUsage } from "node:process";
 
 const [path, mib] = Deno.args;
 if (!path) throw new Error("usage: image_reader_probe.ts IMAGE [READ_MIB]");
 const readSize = Number(mib ?? 8) * 1024 * 1024;
 const chunker = new Chunker(gearTable(new Uint8Array(32)), DEFAULT_CHUNKER_PARAMS);
 
-function pass(cut: boolean, copy: boolean): { s: number; bytes: number; chunks: number } {
+function pass(
+  cut: boolean,
+  batch: boolean,
+): { s: number; cpuS: number; bytes: number; chunks: number } {
+  const window = new BatchWindow(1);
+  // Each batch is done at once: the window never waits.
+  const batcher = new ChunkBatcher(window, () => window.release());
   const t0 = performance.now();
+  const cpu0 = cpuUsage();
   using f = Deno.openSync(path, { read: true });
   const buf = new Uint8Array(Math.max(readSize, DEFAULT_CHUNKER_PARAMS.max));
   chunker.reset();
@@ -43,25 +53,28 @@ function pass(cut: boolean, copy: boolean): { s: number; bytes: number; chunks: 
     const view = buf.subarray(0, fill);
     let c: number;
     while ((c = chunker.next(view, pos)) !== -1) {
-      if (copy) view.slice(start, c);
+      if (batch) batcher.add(view.subarray(start, c));
       chunks++;
       start = pos = c;
     }
     pos = fill;
   }
-  return { s: (performance.now() - t0) / 1000, bytes, chunks };
+  if (batch) batcher.end();
+  const cpu = cpuUsage(cpu0);
+  return { s: (performance.now() - t0) / 1000, cpuS: (cpu.user + cpu.system) / 1e6, bytes, chunks };
 }
 
 for (
   const [name, cut, copy] of [["read", false, false], ["read + cut", true, false], [
-    "read + cut + copy",
+    "read + cut + batch",
     true,
     true,
   ]] as const
 ) {
   const r = pass(cut, copy);
   console.log(
-    `${name}: ${r.s.toFixed(1)} s, ${(r.bytes / 1e6 / r.s).toFixed(0)} MB/s` +
+    `${name}: ${r.s.toFixed(1)} s, ${(r.bytes / 1e6 / r.s).toFixed(0)} MB/s; CPU ` +
+      `${r.cpuS.toFixed(2)} s, ${(r.bytes / 1e6 / r.cpuS).toFixed(0)} MB/s of CPU` +
       (cut ? `, ${r.chunks} chunks` : ""),
   );
 }

@@ -1,4 +1,5 @@
 import type { MasterKey } from "../crypto/mod.ts";
+import { freeBytes } from "../fs/mod.ts";
 import type { MasterIndex, PackInfo, RepoConfig } from "../repo/mod.ts";
 import type { Backpressure } from "./_file_reader.ts";
 import { BatchWindow, ChunkBatcher } from "./_chunk_batches.ts";
@@ -319,6 +320,9 @@ export class FileSaverPool {
       case "pack": {
         const saving = this.savePack(m.pack, m.bytes).then(
           () => {
+            // The pack is stored and its bytes, transferred from the worker,
+            // are this thread's alone: freed now, not at the next collection.
+            freeBytes(m.bytes);
             if (!this.#failure) slot.worker.postMessage({ type: "saved", seq: m.seq });
           },
           (err) => this.#fail(err instanceof Error ? err : new Error(String(err))),

@@ -94,6 +94,45 @@ Deno.test("next() skips runs of zeros and still agrees with the reference, fed i
   );
 });
 
+Deno.test("next() skips zero runs longer than its 64 KiB compare blocks, specks and all", () => {
+  // Runs past 64 KiB take the block-compare path; single non-zero bytes in
+  // them, on and around block edges, must stop the skip at the right byte.
+  const p: ChunkerParams = { min: 4096, avg: 16384, max: 300_000 };
+  fc.assert(
+    fc.property(
+      fc.integer(),
+      fc.integer({ min: 0, max: 700_000 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 400_000 })), { maxLength: 3 }),
+      fc.array(
+        fc.tuple(
+          fc.oneof(fc.nat(), fc.tuple(fc.nat(6), fc.integer({ min: -2, max: 2 }))),
+          fc.integer({ min: 1, max: 255 }),
+        ),
+        { maxLength: 4 },
+      ),
+      fc.integer({ min: 0, max: 7 }),
+      (seed, length, runs, specks, shift) => {
+        const data = withZeroRuns(length + shift, seed, runs).subarray(shift);
+        // Each speck lands inside the first run (in the data, shifted by `shift`).
+        const [runAt, runLength] = runs[0] ?? [0, 1];
+        const runStart = (runAt % (length + shift + 1)) - shift;
+        for (const [at, b] of specks) {
+          // A number: anywhere in the run; [k, d]: d bytes from the k-th 64 KiB edge in it.
+          const i = runStart + (typeof at === "number" ? at % runLength : at[0] * 65536 + at[1]);
+          if (i >= 0 && i < length) data[i] = b;
+        }
+        const expected = referenceLengths(data, p);
+        assert.deepStrictEqual(chunkLengths(new Chunker(table, p), data), expected);
+        assert.deepStrictEqual(
+          chunkLengths(new Chunker(table, p), data, [65536, 1000, 99_999]),
+          expected,
+        );
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
 Deno.test("next() cuts an all-zero region by its hash's fixed point, at any buffer offset", () => {
   const p: ChunkerParams = { min: 64, avg: 256, max: 1024 };
   const data = new Uint8Array(10_003 + 8);

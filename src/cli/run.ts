@@ -1,5 +1,5 @@
 import { WrongPasswordError } from "../crypto/mod.ts";
-import { traceMemory } from "../platform/mod.ts";
+import { boundHeap, traceMemory } from "../platform/mod.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { type Command, type CommandContext, commandHelp, parseCommandArgs } from "./command.ts";
 import { ExitCode, InterruptedError, UsageError } from "./errors.ts";
@@ -43,6 +43,7 @@ export async function runCli(
   signal: AbortSignal,
 ): Promise<number> {
   traceMemory("main");
+  boundHeap();
   const [name, ...rest] = args;
   if (name === "help" && rest.length > 0) {
     return runCli(commands, [rest[0], "--help"], env, output, signal);

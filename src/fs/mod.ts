@@ -10,6 +10,7 @@
  * - {@link abortableSleep}: wait, or reject with the signal's reason.
  * - {@link onAbort}: run something when a signal aborts, also when it already has.
  * - {@link concatBytes}: byte arrays joined into one.
+ * - {@link freeBytes}: a byte array's memory given back now, not at the next collection.
  *
  * This module imports nothing of cairn's, so any layer may use it.
  *
@@ -23,3 +24,4 @@ export { lstatOrNull } from "./lstat_or_null.ts";
 export { abortableSleep } from "./abortable_sleep.ts";
 export { onAbort } from "./on_abort.ts";
 export { concatBytes } from "./concat_bytes.ts";
+export { freeBytes } from "./free_bytes.ts";

@@ -11,7 +11,14 @@ import { OsError } from "./os_error.ts";
 import { denoError } from "./byte_fs.ts";
 
 export { OsError };
-export { type MemoryPeaks, readMemoryTrace, releaseMemory, traceMemory } from "./memory.ts";
+export {
+  boundHeap,
+  type MemoryPeaks,
+  nativeGarbage,
+  readMemoryTrace,
+  releaseMemory,
+  traceMemory,
+} from "./memory.ts";
 export { isByteName, nameBytes, nameOfBytes, showName } from "./byte_names.ts";
 /** Deno's file calls for paths that may hold a name that is not UTF-8 (see byte_fs.ts). */
 export * as byteFs from "./byte_fs.ts";
@@ -186,6 +193,45 @@ function statOf(path: string, follow: boolean): FileStat {
     atimeNs: timeNs(st.atime.sec, st.atime.nsec),
     ctimeNs: timeNs(st.ctime.sec, st.ctime.nsec),
   };
+}
+
+/** Numbers per entry {@link lstatInto} writes. */
+export const STAT_FIELDS = linux.STATX_FIELDS;
+
+/**
+ * {@link lstat} of `path` as {@link STAT_FIELDS} numbers in `out` from `at`,
+ * making no object: mode (with the type bits), size, then mtime, atime,
+ * ctime and birthtime each as whole seconds and nanoseconds (NaN for a
+ * birthtime not known), then uid, gid, inode, dev, nlink, rdev. For a walk
+ * that stats every entry (the lister); throws what {@link lstat} throws.
+ */
+export function lstatInto(path: string, out: Float64Array, at: number): void {
+  if (supported) {
+    try {
+      return linux.statxInto(path, out, at);
+    } catch (err) {
+      throw denoError(err);
+    }
+  }
+  const info = Deno.lstatSync(path);
+  const time = (d: Date | null, to: number) => {
+    const ms = d ? d.getTime() : NaN;
+    out[to] = Math.floor(ms / 1000);
+    out[to + 1] = (ms - out[to] * 1000) * 1e6;
+  };
+  const kind = info.isDirectory ? 0o040000 : info.isSymlink ? 0o120000 : 0o100000;
+  out[at] = info.mode ?? kind;
+  out[at + 1] = info.size;
+  time(info.mtime, at + 2);
+  time(info.atime, at + 4);
+  time(info.ctime, at + 6);
+  time(info.birthtime, at + 8);
+  out[at + 10] = info.uid ?? NaN;
+  out[at + 11] = info.gid ?? NaN;
+  out[at + 12] = info.ino ?? NaN;
+  out[at + 13] = info.dev ?? NaN;
+  out[at + 14] = info.nlink ?? NaN;
+  out[at + 15] = info.rdev ?? NaN;
 }
 
 /** Is every byte of `bytes` zero? Most data answers at its first byte. */

@@ -7,6 +7,7 @@
 import { Buffer } from "node:buffer";
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { AuthError, equalBytes, fromHex, keyedId, open, seal } from "../crypto/mod.ts";
+import { nativeGarbage } from "../platform/mod.ts";
 import { type BlobType, CorruptError, FLAG_RAW, FLAG_ZSTD, segmentAad } from "./format.ts";
 
 /** Segments smaller than this are stored raw: zstd's frame costs more than it saves. */
@@ -41,7 +42,9 @@ export function encodeSegment(plain: Uint8Array, level: number): Uint8Array {
     const z = zstdCompressSync(plain, { params: { [constants.ZSTD_c_compressionLevel]: level } });
     if (z.length + 1 < plain.length) {
       const back = zstdDecompressSync(z);
-      if (Buffer.compare(back, plain) !== 0) {
+      const same = Buffer.compare(back, plain) === 0;
+      nativeGarbage(back.length + z.length);
+      if (!same) {
         throw new Error("zstd round trip does not reproduce the data; refusing to store it");
       }
       const out = new Uint8Array(z.length + 1);
@@ -49,6 +52,7 @@ export function encodeSegment(plain: Uint8Array, level: number): Uint8Array {
       out.set(z, 1);
       return out;
     }
+    nativeGarbage(z.length);
   }
   const out = new Uint8Array(plain.length + 1);
   out[0] = FLAG_RAW;
@@ -108,6 +112,7 @@ export async function openSegmentPayload(
   if (payload[0] !== FLAG_ZSTD) throw new CorruptError(`${what} has unknown flag ${payload[0]}`);
   try {
     const plain = zstdDecompressSync(payload.subarray(1), { maxOutputLength: maxPlain });
+    nativeGarbage(plain.length);
     return { payload, plain: new Uint8Array(plain.buffer, plain.byteOffset, plain.length) };
   } catch (err) {
     throw new CorruptError(`${what} is damaged: cannot decompress`, { cause: err });

@@ -1,5 +1,5 @@
 import type { Backend } from "../backend/mod.ts";
-import { concatBytes } from "../fs/mod.ts";
+import { concatBytes, freeBytes } from "../fs/mod.ts";
 import {
   deriveFileKey,
   fromUtf8,
@@ -224,17 +224,27 @@ export class PackWriter {
 
   /** Compresses, verifies and places one segment; queues the pack once it is full. */
   #place(type: BlobType, members: SegmentMember[], plain: Uint8Array): void {
-    this.#placePayload(type, members, encodeSegment(plain, this.options.compressionLevel));
+    this.#placePayload(type, members, encodeSegment(plain, this.options.compressionLevel), true);
   }
 
-  #placePayload(type: BlobType, members: SegmentMember[], payload: Uint8Array): void {
+  /** `owned`: the payload is this writer's, freed once it is sealed. */
+  #placePayload(
+    type: BlobType,
+    members: SegmentMember[],
+    payload: Uint8Array,
+    owned = false,
+  ): void {
     const pack = this.#open ??= this.#newPack();
     const offset = pack.size;
     pack.segments.push({
       members,
       offset,
       length: payload.length + SEAL_OVERHEAD,
-      sealed: pack.key.then((key) => sealSegment(key, type, offset, payload)),
+      sealed: pack.key.then(async (key) => {
+        const sealed = await sealSegment(key, type, offset, payload);
+        if (owned) freeBytes(payload);
+        return sealed;
+      }),
     });
     pack.size += payload.length + SEAL_OVERHEAD;
     pack.blobs += members.length;
@@ -283,6 +293,7 @@ export class PackWriter {
     const len = new Uint8Array(4);
     new DataView(len.buffer).setUint32(0, trailer.length, true);
     const bytes = concatBytes([PACK_MAGIC, salt, ...sealed, trailer, len]);
+    for (const part of sealed) freeBytes(part);
     const pack = { name: toHex(sha256(bytes)), salt, size: bytes.length, blobs };
     await this.store.savePack(pack, bytes);
     await this.options.onPack(pack);
@@ -299,10 +310,13 @@ export function encodeBlobList(blobs: readonly PackedBlob[]): BlobTuple[] {
 /** Parses {@link encodeBlobList}'s form, validating every field; `what` names the source. */
 export function decodeBlobList(raw: unknown, what: string): PackedBlob[] {
   if (!Array.isArray(raw)) throw new CorruptError(`${what}: blob list is not an array`);
+  // No array or closure per blob: an index load runs this for every blob in the repository.
+  const ok = (n: unknown) =>
+    Number.isSafeInteger(n) && (n as number) >= 0 && n as number <= MAX_PACK_BYTES;
   return raw.map((t) => {
     if (
       !Array.isArray(t) || t.length !== 6 || !isId(t[1]) ||
-      !t.slice(2).every((n) => Number.isSafeInteger(n) && n >= 0 && n <= MAX_PACK_BYTES) ||
+      !ok(t[2]) || !ok(t[3]) || !ok(t[4]) || !ok(t[5]) ||
       t[2] + t[3] > MAX_PACK_BYTES
     ) {
       throw new CorruptError(`${what}: malformed blob entry ${JSON.stringify(t)}`);

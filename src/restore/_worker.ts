@@ -7,7 +7,7 @@
 /// <reference lib="deno.worker" />
 import { extractBlob, fileContent, openSegment, packKey, SEGMENT_ALONE } from "../repo/mod.ts";
 import { releaseMemory, traceMemory } from "../platform/mod.ts";
-import type { BlobPlace, FromWorker, ToWorker } from "./_protocol.ts";
+import type { BatchResult, BlobPlace, FromWorker, ToWorker } from "./_protocol.ts";
 import { writeRestoredFile } from "./_write_file.ts";
 
 /** Segments of small blobs kept (about 768 KiB each at most). */
@@ -30,7 +30,7 @@ function load(pack: string, offset: number, length: number): Promise<Uint8Array>
   });
 }
 
-function keyOf(p: BlobPlace): Promise<CryptoKey> {
+function keyOf(p: { pack: string; salt: Uint8Array }): Promise<CryptoKey> {
   let key = packKeys.get(p.pack);
   if (!key) {
     if (packKeys.size > 4096) packKeys.clear();
@@ -94,6 +94,56 @@ async function writeFile(m: Extract<ToWorker, { type: "file" }>): Promise<void> 
   }
 }
 
+/**
+ * Writes a batch of small files, one after another with synchronous calls:
+ * every segment they need came with the batch, read by the main thread, and
+ * is opened once (all of them at once, so the decrypts overlap), and the
+ * batch is answered with one message. A file whose segment is damaged or
+ * missing fails alone.
+ */
+async function writeBatch(m: Extract<ToWorker, { type: "batch" }>): Promise<void> {
+  const opened = m.segs.map((s, i) => {
+    const p = s.error !== undefined || !s.sealed
+      ? Promise.reject(new Error(s.error ?? "segment not read"))
+      : keyOf(s).then((key) =>
+        openSegment(key, "data", s.offset, s.sealed!, `data blob ${firstBlob(m, i)}`)
+      );
+    p.catch(() => {}); // its failure is the failure of each file that needs it
+    return p;
+  });
+  const results: BatchResult[] = [];
+  for (const f of m.files) {
+    try {
+      const blobs: Uint8Array[] = [];
+      const done = new Map<number, Uint8Array>();
+      for (const i of f.content) {
+        let plain = done.get(i);
+        if (!plain) {
+          const b = m.blobs[i];
+          plain = extractBlob(keys!.idKey, await opened[b.seg], { ...b, type: "data" });
+          done.set(i, plain);
+        }
+        blobs.push(plain);
+      }
+      const r = await writeRestoredFile(f.spec, blobs);
+      results.push({ bytes: r.bytes, warnings: r.warnings });
+      sinceCollect += r.bytes;
+    } catch (err) {
+      results.push({ error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  post({ type: "batchDone", job: m.job, results });
+  if (sinceCollect >= COLLECT_EVERY) {
+    sinceCollect = 0;
+    releaseMemory();
+  }
+}
+
+/** The id of the first blob of segment `seg`, to name it in messages. */
+function firstBlob(m: Extract<ToWorker, { type: "batch" }>, seg: number): string {
+  return m.blobs.find((b) => b.seg === seg)?.id ?? "?";
+}
+
 self.onmessage = (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   if (m.type === "init") keys = { enc: m.enc, idKey: m.idKey };
@@ -102,5 +152,6 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     waiting.delete(m.req);
     if (m.bytes) w.ok(m.bytes);
     else w.fail(new Error(m.error));
-  } else writeFile(m);
+  } else if (m.type === "batch") writeBatch(m);
+  else writeFile(m);
 };

@@ -53,7 +53,7 @@ const UMASK = Deno.umask();
  */
 export async function writeRestoredFile(
   spec: FileSpec,
-  content: AsyncIterable<Uint8Array>,
+  content: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 ): Promise<{ bytes: number; warnings: string[] }> {
   const { path, owner, mode } = spec;
   // A file that will be ours anyway is created with its final permission

@@ -27,7 +27,7 @@ import { Excluder } from "../walker/mod.ts";
 import { clearSlot, setOwnerAndMode } from "./_safe_fs.ts";
 import { makeSpecial } from "./_special.ts";
 import { type FileSpec, setFlags, setXattrs, writeRestoredFile } from "./_write_file.ts";
-import { RestorePool } from "./_pool.ts";
+import { RestoreBatch, RestorePool } from "./_pool.ts";
 
 /**
  * What restore needs of a repository: trees, and the content of files
@@ -171,6 +171,25 @@ const SPECIAL_BITS = 0o7000;
 const REOPENED_MAX = 64;
 /** Files restored at once on the calling thread, and per worker. */
 const FILES_IN_FLIGHT = 8;
+/** Files up to this size go to workers in batches; larger ones alone, streamed. */
+const BATCH_FILE_MAX = 1024 * 1024;
+/**
+ * A batch is sent once it holds this many files, bytes or directories,
+ * at the next file that starts in a segment it does not hold (so that
+ * neighbouring batches seldom open the same segment twice) ...
+ */
+const BATCH_SOFT = { files: 256, bytes: 4 * 1024 * 1024, dirs: 32 };
+/** ... and at this many in any case. */
+const BATCH_HARD = { files: 4096, bytes: 16 * 1024 * 1024, dirs: 256 };
+/** Batches sent to each worker and not yet written, at most. */
+const BATCHES_PER_WORKER = 2;
+
+/** Files gathered for the next batch, with what the restore needs to account for each. */
+interface PendingBatch {
+  batch: RestoreBatch;
+  entries: { dir: DirFrame; snapPath: string }[];
+  dirs: Set<DirFrame>;
+}
 
 /**
  * One worker per core, at most four: the main thread's walk and reads feed
@@ -234,6 +253,10 @@ class Restorer {
     errors: [],
   };
   #pool: RestorePool | undefined;
+  /** Small files gathered for the next worker message (see {@link RestoreBatch}). */
+  #pending: PendingBatch | undefined;
+  /** Batches sent and not yet answered. */
+  #batchesBusy = 0;
   readonly #xattrFilter: XattrFilter;
 
   constructor(private readonly repo: RestoreRepo, private readonly opts: RestoreOptions) {
@@ -351,6 +374,9 @@ class Restorer {
         }
         const node = top.nodes[top.at++];
         if (inFlight.size >= this.#inFlightMax) await Promise.race(inFlight);
+        while (this.#pool && this.#batchesBusy >= BATCHES_PER_WORKER * this.#workers) {
+          await Promise.race(inFlight);
+        }
         const wait = budget.spend();
         if (wait) await wait;
         const sub = this.#visit(node, top.treeId, top.dir, top.included, start);
@@ -358,6 +384,10 @@ class Restorer {
         else if (sub) await enter(sub.treeId, sub.dir, sub.included);
       }
     } finally {
+      // What the walk gathered before it stopped is written, as it would have been
+      // one file at a time; only an abort drops it.
+      if (this.opts.signal?.aborted) this.#dropPending();
+      else this.#flush(start);
       await Promise.all(inFlight);
     }
   }
@@ -406,6 +436,9 @@ class Restorer {
     const held = dir.held!;
     if (node.type === "symlink") this.#symlinks.push({ node, dir, snapPath });
     else if (node.type === "file") {
+      if (this.#pool && node.links <= 1 && (node.size ?? 0) <= BATCH_FILE_MAX) {
+        return this.#guardAsync(snapPath, () => this.#batchFile(node, dir, held, snapPath, start));
+      }
       // The directory stays open until its last file is written (see #leave).
       dir.busy = (dir.busy ?? 0) + 1;
       const restore = this.#guardAsync(snapPath, () => this.#restoreFile(node, dir, held, snapPath))
@@ -458,13 +491,114 @@ class Restorer {
     }
   }
 
+  /**
+   * Adds a small file to the next batch (see {@link RestoreBatch}), sending
+   * the batch first when it is full. Its directory stays open until the
+   * batch is written.
+   */
+  async #batchFile(
+    node: Node,
+    dir: DirFrame,
+    held: HeldDir,
+    snapPath: string,
+    start: (step: Promise<unknown>) => void,
+  ): Promise<void> {
+    const fsPath = held.at(node.name);
+    if (this.#keeps(fsPath, node)) {
+      this.#result.skipped++;
+      this.#progress(snapPath);
+      return;
+    }
+    const spec = this.#spec(node, dir, fsPath, snapPath);
+    const content = node.content ?? [];
+    const p = this.#pending;
+    if (p) {
+      const b = p.batch;
+      const over = (max: typeof BATCH_SOFT) =>
+        b.files.length >= max.files || b.bytes >= max.bytes || p.dirs.size >= max.dirs;
+      if (over(BATCH_HARD) || (over(BATCH_SOFT) && !(await b.holds(content[0])))) {
+        this.#flush(start);
+      }
+    }
+    const pending = this.#pending ??= {
+      batch: new RestoreBatch(this.repo as Repository),
+      entries: [],
+      dirs: new Set(),
+    };
+    await pending.batch.add(spec, content);
+    pending.entries.push({ dir, snapPath });
+    pending.dirs.add(dir);
+    dir.busy = (dir.busy ?? 0) + 1;
+  }
+
+  /** Sends the batch gathered so far to a worker; its outcome is accounted for file by file. */
+  #flush(start: (step: Promise<unknown>) => void): void {
+    const p = this.#pending;
+    if (!p) return;
+    this.#pending = undefined;
+    this.#batchesBusy++;
+    const done = this.#pool!.writeBatch(p.batch).then(
+      (results) => {
+        for (let i = 0; i < results.length; i++) {
+          const r = results[i];
+          const { snapPath } = p.entries[i];
+          if ("error" in r) {
+            this.#fail(snapPath, new Error(r.error));
+            continue;
+          }
+          this.#result.bytes += r.bytes;
+          for (const w of r.warnings) this.#refused(snapPath, w);
+          this.#result.files++;
+          this.#progress(snapPath);
+        }
+      },
+      (err) => {
+        for (const { snapPath } of p.entries) this.#fail(snapPath, err);
+      },
+    ).finally(() => {
+      this.#batchesBusy--;
+      this.#release(p);
+    });
+    start(done);
+  }
+
+  /** The files of `p` are written (or never will be): their directories may close. */
+  #release(p: PendingBatch): void {
+    for (const { dir } of p.entries) {
+      dir.busy!--;
+      this.#closeIfDone(dir);
+    }
+  }
+
+  /** A batch never sent (the walk stopped): its directories close. */
+  #dropPending(): void {
+    const p = this.#pending;
+    this.#pending = undefined;
+    if (p) this.#release(p);
+  }
+
+  /** What a restored file must end up as. */
+  #spec(node: Node, dir: DirFrame, fsPath: string, snapPath: string): FileSpec {
+    return {
+      path: fsPath,
+      size: node.size ?? 0,
+      mode: this.#mode(node, snapPath),
+      owner: this.#owner(node),
+      setgidDir: dir.setgid === true,
+      atimeNs: node.atime ?? node.mtime,
+      mtimeNs: node.mtime,
+      xattrs: this.opts.xattrs === false ? undefined : this.#xattrFilter.keep(node.xattrs),
+      flags: this.opts.xattrs === false ? undefined : node.flags,
+      verify: this.opts.verify ? { idKey: this.#idKey(), ids: node.content ?? [] } : undefined,
+    };
+  }
+
   async #restoreFile(
     node: Node,
     dir: DirFrame,
     held: HeldDir,
     snapPath: string,
   ): Promise<void> {
-    const setgidDir = dir.setgid === true;
     const fsPath = held.at(node.name);
     const key = node.links > 1 ? `${node.dev}:${node.inode}` : undefined;
     if (this.#keeps(fsPath, node)) {
@@ -489,18 +623,7 @@ class Restorer {
       this.#progress(snapPath);
       return;
     }
-    const spec: FileSpec = {
-      path: fsPath,
-      size: node.size ?? 0,
-      mode: this.#mode(node, snapPath),
-      owner: this.#owner(node),
-      setgidDir,
-      atimeNs: node.atime ?? node.mtime,
-      mtimeNs: node.mtime,
-      xattrs: this.opts.xattrs === false ? undefined : this.#xattrFilter.keep(node.xattrs),
-      flags: this.opts.xattrs === false ? undefined : node.flags,
-      verify: this.opts.verify ? { idKey: this.#idKey(), ids: node.content ?? [] } : undefined,
-    };
+    const spec = this.#spec(node, dir, fsPath, snapPath);
     const content = node.content ?? [];
     const { bytes, warnings } = this.#pool
       ? await this.#pool.write(spec, content)
