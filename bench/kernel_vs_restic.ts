@@ -9,6 +9,9 @@
  * (GNU time) and repository size, and the ratios. `--scale` adds the memory
  * checks: one 4 GiB file, and trees of 100,000, 400,000 and a million small
  * files (written once and kept in the bench directory).
+ * After the kernel table it prints the limits measured in the same run:
+ * reading the tree with tar, and each backup stage's throughput on one core
+ * times the cores (bench/stages.ts).
  * `--repeat N` runs the kernel and mirror sections N times from scratch and
  * reports each round and the median of each figure: this machine's speed
  * drifts by 20% and more between runs, so one round proves little.
@@ -33,6 +36,7 @@ import {
   timed as timedIn,
   workDir,
 } from "./_common.ts";
+import { measureStages } from "./stages.ts";
 
 const WORK = workDir("cairn-bench");
 /** A backup with unreadable files (exit 3) still counts. */
@@ -145,6 +149,23 @@ function printKernel(rounds: Rounds, notes: string[]) {
     [ratio, secs, secs, mib, mib],
   );
   for (const n of notes) console.log(n);
+}
+
+/**
+ * The limits the kernel figures are bounded by, measured once in the same
+ * run (issue 16): reading the tree (`tar cf - TREE | cat`, warm cache) and
+ * each stage of a first backup on one core, times the cores (bench/stages.ts).
+ */
+async function printLimits() {
+  sh("sync", []);
+  const t0 = performance.now();
+  sh("sh", ["-c", `tar -cf - "${OLD}" | cat > /dev/null`]);
+  const s = (performance.now() - t0) / 1000;
+  console.log(
+    `\nlimits in this run: reading the tree (tar cf - | cat, warm): ${s.toFixed(2)} s, ` +
+      `${(duBytes(OLD) / 1e6 / s).toFixed(0)} MB/s`,
+  );
+  for (const line of await measureStages(OLD, 256 * 2 ** 20)) console.log(line);
 }
 
 /** Peak memory for one huge file and for many small ones (`--scale`). */
@@ -324,6 +345,7 @@ if (import.meta.main) {
     const notes: string[] = [];
     for (let i = 0; i < repeat; i++) runKernel(rounds, notes);
     printKernel(rounds, notes);
+    await printLimits();
   }
   if (Deno.args.includes("--scale") || Deno.args.includes("--scale-only")) runScale();
   if (only("mirror")) {

@@ -62,7 +62,8 @@ export class ParentTrees {
       this.onUnreadable?.(treeId, err as Error);
       return NO_PARENT;
     }
-    const nodes = new Map(tree.nodes.map((n) => [n.name, n]));
+    const nodes = new Map<string, Node>();
+    for (const n of tree.nodes) nodes.set(n.name, n);
     let started = 0;
     for (const n of tree.nodes) {
       if (started >= PREFETCH_CHILDREN || this.#cache.size >= TREE_CACHE_LIMIT) break;

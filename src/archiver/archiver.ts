@@ -620,7 +620,7 @@ export class Archiver {
       parentMirror: MirrorDir | undefined,
     ): Promise<string> => {
       const old = await this.#parents.nodes(parent);
-      const nodes: Promise<Node | null>[] = [];
+      const nodes: MaybeNode[] = [];
       const md = await this.#mirrorVirtualDir(parentMirror, path, [...dir.keys()]);
       for (const [name, sub] of [...dir.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
         const child = path === sep ? sep + name : path + sep + name;
@@ -642,11 +642,11 @@ export class Archiver {
           const node = nodeFromInfo(name, info);
           if (this.#xattrs.read) this.#addXattrs(node, child, old.get(name));
           node.subtree = await saveV(sub, child, old.get(name)?.subtree, md);
-          nodes.push(Promise.resolve(node));
+          nodes.push(node);
         }
       }
       md?.done();
-      return this.#saveTree(nodes);
+      return await this.#saveTree(nodes);
     };
     return await saveV(root, sep, parentTree, undefined);
   }
@@ -694,7 +694,7 @@ export class Archiver {
       size,
       content,
     };
-    return this.#saveTree([Promise.resolve(node)]);
+    return this.#treeId([node]);
   }
 
   /** A backup of `/`: the root tree is the listing of `/` itself. */
@@ -755,8 +755,19 @@ export class Archiver {
     return this.#mirrorDir(parent, path, mirrorEntry(info), names);
   }
 
-  async #saveTree(nodes: Promise<Node | null>[], old?: ParentTree): Promise<string> {
-    const tree: Tree = { nodes: (await Promise.all(nodes)).filter((n): n is Node => n !== null) };
+  /**
+   * The id of the tree of `nodes`, stored if new: at once when every node
+   * is known (an unchanged directory's are), else once they all are.
+   */
+  #saveTree(nodes: MaybeNode[], old?: ParentTree): string | Promise<string> {
+    if (!nodes.some((n) => n instanceof Promise)) {
+      return this.#treeId(nodes as (Node | null)[], old);
+    }
+    return Promise.all(nodes).then((all) => this.#treeId(all, old));
+  }
+
+  #treeId(all: (Node | null)[], old?: ParentTree): string {
+    const tree: Tree = { nodes: all.filter((n): n is Node => n !== null) };
     // A directory whose every entry is unchanged keeps its parent's tree:
     // comparing fields is far cheaper than encoding and hashing it again.
     if (
@@ -824,7 +835,7 @@ export class Archiver {
   ): Promise<Deferred> {
     this.progress.dirs++;
     this.progress.currentPath = path;
-    const nodes: Promise<Node | null>[] = [];
+    const nodes: MaybeNode[] = [];
     const crossing = this.opts.oneFileSystem && !this.#rootDevs.has(info.dev ?? 0);
     const mirror = this.opts.mirror;
     let md: MirrorDir | undefined;
@@ -869,13 +880,19 @@ export class Archiver {
         let d = this.#entry(e.name, e.path, e.info, old.get(e.name), prefetched.get(i), md);
         if (d instanceof Promise) d = await d;
         prefetched.delete(i);
-        d.node.catch(() => {}); // failures surface from Promise.all in #saveTree
+        // Failures surface from Promise.all in #saveTree.
+        if (d.node instanceof Promise) d.node.catch(() => {});
         nodes.push(d.node);
       }
     }
     md?.done();
+    const id = this.#saveTree(nodes, oldNodes);
+    if (!(id instanceof Promise)) {
+      node.subtree = id;
+      return { node };
+    }
     return {
-      node: this.#saveTree(nodes, oldNodes).then((id) => {
+      node: id.then((id) => {
         node.subtree = id;
         return node;
       }),
@@ -890,7 +907,7 @@ export class Archiver {
     md: MirrorDir | undefined,
   ): Deferred | Promise<Deferred> {
     const linked = (info.nlink ?? 1) > 1;
-    const key = `${info.dev}:${info.ino}`;
+    const key = linked ? `${info.dev}:${info.ino}` : "";
     // Asked before the hard-link shortcut: the mirror links the other names itself.
     const target = md?.file(node.name, mirrorEntry(info, node.xattrs, node.flags), parentFile(old));
     if (linked) {
@@ -898,10 +915,7 @@ export class Archiver {
       if (first) return { node: first.then((n) => (n ? { ...n, name: node.name } : null)) };
     }
     this.progress.files++;
-    if (
-      unchanged(node, old, info.size, this.#coarseParent) &&
-      old!.content!.every((id) => this.repo.index.has(id))
-    ) {
+    if (unchanged(node, old, info.size, this.#coarseParent) && this.#allStored(old!.content!)) {
       this.#counts.unmodified++;
       this.#bytesUnchanged += info.size;
       node.size = old!.size;
@@ -941,6 +955,13 @@ export class Archiver {
     };
     // Wait only when the pool is full: that wait is what bounds the walk.
     return pool.hasRoom() ? start() : this.#waitForRoom(pool).then(start);
+  }
+
+  /** Are all these blobs in the index? */
+  #allStored(ids: readonly string[]): boolean {
+    const index = this.repo.index;
+    for (let i = 0; i < ids.length; i++) if (!index.has(ids[i])) return false;
+    return true;
   }
 
   /**
@@ -1019,13 +1040,20 @@ function nsToMs(ns: string): number {
   return ns.length > 6 && ns[0] !== "-" ? Number(ns.slice(0, -6)) : nsToDate(ns).getTime();
 }
 
-/** An entry that has been walked; `node` resolves once its content is stored. */
+/**
+ * A node, or its promise while its content is being stored: an unchanged
+ * entry's is known at once, and a promise per entry (and Promise.all's
+ * reactions over them) was garbage an unchanged rerun made 83,000 times.
+ */
+type MaybeNode = Node | null | Promise<Node | null>;
+
+/** An entry that has been walked; `node` is known, or resolves once its content is stored. */
 interface Deferred {
-  node: Promise<Node | null>;
+  node: MaybeNode;
 }
 
 function done(node: Node | null): Deferred {
-  return { node: Promise.resolve(node) };
+  return { node };
 }
 
 /** Runs one backup; see {@link Archiver}. */

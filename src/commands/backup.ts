@@ -33,7 +33,7 @@ import {
 } from "../mirror/mod.ts";
 import type { SnapshotWithId } from "../repo/mod.ts";
 import { DryRunBackend } from "../backend/mod.ts";
-import { parseByteSize, readListFile } from "../walker/mod.ts";
+import { parseByteSize, prestartLister, readListFile } from "../walker/mod.ts";
 
 /** `cairn backup`: one snapshot of the given paths. */
 export const backupCommand: Command = {
@@ -179,6 +179,8 @@ export const backupCommand: Command = {
         throw new UsageError(`Cannot back up ${printable(p)}: ${(err as Error).message}`);
       }
     }
+    // The walk's lister thread loads while the repository opens.
+    using _lister = prestartLister();
     const dryRun = ctx.flags["dry-run"] === true;
     if (dryRun && stringFlag(ctx.flags, "mirror") !== undefined) {
       throw new UsageError("--dry-run does not combine with --mirror");

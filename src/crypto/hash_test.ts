@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { assertEquals, assertNotEquals } from "../testing/asserts.ts";
 import { fromHex, toHex, utf8 } from "./encoding.ts";
 import { equalBytes, keyedId, sha256 } from "./hash.ts";
@@ -28,4 +29,29 @@ Deno.test("equalBytes() compares content and length", () => {
   assertEquals(equalBytes(fromHex("0102"), fromHex("0102")), true);
   assertEquals(equalBytes(fromHex("0102"), fromHex("0103")), false);
   assertEquals(equalBytes(fromHex("01"), fromHex("0102")), false);
+});
+
+Deno.test("keyedId() equals createHmac for keys of every length class and inputs of many sizes", () => {
+  // Keys shorter than, equal to and longer than SHA-256's 64-byte block (hashed first), and
+  // switching between keys, which keyedId caches one at a time.
+  const keys = [0, 1, 32, 63, 64, 65, 200].map((n) => new Uint8Array(n).map((_, i) => i * 7 + n));
+  for (const size of [0, 1, 55, 64, 1000, 70_000]) {
+    const data = new Uint8Array(size).map((_, i) => (i * 31) ^ size);
+    for (const key of [...keys, ...keys.reverse()]) {
+      assertEquals(
+        toHex(keyedId(key, data)),
+        createHmac("sha256", key).update(data).digest("hex"),
+        `key of ${key.length} bytes, ${size} bytes of data`,
+      );
+    }
+  }
+});
+
+Deno.test("keyedId() notices a key changed in place", () => {
+  const key = new Uint8Array(32).fill(5);
+  const data = utf8("content");
+  const before = toHex(keyedId(key, data));
+  key[0] = 6;
+  assertEquals(toHex(keyedId(key, data)), createHmac("sha256", key).update(data).digest("hex"));
+  assertNotEquals(toHex(keyedId(key, data)), before);
 });

@@ -195,6 +195,45 @@ function statOf(path: string, follow: boolean): FileStat {
   };
 }
 
+/** Numbers per entry {@link lstatInto} writes. */
+export const STAT_FIELDS = linux.STATX_FIELDS;
+
+/**
+ * {@link lstat} of `path` as {@link STAT_FIELDS} numbers in `out` from `at`,
+ * making no object: mode (with the type bits), size, then mtime, atime,
+ * ctime and birthtime each as whole seconds and nanoseconds (NaN for a
+ * birthtime not known), then uid, gid, inode, dev, nlink, rdev. For a walk
+ * that stats every entry (the lister); throws what {@link lstat} throws.
+ */
+export function lstatInto(path: string, out: Float64Array, at: number): void {
+  if (supported) {
+    try {
+      return linux.statxInto(path, out, at);
+    } catch (err) {
+      throw denoError(err);
+    }
+  }
+  const info = Deno.lstatSync(path);
+  const time = (d: Date | null, to: number) => {
+    const ms = d ? d.getTime() : NaN;
+    out[to] = Math.floor(ms / 1000);
+    out[to + 1] = (ms - out[to] * 1000) * 1e6;
+  };
+  const kind = info.isDirectory ? 0o040000 : info.isSymlink ? 0o120000 : 0o100000;
+  out[at] = info.mode ?? kind;
+  out[at + 1] = info.size;
+  time(info.mtime, at + 2);
+  time(info.atime, at + 4);
+  time(info.ctime, at + 6);
+  time(info.birthtime, at + 8);
+  out[at + 10] = info.uid ?? NaN;
+  out[at + 11] = info.gid ?? NaN;
+  out[at + 12] = info.ino ?? NaN;
+  out[at + 13] = info.dev ?? NaN;
+  out[at + 14] = info.nlink ?? NaN;
+  out[at + 15] = info.rdev ?? NaN;
+}
+
 /** Is every byte of `bytes` zero? Most data answers at its first byte. */
 export function allZero(bytes: Uint8Array): boolean {
   const head = Math.min(bytes.length, (4 - (bytes.byteOffset % 4)) % 4);

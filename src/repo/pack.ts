@@ -310,10 +310,13 @@ export function encodeBlobList(blobs: readonly PackedBlob[]): BlobTuple[] {
 /** Parses {@link encodeBlobList}'s form, validating every field; `what` names the source. */
 export function decodeBlobList(raw: unknown, what: string): PackedBlob[] {
   if (!Array.isArray(raw)) throw new CorruptError(`${what}: blob list is not an array`);
+  // No array or closure per blob: an index load runs this for every blob in the repository.
+  const ok = (n: unknown) =>
+    Number.isSafeInteger(n) && (n as number) >= 0 && n as number <= MAX_PACK_BYTES;
   return raw.map((t) => {
     if (
       !Array.isArray(t) || t.length !== 6 || !isId(t[1]) ||
-      !t.slice(2).every((n) => Number.isSafeInteger(n) && n >= 0 && n <= MAX_PACK_BYTES) ||
+      !ok(t[2]) || !ok(t[3]) || !ok(t[4]) || !ok(t[5]) ||
       t[2] + t[3] > MAX_PACK_BYTES
     ) {
       throw new CorruptError(`${what}: malformed blob entry ${JSON.stringify(t)}`);

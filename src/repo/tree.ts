@@ -159,38 +159,42 @@ function parseTree(bytes: Uint8Array, id: string): Tree {
   if (!json || !Array.isArray(json.nodes)) throw new CorruptError(`${what} has no node list`);
   const seen = new Set<string>();
   let byteNames = false;
+  // No closure or array per node: this runs for every node of every parent tree a backup reads.
+  const bad = (n: Node | undefined, why: string) =>
+    new CorruptError(`${what}: node ${JSON.stringify(n?.name)} ${why}`);
   for (const n of json.nodes) {
-    const bad = (why: string) =>
-      new CorruptError(`${what}: node ${JSON.stringify(n?.name)} ${why}`);
-    if (!isSafeName(n?.name)) throw bad("has an unsafe name");
+    if (!isSafeName(n?.name)) throw bad(n, "has an unsafe name");
     if (n.name_bytes !== undefined) {
       const name = byteName(n.name_bytes);
-      if (name === null) throw bad("has malformed name_bytes");
+      if (name === null) throw bad(n, "has malformed name_bytes");
       n.name = name;
       delete n.name_bytes;
       byteNames = true;
     }
-    if (seen.has(n.name)) throw bad("appears twice");
+    if (seen.has(n.name)) throw bad(n, "appears twice");
     seen.add(n.name);
-    if (!NODE_TYPES.has(n.type)) throw bad(`has unknown type ${JSON.stringify(n.type)}`);
-    if (![n.mode, n.uid, n.gid, n.inode, n.dev, n.links].every(isUint)) {
-      throw bad("has a malformed number");
+    if (!NODE_TYPES.has(n.type)) throw bad(n, `has unknown type ${JSON.stringify(n.type)}`);
+    if (
+      !isUint(n.mode) || !isUint(n.uid) || !isUint(n.gid) || !isUint(n.inode) ||
+      !isUint(n.dev) || !isUint(n.links)
+    ) {
+      throw bad(n, "has a malformed number");
     }
     if (!isNs(n.mtime) || !isNs(n.ctime) || (n.atime !== undefined && !isNs(n.atime))) {
-      throw bad("has a malformed time");
+      throw bad(n, "has a malformed time");
     }
     if (n.type === "file") {
       if (!isUint(n.size) || !Array.isArray(n.content) || !n.content.every(isId)) {
-        throw bad("has malformed content");
+        throw bad(n, "has malformed content");
       }
     } else if (n.type === "dir") {
-      if (!isId(n.subtree)) throw bad("has no subtree");
+      if (!isId(n.subtree)) throw bad(n, "has no subtree");
     } else if (n.type === "symlink") {
-      if (typeof n.target !== "string" || n.target.includes("\0")) throw bad("has a bad target");
+      if (typeof n.target !== "string" || n.target.includes("\0")) throw bad(n, "has a bad target");
     }
-    if (n.xattrs !== undefined && !isXattrList(n.xattrs)) throw bad("has malformed xattrs");
+    if (n.xattrs !== undefined && !isXattrList(n.xattrs)) throw bad(n, "has malformed xattrs");
     if (n.flags !== undefined && !(isUint(n.flags) && n.flags > 0 && n.flags <= 0xffffffff)) {
-      throw bad("has malformed flags");
+      throw bad(n, "has malformed flags");
     }
   }
   // In memory, nodes are sorted by the names they stand for (see withStandIns).

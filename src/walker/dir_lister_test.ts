@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../testing/asserts.ts";
-import { DirLister, walkOrder } from "./dir_lister.ts";
+import type { FileStat } from "../platform/mod.ts";
+import { DirLister, prestartLister, walkOrder } from "./dir_lister.ts";
 import { listDir } from "./list_dir.ts";
 
 Deno.test("walkOrder() puts a directory before its contents and siblings in sorted order", () => {
@@ -37,9 +38,20 @@ async function walk(lister: DirLister, root: string, skip: (path: string) => boo
     // The same entries and lstat facts as listing it here.
     const here = listDir(dir);
     assertEquals(listing.entries.map((e) => e.path), here.entries.map((e) => e.path));
-    const facts = (
-      i: Deno.FileInfo,
-    ) => [i.isFile, i.isDirectory, i.isSymlink, i.size, i.mtime?.getTime(), i.mode, i.ino, i.dev];
+    const facts = (i: FileStat) => [
+      i.isFile,
+      i.isDirectory,
+      i.isSymlink,
+      i.size,
+      i.mtime?.getTime(),
+      i.ctime?.getTime(),
+      i.mtimeNs,
+      i.ctimeNs, // not atime: the walk's own readdir moves a directory's
+      i.mode,
+      i.ino,
+      i.dev,
+      i.nlink,
+    ];
     assertEquals(listing.entries.map((e) => facts(e.info)), here.entries.map((e) => facts(e.info)));
     seen.push(dir);
     if (listing.entries.some((e) => e.name === ".nobackup")) return;
@@ -112,6 +124,27 @@ Deno.test("DirLister reports a directory it cannot list, and nothing after close
     assertEquals(await lister.take(`${root}/a`), undefined);
   } finally {
     lister.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("prestartLister() starts the worker the next DirLister lists with, and stops one left unused", async () => {
+  const root = await makeTree();
+  try {
+    {
+      using _spare = prestartLister();
+      const lister = new DirLister({ excludes: ["skip"], excludeIfPresent: [".nobackup"] });
+      try {
+        const { seen, fromLister } = await walk(lister, root, (p) => p.endsWith("/skip"));
+        assertEquals(fromLister, seen);
+        assertEquals(seen.length, 8);
+      } finally {
+        lister.close();
+      }
+    }
+    // Not taken by any lister: disposing stops it (a live worker would keep the test run from ending).
+    using _unused = prestartLister();
+  } finally {
     await Deno.remove(root, { recursive: true });
   }
 });
