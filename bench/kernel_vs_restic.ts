@@ -5,8 +5,11 @@
  *   deno run -A bench/kernel_vs_restic.ts [--repeat N] [--scale | --scale-only | --mirror-only]
  *
  * Measures a first backup into an empty repository, a second one with
- * nothing changed, and an update to 6.1.176; reports wall time, peak memory
- * (GNU time) and repository size, and the ratios. `--scale` adds the memory
+ * nothing changed, and an update to 6.1.176, then a restore of the latest
+ * snapshot into a fresh ext4 beside `cp -a` of the tree (the limit) and a
+ * restore in place over the unchanged tree just restored (its ratio is to
+ * cairn's full restore); reports wall time, peak memory (GNU time) and
+ * repository size, and the ratios. `--scale` adds the memory
  * checks: one 4 GiB file, and trees of 100,000, 400,000 and a million small
  * files (written once and kept in the bench directory).
  * After the kernel table it prints the limits measured in the same run:
@@ -127,8 +130,25 @@ function runKernel(rounds: Rounds, notes: string[]) {
   const c4 = timed(cairnCmd(["restore", "-r", cRepo, "latest", "--target", cOut]), cEnv);
   const r4 = timed(["restic", "-r", rRepo, "restore", "-q", "latest", "--target", rOut], rEnv);
   kernelRow(rounds, "restore latest (6.1.176)", c4, r4);
+  // The limit for both: the same files created and written by cp -a, nothing to decrypt.
+  const cpOut = `${fresh}/cp-a`;
+  removeIfThere(cpOut);
+  const cp = timed(["cp", "-a", src, cpOut], {});
+  kernelRow(rounds, "cp -a of the tree (the limit; ratio cp/restic)", cp, r4);
+  // Restore again over the tree just restored, which is unchanged: only stat and compare.
+  const c5 = timed(
+    cairnCmd(["restore", "-r", cRepo, "latest", "--target", cOut, "--overwrite", "if-changed"]),
+    cEnv,
+  );
+  rounds.add("restore in place, unchanged (--overwrite if-changed; ratio to cairn's restore)", [
+    c5.wallS / c4.wallS,
+    c5.wallS,
+    c4.wallS,
+    c5.peakMiB,
+    c4.peakMiB,
+  ]);
   const same = new Deno.Command("diff", { args: ["-r", "-q", src, `${cOut}${src}`] }).outputSync();
-  for (const d of [cOut, rOut]) removeIfThere(d);
+  for (const d of [cOut, rOut, cpOut]) removeIfThere(d);
   if (fresh !== WORK) sh("umount", [fresh]);
 
   const size = (n: number) => `${(n / 1048576).toFixed(0)} MiB`;
