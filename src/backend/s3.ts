@@ -27,6 +27,10 @@
  *   two claimers cannot both see themselves alone: the later one's listing
  *   includes the earlier claim.
  *
+ * - Ranges of a data file read front to back (a restore's segments) are
+ *   fetched ahead in windows of up to 4 MiB (_read_ahead.ts), not one GET a
+ *   segment.
+ *
  * Retrying is not done here: {@link openBackend} wraps this in a
  * `RetryBackend`; errors carry `transient` so it knows what to retry
  * (5xx, 503 SlowDown, timeouts, cut-off bodies; not 403 or 404).
@@ -48,6 +52,7 @@ import {
 } from "./backend.ts";
 import { createHash } from "node:crypto";
 import { assertValidRange, resolveRange } from "./_range.ts";
+import { type Fetched, ReadAhead } from "./_read_ahead.ts";
 import { abortableSleep } from "../fs/mod.ts";
 import { resolveS3 } from "./_s3_credentials.ts";
 import {
@@ -102,6 +107,10 @@ export class S3Backend implements Backend {
   readonly #pathStyle: boolean;
   readonly #region: string;
   #conditional: Promise<boolean> | undefined;
+  /** Ranges of packs read front to back are fetched in larger windows (see _read_ahead.ts). */
+  readonly #readAhead = new ReadAhead((name, offset, length) =>
+    this.#getRange("data", name, offset, length)
+  );
 
   /** Opens the bucket `location` names; reads credentials but sends nothing. */
   constructor(location: string | S3Location, options: S3BackendOptions = {}) {
@@ -185,6 +194,12 @@ export class S3Backend implements Backend {
       resolveRange(type, name, range, size);
       return new Uint8Array(0);
     }
+    if (type === "data" && range.offset >= 0 && !options?.cache) {
+      const got = await this.#readAhead.read(name, range.offset, range.length);
+      if (typeof got !== "number") return got;
+      resolveRange(type, name, range, got);
+      throw new S3TransportError(`S3 GET ${key}: the range came back short`);
+    }
     const header = range.offset < 0
       ? `bytes=-${-range.offset}`
       : `bytes=${range.offset}-${range.offset + range.length - 1}`;
@@ -219,6 +234,44 @@ export class S3Backend implements Backend {
       );
     }
     return body.slice(start - cr.start, end - cr.start);
+  }
+
+  /**
+   * Up to `length` bytes of a file from `offset` (fewer where it ends), and
+   * its size: a read-ahead window, which may reach past the end.
+   */
+  async #getRange(type: FileType, name: string, offset: number, length: number): Promise<Fetched> {
+    const key = this.#key(type, name);
+    const header = `bytes=${offset}-${offset + length - 1}`;
+    const answer = await this.#send({
+      method: "GET",
+      url: this.#url(key),
+      headers: { range: header },
+    });
+    const status = answer.response.status;
+    if (status === 416) {
+      await answer.discard();
+      const total = contentRangeTotal(answer.response) ?? (await this.stat(type, name)).size;
+      return { bytes: new Uint8Array(0), total };
+    }
+    await this.#expect(answer, [200, 206], { type, name });
+    const body = await answer.bytes();
+    if (status === 200) {
+      // The server sent the whole object.
+      return { bytes: body.slice(offset, offset + length), total: body.length };
+    }
+    const cr = parseContentRange(answer.response.headers.get("content-range"));
+    if (!cr) throw new S3TransportError(`S3 GET ${key}: 206 without a usable Content-Range`);
+    const want = Math.min(offset + length, cr.total) - 1;
+    if (cr.start !== offset || cr.end !== want || body.length !== cr.end + 1 - cr.start) {
+      // A range the reported size cannot hold is refused as such (a RangeError, as on a disk).
+      if (offset + length > cr.total) return { bytes: new Uint8Array(0), total: cr.total };
+      throw new S3TransportError(
+        `S3 GET ${key}: asked for ${offset}-${want}, got bytes ${cr.start}-${cr.end} ` +
+          `(${body.length} bytes)`,
+      );
+    }
+    return { bytes: body, total: cr.total };
   }
 
   /** HEADs the object. */
@@ -272,6 +325,7 @@ export class S3Backend implements Backend {
   async remove(type: FileType, name: string, options?: OpOptions): Promise<void> {
     const key = this.#key(type, name, options);
     const signal = options?.signal;
+    if (type === "data") this.#readAhead.forget(name);
     for (let round = 0;; round++) {
       const head = await this.#send({ method: "HEAD", url: this.#url(key), signal });
       if (round > 0 && head.response.status === 404) return await head.discard();
