@@ -13,7 +13,7 @@
  * see a warm cache.
  */
 import { Chunker, DEFAULT_CHUNKER_PARAMS, gearTable } from "../src/chunker/mod.ts";
-import { BatchWindow, ChunkBatcher } from "../src/archiver/_chunk_batches.ts";
+import { BatchWindow, ChunkBatcher } from "../src/archiver/mod.ts";
 import { cpuUsage } from "node:process";
 
 const [path, mib] = Deno.args;

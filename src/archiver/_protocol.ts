@@ -9,7 +9,7 @@
 import type { ChunkerParams } from "../chunker/mod.ts";
 import type { PackInfo } from "../repo/mod.ts";
 import type { MirrorTarget } from "./mirror_sink.ts";
-import type { Batch } from "./_chunk_batches.ts";
+import type { Batch } from "./chunk_batches.ts";
 
 export interface InitMessage {
   type: "init";

@@ -11,7 +11,7 @@ import { releaseMemory, traceMemory } from "../platform/mod.ts";
 import { IdTable, type PackInfo, type PackStore, PackWriter } from "../repo/mod.ts";
 import { type Backpressure, chunkFileStable, readFile, type StableRead } from "./_file_reader.ts";
 import type { MirrorFileWrite, MirrorWriterModule } from "./mirror_sink.ts";
-import { BatchWindow, ChunkBatcher, isZeroChunk } from "./_chunk_batches.ts";
+import { BatchWindow, ChunkBatcher, isZeroChunk } from "./chunk_batches.ts";
 import { ClaimTable } from "./_claims.ts";
 import type {
   ChunksMessage,

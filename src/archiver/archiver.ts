@@ -524,6 +524,7 @@ export class Archiver {
         this.#unindexed = todo;
         throw err;
       }
+      this.#guard?.wrote(name);
       this.#counts.bytesAdded += (await this.repo.backend.stat("index", name)).size;
     });
     this.#indexWrite = write.catch(() => {});

@@ -2,7 +2,7 @@ import type { MasterKey } from "../crypto/mod.ts";
 import { freeBytes } from "../fs/mod.ts";
 import type { MasterIndex, PackInfo, RepoConfig } from "../repo/mod.ts";
 import type { Backpressure } from "./_file_reader.ts";
-import { BatchWindow, ChunkBatcher } from "./_chunk_batches.ts";
+import { BatchWindow, ChunkBatcher } from "./chunk_batches.ts";
 import { ClaimTable } from "./_claims.ts";
 import type {
   ChunkedMessage,

@@ -8,3 +8,4 @@ export * from "./archiver.ts";
 export * from "./parent.ts";
 export * from "./mirror_sink.ts";
 export * from "./stream_source.ts";
+export { BatchWindow, ChunkBatcher } from "./chunk_batches.ts";

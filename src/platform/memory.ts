@@ -98,7 +98,7 @@ let youngGarbage = 0;
  * file-saver worker, whose JS heap barely grows, reached between any two of
  * its own collections (its buffers peaked at 70 MiB against 15 MiB live).
  */
-const YOUNG_GARBAGE_LIMIT = 8 * 1024 * 1024;
+const YOUNG_GARBAGE_LIMIT = 4 * 1024 * 1024;
 
 /**
  * Counts `bytes` of buffers made by native code (zstd's output in node:zlib)

@@ -10,6 +10,9 @@ import { AuthError, equalBytes, fromHex, keyedId, open, seal } from "../crypto/m
 import { nativeGarbage } from "../platform/mod.ts";
 import { type BlobType, CorruptError, FLAG_RAW, FLAG_ZSTD, segmentAad } from "./format.ts";
 
+/** zlib's default output chunk. */
+const DEFAULT_CHUNK = 16 * 1024;
+
 /** Segments smaller than this are stored raw: zstd's frame costs more than it saves. */
 const MIN_COMPRESS = 64;
 
@@ -73,7 +76,11 @@ export function sealSegment(
 /**
  * Opens a stored segment and returns its plaintext (every member blob,
  * concatenated). `what` names it in errors, e.g. the blob being read;
- * `maxPlain` bounds what it may decompress to.
+ * `maxPlain` bounds what it may decompress to. `plainHint` is the length
+ * of the plaintext if known, or where the last blob wanted ends: zstd then
+ * decompresses into one buffer of that size, where its default 16 KiB
+ * chunks cost a quarter more CPU time, allocated and then joined (a 286 KiB
+ * segment of kernel source: 300-330 µs against 425-475 µs).
  */
 export async function openSegment(
   key: CryptoKey,
@@ -82,8 +89,9 @@ export async function openSegment(
   sealed: Uint8Array,
   what: string,
   maxPlain = MAX_SEGMENT_PLAIN,
+  plainHint?: number,
 ): Promise<Uint8Array> {
-  return (await openSegmentPayload(key, type, offset, sealed, what, maxPlain)).plain;
+  return (await openSegmentPayload(key, type, offset, sealed, what, maxPlain, plainHint)).plain;
 }
 
 /**
@@ -98,6 +106,7 @@ export async function openSegmentPayload(
   sealed: Uint8Array,
   what: string,
   maxPlain = MAX_SEGMENT_PLAIN,
+  plainHint?: number,
 ): Promise<{ payload: Uint8Array; plain: Uint8Array }> {
   let payload: Uint8Array;
   try {
@@ -111,7 +120,12 @@ export async function openSegmentPayload(
   if (payload[0] === FLAG_RAW) return { payload, plain: payload.subarray(1) };
   if (payload[0] !== FLAG_ZSTD) throw new CorruptError(`${what} has unknown flag ${payload[0]}`);
   try {
-    const plain = zstdDecompressSync(payload.subarray(1), { maxOutputLength: maxPlain });
+    // One byte past the hint (output that fills the buffer exactly makes zstd add
+    // another), and never below the default: a low hint must not mean tiny chunks.
+    const chunkSize = plainHint === undefined
+      ? undefined
+      : Math.max(DEFAULT_CHUNK, Math.min(maxPlain, plainHint + 1));
+    const plain = zstdDecompressSync(payload.subarray(1), { maxOutputLength: maxPlain, chunkSize });
     nativeGarbage(plain.length);
     return { payload, plain: new Uint8Array(plain.buffer, plain.byteOffset, plain.length) };
   } catch (err) {

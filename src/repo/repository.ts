@@ -437,7 +437,9 @@ export class Repository {
         { cache: entry.type === "tree" },
       );
       const what = `${entry.type} blob ${id}`;
-      return openSegment(await this.#packKey(entry), entry.type, entry.offset, sealed, what);
+      const key = await this.#packKey(entry);
+      const end = entry.at + entry.rawLength;
+      return openSegment(key, entry.type, entry.offset, sealed, what, undefined, end);
     };
     if (entry.rawLength >= SEGMENT_ALONE) return open();
     const key = `${entry.pack.name}/${entry.offset}`;

@@ -48,6 +48,8 @@ function segment(p: BlobPlace): Promise<Uint8Array> {
       p.offset,
       await load(p.pack, p.offset, p.length),
       `data blob ${p.id}`,
+      undefined,
+      p.at + p.rawLength,
     );
   if (p.rawLength >= SEGMENT_ALONE) return open();
   const key = `${p.pack}/${p.offset}`;
@@ -106,7 +108,15 @@ async function writeBatch(m: Extract<ToWorker, { type: "batch" }>): Promise<void
     const p = s.error !== undefined || !s.sealed
       ? Promise.reject(new Error(s.error ?? "segment not read"))
       : keyOf(s).then((key) =>
-        openSegment(key, "data", s.offset, s.sealed!, `data blob ${firstBlob(m, i)}`)
+        openSegment(
+          key,
+          "data",
+          s.offset,
+          s.sealed!,
+          `data blob ${firstBlob(m, i)}`,
+          undefined,
+          plainEnd(m, i),
+        )
       );
     p.catch(() => {}); // its failure is the failure of each file that needs it
     return p;
@@ -137,6 +147,13 @@ async function writeBatch(m: Extract<ToWorker, { type: "batch" }>): Promise<void
     sinceCollect = 0;
     releaseMemory();
   }
+}
+
+/** Where the last blob of segment `seg` that the batch needs ends in its plaintext. */
+function plainEnd(m: Extract<ToWorker, { type: "batch" }>, seg: number): number {
+  let end = 0;
+  for (const b of m.blobs) if (b.seg === seg) end = Math.max(end, b.at + b.rawLength);
+  return end;
 }
 
 /** The id of the first blob of segment `seg`, to name it in messages. */

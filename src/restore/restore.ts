@@ -252,7 +252,10 @@ class Restorer {
     refused: 0,
     errors: [],
   };
+  /** Started on the first file to write: a restore in place over an unchanged tree needs none. */
   #pool: RestorePool | undefined;
+  /** Files are written in workers (the pool started by `#poolNow`). */
+  #pooled = false;
   /** Small files gathered for the next worker message (see {@link RestoreBatch}). */
   #pending: PendingBatch | undefined;
   /** Batches sent and not yet answered. */
@@ -291,7 +294,7 @@ class Restorer {
     const workers = this.#workers;
     // Workers open segments themselves: that needs a repository's keys and storage.
     if (workers > 0 && this.repo instanceof Repository) {
-      this.#pool = new RestorePool(this.repo, workers);
+      this.#pooled = true;
     }
     try {
       await this.#walk(rootTree, frame, this.#include.all);
@@ -436,7 +439,7 @@ class Restorer {
     const held = dir.held!;
     if (node.type === "symlink") this.#symlinks.push({ node, dir, snapPath });
     else if (node.type === "file") {
-      if (this.#pool && node.links <= 1 && (node.size ?? 0) <= BATCH_FILE_MAX) {
+      if (this.#pooled && node.links <= 1 && (node.size ?? 0) <= BATCH_FILE_MAX) {
         return this.#guardAsync(snapPath, () => this.#batchFile(node, dir, held, snapPath, start));
       }
       // The directory stays open until its last file is written (see #leave).
@@ -453,8 +456,13 @@ class Restorer {
     return undefined;
   }
 
+  /** The worker pool, started now if it is not yet. */
+  #poolNow(): RestorePool {
+    return this.#pool ??= new RestorePool(this.repo as Repository, this.#workers);
+  }
+
   get #inFlightMax(): number {
-    return FILES_IN_FLIGHT * (this.#pool ? this.#workers : 1);
+    return FILES_IN_FLIGHT * (this.#pooled ? this.#workers : 1);
   }
 
   /** Worker threads this restore writes files on (0: the calling thread). */
@@ -537,7 +545,7 @@ class Restorer {
     if (!p) return;
     this.#pending = undefined;
     this.#batchesBusy++;
-    const done = this.#pool!.writeBatch(p.batch).then(
+    const done = this.#poolNow().writeBatch(p.batch).then(
       (results) => {
         for (let i = 0; i < results.length; i++) {
           const r = results[i];
@@ -625,8 +633,8 @@ class Restorer {
     }
     const spec = this.#spec(node, dir, fsPath, snapPath);
     const content = node.content ?? [];
-    const { bytes, warnings } = this.#pool
-      ? await this.#pool.write(spec, content)
+    const { bytes, warnings } = this.#pooled
+      ? await this.#poolNow().write(spec, content)
       : await writeRestoredFile(
         spec,
         fileContent(this.repo, content, { signal: this.opts.signal, size: node.size }),

@@ -370,6 +370,41 @@ Deno.test("restore() in workers records a file whose segment is damaged and writ
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("restore() in workers writes many small files in batches, each with its bytes, mode and time", async () => {
+  const { dir, repo } = await tempRepo();
+  const src = `${dir}/src`;
+  // More files and directories than one batch takes, some empty, one above the batch size.
+  const want = new Map<string, { data: Uint8Array; mode: number }>();
+  for (let d = 0; d < 20; d++) {
+    Deno.mkdirSync(`${src}/d${d}`, { recursive: true });
+    for (let f = 0; f < 14; f++) {
+      const data = enc.encode(f === 0 ? "" : `file ${d}/${f} `.repeat(d * f));
+      const path = `/d${d}/f${f}`;
+      want.set(path, { data, mode: f % 2 ? 0o640 : 0o755 });
+    }
+  }
+  const big = new Uint8Array(2 * 1024 * 1024).map((_, i) => (i * 7) & 0xff);
+  want.set("/d3/big", { data: big, mode: 0o600 });
+  for (const [path, { data, mode }] of want) {
+    Deno.writeFileSync(`${src}${path}`, data);
+    Deno.chmodSync(`${src}${path}`, mode);
+    Deno.utimeSync(`${src}${path}`, T2, T1);
+  }
+  const s = await snap(repo, [src]);
+  const out = `${dir}/out`;
+  const r = await restore(repo, s, { target: out, workers: 2 });
+  assertEquals(r.errors, []);
+  assertEquals(r.files, want.size);
+  for (const [path, { data, mode }] of want) {
+    const at = `${out}${src}${path}`;
+    assertEquals(Deno.readFileSync(at), data, path);
+    const st = Deno.lstatSync(at);
+    assertEquals(st.mode! & 0o777, mode, path);
+    assertEquals(st.mtime?.getTime(), T1.getTime(), path);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("restore() stops when aborted", async () => {
   const { dir, repo } = await tempRepo();
   const src = `${dir}/src`;

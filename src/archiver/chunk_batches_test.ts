@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isZeroChunk } from "./_chunk_batches.ts";
+import { isZeroChunk } from "./chunk_batches.ts";
 
 Deno.test("isZeroChunk() finds a single non-zero byte anywhere, at any offset and length", () => {
   const backing = new Uint8Array((3 << 20) + 64);
