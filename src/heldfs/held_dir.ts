@@ -171,17 +171,27 @@ export class HeldDir {
    * existing directory is kept and made writable for its owner, so a second
    * run into the same place works. `made` tells whether it is new.
    */
-  ensureDir(name: string): { dir: HeldDir; made: boolean } {
+  ensureDir(name: string, opts: { likelyThere?: boolean } = {}): { dir: HeldDir; made: boolean } {
     const at = this.at(name);
     // mkdir first: into a new tree it succeeds, and a miss costs one
     // exception where an lstat first would cost one per new directory.
+    // Where the caller expects the directory there (a directory that was
+    // there already), lstat first: that spares the exception.
     let made = true;
     let seen: DirId | undefined;
-    try {
-      byteFs.mkdirSync(at, { mode: 0o700 });
-    } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    const there = opts.likelyThere ? lstatIfThere(at) : null;
+    if (there?.isDirectory) {
       made = false;
+      seen = { dev: there.dev, ino: there.ino };
+    } else {
+      try {
+        byteFs.mkdirSync(at, { mode: 0o700 });
+      } catch (err) {
+        if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+        made = false;
+      }
+    }
+    if (!made && !seen) {
       const st = byteFs.lstatSync(at);
       if (!st.isDirectory) {
         byteFs.removeSync(at);
@@ -218,6 +228,16 @@ export class HeldDir {
   #check(): void {
     // A closed descriptor's number may already name another directory.
     if (this.#closed) throw new Error(`internal: ${this.path} used after its descriptor closed`);
+  }
+}
+
+/** lstat of `path`, or null when nothing is there. */
+function lstatIfThere(path: string): Deno.FileInfo | null {
+  try {
+    return byteFs.lstatSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
   }
 }
 

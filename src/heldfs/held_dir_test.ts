@@ -35,23 +35,28 @@ Deno.test("a held directory keeps its entries in place when its path is swapped 
   Deno.removeSync(dir, { recursive: true });
 });
 
-Deno.test("ensureDir() replaces a link or file in the way with a real directory", () => {
-  const dir = Deno.realPathSync(Deno.makeTempDirSync());
-  Deno.mkdirSync(`${dir}/outside`);
-  Deno.symlinkSync(`${dir}/outside`, `${dir}/l`);
-  Deno.writeTextFileSync(`${dir}/f`, "x");
-  const root = HeldDir.open(dir);
-  for (const name of ["l", "f", "new"]) {
-    const { dir: d, made } = root.ensureDir(name);
-    assert(made);
-    assert(Deno.lstatSync(`${dir}/${name}`).isDirectory);
-    d.close();
-  }
-  assert(!root.ensureDir("new").made, "an existing directory is kept");
-  assertEquals([...Deno.readDirSync(`${dir}/outside`)], []);
-  root.close();
-  Deno.removeSync(dir, { recursive: true });
-});
+for (const likelyThere of [false, true]) {
+  Deno.test(`ensureDir(${likelyThere ? "likelyThere" : ""}) replaces a link or file in the way with a real directory`, () => {
+    const dir = Deno.realPathSync(Deno.makeTempDirSync());
+    Deno.mkdirSync(`${dir}/outside`);
+    Deno.symlinkSync(`${dir}/outside`, `${dir}/l`);
+    Deno.writeTextFileSync(`${dir}/f`, "x");
+    const root = HeldDir.open(dir);
+    for (const name of ["l", "f", "new"]) {
+      const { dir: d, made } = root.ensureDir(name, { likelyThere });
+      assert(made);
+      assert(Deno.lstatSync(`${dir}/${name}`).isDirectory);
+      d.close();
+    }
+    const again = root.ensureDir("new", { likelyThere });
+    assert(!again.made, "an existing directory is kept");
+    assertEquals(again.dir.ino, Deno.lstatSync(`${dir}/new`).ino);
+    again.dir.close();
+    assertEquals([...Deno.readDirSync(`${dir}/outside`)], []);
+    root.close();
+    Deno.removeSync(dir, { recursive: true });
+  });
+}
 
 Deno.test("readRegularFile() refuses a FIFO or a link without waiting, and reads a file", async () => {
   const dir = Deno.realPathSync(Deno.makeTempDirSync());

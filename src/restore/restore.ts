@@ -158,6 +158,8 @@ interface DirFrame {
   made: boolean;
   /** The directory is setgid: new entries take its group. */
   setgid?: boolean;
+  /** It was there before the restore (the target, or a directory found in place). */
+  existed?: boolean;
 }
 
 interface Deferred {
@@ -290,6 +292,8 @@ class Restorer {
       depth: 0,
       made: true,
       setgid,
+      // A target with entries is likely a restore in place.
+      existed: byteFs.readDirNames(held.self).length > 0,
     };
     const workers = this.#workers;
     // Workers open segments themselves: that needs a repository's keys and storage.
@@ -488,7 +492,10 @@ class Restorer {
     const missing: DirFrame[] = [];
     for (let d: DirFrame | undefined = dir; d && !d.made; d = d.parent) missing.push(d);
     for (const d of missing.reverse()) {
-      const { dir: held } = d.parent!.held!.ensureDir(d.name);
+      // In a directory that was there already, its subdirectories likely are too.
+      const likelyThere = d.parent!.existed === true;
+      const { dir: held, made } = d.parent!.held!.ensureDir(d.name, { likelyThere });
+      d.existed = !made;
       d.held = held;
       d.id = { dev: held.dev, ino: held.ino };
       d.setgid = (held.mode & 0o2000) !== 0;

@@ -517,6 +517,56 @@ Deno.test("restore() in workers reads a blob a file repeats once, and refuses a 
   await Deno.remove(h.dir, { recursive: true });
 });
 
+Deno.test("restore() in workers fails only the files of a batch whose blob is damaged or missing, by their names", async () => {
+  const h = await hostileRepo();
+  // Small files sharing segments, in several directories, around one file whose blob
+  // is a segment of its own (damaged below) and one whose blob is in no pack.
+  const small = new Map<string, Uint8Array>();
+  const dirs = [];
+  for (let d = 0; d < 3; d++) {
+    const nodes = [];
+    for (let f = 0; f < 40; f++) {
+      const data = enc.encode(`dir ${d} file ${f} `.repeat(f + 1));
+      small.set(`/d${d}/f${String(f).padStart(2, "0")}`, data);
+      nodes.push(fileNode(`f${String(f).padStart(2, "0")}`, [h.put("data", data)], data.length));
+    }
+    if (d === 1) {
+      const alone = new Uint8Array(300 * 1024);
+      for (let i = 0; i < alone.length; i += 65536) {
+        crypto.getRandomValues(alone.subarray(i, i + 65536));
+      }
+      nodes.splice(20, 0, fileNode("f19x", [h.put("data", alone)], alone.length));
+      nodes.splice(5, 0, fileNode("f04x", ["ab".repeat(32)], 10));
+    }
+    dirs.push(rawNode(`d${d}`, "dir", { subtree: h.tree(nodes) }));
+  }
+  const s = await h.repo.loadSnapshot(await h.snapshot(h.tree(dirs)));
+  const bad = await h.repo.locateBlob("data", (await findPath(h.repo, s, "/d1/f19x"))!.content![0]);
+  const backend = h.repo.backend;
+  const real = backend.load.bind(backend);
+  let damaged = 0;
+  backend.load = async (type, name, range, o) => {
+    const b = await real(type, name, range, o);
+    const at = bad.offset + bad.length - 1 - (range?.offset ?? 0);
+    if (type === "data" && name === bad.pack.name && range && at >= 0 && at < b.length) {
+      b[at] ^= 1;
+      damaged++;
+    }
+    return b;
+  };
+  const r = await restore(h.repo, s, { target: `${h.dir}/out`, workers: 2 });
+  assertEquals(damaged, 1);
+  assertEquals(r.errors.map((e) => e.path).sort(), ["/d1/f04x", "/d1/f19x"]);
+  assertStringIncludes(r.errors.find((e) => e.path === "/d1/f19x")!.message, "damaged");
+  assertEquals(r.files, small.size);
+  for (const [path, data] of small) {
+    assertEquals(Deno.readFileSync(`${h.dir}/out${path}`), data, path);
+  }
+  assertEquals(lstatOrNull(`${h.dir}/out/d1/f19x`), null);
+  assertEquals(lstatOrNull(`${h.dir}/out/d1/f04x`), null);
+  await Deno.remove(h.dir, { recursive: true });
+});
+
 Deno.test("restore() writes nothing outside the target when a directory is swapped for a link midway", async () => {
   const { dir, repo } = await tempRepo();
   const src = `${dir}/src`;
