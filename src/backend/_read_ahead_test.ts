@@ -69,3 +69,47 @@ Deno.test("ReadAhead: forget drops the windows of a removed object", async () =>
   await ra.read("p", 30, 10);
   equal(gets.length, before + 1);
 });
+
+Deno.test("ReadAhead: any mix of reads, in order or not, at once or not, over several objects, gets exactly their bytes", async () => {
+  let seed = 3;
+  const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+  const sizes = [5 * 1024 * 1024 + 7, 300_001, 9 * 1024 * 1024];
+  const datas = sizes.map((n, k) => Uint8Array.from({ length: n }, (_, i) => (i * (k + 3)) % 251));
+  let failEvery = 0;
+  const ra = new ReadAhead((name, offset, length) => {
+    const data = datas[Number(name)];
+    // Now and then a GET fails: its reads reject, and later ones must not be served from it.
+    if (++failEvery % 17 === 0) return Promise.reject(new Error("connection reset"));
+    return new Promise((r) =>
+      setTimeout(
+        () => r({ bytes: data.slice(offset, offset + length), total: data.length }),
+        next() % 3,
+      )
+    );
+  });
+  const cursors = sizes.map(() => 0);
+  for (let round = 0; round < 60; round++) {
+    const reads = Array.from({ length: 1 + (next() % 6) }, () => {
+      const k = next() % sizes.length;
+      const size = sizes[k];
+      // Mostly onward from the last read of that object, sometimes anywhere, sometimes past the end.
+      const kind = next() % 10;
+      const offset = kind < 7 ? cursors[k] : kind < 9 ? next() % size : size - (next() % 1000);
+      const length = 1 + (next() % (kind < 7 ? 200_000 : 3_000_000));
+      if (kind < 7) cursors[k] = offset + length >= size ? 0 : offset + length;
+      return { k, offset, length };
+    });
+    await Promise.all(reads.map(async ({ k, offset, length }) => {
+      let got: Uint8Array | number;
+      try {
+        got = await ra.read(String(k), offset, length);
+      } catch {
+        got = await ra.read(String(k), offset, length).catch(() => -1);
+        if (got === -1) return; // failed twice in a row: nothing served, nothing wrong
+      }
+      const data = datas[k];
+      if (offset + length > data.length) equal(got, data.length, `${k} ${offset}+${length}`);
+      else deepStrictEqual(got, data.slice(offset, offset + length), `${k} ${offset}+${length}`);
+    }));
+  }
+});
