@@ -567,6 +567,45 @@ Deno.test("restore() in workers fails only the files of a batch whose blob is da
   await Deno.remove(h.dir, { recursive: true });
 });
 
+Deno.test("restore() in workers closes a read-only directory with its time only after every batch of its files", async () => {
+  const { dir, repo } = await tempRepo();
+  const src = `${dir}/src`;
+  // More files than a batch takes (256), so the directory's files span batches,
+  // with a hard-linked pair among them (restored alone, between batches).
+  Deno.mkdirSync(`${src}/ro`, { recursive: true });
+  for (let f = 0; f < 700; f++) {
+    Deno.writeTextFileSync(`${src}/ro/f${f}`, `file ${f}\n`.repeat(f % 50));
+  }
+  Deno.linkSync(`${src}/ro/f300`, `${src}/ro/link`);
+  for (let f = 0; f < 700; f++) Deno.utimeSync(`${src}/ro/f${f}`, T2, T1);
+  Deno.chmodSync(`${src}/ro`, 0o555);
+  Deno.utimeSync(`${src}/ro`, T2, T2);
+  const s = await snap(repo, [src]);
+  const out = `${dir}/out`;
+  const r = await restore(repo, s, { target: out, workers: 2 });
+  assertEquals(r.errors, []);
+  assertEquals(r.files, 701);
+  for (let f = 0; f < 700; f++) {
+    const at = `${out}${src}/ro/f${f}`;
+    assertEquals(Deno.readTextFileSync(at), `file ${f}\n`.repeat(f % 50), at);
+    assertEquals(Deno.lstatSync(at).mtime?.getTime(), T1.getTime(), at);
+  }
+  assertEquals(
+    Deno.lstatSync(`${out}${src}/ro/link`).ino,
+    Deno.lstatSync(`${out}${src}/ro/f300`).ino,
+  );
+  const st = Deno.lstatSync(`${out}${src}/ro`);
+  assertEquals(st.mode! & 0o777, 0o555);
+  assertEquals(
+    st.mtime?.getTime(),
+    T2.getTime(),
+    "the directory's time is set after its last file",
+  );
+  Deno.chmodSync(`${src}/ro`, 0o755);
+  Deno.chmodSync(`${out}${src}/ro`, 0o755);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("restore() writes nothing outside the target when a directory is swapped for a link midway", async () => {
   const { dir, repo } = await tempRepo();
   const src = `${dir}/src`;
