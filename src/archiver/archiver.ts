@@ -1001,7 +1001,19 @@ export class Archiver {
     node.type = "file";
     delete node.rdev;
     node.links = 1;
-    return this.#file(node, path, { ...info, size, nlink: 1 }, undefined, undefined);
+    // Spelled out: the lister's stat keeps its Dates and atimeNs in getters, which a spread drops.
+    const stat = info as Deno.FileInfo & { atimeNs?: string };
+    const copy = {
+      ...info,
+      mtime: info.mtime,
+      atime: info.atime,
+      ctime: info.ctime,
+      birthtime: info.birthtime,
+      atimeNs: stat.atimeNs,
+      size,
+      nlink: 1,
+    };
+    return this.#file(node, path, copy, undefined, undefined);
   }
 
   /**
