@@ -104,6 +104,15 @@ async function writeFile(m: Extract<ToWorker, { type: "file" }>): Promise<void> 
  * missing fails alone.
  */
 async function writeBatch(m: Extract<ToWorker, { type: "batch" }>): Promise<void> {
+  // Per segment, in one pass over the blobs: the first blob's id (to name the
+  // segment in messages) and where the last blob needed ends in its plaintext.
+  const firstBlob: string[] = new Array(m.segs.length).fill("?");
+  const plainEnd: number[] = new Array(m.segs.length).fill(0);
+  for (let i = m.blobs.length - 1; i >= 0; i--) {
+    const b = m.blobs[i];
+    firstBlob[b.seg] = b.id;
+    plainEnd[b.seg] = Math.max(plainEnd[b.seg], b.at + b.rawLength);
+  }
   const opened = m.segs.map((s, i) => {
     const p = s.error !== undefined || !s.sealed
       ? Promise.reject(new Error(s.error ?? "segment not read"))
@@ -113,9 +122,9 @@ async function writeBatch(m: Extract<ToWorker, { type: "batch" }>): Promise<void
           "data",
           s.offset,
           s.sealed!,
-          `data blob ${firstBlob(m, i)}`,
+          `data blob ${firstBlob[i]}`,
           undefined,
-          plainEnd(m, i),
+          plainEnd[i],
         )
       );
     p.catch(() => {}); // its failure is the failure of each file that needs it
@@ -147,18 +156,6 @@ async function writeBatch(m: Extract<ToWorker, { type: "batch" }>): Promise<void
     sinceCollect = 0;
     releaseMemory();
   }
-}
-
-/** Where the last blob of segment `seg` that the batch needs ends in its plaintext. */
-function plainEnd(m: Extract<ToWorker, { type: "batch" }>, seg: number): number {
-  let end = 0;
-  for (const b of m.blobs) if (b.seg === seg) end = Math.max(end, b.at + b.rawLength);
-  return end;
-}
-
-/** The id of the first blob of segment `seg`, to name it in messages. */
-function firstBlob(m: Extract<ToWorker, { type: "batch" }>, seg: number): string {
-  return m.blobs.find((b) => b.seg === seg)?.id ?? "?";
 }
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {
