@@ -40,6 +40,7 @@ import {
   workDir,
 } from "./_common.ts";
 import { measureStages } from "./stages.ts";
+import { lstatOrNull } from "../src/fs/mod.ts";
 
 const WORK = workDir("cairn-bench");
 /** A backup with unreadable files (exit 3) still counts. */
@@ -209,7 +210,7 @@ function runScale() {
     const tree = `${WORK}/many-${n}`;
     const done = `${WORK}/many-${n}.complete`;
     removeIfThere(repo);
-    if (!exists(done)) {
+    if (lstatOrNull(done) === null) {
       removeIfThere(tree);
       sh("python3", [
         "-c",
@@ -226,15 +227,6 @@ function runScale() {
     );
   }
   removeIfThere(repo);
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
