@@ -19,7 +19,7 @@ let hmacFor: { key: Uint8Array; inner: Hash; outer: Hash } | undefined;
  */
 export function keyedId(key: Uint8Array, data: Uint8Array): Uint8Array {
   let h = hmacFor;
-  if (!h || !sameBytes(h.key, key)) h = hmacFor = hmacStates(key);
+  if (!h || !equalBytes(h.key, key)) h = hmacFor = hmacStates(key);
   const inner = h.inner.copy().update(data).digest();
   return h.outer.copy().update(inner).digest();
 }
@@ -34,13 +34,6 @@ function hmacStates(key: Uint8Array): { key: Uint8Array; inner: Hash; outer: Has
     inner: createHash("sha256").update(ipad),
     outer: createHash("sha256").update(opad),
   };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Plain SHA-256 of `data`: the name of every file in a repository. */
