@@ -93,7 +93,7 @@ export function releaseMemory(): void {
 let youngGarbage = 0;
 
 /**
- * How much of {@link nativeGarbage} waits before a collection: 8 MiB. V8
+ * How much of {@link nativeGarbage} waits before a collection: 4 MiB. V8
  * itself collects for external bytes only after 64 MiB more of them, which a
  * file-saver worker, whose JS heap barely grows, reached between any two of
  * its own collections (its buffers peaked at 70 MiB against 15 MiB live).
