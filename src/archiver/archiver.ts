@@ -805,7 +805,9 @@ export class Archiver {
     this.opts.signal?.throwIfAborted();
     const node = nodeFromInfo(name, info);
     if (this.#xattrs.read) this.#addXattrs(node, path, old);
-    if (node.type === "blockdev" && this.opts.readSpecial) return this.#device(node, path, info);
+    if (node.type === "blockdev" && this.opts.readSpecial) {
+      return this.#device(node, path, info, old, md);
+    }
     switch (node.type) {
       case "file":
         return this.#file(node, path, info, old, md);
@@ -910,11 +912,14 @@ export class Archiver {
     info: Deno.FileInfo,
     old: Node | undefined,
     md: MirrorDir | undefined,
+    volatileOld?: Node,
   ): Deferred | Promise<Deferred> {
     const linked = (info.nlink ?? 1) > 1;
     const key = linked ? `${info.dev}:${info.ino}` : "";
     // Asked before the hard-link shortcut: the mirror links the other names itself.
-    const target = md?.file(node.name, mirrorEntry(info, node.xattrs, node.flags), parentFile(old));
+    const entry = mirrorEntry(info, node.xattrs, node.flags);
+    if (volatileOld) entry.volatile = true;
+    const target = md?.file(node.name, entry, parentFile(old ?? volatileOld));
     if (linked) {
       const first = this.#hardLinks.get(key);
       if (first) return { node: first.then((n) => (n ? { ...n, name: node.name } : null)) };
@@ -992,7 +997,13 @@ export class Archiver {
    * regions into equal max-size chunks, so they are stored once, and a
    * restore writes them back as holes.
    */
-  #device(node: Node, path: string, info: Deno.FileInfo): Deferred | Promise<Deferred> {
+  #device(
+    node: Node,
+    path: string,
+    info: Deno.FileInfo,
+    old: Node | undefined,
+    md: MirrorDir | undefined,
+  ): Deferred | Promise<Deferred> {
     let size: number;
     try {
       using f = Deno.openSync(path, { read: true });
@@ -1017,7 +1028,9 @@ export class Archiver {
       size,
       nlink: 1,
     };
-    return this.#file(node, path, copy, undefined, undefined);
+    // Not compared with `old` (its times say nothing), but a mirror holding old's
+    // bytes is only retimed when the bytes read turn out the same.
+    return this.#file(node, path, copy, undefined, md, old);
   }
 
   /**

@@ -16,6 +16,7 @@ const SYMBOLS = {
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   fchmod: { parameters: ["i32", "u32"], result: "i32" },
@@ -350,6 +351,40 @@ const O_CLOEXEC = 0o2000000;
 export function close(fd: number): void {
   lib().close(fd);
 }
+
+const EINTR = 4;
+const SEEK_SET = 0;
+
+/** lseek(2) to `offset` from the start: the new offset. */
+export function seekSet(fd: number, offset: number): number {
+  return Number(lib().lseek(fd, BigInt(offset), SEEK_SET));
+}
+
+/** read(2) into `buf`: the bytes read, 0 at the end of the file. */
+export function read(fd: number, buf: Uint8Array, what: string): number {
+  for (;;) {
+    const n = Number(lib().read(fd, buf, BigInt(buf.length)));
+    if (n >= 0) return n;
+    if (errno() !== EINTR) throw fail("read", what);
+  }
+}
+
+/**
+ * What a reader compares before and after reading an open file (statx of
+ * the descriptor), written into `out`: size, blocks (512 bytes), inode,
+ * dev, mtime and ctime as seconds and nanoseconds.
+ */
+export function fstatInto(fd: number, out: Float64Array, what: string): void {
+  const r = lib().statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, STATX);
+  if (r !== 0) throw fail("fstat", what);
+  out[0] = u64(40);
+  out[1] = u64(48);
+  out[2] = u64(32);
+  out[3] = makedev(statxView.getUint32(136, true), statxView.getUint32(140, true));
+  stampInto(112, out, 4);
+  stampInto(96, out, 6);
+}
+const EMPTY_PATH = new Uint8Array(1);
 
 export function fchmod(fd: number, mode: number, what: string): void {
   check(lib().fchmod(fd, mode), "fchmod", what);

@@ -8,7 +8,8 @@
  */
 import * as linux from "./_linux.ts";
 import { OsError } from "./os_error.ts";
-import { denoError } from "./byte_fs.ts";
+import { denoError, openSync as byteOpenSync } from "./byte_fs.ts";
+import { showName } from "./byte_names.ts";
 
 export { OsError };
 export {
@@ -243,6 +244,103 @@ export function allZero(bytes: Uint8Array): boolean {
   for (let i = 0; i < words; i++) if (w[i] !== 0) return false;
   for (let i = head + words * 4; i < bytes.length; i++) if (bytes[i] !== 0) return false;
   return true;
+}
+
+/** What {@link ReadFile.stat} gives: what a reader compares before and after it reads. */
+export interface ReadStat {
+  size: number;
+  /** 512-byte blocks allocated (fewer than the size needs: holes). */
+  blocks: number;
+  ino: number | null;
+  dev: number;
+  /** Milliseconds, as Deno.FileInfo's; on Linux to the nanosecond (fraction). */
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+/** A file open for reading, by synchronous calls. */
+export interface ReadFile {
+  /** Reads into `buf`; the bytes read, 0 at the end. */
+  read(buf: Uint8Array): number;
+  seek(offset: number): void;
+  stat(): ReadStat;
+  close(): void;
+}
+
+/**
+ * Opens `path` for reading. On Linux the calls are libc's through FFI, a
+ * descriptor and no `Deno.FsFile`: Deno's open, fstat (a `FileInfo` with
+ * its Dates), read and close cost a backup's savers about 0.1 s of CPU more
+ * per 10,000 small files than the system calls themselves. Errors are
+ * Deno's (`Deno.errors.NotFound` and so on), worded as Deno words them.
+ */
+export function openReadFile(path: string): ReadFile {
+  if (!supported) return denoReadFile(path);
+  let fd: number;
+  try {
+    fd = linux.open(path, linux.O_RDONLY, 0);
+  } catch (err) {
+    throw denoError(osWording(err, "open", path));
+  }
+  const out = new Float64Array(8);
+  return {
+    read: (buf) => {
+      try {
+        return linux.read(fd, buf, path);
+      } catch (err) {
+        throw denoError(osWording(err, "read", path));
+      }
+    },
+    seek: (offset) => {
+      if (linux.seekSet(fd, offset) !== offset) throw new Error(`cannot seek in ${path}`);
+    },
+    stat: () => {
+      try {
+        linux.fstatInto(fd, out, path);
+      } catch (err) {
+        throw denoError(osWording(err, "fstat", path));
+      }
+      return {
+        size: out[0],
+        blocks: out[1],
+        ino: out[2],
+        dev: out[3],
+        mtimeMs: out[4] * 1000 + out[5] / 1e6,
+        ctimeMs: out[6] * 1000 + out[7] / 1e6,
+      };
+    },
+    close: () => linux.close(fd),
+  };
+}
+
+/** An OsError worded as Deno's own: "REASON (os error N): CALL 'PATH'". */
+function osWording(err: unknown, call: string, path: string): unknown {
+  if (!(err instanceof OsError)) return err;
+  return new OsError(
+    err.errno,
+    `${err.reason} (os error ${err.errno}): ${call} '${showName(path)}'`,
+    err.reason,
+  );
+}
+
+function denoReadFile(path: string): ReadFile {
+  const file = byteOpenSync(path, { read: true });
+  return {
+    read: (buf) => file.readSync(buf) ?? 0,
+    seek: (offset) => void file.seekSync(offset, Deno.SeekMode.Start),
+    stat: () => {
+      const i = file.statSync();
+      return {
+        size: i.size,
+        blocks: i.blocks ?? Infinity,
+        ino: i.ino,
+        dev: i.dev,
+        mtimeMs: i.mtime?.getTime() ?? -1,
+        ctimeMs: i.ctime?.getTime() ?? -1,
+      };
+    },
+    close: () => file.close(),
+  };
 }
 
 /**

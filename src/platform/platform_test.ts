@@ -6,6 +6,7 @@ import {
   nameBytes,
   nameOfBytes,
   openHoleMap,
+  openReadFile,
   OsError,
   readXattrs,
   setLinkTimes,
@@ -250,4 +251,40 @@ Deno.test({
     assertEquals(byteFs.readDirNames(dir), []);
     Deno.removeSync(dir);
   },
+});
+
+Deno.test("platform: openReadFile reads, seeks and stats as Deno's calls do, and fails as they do", () => {
+  const d = Deno.makeTempDirSync();
+  try {
+    const bytes = new Uint8Array(70_000).map((_, i) => i % 251);
+    // A byte name too: its path is spelled with U+DC00+byte, as the walker gives it.
+    for (const name of ["f", nameOfBytes(new Uint8Array([0x66, 0xff]))]) {
+      const path = `${d}/${name}`;
+      const w = byteFs.openSync(path, { write: true, createNew: true });
+      w.writeSync(bytes); // one write: a regular file takes it whole
+      w.close();
+      const info = byteFs.lstatSync(path);
+      const f = openReadFile(path);
+      try {
+        const st = f.stat();
+        assertEquals([st.size, st.ino, st.dev], [bytes.length, info.ino, info.dev]);
+        assertEquals(Math.floor(st.mtimeMs), info.mtime!.getTime());
+        const buf = new Uint8Array(50_000);
+        assertEquals(f.read(buf), 50_000);
+        assertEquals(buf, bytes.subarray(0, 50_000));
+        assertEquals(f.read(buf), 20_000);
+        assertEquals(f.read(buf), 0);
+        f.seek(69_999);
+        assertEquals(f.read(buf), 1);
+        assertEquals(buf[0], bytes[69_999]);
+      } finally {
+        f.close();
+      }
+    }
+    const err = assertThrows(() => openReadFile(`${d}/missing`), Deno.errors.NotFound);
+    assertEquals(err.message.includes(`${d}/missing`), true);
+    assertThrows(() => openReadFile(d).read(new Uint8Array(8)), Deno.errors.IsADirectory);
+  } finally {
+    Deno.removeSync(d, { recursive: true });
+  }
 });
