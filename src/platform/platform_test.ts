@@ -5,6 +5,7 @@ import {
   lstat,
   nameBytes,
   nameOfBytes,
+  NewFile,
   openHoleMap,
   openReadFile,
   OsError,
@@ -12,6 +13,7 @@ import {
   setLinkTimes,
   setTimes,
   showName,
+  SparseWriter,
   stat,
   supported,
   timeNs,
@@ -250,6 +252,61 @@ Deno.test({
     for (const n of ["", ".d", ".h", ".l"]) byteFs.removeSync(`${path}${n}`);
     assertEquals(byteFs.readDirNames(dir), []);
     Deno.removeSync(dir);
+  },
+});
+
+Deno.test({
+  name:
+    "platform: NewFile creates only a new entry, never through a link, and sets bytes, holes, mode and times by its descriptor",
+  ignore: !supported,
+  fn() {
+    const d = Deno.makeTempDirSync();
+    try {
+      Deno.writeTextFileSync(`${d}/there`, "keep");
+      Deno.writeTextFileSync(`${d}/aim`, "aim");
+      Deno.symlinkSync(`${d}/aim`, `${d}/link`);
+      Deno.symlinkSync(`${d}/none`, `${d}/dangling`);
+      assertThrows(() => NewFile.create(`${d}/there`, 0o644), Deno.errors.AlreadyExists);
+      assertThrows(() => NewFile.create(`${d}/link`, 0o644), Deno.errors.AlreadyExists);
+      assertThrows(() => NewFile.create(`${d}/dangling`, 0o644), Deno.errors.AlreadyExists);
+      assertEquals(Deno.readTextFileSync(`${d}/there`), "keep");
+      assertEquals(Deno.readTextFileSync(`${d}/aim`), "aim");
+      assertThrows(() => Deno.lstatSync(`${d}/none`), Deno.errors.NotFound);
+
+      const f = NewFile.create(`${d}/new`, 0o600, true);
+      try {
+        const out = new SparseWriter(f);
+        const data = new Uint8Array(100_000);
+        data.fill(7, 0, 10);
+        data.fill(9, 99_990);
+        out.write(data);
+        out.write(new Uint8Array(40_000)); // a trailing hole, made by ftruncate
+        out.finish();
+        f.chmod(0o640);
+        assertEquals(f.stat().mode & 0o7777, 0o640);
+        const back = new Uint8Array(140_000);
+        f.seekSync(0, Deno.SeekMode.Start);
+        let at = 0;
+        for (let n = f.readSync(back); n !== null; n = f.readSync(back.subarray(at))) {
+          at += n;
+          if (at === back.length) break;
+        }
+        assertEquals(at, 140_000);
+        assertEquals(back.subarray(0, 100_000), data);
+        assertEquals(back.subarray(100_000).every((b) => b === 0), true);
+        // Last: a read after it would move the atime on.
+        f.setTimes("1700000000123456789", "1600000000987654321");
+      } finally {
+        f.close();
+      }
+      const st = lstat(`${d}/new`);
+      assertEquals(st.size, 140_000);
+      assertEquals(st.mtimeNs, "1600000000987654321");
+      assertEquals(st.atimeNs, "1700000000123456789");
+      assertEquals(st.mode! & 0o7777, 0o640);
+    } finally {
+      Deno.removeSync(d, { recursive: true });
+    }
   },
 });
 
