@@ -16,9 +16,15 @@ const SYMBOLS = {
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
+  pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  futimens: { parameters: ["i32", "buffer"], result: "i32" },
   chmod: { parameters: ["buffer", "u32"], result: "i32" },
   mkdir: { parameters: ["buffer", "u32"], result: "i32" },
   rmdir: { parameters: ["buffer"], result: "i32" },
@@ -144,6 +150,17 @@ export function utimes(path: string, atimeNs: bigint, mtimeNs: bigint): void {
 }
 
 function utimens(path: string, atimeNs: bigint, mtimeNs: bigint, flags: number): void {
+  const r = lib().utimensat(AT_FDCWD, cstr(path), timespecs(atimeNs, mtimeNs), flags);
+  if (r !== 0) throw fail("utimensat", path);
+}
+
+/** Sets atime and mtime (in nanoseconds) of the file open as `fd`. */
+export function futimens(fd: number, atimeNs: bigint, mtimeNs: bigint, what: string): void {
+  if (lib().futimens(fd, timespecs(atimeNs, mtimeNs)) !== 0) throw fail("futimens", what);
+}
+
+/** Two struct timespec as utimensat(2) reads them. */
+function timespecs(atimeNs: bigint, mtimeNs: bigint): Uint8Array {
   const ts = new BigInt64Array([
     atimeNs / 1_000_000_000n,
     atimeNs % 1_000_000_000n,
@@ -157,8 +174,7 @@ function utimens(path: string, atimeNs: bigint, mtimeNs: bigint, flags: number):
       ts[i + 1] += 1_000_000_000n;
     }
   }
-  const r = lib().utimensat(AT_FDCWD, cstr(path), new Uint8Array(ts.buffer), flags);
-  if (r !== 0) throw fail("utimensat", path);
+  return new Uint8Array(ts.buffer);
 }
 
 /** statx's result, read in place: one buffer, reused (calls are synchronous). */
@@ -351,8 +367,64 @@ export function close(fd: number): void {
   lib().close(fd);
 }
 
+const EINTR = 4;
+const SEEK_SET = 0;
+
+/** lseek(2) to `offset` from the start: the new offset. */
+export function seekSet(fd: number, offset: number): number {
+  return Number(lib().lseek(fd, BigInt(offset), SEEK_SET));
+}
+
+/** read(2) into `buf`: the bytes read, 0 at the end of the file. */
+export function read(fd: number, buf: Uint8Array, what: string): number {
+  for (;;) {
+    const n = Number(lib().read(fd, buf, BigInt(buf.length)));
+    if (n >= 0) return n;
+    if (errno() !== EINTR) throw fail("read", what);
+  }
+}
+
+/**
+ * What a reader compares before and after reading an open file (statx of
+ * the descriptor), written into `out`: size, blocks (512 bytes), inode,
+ * dev, mtime and ctime as seconds and nanoseconds.
+ */
+export function fstatInto(fd: number, out: Float64Array, what: string): void {
+  const r = lib().statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, STATX);
+  if (r !== 0) throw fail("fstat", what);
+  out[0] = u64(40);
+  out[1] = u64(48);
+  out[2] = u64(32);
+  out[3] = makedev(statxView.getUint32(136, true), statxView.getUint32(140, true));
+  stampInto(112, out, 4);
+  stampInto(96, out, 6);
+}
+const EMPTY_PATH = new Uint8Array(1);
+
 export function fchmod(fd: number, mode: number, what: string): void {
   check(lib().fchmod(fd, mode), "fchmod", what);
+}
+
+export function fchown(fd: number, uid: number, gid: number, what: string): void {
+  check(lib().fchown(fd, uid, gid), "fchown", what);
+}
+
+/** pwrite(2): the bytes written, at least one unless `bytes` is empty. */
+export function pwrite(fd: number, bytes: Uint8Array, offset: number, what: string): number {
+  const n = lib().pwrite(fd, bytes, BigInt(bytes.length), BigInt(offset));
+  check(n, "write", what);
+  return Number(n);
+}
+
+/** pread(2): the bytes read, 0 at the end. */
+export function pread(fd: number, into: Uint8Array, offset: number, what: string): number {
+  const n = lib().pread(fd, into, BigInt(into.length), BigInt(offset));
+  check(n, "read", what);
+  return Number(n);
+}
+
+export function ftruncate(fd: number, length: number, what: string): void {
+  check(lib().ftruncate(fd, BigInt(length)), "ftruncate", what);
 }
 
 export function chmod(path: string, mode: number): void {
