@@ -301,9 +301,12 @@ export class Archiver {
     const lock = await acquireSharedLock(this.repo, { onWarning: this.repo.onWarning });
     let result: BackupResult;
     try {
+      // The lock's storage time (for adopting) is asked while the index is reread.
+      const lockStat = this.repo.backend.stat("locks", lock.name, { signal: this.opts.signal });
+      lockStat.catch(() => {}); // awaited in #adopt, unless the index fails first
       await this.repo.refreshIndex();
       this.repo.assertIndexWhole("a backup");
-      await this.#adopt(lock.name);
+      await this.#adopt(lockStat);
       this.#guard = new SnapshotGuard(this.repo);
       result = await this.#run();
     } catch (err) {
@@ -320,9 +323,9 @@ export class Archiver {
    * run reuses them (see {@link adoptPacks}); ages go by the storage's
    * clock, read from this run's fresh lock file.
    */
-  async #adopt(lockName: string): Promise<void> {
+  async #adopt(lockStat: Promise<{ mtimeMs?: number }>): Promise<void> {
     const { repo, opts } = this;
-    const { mtimeMs } = await repo.backend.stat("locks", lockName, { signal: opts.signal });
+    const { mtimeMs } = await lockStat;
     const adopted = await adoptPacks(repo, {
       now: mtimeMs ?? Date.now(),
       signal: opts.signal,
