@@ -154,6 +154,13 @@ export interface SaveOptions extends OpOptions {
   ifAbsent?: boolean;
   /** Store the file under this Object Lock retention (backends with {@link Backend.retention}). */
   retention?: Retention;
+  /**
+   * A hint for `save` of a data file: ranges of it that later runs will
+   * `load` with {@link OpOptions.cache} (the segments of a pack's trees), so
+   * a local cache may keep them now rather than fetch them on the next
+   * run. Backends without a cache ignore it.
+   */
+  cacheRanges?: readonly ByteRange[];
 }
 
 /** A create-only save found the name taken by other bytes. Callers branch on this. */
