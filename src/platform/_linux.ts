@@ -254,10 +254,11 @@ export function statx(path: string, follow = false, fd?: number): Statx {
 /**
  * {@link statx} of `path` (not following a final link) written as
  * numbers into `out` from `at`, in the order of {@link STATX_FIELDS}: no
- * object per call, for walks that stat every entry.
+ * object per call, for walks that stat every entry. Given `dirFd`, `path`
+ * is a name in that open directory (statx's dirfd, as fstatat).
  */
-export function statxInto(path: string, out: Float64Array, at: number): void {
-  const mask = callStatx(path, false, undefined);
+export function statxInto(path: string, out: Float64Array, at: number, dirFd?: number): void {
+  const mask = callStatx(path, false, undefined, dirFd);
   out[at] = statxView.getUint16(28, true);
   out[at + 1] = u64(40);
   stampInto(112, out, at + 2);
@@ -286,7 +287,7 @@ function stampInto(at: number, out: Float64Array, to: number): void {
 }
 
 /** Calls statx(2), leaving its result in `STATX`; returns the result mask. */
-function callStatx(path: string, follow: boolean, fd: number | undefined): number {
+function callStatx(path: string, follow: boolean, fd: number | undefined, dirFd?: number): number {
   if (path.length * 3 + 1 > pathBuf.length) pathBuf = new Uint8Array(path.length * 3 + 1);
   if (BYTE_NAME_HINT.test(path)) {
     const bytes = nameBytes(path);
@@ -297,7 +298,8 @@ function callStatx(path: string, follow: boolean, fd: number | undefined): numbe
     pathBuf[written] = 0;
   }
   const flags = fd !== undefined ? AT_EMPTY_PATH : follow ? 0 : AT_SYMLINK_NOFOLLOW;
-  const r = lib().statx(fd ?? AT_FDCWD, pathBuf, flags, STATX_BASIC_STATS | STATX_BTIME, STATX);
+  const at = fd ?? dirFd ?? AT_FDCWD;
+  const r = lib().statx(at, pathBuf, flags, STATX_BASIC_STATS | STATX_BTIME, STATX);
   if (r !== 0) {
     const e = fail("statx", path);
     // Worded as Deno's own lstat errors are, which messages already show.

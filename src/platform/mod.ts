@@ -235,6 +235,20 @@ export function lstatInto(path: string, out: Float64Array, at: number): void {
   out[at + 15] = info.rdev ?? NaN;
 }
 
+/**
+ * {@link lstatInto} of entry `name` (one path component) of the directory
+ * open as `dirFd`, resolved in that very directory (statx with a dirfd, not
+ * following a link): no path through `/proc/self/fd` to look up. Linux only.
+ */
+export function lstatAtInto(dirFd: number, name: string, out: Float64Array, at: number): void {
+  if (!supported) throw new NotSupportedError("stat by directory descriptor");
+  try {
+    return linux.statxInto(name, out, at, dirFd);
+  } catch (err) {
+    throw denoError(err);
+  }
+}
+
 /** Is every byte of `bytes` zero? Most data answers at its first byte. */
 export function allZero(bytes: Uint8Array): boolean {
   const head = Math.min(bytes.length, (4 - (bytes.byteOffset % 4)) % 4);
