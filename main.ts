@@ -3,7 +3,7 @@
  * to exit codes (0 ok, 1 fatal, 2 usage, 3 partial backup).
  */
 import { processOutput, runCli } from "./src/cli/mod.ts";
-import { COMMANDS } from "./src/commands/mod.ts";
+import { commandsFor } from "./src/commands/load.ts";
 
 if (import.meta.main) {
   const abort = new AbortController();
@@ -12,7 +12,7 @@ if (import.meta.main) {
   Deno.addSignalListener("SIGINT", onSignal);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
   const code = await runCli(
-    COMMANDS,
+    await commandsFor(Deno.args[0]),
     Deno.args,
     env,
     processOutput(env),

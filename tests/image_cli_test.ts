@@ -289,3 +289,50 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a mirror of --read-special holds each device as a sparse image file, rewritten when its blocks change",
+  ignore: !(await canLoop()),
+  async fn() {
+    const { dir, env } = await makeRepo();
+    const img = `${dir}/disk.img`;
+    const src = `${dir}/src`;
+    const mirror = `${dir}/mirror`;
+    await sh(`mkdir ${src} && echo note > ${src}/note.txt &&
+      { head -c 1048576 /dev/urandom; head -c 4194304 /dev/zero; head -c 1048576 /dev/urandom; } > ${img}`);
+    const dev = await sh(`losetup -f --show ${img}`);
+    try {
+      // The device node inside a directory source, as an admin's /dev subtree would hold it.
+      await sh(`cp -a ${dev} ${src}/disk`);
+      const backup = () =>
+        cairn(["backup", "--read-special", src, "--mirror", mirror, "--json"], { env });
+      const sameAsDevice = async () => {
+        await sh(`cmp ${mirror}/disk ${dev}`);
+        return true;
+      };
+      const first = await backup();
+      assertEquals(first.code, 0, first.stderr);
+      assert(await sameAsDevice());
+      // The 4 MiB of zeros are a hole in the mirror's copy.
+      const blocks = Number(await sh(`stat -c %b ${mirror}/disk`));
+      assert(blocks * 512 <= 3 * 1048576, `${blocks} blocks allocated`);
+      const ino = await sh(`stat -c %i ${mirror}/disk`);
+      // Unchanged: the copy is kept (same bytes, only its times set), not written again.
+      assertEquals((await backup()).code, 0);
+      assertEquals(await sh(`stat -c %i ${mirror}/disk`), ino);
+      // Blocks written on the device move neither its size nor the node's mtime:
+      // the mirror must still not take its copy as final.
+      await sh(
+        `dd if=/dev/urandom of=${dev} bs=4096 count=1 seek=300 conv=notrunc status=none && sync`,
+      );
+      const third = await backup();
+      assertEquals(third.code, 0, third.stderr);
+      assert(await sameAsDevice());
+      assertEquals(await sh(`cat ${mirror}/note.txt`), "note");
+    } finally {
+      await sh(`losetup -d ${dev}`);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

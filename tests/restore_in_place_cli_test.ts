@@ -1,5 +1,6 @@
 import { assertEquals, assertStringIncludes } from "../src/testing/asserts.ts";
 import { cairn, lastJson, makeRepo } from "./_launcher.ts";
+import { lstat } from "../src/platform/mod.ts";
 
 interface Summary {
   files: number;
@@ -158,5 +159,29 @@ Deno.test("restore --dry-run says what would change and changes nothing", async 
   const text = await cairn(["restore", "latest", "-t", `${dir}/fresh`, "--dry-run"], { env });
   assertStringIncludes(text.stdout, "nothing was changed");
   assertEquals(await Deno.lstat(`${dir}/fresh`).then(() => true, () => false), false);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("restore --overwrite if-changed puts back a changed directory's mode and time and a file's mtime, and leaves an unchanged directory untouched", async () => {
+  const { dir, env, out, at } = await restoredOnce();
+  const sub = at("sub");
+  const want = await Deno.lstat(sub);
+  const bTime = (await Deno.lstat(at("sub/b.txt"))).mtime!;
+  await Deno.chmod(sub, 0o711);
+  await Deno.utime(sub, new Date(1e12), new Date(1e12));
+  // Same size, another mtime: written again.
+  await Deno.utime(at("sub/b.txt"), new Date(1e12), new Date(1e12));
+  const top = lstat(at("."));
+  const r = await run(env, out, "if-changed");
+  assertEquals(r.code, 0, r.stderr);
+  const s = lastJson<Summary>(r);
+  assertEquals([s.files, s.skipped, s.errors], [1, 2, []]); // b.txt written; a and link kept
+  const now = await Deno.lstat(sub);
+  assertEquals(now.mode! & 0o7777, want.mode! & 0o7777);
+  assertEquals(now.mtime, want.mtime);
+  assertEquals((await Deno.lstat(at("sub/b.txt"))).mtime, bTime);
+  // Nothing in the top directory changed: no chmod, chown or utime touched it (its ctime).
+  const after = lstat(at("."));
+  assertEquals([after.ctimeNs, after.mtimeNs, after.mode], [top.ctimeNs, top.mtimeNs, top.mode]);
   await Deno.remove(dir, { recursive: true });
 });

@@ -1,5 +1,5 @@
 import type { Chunker } from "../chunker/mod.ts";
-import { byteFs, type HoleMap, openHoleMap } from "../platform/mod.ts";
+import { type HoleMap, openHoleMap, openReadFile, type ReadStat } from "../platform/mod.ts";
 
 /** Below this size a file's holes are read as zeros: finding them would cost more. */
 const HOLE_MIN = 64 * 1024;
@@ -38,13 +38,13 @@ export function chunkFile(
   onRead?: (bytes: Uint8Array) => void,
   watch?: ReadWatch,
 ): number | Promise<number> {
-  const file = byteFs.openSync(path, { read: true });
-  let before: Deno.FileInfo | undefined;
+  const file = openReadFile(path);
+  let before: ReadStat | undefined;
   let holes: HoleMap | null = null;
   try {
-    if (watch) before = file.statSync();
+    if (watch) before = file.stat();
     // Fewer blocks than bytes: holes (or compression). Their zeros are not read.
-    if (before && before.size >= HOLE_MIN && (before.blocks ?? Infinity) * 512 < before.size) {
+    if (before && before.size >= HOLE_MIN && before.blocks * 512 < before.size) {
       holes = openHoleMap(path, before);
     }
   } catch (err) {
@@ -63,7 +63,7 @@ export function chunkFile(
   /** Fills buf[fill..] from the file, or with zeros in a hole; the bytes given. */
   const read = (want: number): number => {
     if (!holes || total < dataEnd) {
-      return file.readSync(buf.subarray(fill, fill + Math.min(want, dataEnd - total))) ?? 0;
+      return file.read(buf.subarray(fill, fill + Math.min(want, dataEnd - total)));
     }
     if (holeEnd <= total) {
       const next = holes.nextData(total);
@@ -73,7 +73,7 @@ export function chunkFile(
     buf.fill(0, fill, fill + n);
     skipped += n;
     if (total + n === holeEnd && n > 0) {
-      file.seekSync(holeEnd, Deno.SeekMode.Start);
+      file.seek(holeEnd);
       dataEnd = holes.nextHole(holeEnd);
     }
     return n;
@@ -120,7 +120,7 @@ export function chunkFile(
   const finish = () => {
     try {
       if (watch) {
-        watch.changed = changedSince(before!, file.statSync());
+        watch.changed = changedSince(before!, file.stat());
         watch.holeBytes = skipped;
       }
     } finally {
@@ -157,9 +157,8 @@ export interface ReadWatch {
  * read are not compared with the size: pseudo-files report sizes they do
  * not hold (procfs 0, sysfs 4096), and a real change moves size or times.
  */
-function changedSince(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
-  const t = (d: Date | null) => d?.getTime();
-  return a.size !== b.size || t(a.mtime) !== t(b.mtime) || t(a.ctime) !== t(b.ctime);
+function changedSince(a: ReadStat, b: ReadStat): boolean {
+  return a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ctimeMs !== b.ctimeMs;
 }
 
 /** What {@link chunkFileStable} read. */
@@ -209,11 +208,11 @@ export function readFile(
   buf: Uint8Array,
   onRead: (bytes: Uint8Array) => void,
 ): number {
-  const file = byteFs.openSync(path, { read: true });
+  const file = openReadFile(path);
   try {
     let total = 0;
     for (;;) {
-      const n = file.readSync(buf) ?? 0;
+      const n = file.read(buf);
       if (n > 0) onRead(buf.subarray(0, n));
       total += n;
       if (n === 0 || (n < buf.length && total >= expectedSize)) return total;

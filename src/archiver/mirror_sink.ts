@@ -87,6 +87,11 @@ export interface MirrorEntry {
    * but its directory has some, which a new file may inherit.
    */
   flags?: number;
+  /**
+   * Its times say nothing of its bytes (a block device read as a file): a
+   * copy of equal size and mtime is not taken as final.
+   */
+  volatile?: boolean;
 }
 
 /** The entry's version in the parent snapshot: what an up-to-date mirror file holds. */

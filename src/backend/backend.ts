@@ -154,6 +154,19 @@ export interface SaveOptions extends OpOptions {
   ifAbsent?: boolean;
   /** Store the file under this Object Lock retention (backends with {@link Backend.retention}). */
   retention?: Retention;
+  /**
+   * A hint for `save` of a data file: ranges of it that later runs will
+   * `load` with {@link OpOptions.cache} (the segments of a pack's trees), so
+   * a local cache may keep them now rather than fetch them on the next
+   * run. Backends without a cache ignore it.
+   */
+  cacheRanges?: readonly ByteRange[];
+  /**
+   * The SHA-256 of `data` in hex, when the caller knows it (a pack's name
+   * is its hash): a backend that sends it with the bytes (S3 signs it, and
+   * the server refuses bytes that do not match) need not hash them again.
+   */
+  sha256?: string;
 }
 
 /** A create-only save found the name taken by other bytes. Callers branch on this. */

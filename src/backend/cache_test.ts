@@ -62,6 +62,31 @@ Deno.test("cache: what this host saves is read back from the cache", async () =>
   deepStrictEqual(t.loads, []);
 });
 
+Deno.test("cache: the ranges a data save names are read back from the cache, others fetched", async () => {
+  using t = setup();
+  const pack = bytes("header|tree segment one|data segment|tree two|");
+  const name = nameOf(pack);
+  const one = { offset: 7, length: 16 };
+  const two = { offset: 37, length: 8 };
+  const data = { offset: 24, length: 12 };
+  // A range reaching past the file's end is not kept (no bytes to keep for it).
+  const past = { offset: 40, length: 20 };
+  await t.cache.save("data", name, pack, { cacheRanges: [one, two, past] });
+  const next = t.again();
+  deepStrictEqual(await next.load("data", name, one, { cache: true }), pack.slice(7, 23));
+  deepStrictEqual(await next.load("data", name, two, { cache: true }), pack.slice(37, 45));
+  deepStrictEqual(t.loads, []);
+  deepStrictEqual(await next.load("data", name, data, { cache: true }), pack.slice(24, 36));
+  deepStrictEqual(t.loads, [`data/${name}`]);
+  // A kept range whose bytes were damaged is fetched again, not served.
+  const path = join(t.dir, "data", name.slice(0, 2), `${name}-7-16`);
+  const entry = Deno.readFileSync(path);
+  entry[entry.length - 1] ^= 1;
+  Deno.writeFileSync(path, entry);
+  deepStrictEqual(await t.again().load("data", name, one, { cache: true }), pack.slice(7, 23));
+  equal(t.loads.length, 2);
+});
+
 Deno.test("cache: a damaged entry is dropped and fetched again", async () => {
   using t = setup();
   const data = bytes("snapshot bytes");

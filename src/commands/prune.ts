@@ -8,6 +8,7 @@ import {
   stringFlag,
   UsageError,
 } from "../cli/mod.ts";
+import { parseDuration } from "../job/mod.ts";
 import {
   DEFAULT_MAX_UNUSED_FRACTION,
   DEFAULT_PRUNE_GRACE_MS,
@@ -33,7 +34,7 @@ export const pruneCommand: Command = {
     grace: {
       type: "string",
       arg: "DURATION",
-      description: `how long a backup may run, e.g. 90s, 15m, 2h, 0 (default: ${
+      description: `how long a backup may run, e.g. 90s, 15m, 1h30m, 0 (default: ${
         DEFAULT_PRUNE_GRACE_MS / 3600_000
       }h)`,
     },
@@ -53,7 +54,7 @@ export const pruneCommand: Command = {
     expectPositionals(this, ctx.positionals, 0);
     const grace = stringFlag(ctx.flags, "grace");
     const maxUnused = stringFlag(ctx.flags, "max-unused");
-    const graceMs = grace === undefined ? undefined : parseDuration(grace);
+    const graceMs = grace === undefined ? undefined : parseGrace(grace);
     const maxUnusedFraction = maxUnused === undefined ? undefined : parsePercent(maxUnused);
     const repo = await openRepository(ctx);
     if (ctx.flags["unlock-stale"]) {
@@ -74,14 +75,16 @@ export const pruneCommand: Command = {
   },
 };
 
-/** "90s", "15m", "1h", "2d", "500ms" or "0" in ms; UsageError otherwise. */
-export function parseDuration(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(s.trim());
-  if (!m || (m[2] === undefined && Number(m[1]) !== 0)) {
-    throw new UsageError(`--grace takes a duration like 90s, 15m, 1h or 0, not "${s}"`);
+/** A --grace value in ms, read by the same parser as job files' durations; UsageError otherwise. */
+export function parseGrace(s: string): number {
+  try {
+    return parseDuration(s);
+  } catch (err) {
+    throw new UsageError(
+      `--grace takes a duration like 90s, 15m, 1h30m or 0, not "${s}"`,
+      { cause: err },
+    );
   }
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86400_000 }[m[2] ?? "ms"]!;
-  return Math.round(Number(m[1]) * unit);
 }
 
 /** "20" or "20%" as 0.2; UsageError outside 0..100. */

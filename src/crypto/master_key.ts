@@ -1,4 +1,3 @@
-import { argon2id } from "hash-wasm";
 import { AuthError, deriveFileKey, open, SALT_SIZE, seal } from "./aead.ts";
 import { fromBase64, fromUtf8, toBase64, utf8 } from "./encoding.ts";
 
@@ -95,6 +94,10 @@ export function validateKdfParams(params: KdfParams): KdfParams {
 }
 
 async function passwordKey(password: string, salt: Uint8Array, p: KdfParams) {
+  // Imported here, not at the top: hash-wasm's module holds every one of its
+  // hashes, 5 MiB of RSS in each isolate that loads it, and the file savers and
+  // restorers import this module for keyedId and the AEAD, never for a key file.
+  const { argon2id } = await import("hash-wasm");
   const raw = await argon2id({
     password,
     salt,

@@ -163,7 +163,8 @@ export class MirrorDirState implements MirrorDir {
     };
     // A file with other links must not be chmod-ed in place: it may be a
     // previous version's copy too, so it is rewritten instead.
-    if (cur && sameFile(cur, e) && (cur.nlink === 1 || sameMeta(cur, e, tree.asRoot))) {
+    const final = (f: Deno.FileInfo) => !e.volatile && sameFile(f, e);
+    if (cur && final(cur) && (cur.nlink === 1 || sameMeta(cur, e, tree.asRoot))) {
       this.#fixMetadata(path, cur, e);
       return settle(here, cur.ino ?? undefined);
     }
@@ -171,7 +172,7 @@ export class MirrorDirState implements MirrorDir {
     if (this.prev !== undefined) {
       this.#previous ??= listDirInfo(this.prev);
       const p = this.#previous.get(name);
-      if (p && sameFile(p, e) && sameMeta(p, e, tree.asRoot)) {
+      if (p && final(p) && sameMeta(p, e, tree.asRoot)) {
         try {
           linkInto(`${this.prev}/${name}`, path, !!cur);
           tree.stats.linked++;

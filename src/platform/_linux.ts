@@ -15,10 +15,17 @@ const SYMBOLS = {
   lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
+  pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  futimens: { parameters: ["i32", "buffer"], result: "i32" },
   chmod: { parameters: ["buffer", "u32"], result: "i32" },
   mkdir: { parameters: ["buffer", "u32"], result: "i32" },
   rmdir: { parameters: ["buffer"], result: "i32" },
@@ -144,6 +151,45 @@ export function utimes(path: string, atimeNs: bigint, mtimeNs: bigint): void {
 }
 
 function utimens(path: string, atimeNs: bigint, mtimeNs: bigint, flags: number): void {
+  const r = lib().utimensat(AT_FDCWD, cstr(path), timespecs(atimeNs, mtimeNs), flags);
+  if (r !== 0) throw fail("utimensat", path);
+}
+
+/** Sets atime and mtime (in nanoseconds) of the file open as `fd`. */
+export function futimens(fd: number, atimeNs: bigint, mtimeNs: bigint, what: string): void {
+  if (lib().futimens(fd, timespecs(atimeNs, mtimeNs)) !== 0) throw fail("futimens", what);
+}
+
+/**
+ * {@link futimens} with the times as the decimal strings of nanoseconds
+ * trees hold: a time after 1970 (and before 2^53 seconds) is split as text
+ * and written into one reused buffer, no BigInt on the way.
+ */
+export function futimensNs(fd: number, atimeNs: string, mtimeNs: string, what: string): void {
+  if (!putTimespec(atimeNs, 0) || !putTimespec(mtimeNs, 4)) {
+    return futimens(fd, BigInt(atimeNs), BigInt(mtimeNs), what);
+  }
+  if (lib().futimens(fd, TIMES_BYTES) !== 0) throw fail("futimens", what);
+}
+const TIMES = new Int32Array(8);
+const TIMES_BYTES = new Uint8Array(TIMES.buffer);
+
+/** One struct timespec (little-endian i64 seconds, i64 nanoseconds) into TIMES at `at`. */
+function putTimespec(ns: string, at: number): boolean {
+  if (ns.length < 10 || ns.length > 24 || ns[0] === "-") return false;
+  const sec = Number(ns.slice(0, -9));
+  const nsec = Number(ns.slice(-9));
+  if (!Number.isSafeInteger(sec) || !(nsec >= 0 && nsec < 1e9)) return false;
+  const high = Math.floor(sec / 0x1_0000_0000);
+  TIMES[at] = sec - high * 0x1_0000_0000;
+  TIMES[at + 1] = high;
+  TIMES[at + 2] = nsec;
+  TIMES[at + 3] = 0;
+  return true;
+}
+
+/** Two struct timespec as utimensat(2) reads them. */
+function timespecs(atimeNs: bigint, mtimeNs: bigint): Uint8Array {
   const ts = new BigInt64Array([
     atimeNs / 1_000_000_000n,
     atimeNs % 1_000_000_000n,
@@ -157,8 +203,7 @@ function utimens(path: string, atimeNs: bigint, mtimeNs: bigint, flags: number):
       ts[i + 1] += 1_000_000_000n;
     }
   }
-  const r = lib().utimensat(AT_FDCWD, cstr(path), new Uint8Array(ts.buffer), flags);
-  if (r !== 0) throw fail("utimensat", path);
+  return new Uint8Array(ts.buffer);
 }
 
 /** statx's result, read in place: one buffer, reused (calls are synchronous). */
@@ -238,10 +283,11 @@ export function statx(path: string, follow = false, fd?: number): Statx {
 /**
  * {@link statx} of `path` (not following a final link) written as
  * numbers into `out` from `at`, in the order of {@link STATX_FIELDS}: no
- * object per call, for walks that stat every entry.
+ * object per call, for walks that stat every entry. Given `dirFd`, `path`
+ * is a name in that open directory (statx's dirfd, as fstatat).
  */
-export function statxInto(path: string, out: Float64Array, at: number): void {
-  const mask = callStatx(path, false, undefined);
+export function statxInto(path: string, out: Float64Array, at: number, dirFd?: number): void {
+  const mask = callStatx(path, false, undefined, dirFd);
   out[at] = statxView.getUint16(28, true);
   out[at + 1] = u64(40);
   stampInto(112, out, at + 2);
@@ -270,7 +316,7 @@ function stampInto(at: number, out: Float64Array, to: number): void {
 }
 
 /** Calls statx(2), leaving its result in `STATX`; returns the result mask. */
-function callStatx(path: string, follow: boolean, fd: number | undefined): number {
+function callStatx(path: string, follow: boolean, fd: number | undefined, dirFd?: number): number {
   if (path.length * 3 + 1 > pathBuf.length) pathBuf = new Uint8Array(path.length * 3 + 1);
   if (BYTE_NAME_HINT.test(path)) {
     const bytes = nameBytes(path);
@@ -281,7 +327,8 @@ function callStatx(path: string, follow: boolean, fd: number | undefined): numbe
     pathBuf[written] = 0;
   }
   const flags = fd !== undefined ? AT_EMPTY_PATH : follow ? 0 : AT_SYMLINK_NOFOLLOW;
-  const r = lib().statx(fd ?? AT_FDCWD, pathBuf, flags, STATX_BASIC_STATS | STATX_BTIME, STATX);
+  const at = fd ?? dirFd ?? AT_FDCWD;
+  const r = lib().statx(at, pathBuf, flags, STATX_BASIC_STATS | STATX_BTIME, STATX);
   if (r !== 0) {
     const e = fail("statx", path);
     // Worded as Deno's own lstat errors are, which messages already show.
@@ -347,12 +394,75 @@ export function open(path: string, flags: number, mode: number): number {
 }
 const O_CLOEXEC = 0o2000000;
 
+/** openat(2) of entry `name` of the directory open as `dirFd` (O_CLOEXEC added). */
+export function openAt(dirFd: number, name: string, flags: number, mode: number, what: string) {
+  const fd = lib().openat(dirFd, cstr(name), flags | O_CLOEXEC, mode);
+  check(fd, "open", what);
+  return fd;
+}
+
 export function close(fd: number): void {
   lib().close(fd);
 }
 
+const EINTR = 4;
+const SEEK_SET = 0;
+
+/** lseek(2) to `offset` from the start: the new offset. */
+export function seekSet(fd: number, offset: number): number {
+  return Number(lib().lseek(fd, BigInt(offset), SEEK_SET));
+}
+
+/** read(2) into `buf`: the bytes read, 0 at the end of the file. */
+export function read(fd: number, buf: Uint8Array, what: string): number {
+  for (;;) {
+    const n = Number(lib().read(fd, buf, BigInt(buf.length)));
+    if (n >= 0) return n;
+    if (errno() !== EINTR) throw fail("read", what);
+  }
+}
+
+/**
+ * What a reader compares before and after reading an open file (statx of
+ * the descriptor), written into `out`: size, blocks (512 bytes), inode,
+ * dev, mtime and ctime as seconds and nanoseconds.
+ */
+export function fstatInto(fd: number, out: Float64Array, what: string): void {
+  const r = lib().statx(fd, EMPTY_PATH, AT_EMPTY_PATH, STATX_BASIC_STATS, STATX);
+  if (r !== 0) throw fail("fstat", what);
+  out[0] = u64(40);
+  out[1] = u64(48);
+  out[2] = u64(32);
+  out[3] = makedev(statxView.getUint32(136, true), statxView.getUint32(140, true));
+  stampInto(112, out, 4);
+  stampInto(96, out, 6);
+}
+const EMPTY_PATH = new Uint8Array(1);
+
 export function fchmod(fd: number, mode: number, what: string): void {
   check(lib().fchmod(fd, mode), "fchmod", what);
+}
+
+export function fchown(fd: number, uid: number, gid: number, what: string): void {
+  check(lib().fchown(fd, uid, gid), "fchown", what);
+}
+
+/** pwrite(2): the bytes written, at least one unless `bytes` is empty. */
+export function pwrite(fd: number, bytes: Uint8Array, offset: number, what: string): number {
+  const n = lib().pwrite(fd, bytes, BigInt(bytes.length), BigInt(offset));
+  check(n, "write", what);
+  return Number(n);
+}
+
+/** pread(2): the bytes read, 0 at the end. */
+export function pread(fd: number, into: Uint8Array, offset: number, what: string): number {
+  const n = lib().pread(fd, into, BigInt(into.length), BigInt(offset));
+  check(n, "read", what);
+  return Number(n);
+}
+
+export function ftruncate(fd: number, length: number, what: string): void {
+  check(lib().ftruncate(fd, BigInt(length)), "ftruncate", what);
 }
 
 export function chmod(path: string, mode: number): void {

@@ -8,7 +8,8 @@
  */
 import * as linux from "./_linux.ts";
 import { OsError } from "./os_error.ts";
-import { denoError } from "./byte_fs.ts";
+import { denoError, openSync as byteOpenSync } from "./byte_fs.ts";
+import { showName } from "./byte_names.ts";
 
 export { OsError };
 export {
@@ -234,6 +235,20 @@ export function lstatInto(path: string, out: Float64Array, at: number): void {
   out[at + 15] = info.rdev ?? NaN;
 }
 
+/**
+ * {@link lstatInto} of entry `name` (one path component) of the directory
+ * open as `dirFd`, resolved in that very directory (statx with a dirfd, not
+ * following a link): no path through `/proc/self/fd` to look up. Linux only.
+ */
+export function lstatAtInto(dirFd: number, name: string, out: Float64Array, at: number): void {
+  if (!supported) throw new NotSupportedError("stat by directory descriptor");
+  try {
+    return linux.statxInto(name, out, at, dirFd);
+  } catch (err) {
+    throw denoError(err);
+  }
+}
+
 /** Is every byte of `bytes` zero? Most data answers at its first byte. */
 export function allZero(bytes: Uint8Array): boolean {
   const head = Math.min(bytes.length, (4 - (bytes.byteOffset % 4)) % 4);
@@ -243,6 +258,103 @@ export function allZero(bytes: Uint8Array): boolean {
   for (let i = 0; i < words; i++) if (w[i] !== 0) return false;
   for (let i = head + words * 4; i < bytes.length; i++) if (bytes[i] !== 0) return false;
   return true;
+}
+
+/** What {@link ReadFile.stat} gives: what a reader compares before and after it reads. */
+export interface ReadStat {
+  size: number;
+  /** 512-byte blocks allocated (fewer than the size needs: holes). */
+  blocks: number;
+  ino: number | null;
+  dev: number;
+  /** Milliseconds, as Deno.FileInfo's; on Linux to the nanosecond (fraction). */
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+/** A file open for reading, by synchronous calls. */
+export interface ReadFile {
+  /** Reads into `buf`; the bytes read, 0 at the end. */
+  read(buf: Uint8Array): number;
+  seek(offset: number): void;
+  stat(): ReadStat;
+  close(): void;
+}
+
+/**
+ * Opens `path` for reading. On Linux the calls are libc's through FFI, a
+ * descriptor and no `Deno.FsFile`: Deno's open, fstat (a `FileInfo` with
+ * its Dates), read and close cost a backup's savers about 0.1 s of CPU more
+ * per 10,000 small files than the system calls themselves. Errors are
+ * Deno's (`Deno.errors.NotFound` and so on), worded as Deno words them.
+ */
+export function openReadFile(path: string): ReadFile {
+  if (!supported) return denoReadFile(path);
+  let fd: number;
+  try {
+    fd = linux.open(path, linux.O_RDONLY, 0);
+  } catch (err) {
+    throw denoError(osWording(err, "open", path));
+  }
+  const out = new Float64Array(8);
+  return {
+    read: (buf) => {
+      try {
+        return linux.read(fd, buf, path);
+      } catch (err) {
+        throw denoError(osWording(err, "read", path));
+      }
+    },
+    seek: (offset) => {
+      if (linux.seekSet(fd, offset) !== offset) throw new Error(`cannot seek in ${path}`);
+    },
+    stat: () => {
+      try {
+        linux.fstatInto(fd, out, path);
+      } catch (err) {
+        throw denoError(osWording(err, "fstat", path));
+      }
+      return {
+        size: out[0],
+        blocks: out[1],
+        ino: out[2],
+        dev: out[3],
+        mtimeMs: out[4] * 1000 + out[5] / 1e6,
+        ctimeMs: out[6] * 1000 + out[7] / 1e6,
+      };
+    },
+    close: () => linux.close(fd),
+  };
+}
+
+/** An OsError worded as Deno's own: "REASON (os error N): CALL 'PATH'". */
+function osWording(err: unknown, call: string, path: string): unknown {
+  if (!(err instanceof OsError)) return err;
+  return new OsError(
+    err.errno,
+    `${err.reason} (os error ${err.errno}): ${call} '${showName(path)}'`,
+    err.reason,
+  );
+}
+
+function denoReadFile(path: string): ReadFile {
+  const file = byteOpenSync(path, { read: true });
+  return {
+    read: (buf) => file.readSync(buf) ?? 0,
+    seek: (offset) => void file.seekSync(offset, Deno.SeekMode.Start),
+    stat: () => {
+      const i = file.statSync();
+      return {
+        size: i.size,
+        blocks: i.blocks ?? Infinity,
+        ino: i.ino,
+        dev: i.dev,
+        mtimeMs: i.mtime?.getTime() ?? -1,
+        ctimeMs: i.ctime?.getTime() ?? -1,
+      };
+    },
+    close: () => file.close(),
+  };
 }
 
 /**
@@ -292,6 +404,118 @@ export function openHoleMap(
   };
 }
 
+/**
+ * A new regular file held by its raw descriptor (Linux only, see
+ * {@link supported}): created with O_CREAT|O_EXCL|O_NOFOLLOW, so it is never
+ * an entry that was there nor anything reached through a link, then
+ * written with pwrite and given its owner, mode and times through the
+ * descriptor (fchown, fchmod, futimens), which name this very inode
+ * whatever happens to its path. No Deno resource, no async op: a restore
+ * creates tens of thousands of these a second. Errors are `Deno.errors`
+ * as Deno's own calls throw them (AlreadyExists for EEXIST...).
+ */
+export class NewFile {
+  #pos = 0;
+  #closed = false;
+
+  private constructor(readonly fd: number, readonly path: string) {}
+
+  /** Creates `path` with permission bits `mode` (less the umask); readable too when `read`. */
+  static create(path: string, mode: number, read = false): NewFile {
+    if (!supported) throw new NotSupportedError("raw file descriptors");
+    const flags = (read ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL | linux.O_NOFOLLOW;
+    try {
+      return new NewFile(linux.open(path, flags, mode & 0o7777), path);
+    } catch (err) {
+      throw denoError(err);
+    }
+  }
+
+  /**
+   * {@link create} of entry `name` of the directory open as `dirFd`, by
+   * openat(2): resolved in that very directory, no `/proc/self/fd` path to
+   * look up. `path` names it in messages.
+   */
+  static createAt(
+    dirFd: number,
+    name: string,
+    path: string,
+    mode: number,
+    read = false,
+  ): NewFile {
+    if (!supported) throw new NotSupportedError("raw file descriptors");
+    const flags = (read ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL | linux.O_NOFOLLOW;
+    try {
+      return new NewFile(linux.openAt(dirFd, name, flags, mode & 0o7777, path), path);
+    } catch (err) {
+      throw denoError(err);
+    }
+  }
+
+  /** Writes at the current offset (pwrite), as `Deno.FsFile.writeSync` does. */
+  writeSync(bytes: Uint8Array): number {
+    const n = this.#call(() => linux.pwrite(this.fd, bytes, this.#pos, this.path));
+    this.#pos += n;
+    return n;
+  }
+
+  /** Reads at the current offset (pread); null at the end, as `Deno.FsFile.readSync`. */
+  readSync(into: Uint8Array): number | null {
+    const n = this.#call(() => linux.pread(this.fd, into, this.#pos, this.path));
+    this.#pos += n;
+    return n === 0 && into.length > 0 ? null : n;
+  }
+
+  /** Moves the offset; only from the start (the only seek a new file needs). */
+  seekSync(offset: number | bigint, whence: Deno.SeekMode): number {
+    if (whence !== Deno.SeekMode.Start) throw new Error("NewFile seeks from the start only");
+    this.#pos = Number(offset);
+    return this.#pos;
+  }
+
+  truncateSync(length = 0): void {
+    this.#call(() => linux.ftruncate(this.fd, length, this.path));
+  }
+
+  /** Mode (with the type bits), owner, device and inode of the file itself. */
+  stat(): { mode: number; uid: number; gid: number; dev: number; ino: number } {
+    return this.#call(() => linux.statx("", false, this.fd));
+  }
+
+  chown(uid: number, gid: number): void {
+    this.#call(() => linux.fchown(this.fd, uid, gid, this.path));
+  }
+
+  chmod(mode: number): void {
+    this.#call(() => linux.fchmod(this.fd, mode, this.path));
+  }
+
+  /** Times in nanoseconds since the epoch, as decimal strings (trees hold them so). */
+  setTimes(atimeNs: string, mtimeNs: string): void {
+    this.#call(() => linux.futimensNs(this.fd, atimeNs, mtimeNs, this.path));
+  }
+
+  /** Closes the descriptor; safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    linux.close(this.fd);
+  }
+
+  #call<T>(f: () => T): T {
+    if (this.#closed) throw new Error(`internal: ${this.path} used after its descriptor closed`);
+    try {
+      return f();
+    } catch (err) {
+      throw denoError(err);
+    }
+  }
+}
+const O_WRONLY = 0o1;
+const O_RDWR = 0o2;
+const O_CREAT = 0o100;
+const O_EXCL = 0o200;
+
 /** Holes are made in aligned blocks of this many bytes. */
 const HOLE_BLOCK = 32 * 1024;
 
@@ -305,7 +529,9 @@ export class SparseWriter {
   #at = 0;
   #end = 0;
 
-  constructor(private readonly file: Deno.FsFile) {}
+  constructor(
+    private readonly file: Pick<Deno.FsFile, "writeSync" | "seekSync" | "truncateSync">,
+  ) {}
 
   write(bytes: Uint8Array): void {
     let i = 0;

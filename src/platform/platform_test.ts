@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { assertEquals, assertThrows } from "../testing/asserts.ts";
 import {
   byteFs,
@@ -5,12 +6,15 @@ import {
   lstat,
   nameBytes,
   nameOfBytes,
+  NewFile,
   openHoleMap,
+  openReadFile,
   OsError,
   readXattrs,
   setLinkTimes,
   setTimes,
   showName,
+  SparseWriter,
   stat,
   supported,
   timeNs,
@@ -250,4 +254,105 @@ Deno.test({
     assertEquals(byteFs.readDirNames(dir), []);
     Deno.removeSync(dir);
   },
+});
+
+Deno.test({
+  name:
+    "platform: NewFile creates only a new entry, never through a link, and sets bytes, holes, mode and times by its descriptor",
+  ignore: !supported,
+  fn() {
+    const d = Deno.makeTempDirSync();
+    try {
+      Deno.writeTextFileSync(`${d}/there`, "keep");
+      Deno.writeTextFileSync(`${d}/aim`, "aim");
+      Deno.symlinkSync(`${d}/aim`, `${d}/link`);
+      Deno.symlinkSync(`${d}/none`, `${d}/dangling`);
+      assertThrows(() => NewFile.create(`${d}/there`, 0o644), Deno.errors.AlreadyExists);
+      assertThrows(() => NewFile.create(`${d}/link`, 0o644), Deno.errors.AlreadyExists);
+      assertThrows(() => NewFile.create(`${d}/dangling`, 0o644), Deno.errors.AlreadyExists);
+      const dirFd = fs.openSync(d, "r");
+      try {
+        for (const name of ["there", "link", "dangling"]) {
+          assertThrows(() => NewFile.createAt(dirFd, name, name, 0o644), Deno.errors.AlreadyExists);
+        }
+        NewFile.createAt(dirFd, "at", "at", 0o600).close();
+        assertEquals(Deno.lstatSync(`${d}/at`).isFile, true);
+      } finally {
+        fs.closeSync(dirFd);
+      }
+      assertEquals(Deno.readTextFileSync(`${d}/there`), "keep");
+      assertEquals(Deno.readTextFileSync(`${d}/aim`), "aim");
+      assertThrows(() => Deno.lstatSync(`${d}/none`), Deno.errors.NotFound);
+
+      const f = NewFile.create(`${d}/new`, 0o600, true);
+      try {
+        const out = new SparseWriter(f);
+        const data = new Uint8Array(100_000);
+        data.fill(7, 0, 10);
+        data.fill(9, 99_990);
+        out.write(data);
+        out.write(new Uint8Array(40_000)); // a trailing hole, made by ftruncate
+        out.finish();
+        f.chmod(0o640);
+        assertEquals(f.stat().mode & 0o7777, 0o640);
+        const back = new Uint8Array(140_000);
+        f.seekSync(0, Deno.SeekMode.Start);
+        let at = 0;
+        for (let n = f.readSync(back); n !== null; n = f.readSync(back.subarray(at))) {
+          at += n;
+          if (at === back.length) break;
+        }
+        assertEquals(at, 140_000);
+        assertEquals(back.subarray(0, 100_000), data);
+        assertEquals(back.subarray(100_000).every((b) => b === 0), true);
+        // Last: a read after it would move the atime on.
+        f.setTimes("1700000000123456789", "1600000000987654321");
+      } finally {
+        f.close();
+      }
+      const st = lstat(`${d}/new`);
+      assertEquals(st.size, 140_000);
+      assertEquals(st.mtimeNs, "1600000000987654321");
+      assertEquals(st.atimeNs, "1700000000123456789");
+      assertEquals(st.mode! & 0o7777, 0o640);
+    } finally {
+      Deno.removeSync(d, { recursive: true });
+    }
+  },
+});
+
+Deno.test("platform: openReadFile reads, seeks and stats as Deno's calls do, and fails as they do", () => {
+  const d = Deno.makeTempDirSync();
+  try {
+    const bytes = new Uint8Array(70_000).map((_, i) => i % 251);
+    // A byte name too: its path is spelled with U+DC00+byte, as the walker gives it.
+    for (const name of ["f", nameOfBytes(new Uint8Array([0x66, 0xff]))]) {
+      const path = `${d}/${name}`;
+      const w = byteFs.openSync(path, { write: true, createNew: true });
+      w.writeSync(bytes); // one write: a regular file takes it whole
+      w.close();
+      const info = byteFs.lstatSync(path);
+      const f = openReadFile(path);
+      try {
+        const st = f.stat();
+        assertEquals([st.size, st.ino, st.dev], [bytes.length, info.ino, info.dev]);
+        assertEquals(Math.floor(st.mtimeMs), info.mtime!.getTime());
+        const buf = new Uint8Array(50_000);
+        assertEquals(f.read(buf), 50_000);
+        assertEquals(buf, bytes.subarray(0, 50_000));
+        assertEquals(f.read(buf), 20_000);
+        assertEquals(f.read(buf), 0);
+        f.seek(69_999);
+        assertEquals(f.read(buf), 1);
+        assertEquals(buf[0], bytes[69_999]);
+      } finally {
+        f.close();
+      }
+    }
+    const err = assertThrows(() => openReadFile(`${d}/missing`), Deno.errors.NotFound);
+    assertEquals(err.message.includes(`${d}/missing`), true);
+    assertThrows(() => openReadFile(d).read(new Uint8Array(8)), Deno.errors.IsADirectory);
+  } finally {
+    Deno.removeSync(d, { recursive: true });
+  }
 });

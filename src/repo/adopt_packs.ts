@@ -76,21 +76,39 @@ export async function adoptPacks(repo: AdoptRepo, opts: AdoptOptions): Promise<A
   const { signal } = opts;
   const result: AdoptResult = { packs: 0, blobs: 0, bytes: 0 };
   const maxAge = opts.maxAgeMs ?? ADOPT_MAX_AGE_MS;
-  const prune = (await listLocks(repo, { signal })).find((l) =>
-    l.kind === "exclusive" && !isStaleLock(l, Date.now())
-  );
+  const known = new Set([...repo.index.packs()].map((p) => p.name));
+  for (const name of repo.index.droppedPacks()) known.add(name);
+  // The data files are listed while the locks are: on object storage each
+  // listing is a round trip or more, paid by every backup before its walk.
+  // Both start after this run's lock was written, which is all the rule
+  // above needs; a prune's lock found drops the listing.
+  const stop = new AbortController();
+  const listSignal = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+  const listing = (async () => {
+    const found: { name: string; size: number }[] = [];
+    for await (const f of repo.backend.list("data", { signal: listSignal })) {
+      if (known.has(f.name) || f.mtimeMs === undefined) continue;
+      if (f.mtimeMs < opts.now - maxAge) continue;
+      found.push({ name: f.name, size: f.size });
+    }
+    return found;
+  })();
+  listing.catch(() => {}); // awaited below, or dropped
+  let prune;
+  try {
+    prune = (await listLocks(repo, { signal })).find((l) =>
+      l.kind === "exclusive" && !isStaleLock(l, Date.now())
+    );
+  } catch (err) {
+    stop.abort();
+    throw err;
+  }
   if (prune) {
+    stop.abort();
     result.skipped = `a prune (pid ${prune.pid} on ${prune.host}) holds the exclusive lock`;
     return result;
   }
-  const known = new Set([...repo.index.packs()].map((p) => p.name));
-  for (const name of repo.index.droppedPacks()) known.add(name);
-  const candidates: { name: string; size: number }[] = [];
-  for await (const f of repo.backend.list("data", { signal })) {
-    if (known.has(f.name) || f.mtimeMs === undefined) continue;
-    if (f.mtimeMs < opts.now - maxAge) continue;
-    candidates.push({ name: f.name, size: f.size });
-  }
+  const candidates = await listing;
   if (candidates.length === 0) return result;
   const adopted: (PackEntry & { size: number })[] = [];
   await mapLimit(candidates, 2, async ({ name, size }) => {

@@ -42,11 +42,30 @@ export interface SegmentMember {
  */
 export function encodeSegment(plain: Uint8Array, level: number): Uint8Array {
   if (level > 0 && plain.length >= MIN_COMPRESS) {
-    const z = zstdCompressSync(plain, { params: { [constants.ZSTD_c_compressionLevel]: level } });
+    // Each call gets one output chunk of about the size it needs, where zlib's
+    // default 16 KiB chunks are each a fresh allocation, then joined into
+    // another: zstd's output is half of a segment or less unless the data is
+    // already compressed (then a second chunk is joined), and the check's
+    // output must be exactly `plain`, so one byte more than that is already a
+    // mismatch (zstd wants a byte to spare to see the end).
+    const z = zstdCompressSync(plain, {
+      params: { [constants.ZSTD_c_compressionLevel]: level },
+      chunkSize: Math.max(DEFAULT_CHUNK, (plain.length >>> 1) + 1024),
+    });
     if (z.length + 1 < plain.length) {
-      const back = zstdDecompressSync(z);
-      const same = Buffer.compare(back, plain) === 0;
-      nativeGarbage(back.length + z.length);
+      const want = plain.length + 1;
+      let back: Uint8Array | undefined;
+      try {
+        back = zstdDecompressSync(z, {
+          chunkSize: Math.max(DEFAULT_CHUNK, want),
+          maxOutputLength: want,
+        });
+      } catch {
+        back = undefined; // more output than `plain` holds: not a round trip
+      }
+      const same = back !== undefined && Buffer.compare(back, plain) === 0;
+      // The outputs hold their whole chunks, not only the bytes they return.
+      nativeGarbage((back?.buffer.byteLength ?? 0) + z.buffer.byteLength);
       if (!same) {
         throw new Error("zstd round trip does not reproduce the data; refusing to store it");
       }
@@ -55,7 +74,7 @@ export function encodeSegment(plain: Uint8Array, level: number): Uint8Array {
       out.set(z, 1);
       return out;
     }
-    nativeGarbage(z.length);
+    nativeGarbage(z.buffer.byteLength);
   }
   const out = new Uint8Array(plain.length + 1);
   out[0] = FLAG_RAW;

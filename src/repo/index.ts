@@ -1,6 +1,6 @@
 import { type Backend, NotFoundError } from "../backend/mod.ts";
 import { fromBase64, toBase64, toHex } from "../crypto/mod.ts";
-import { hexInto, IdTable } from "./id_table.ts";
+import { grownBytes, hexInto, IdTable } from "./id_table.ts";
 import { type BlobType, CorruptError, isId } from "./format.ts";
 import { decodeBlobList, encodeBlobList, MAX_PACK_BYTES, type PackedBlob } from "./pack.ts";
 import { loadSealedJson, saveSealedJson } from "./sealed_file.ts";
@@ -144,18 +144,12 @@ export class MasterIndex {
   }
 
   #grow(): void {
-    const n = this.#packOf.length * 2;
-    const grow = <T extends Uint32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.#packOf = grow(this.#packOf, (n) => new Uint32Array(n));
-    this.#offset = grow(this.#offset, (n) => new Uint32Array(n));
-    this.#length = grow(this.#length, (n) => new Uint32Array(n));
-    this.#rawLength = grow(this.#rawLength, (n) => new Uint32Array(n));
-    this.#at = grow(this.#at, (n) => new Uint32Array(n));
-    this.#isTree = grow(this.#isTree, (n) => new Uint8Array(n));
+    this.#packOf = grownBytes(this.#packOf);
+    this.#offset = grownBytes(this.#offset);
+    this.#length = grownBytes(this.#length);
+    this.#rawLength = grownBytes(this.#rawLength);
+    this.#at = grownBytes(this.#at);
+    this.#isTree = grownBytes(this.#isTree);
   }
 }
 

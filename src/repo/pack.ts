@@ -1,4 +1,4 @@
-import type { Backend } from "../backend/mod.ts";
+import type { Backend, ByteRange } from "../backend/mod.ts";
 import { concatBytes, freeBytes } from "../fs/mod.ts";
 import {
   deriveFileKey,
@@ -74,7 +74,26 @@ export interface PackStore {
 
 /** Packs saved straight into `backend` as data files named by their hash. */
 export function backendPackStore(backend: Pick<Backend, "save">): PackStore {
-  return { savePack: (pack, bytes) => backend.save("data", pack.name, bytes) };
+  return {
+    savePack: (pack, bytes) =>
+      backend.save("data", pack.name, bytes, {
+        cacheRanges: treeSegments(pack),
+        sha256: pack.name,
+      }),
+  };
+}
+
+/**
+ * The ranges of a pack's segments that hold trees, as `Repository` loads
+ * them (with `cache: true`): a caching backend keeps them when the pack is
+ * saved, since the next backup's walk reads them all.
+ */
+export function treeSegments(pack: PackInfo): ByteRange[] {
+  const ranges = new Map<number, ByteRange>();
+  for (const b of pack.blobs) {
+    if (b.type === "tree") ranges.set(b.offset, { offset: b.offset, length: b.length });
+  }
+  return [...ranges.values()];
 }
 
 export interface PackWriterOptions {

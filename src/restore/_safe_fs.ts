@@ -10,7 +10,7 @@
  * (Deno has no fchmod), and the platforms without `/proc/self/fd`.
  */
 import { lstatOrNull } from "../fs/mod.ts";
-import { byteFs } from "../platform/mod.ts";
+import { byteFs, NewFile } from "../platform/mod.ts";
 
 /**
  * Clears the place where a non-directory entry goes: a file, link, FIFO…
@@ -52,6 +52,28 @@ export function createReplacing(path: string, mode = 0o600): Deno.FsFile {
   }
   clearSlot(path);
   return createExclusive(path, mode);
+}
+
+/**
+ * {@link createReplacing} as a {@link NewFile} (Linux): the same O_EXCL
+ * create, not following a link, on a raw descriptor; given `at`, `path` is
+ * entry `at.name` of the directory held as `at.fd`, opened by openat.
+ */
+export function createReplacingNew(
+  path: string,
+  mode: number,
+  read: boolean,
+  at?: { fd: number; name: string },
+): NewFile {
+  const create = () =>
+    at ? NewFile.createAt(at.fd, at.name, path, mode, read) : NewFile.create(path, mode, read);
+  try {
+    return create();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+  }
+  clearSlot(path);
+  return create();
 }
 
 /**

@@ -10,6 +10,7 @@ import { equalBytes, fromBase64, fromHex, keyedId } from "../crypto/mod.ts";
 import { CorruptError, type NodeXattr } from "../repo/mod.ts";
 import {
   byteFs,
+  type NewFile,
   OsError,
   setTimes,
   SparseWriter,
@@ -17,12 +18,17 @@ import {
   writeFileFlags,
   writeXattr,
 } from "../platform/mod.ts";
-import { createReplacing, setOwnerAndMode } from "./_safe_fs.ts";
+import { createReplacing, createReplacingNew, setOwnerAndMode } from "./_safe_fs.ts";
 
 /** What a restored file must end up as; plain data, sent to workers as is. */
 export interface FileSpec {
   /** Where to write it: an entry of a held directory (`HeldDir.at`). */
   path: string;
+  /**
+   * The same entry as that directory's descriptor and the entry's name,
+   * for openat (the descriptor is the process's: workers are threads).
+   */
+  at?: { fd: number; name: string };
   size: number;
   /** Final permission bits (special bits already dropped unless asked for). */
   mode: number;
@@ -62,11 +68,16 @@ export async function writeRestoredFile(
   // it needs no chown or chmod. Otherwise only we may read it until it has
   // its real owner and mode.
   const asFinal = !owner || (owner.uid === SELF.uid && owner.gid === SELF.gid);
-  const file = createReplacing(path, asFinal ? mode & 0o777 : 0o600);
+  const createMode = asFinal ? mode & 0o777 : 0o600;
+  // On Linux a raw descriptor: owner, mode and times set through it, no path lookups.
+  const raw = platformSupported
+    ? createReplacingNew(path, createMode, !!spec.verify, spec.at)
+    : undefined;
+  const file: Deno.FsFile | NewFile = raw ?? createReplacing(path, createMode);
   let ok = false;
   try {
     const surely = asFinal && (mode & 0o777 & ~UMASK) === mode && !(owner && spec.setgidDir);
-    const created = surely ? undefined : file.statSync();
+    const created = surely ? undefined : raw ? raw.stat() : (file as Deno.FsFile).statSync();
     const final = surely || (asFinal && (created!.mode! & 0o7777) === mode &&
       (!owner || (created!.uid === owner.uid && created!.gid === owner.gid)));
     // Blocks of zeros are skipped, not written, so holes come back as holes
@@ -83,7 +94,16 @@ export async function writeRestoredFile(
     }
     out.finish();
     if (spec.verify) verifyWritten(file, spec.verify.idKey, spec.verify.ids, lengths);
-    if (!final) {
+    if (!final && raw) {
+      if (owner) {
+        try {
+          raw.chown(owner.uid, owner.gid);
+        } catch (err) {
+          if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
+        }
+      }
+      raw.chmod(mode);
+    } else if (!final) {
       setOwnerAndMode(
         path,
         (st) => st.isFile && st.ino === created!.ino && st.dev === created!.dev,
@@ -93,8 +113,10 @@ export async function writeRestoredFile(
     }
     // After chown and chmod: chown clears a capability, chmod would rewrite an ACL's mask.
     const warnings = setXattrs(path, spec.xattrs);
-    // By its held name, not following a link: Deno's file utime has only milliseconds.
-    setTimes(path, spec.atimeNs, spec.mtimeNs);
+    // By the descriptor, or by its held name, not following a link (Deno's file
+    // utime has only milliseconds).
+    if (raw) raw.setTimes(spec.atimeNs, spec.mtimeNs);
+    else setTimes(path, spec.atimeNs, spec.mtimeNs);
     warnings.push(...setFlags(path, spec.flags));
     ok = true;
     return { bytes: written, warnings };
@@ -143,7 +165,7 @@ export function setFlags(path: string, flags: number | undefined): string[] {
 
 /** Rereads `file` from the start, blob by blob, and checks each against its id. */
 function verifyWritten(
-  file: Deno.FsFile,
+  file: Pick<Deno.FsFile, "seekSync" | "readSync">,
   idKey: Uint8Array,
   ids: readonly string[],
   lengths: readonly number[],

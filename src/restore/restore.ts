@@ -16,8 +16,10 @@ import { lstatOrNull } from "../fs/mod.ts";
 import {
   byteFs,
   isRoot,
+  lstatAtInto,
   setLinkOwner,
   setTimes,
+  stat,
   supported as platformSupported,
 } from "../platform/mod.ts";
 import { type DirId, HeldDir, isFinalFile, isNewerFile, unheld } from "../heldfs/mod.ts";
@@ -100,6 +102,44 @@ export function keepsExisting(mode: Overwrite, fsPath: string, node: Node): bool
   }
   const want = { size: node.size ?? 0, mtimeMs: nsToDate(node.mtime).getTime() };
   return mode === "if-changed" ? isFinalFile(st, want) : isNewerFile(st, want);
+}
+
+/** One entry's statx, reused: calls are synchronous. */
+const AT_STAT = new Float64Array(16);
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+/**
+ * {@link keepsExisting} for `--overwrite if-changed` and a file, by entry
+ * `name` of the directory held as `held`: statx by the directory's
+ * descriptor into a reused buffer, no `Deno.FileInfo` and its Dates, no
+ * path through `/proc/self/fd`. The same test as {@link isFinalFile}: a
+ * regular file of the size, with the mtime to the millisecond. Undefined
+ * where it does not apply (another mode or kind, no descriptor, a time
+ * before 1970), for the caller to ask {@link keepsExisting}.
+ */
+function keepsUnchangedFile(
+  mode: Overwrite,
+  held: HeldDir,
+  name: string,
+  node: Node,
+): boolean | undefined {
+  if (mode !== "if-changed" || node.type !== "file" || held.fd < 0 || !platformSupported) {
+    return undefined;
+  }
+  const mtime = node.mtime;
+  if (mtime.length <= 6 || mtime[0] === "-") return undefined;
+  try {
+    lstatAtInto(held.fd, name, AT_STAT, 0);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+  if ((AT_STAT[0] & S_IFMT) !== S_IFREG || AT_STAT[1] !== (node.size ?? 0)) return false;
+  const sec = AT_STAT[2];
+  if (sec < 0) return undefined;
+  // Milliseconds as Date(ns / 1e6) truncates them, on both sides.
+  return sec * 1000 + Math.floor(AT_STAT[3] / 1e6) === Number(mtime.slice(0, -6));
 }
 
 export const OVERWRITE_MODES = ["always", "if-changed", "if-newer", "never"] as const;
@@ -518,13 +558,12 @@ class Restorer {
     snapPath: string,
     start: (step: Promise<unknown>) => void,
   ): Promise<void> {
-    const fsPath = held.at(node.name);
-    if (this.#keeps(fsPath, node)) {
+    if (this.#keeps(held, node)) {
       this.#result.skipped++;
       this.#progress(snapPath);
       return;
     }
-    const spec = this.#spec(node, dir, fsPath, snapPath);
+    const spec = this.#spec(node, dir, held, snapPath);
     const content = node.content ?? [];
     const p = this.#pending;
     if (p) {
@@ -593,9 +632,11 @@ class Restorer {
   }
 
   /** What a restored file must end up as. */
-  #spec(node: Node, dir: DirFrame, fsPath: string, snapPath: string): FileSpec {
+  #spec(node: Node, dir: DirFrame, held: HeldDir, snapPath: string): FileSpec {
+    const fsPath = held.at(node.name);
     return {
       path: fsPath,
+      at: held.fd >= 0 ? { fd: held.fd, name: node.name } : undefined,
       size: node.size ?? 0,
       mode: this.#mode(node, snapPath),
       owner: this.#owner(node),
@@ -616,7 +657,7 @@ class Restorer {
   ): Promise<void> {
     const fsPath = held.at(node.name);
     const key = node.links > 1 ? `${node.dev}:${node.inode}` : undefined;
-    if (this.#keeps(fsPath, node)) {
+    if (this.#keeps(held, node)) {
       // Its other names link to the file kept (or are kept themselves).
       if (key !== undefined && !this.#linked.has(key)) {
         this.#linked.set(key, { dir, name: node.name });
@@ -638,7 +679,7 @@ class Restorer {
       this.#progress(snapPath);
       return;
     }
-    const spec = this.#spec(node, dir, fsPath, snapPath);
+    const spec = this.#spec(node, dir, held, snapPath);
     const content = node.content ?? [];
     const { bytes, warnings } = this.#pooled
       ? await this.#poolNow().write(spec, content)
@@ -679,8 +720,11 @@ class Restorer {
   }
 
   /** Does `--overwrite` keep the entry at `fsPath` instead of restoring `node` there? */
-  #keeps(fsPath: string, node: Node): boolean {
-    return keepsExisting(this.opts.overwrite ?? "always", fsPath, node);
+  #keeps(held: HeldDir, node: Node): boolean {
+    const mode = this.opts.overwrite ?? "always";
+    if (mode === "always") return false;
+    return keepsUnchangedFile(mode, held, node.name, node) ??
+      keepsExisting(mode, held.at(node.name), node);
   }
 
   async #restoreSpecial(node: Node, held: HeldDir, snapPath: string): Promise<void> {
@@ -727,7 +771,7 @@ class Restorer {
         );
       }
       const fsPath = held.at(node.name);
-      if (this.#keeps(fsPath, node)) {
+      if (this.#keeps(held, node)) {
         this.#result.skipped++;
         return this.#progress(snapPath);
       }
@@ -752,15 +796,25 @@ class Restorer {
     // ... then the held directory itself: chmod, chown and utime follow its descriptor.
     const self = this.reopen(d).self;
     const owner = this.#owner(node);
-    if (owner) {
+    const mode = this.#mode(node, d.snapPath);
+    const atime = node.atime ?? node.mtime;
+    // A directory that was there may already be right (a restore in place
+    // over an unchanged tree): each call is made only when it changes
+    // something. A new one was made 0700, owned by us, with the time of now.
+    const st = d.existed ? stat(self) : undefined;
+    const chown = owner && (!st || st.uid !== owner.uid || st.gid !== owner.gid);
+    if (chown) {
       try {
         Deno.chownSync(self, owner.uid, owner.gid);
       } catch (err) {
         if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
       }
     }
-    Deno.chmodSync(self, this.#mode(node, d.snapPath));
-    setTimes(self, node.atime ?? node.mtime, node.mtime, { follow: true });
+    // After a chown always: it may clear the setgid bit.
+    if (chown || !st || (st.mode! & 0o7777) !== mode) Deno.chmodSync(self, mode);
+    if (!st || st.atimeNs !== atime || st.mtimeNs !== node.mtime) {
+      setTimes(self, atime, node.mtime, { follow: true });
+    }
     // Last, once all it holds is written: an immutable directory takes no new entry.
     if (this.opts.xattrs !== false) {
       for (const w of setFlags(this.reopen(d.parent!).at(d.name), node.flags)) {
