@@ -428,7 +428,11 @@ export class Archiver {
         poolInit(repo, opts.mirror?.writerModule),
         async (pack, bytes) => {
           // The signal lets a remote backend give up an upload on an interrupt.
-          await repo.backend.save("data", pack.name, bytes, { signal: opts.signal });
+          // A pack's name is its SHA-256, which S3 would otherwise compute again to sign it.
+          await repo.backend.save("data", pack.name, bytes, {
+            signal: opts.signal,
+            sha256: pack.name,
+          });
           this.#onPack(pack);
         },
         {

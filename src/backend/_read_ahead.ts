@@ -84,6 +84,33 @@ export class ReadAhead {
       if (state && offset + length > w.start + (w.end - w.start) / 2) this.#ahead(name, w.end);
       return bytes.slice(offset - w.start, end - w.start);
     }
+    // A range that starts in a window and runs past its end is served from
+    // it and the window after it (fetched ahead, or now). Opening a window
+    // at the range instead fetched again nearly all of the window ahead, and
+    // its own ahead window the next one's: a restore of the Linux tree from
+    // RGW fetched its packs 1.3 to 4 times over (about 500 MB for 250).
+    const head = state &&
+      this.#windows.find((w) => w.name === name && w.start <= offset && offset < w.end);
+    if (head && state && (state.total === undefined || end <= state.total)) {
+      let tail = this.#windows.find((w) => w.name === name && w.start === head.end);
+      if (!tail || end > tail.end) {
+        const start = head.end;
+        this.#windows = this.#windows.filter((w) => w.name !== name || w.start !== start);
+        tail = this.#open(name, start, Math.max(end - start, state.window), state);
+      }
+      this.#touch(head);
+      this.#touch(tail);
+      this.stats.hits++;
+      const [a, b] = await Promise.all([head.fetched, tail.fetched]);
+      if (a.bytes.length < head.end - head.start) return this.#short(head, end, a.total);
+      if (end > tail.start + b.bytes.length) return this.#short(tail, end, b.total);
+      state.lastEnd = Math.max(state.lastEnd, end);
+      if (end > tail.start + (tail.end - tail.start) / 2) this.#ahead(name, tail.end);
+      const out = new Uint8Array(length);
+      out.set(a.bytes.subarray(offset - head.start));
+      out.set(b.bytes.subarray(0, end - tail.start), head.end - offset);
+      return out;
+    }
     if (state && offset >= state.lastEnd) {
       // Onward from the last read: a window from here.
       const win = this.#open(name, offset, Math.max(length, state.window), state);

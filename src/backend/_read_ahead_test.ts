@@ -31,6 +31,22 @@ Deno.test("ReadAhead: a pack read front to back takes a few windows, not a GET a
   equal(ra.stats.hits, size / seg - 2);
 });
 
+Deno.test("ReadAhead: reads that straddle windows fetch each byte of the object once", async () => {
+  const size = 16 * 1024 * 1024 + 12345;
+  const { data, gets, ra } = object(size);
+  // Segments that do not divide the windows, and some long ones (a restore
+  // merges neighbours into reads of up to 8 MiB), spanning two or three windows.
+  const lengths = [300_001, 1_700_000, 123_457, 5_000_000, 77_777];
+  let n = 0;
+  for (let at = 0; at < size; n++) {
+    const length = Math.min(lengths[n % lengths.length], size - at);
+    deepStrictEqual(await ra.read("p", at, length), data.slice(at, at + length));
+    at += length;
+  }
+  const fetched = gets.reduce((sum, [offset, length]) => sum + Math.min(length, size - offset), 0);
+  equal(fetched, size, `fetched ${fetched} bytes of ${size}: ${JSON.stringify(gets)}`);
+});
+
 Deno.test("ReadAhead: a single read fetches what it asks; what it returns is the caller's", async () => {
   const { data, gets, ra } = object(1000);
   const got = await ra.read("p", 100, 50) as Uint8Array;

@@ -161,6 +161,12 @@ export interface SaveOptions extends OpOptions {
    * run. Backends without a cache ignore it.
    */
   cacheRanges?: readonly ByteRange[];
+  /**
+   * The SHA-256 of `data` in hex, when the caller knows it (a pack's name
+   * is its hash): a backend that sends it with the bytes (S3 signs it, and
+   * the server refuses bytes that do not match) need not hash them again.
+   */
+  sha256?: string;
 }
 
 /** A create-only save found the name taken by other bytes. Callers branch on this. */

@@ -171,7 +171,7 @@ export class S3Backend implements Backend {
   async save(type: FileType, name: string, data: Uint8Array, options?: SaveOptions): Promise<void> {
     const key = this.#key(type, name, options);
     if (options?.ifAbsent) return this.#create(type, name, key, data, options);
-    await this.#put(key, data, options?.signal, options?.retention);
+    await this.#put(key, data, options?.signal, options?.retention, options?.sha256);
   }
 
   /** GETs the object or a range of it, checking the range against its size. */
@@ -565,6 +565,7 @@ export class S3Backend implements Backend {
     data: Uint8Array,
     signal?: AbortSignal,
     retention?: Retention,
+    sha256?: string,
   ): Promise<void> {
     const headers = this.#putHeaders();
     if (retention) {
@@ -577,6 +578,7 @@ export class S3Backend implements Backend {
       url: this.#url(key),
       headers,
       body: data,
+      bodySha256: sha256,
       signal,
     });
     await this.#expect(answer, [200], {});

@@ -301,6 +301,30 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "S3Backend signs a save with the SHA-256 it is given, and the server refuses one that is wrong (Ceph RGW)",
+  ignore,
+  fn: async () => {
+    const { backend, cleanup } = await fresh();
+    try {
+      const data = bytes(300_000, 7);
+      const hex = (b: ArrayBuffer) =>
+        Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
+      const name = hex(await crypto.subtle.digest("SHA-256", data as BufferSource));
+      await backend.save("data", name, data, { sha256: name });
+      deepStrictEqual(await backend.load("data", name), data);
+      // A hash that is not the bytes' is no shortcut to storing them: the PUT is refused.
+      const other = hexName(77);
+      await rejects(backend.save("data", other, data, { sha256: other }), S3Error);
+      await rejects(backend.stat("data", other), NotFoundError);
+    } finally {
+      await backend.close();
+      await cleanup();
+    }
+  },
+});
+
+Deno.test({
   name: "S3Backend.create() makes a missing bucket and refuses a location holding a repository",
   ignore,
   fn: async () => {

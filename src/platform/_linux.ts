@@ -15,6 +15,7 @@ const SYMBOLS = {
   lchown: { parameters: ["buffer", "u32", "u32"], result: "i32" },
   statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
@@ -157,6 +158,34 @@ function utimens(path: string, atimeNs: bigint, mtimeNs: bigint, flags: number):
 /** Sets atime and mtime (in nanoseconds) of the file open as `fd`. */
 export function futimens(fd: number, atimeNs: bigint, mtimeNs: bigint, what: string): void {
   if (lib().futimens(fd, timespecs(atimeNs, mtimeNs)) !== 0) throw fail("futimens", what);
+}
+
+/**
+ * {@link futimens} with the times as the decimal strings of nanoseconds
+ * trees hold: a time after 1970 (and before 2^53 seconds) is split as text
+ * and written into one reused buffer, no BigInt on the way.
+ */
+export function futimensNs(fd: number, atimeNs: string, mtimeNs: string, what: string): void {
+  if (!putTimespec(atimeNs, 0) || !putTimespec(mtimeNs, 4)) {
+    return futimens(fd, BigInt(atimeNs), BigInt(mtimeNs), what);
+  }
+  if (lib().futimens(fd, TIMES_BYTES) !== 0) throw fail("futimens", what);
+}
+const TIMES = new Int32Array(8);
+const TIMES_BYTES = new Uint8Array(TIMES.buffer);
+
+/** One struct timespec (little-endian i64 seconds, i64 nanoseconds) into TIMES at `at`. */
+function putTimespec(ns: string, at: number): boolean {
+  if (ns.length < 10 || ns.length > 24 || ns[0] === "-") return false;
+  const sec = Number(ns.slice(0, -9));
+  const nsec = Number(ns.slice(-9));
+  if (!Number.isSafeInteger(sec) || !(nsec >= 0 && nsec < 1e9)) return false;
+  const high = Math.floor(sec / 0x1_0000_0000);
+  TIMES[at] = sec - high * 0x1_0000_0000;
+  TIMES[at + 1] = high;
+  TIMES[at + 2] = nsec;
+  TIMES[at + 3] = 0;
+  return true;
 }
 
 /** Two struct timespec as utimensat(2) reads them. */
@@ -364,6 +393,13 @@ export function open(path: string, flags: number, mode: number): number {
   return fd;
 }
 const O_CLOEXEC = 0o2000000;
+
+/** openat(2) of entry `name` of the directory open as `dirFd` (O_CLOEXEC added). */
+export function openAt(dirFd: number, name: string, flags: number, mode: number, what: string) {
+  const fd = lib().openat(dirFd, cstr(name), flags | O_CLOEXEC, mode);
+  check(fd, "open", what);
+  return fd;
+}
 
 export function close(fd: number): void {
   lib().close(fd);

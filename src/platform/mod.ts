@@ -431,6 +431,27 @@ export class NewFile {
     }
   }
 
+  /**
+   * {@link create} of entry `name` of the directory open as `dirFd`, by
+   * openat(2): resolved in that very directory, no `/proc/self/fd` path to
+   * look up. `path` names it in messages.
+   */
+  static createAt(
+    dirFd: number,
+    name: string,
+    path: string,
+    mode: number,
+    read = false,
+  ): NewFile {
+    if (!supported) throw new NotSupportedError("raw file descriptors");
+    const flags = (read ? O_RDWR : O_WRONLY) | O_CREAT | O_EXCL | linux.O_NOFOLLOW;
+    try {
+      return new NewFile(linux.openAt(dirFd, name, flags, mode & 0o7777, path), path);
+    } catch (err) {
+      throw denoError(err);
+    }
+  }
+
   /** Writes at the current offset (pwrite), as `Deno.FsFile.writeSync` does. */
   writeSync(bytes: Uint8Array): number {
     const n = this.#call(() => linux.pwrite(this.fd, bytes, this.#pos, this.path));
@@ -471,7 +492,7 @@ export class NewFile {
 
   /** Times in nanoseconds since the epoch, as decimal strings (trees hold them so). */
   setTimes(atimeNs: string, mtimeNs: string): void {
-    this.#call(() => linux.futimens(this.fd, BigInt(atimeNs), BigInt(mtimeNs), this.path));
+    this.#call(() => linux.futimensNs(this.fd, atimeNs, mtimeNs, this.path));
   }
 
   /** Closes the descriptor; safe to call twice. */

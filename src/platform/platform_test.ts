@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { assertEquals, assertThrows } from "../testing/asserts.ts";
 import {
   byteFs,
@@ -269,6 +270,16 @@ Deno.test({
       assertThrows(() => NewFile.create(`${d}/there`, 0o644), Deno.errors.AlreadyExists);
       assertThrows(() => NewFile.create(`${d}/link`, 0o644), Deno.errors.AlreadyExists);
       assertThrows(() => NewFile.create(`${d}/dangling`, 0o644), Deno.errors.AlreadyExists);
+      const dirFd = fs.openSync(d, "r");
+      try {
+        for (const name of ["there", "link", "dangling"]) {
+          assertThrows(() => NewFile.createAt(dirFd, name, name, 0o644), Deno.errors.AlreadyExists);
+        }
+        NewFile.createAt(dirFd, "at", "at", 0o600).close();
+        assertEquals(Deno.lstatSync(`${d}/at`).isFile, true);
+      } finally {
+        fs.closeSync(dirFd);
+      }
       assertEquals(Deno.readTextFileSync(`${d}/there`), "keep");
       assertEquals(Deno.readTextFileSync(`${d}/aim`), "aim");
       assertThrows(() => Deno.lstatSync(`${d}/none`), Deno.errors.NotFound);

@@ -76,7 +76,10 @@ export interface PackStore {
 export function backendPackStore(backend: Pick<Backend, "save">): PackStore {
   return {
     savePack: (pack, bytes) =>
-      backend.save("data", pack.name, bytes, { cacheRanges: treeSegments(pack) }),
+      backend.save("data", pack.name, bytes, {
+        cacheRanges: treeSegments(pack),
+        sha256: pack.name,
+      }),
   };
 }
 

@@ -56,16 +56,24 @@ export function createReplacing(path: string, mode = 0o600): Deno.FsFile {
 
 /**
  * {@link createReplacing} as a {@link NewFile} (Linux): the same O_EXCL
- * create, not following a link, on a raw descriptor.
+ * create, not following a link, on a raw descriptor; given `at`, `path` is
+ * entry `at.name` of the directory held as `at.fd`, opened by openat.
  */
-export function createReplacingNew(path: string, mode: number, read: boolean): NewFile {
+export function createReplacingNew(
+  path: string,
+  mode: number,
+  read: boolean,
+  at?: { fd: number; name: string },
+): NewFile {
+  const create = () =>
+    at ? NewFile.createAt(at.fd, at.name, path, mode, read) : NewFile.create(path, mode, read);
   try {
-    return NewFile.create(path, mode, read);
+    return create();
   } catch (err) {
     if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
   }
   clearSlot(path);
-  return NewFile.create(path, mode, read);
+  return create();
 }
 
 /**

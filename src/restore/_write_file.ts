@@ -24,6 +24,11 @@ import { createReplacing, createReplacingNew, setOwnerAndMode } from "./_safe_fs
 export interface FileSpec {
   /** Where to write it: an entry of a held directory (`HeldDir.at`). */
   path: string;
+  /**
+   * The same entry as that directory's descriptor and the entry's name,
+   * for openat (the descriptor is the process's: workers are threads).
+   */
+  at?: { fd: number; name: string };
   size: number;
   /** Final permission bits (special bits already dropped unless asked for). */
   mode: number;
@@ -65,7 +70,9 @@ export async function writeRestoredFile(
   const asFinal = !owner || (owner.uid === SELF.uid && owner.gid === SELF.gid);
   const createMode = asFinal ? mode & 0o777 : 0o600;
   // On Linux a raw descriptor: owner, mode and times set through it, no path lookups.
-  const raw = platformSupported ? createReplacingNew(path, createMode, !!spec.verify) : undefined;
+  const raw = platformSupported
+    ? createReplacingNew(path, createMode, !!spec.verify, spec.at)
+    : undefined;
   const file: Deno.FsFile | NewFile = raw ?? createReplacing(path, createMode);
   let ok = false;
   try {

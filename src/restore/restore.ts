@@ -558,13 +558,12 @@ class Restorer {
     snapPath: string,
     start: (step: Promise<unknown>) => void,
   ): Promise<void> {
-    const fsPath = held.at(node.name);
     if (this.#keeps(held, node)) {
       this.#result.skipped++;
       this.#progress(snapPath);
       return;
     }
-    const spec = this.#spec(node, dir, fsPath, snapPath);
+    const spec = this.#spec(node, dir, held, snapPath);
     const content = node.content ?? [];
     const p = this.#pending;
     if (p) {
@@ -633,9 +632,11 @@ class Restorer {
   }
 
   /** What a restored file must end up as. */
-  #spec(node: Node, dir: DirFrame, fsPath: string, snapPath: string): FileSpec {
+  #spec(node: Node, dir: DirFrame, held: HeldDir, snapPath: string): FileSpec {
+    const fsPath = held.at(node.name);
     return {
       path: fsPath,
+      at: held.fd >= 0 ? { fd: held.fd, name: node.name } : undefined,
       size: node.size ?? 0,
       mode: this.#mode(node, snapPath),
       owner: this.#owner(node),
@@ -678,7 +679,7 @@ class Restorer {
       this.#progress(snapPath);
       return;
     }
-    const spec = this.#spec(node, dir, fsPath, snapPath);
+    const spec = this.#spec(node, dir, held, snapPath);
     const content = node.content ?? [];
     const { bytes, warnings } = this.#pooled
       ? await this.#poolNow().write(spec, content)
