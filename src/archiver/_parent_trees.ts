@@ -32,10 +32,13 @@ export class ParentTrees {
    *   damaged pack, or a snapshot written by an older cairn that `check`
    *   rejects): that directory is compared with nothing and read again, so a
    *   bad parent costs time, never a backup.
+   * @param children subdirectory trees a loaded tree starts loading (none
+   *   when a directory cache will likely make them unneeded).
    */
   constructor(
     private readonly repo: ParentTreeSource,
     private readonly onUnreadable?: (treeId: string, err: Error) => void,
+    private readonly children = PREFETCH_CHILDREN,
   ) {}
 
   /**
@@ -66,7 +69,7 @@ export class ParentTrees {
     for (const n of tree.nodes) nodes.set(n.name, n);
     let started = 0;
     for (const n of tree.nodes) {
-      if (started >= PREFETCH_CHILDREN || this.#cache.size >= TREE_CACHE_LIMIT) break;
+      if (started >= this.children || this.#cache.size >= TREE_CACHE_LIMIT) break;
       if (n.type !== "dir" || !n.subtree || this.#cache.has(n.subtree)) continue;
       if (!this.repo.index.has(n.subtree)) continue;
       this.#cache.set(n.subtree, this.#load(n.subtree));

@@ -24,6 +24,7 @@ import {
 } from "../repo/mod.ts";
 import {
   CACHEDIR_TAG,
+  type DirEntry,
   DirLister,
   Excluder,
   hasMarker,
@@ -52,6 +53,14 @@ import { Chunker, gearTable } from "../chunker/mod.ts";
 import { chunkStream } from "./_stream_reader.ts";
 import { addFlags, addXattrs, nodeFromInfo, unchanged } from "./_node.ts";
 import { type ParentTree, ParentTrees, PREFETCH_TREES, sameNode } from "./_parent_trees.ts";
+import {
+  type DirCache,
+  dirCacheKey,
+  type DirCacheScope,
+  fingerprint,
+  loadDirCache,
+  saveDirCache,
+} from "./_dir_cache.ts";
 
 /**
  * What a backup needs of a repository, as restic's archiver declares
@@ -135,6 +144,12 @@ export interface BackupOptions {
   readSpecial?: boolean;
   /** Back up this stream as one file instead of `paths`; see {@link StreamSource}. */
   stream?: StreamSource;
+  /**
+   * A local file for the directory cache (see `_dir_cache.ts`): read when it
+   * was written for `parent`, written for the new snapshot. `scope` names
+   * the repository and every option that decides what a tree holds.
+   */
+  dirCache?: { file: string; repo: string };
 }
 
 /**
@@ -266,6 +281,14 @@ export class Archiver {
   /** Lists directories ahead of the walk in a worker; see {@link DirLister}. */
   #lister: DirLister | undefined;
   #guard: SnapshotGuard | undefined;
+  /** The parent's directory cache, when one was written for it (see `_dir_cache.ts`). */
+  #dirCache: DirCache | undefined;
+  /** This run's directories for the next run's cache (path, fingerprint, tree), when it writes one. */
+  #newDirs: [string, string, string][] | undefined;
+  /** Hard-linked files counted in directories the cache kept (see {@link #countUnchanged}). */
+  readonly #linksCounted = new Set<string>();
+  /** Index files this run wrote. */
+  readonly #wroteIndex: string[] = [];
 
   /**
    * The parent's times and this run's differ in precision (one of them had
@@ -308,6 +331,7 @@ export class Archiver {
       this.repo.assertIndexWhole("a backup");
       await this.#adopt(lockStat);
       this.#guard = new SnapshotGuard(this.repo);
+      await this.#loadDirCache();
       result = await this.#run();
     } catch (err) {
       // The run's own error is the one to report, not a lock left behind.
@@ -336,17 +360,76 @@ export class Archiver {
 
   #adopted = 0;
 
+  /** What a directory cache must have been written under: the repository, sources and selection. */
+  #dirScope(): DirCacheScope | undefined {
+    const { opts } = this;
+    if (!opts.dirCache || opts.mirror || opts.readSpecial || opts.stream) return undefined;
+    const options = JSON.stringify([
+      opts.paths.map((p) => resolve(p)).sort(),
+      opts.excludes ?? [],
+      opts.iexcludes ?? [],
+      this.#markers,
+      opts.excludeLargerThan ?? null,
+      opts.oneFileSystem === true,
+      this.#xattrs.read,
+      NS_TIMES,
+    ]);
+    return { repo: opts.dirCache.repo, options };
+  }
+
+  async #loadDirCache(): Promise<void> {
+    const scope = this.#dirScope();
+    if (!scope) return;
+    this.#newDirs = [];
+    const parent = this.opts.parent;
+    if (!parent || this.#coarseParent) return;
+    const key = dirCacheKey(this.repo.master.id);
+    this.#dirCache = await loadDirCache(
+      this.opts.dirCache!.file,
+      key,
+      scope,
+      parent.id,
+      this.repo.indexFiles,
+    );
+  }
+
+  /**
+   * Writes the directory cache for snapshot `id`, only after a run without
+   * errors (a tree that left out an unreadable entry must not be reused
+   * without looking again) that adopted no packs; failing to is no error.
+   */
+  async #saveDirCache(id: string): Promise<void> {
+    const scope = this.#dirScope();
+    if (!scope || !this.#newDirs || this.#errors.length > 0 || this.#adopted > 0) return;
+    try {
+      await saveDirCache(
+        this.opts.dirCache!.file,
+        dirCacheKey(this.repo.master.id),
+        scope,
+        id,
+        [...this.repo.indexFiles, ...this.#wroteIndex],
+        this.#newDirs,
+      );
+    } catch {
+      // Only the next run's speed depends on it.
+    }
+  }
+
   async #run(): Promise<BackupResult> {
     const started = performance.now();
     const { repo, opts } = this;
     opts.onStart?.(() => this.#liveProgress());
     this.#trees = repo.newPackWriter((p) => this.#onPack(p));
-    this.#parents = new ParentTrees(repo, (id, err) =>
-      opts.onWarning?.(
-        `parent snapshot: tree ${
-          id.slice(0, 8)
-        } cannot be read, so its files are read again: ${err.message}`,
-      ));
+    this.#parents = new ParentTrees(
+      repo,
+      (id, err) =>
+        opts.onWarning?.(
+          `parent snapshot: tree ${
+            id.slice(0, 8)
+          } cannot be read, so its files are read again: ${err.message}`,
+        ),
+      this.#dirCache ? 0 : undefined,
+    );
     let tree: string;
     try {
       const parentTree = opts.parent?.tree;
@@ -400,6 +483,7 @@ export class Archiver {
     summary.duration_s = Math.round(performance.now() - started) / 1000;
     await this.#guard?.verify(tree, opts.signal);
     const id = await repo.saveSnapshot(snapshot);
+    await this.#saveDirCache(id);
     return { id, snapshot, summary, errors: this.#errors, packsAdopted: this.#adopted };
   }
 
@@ -536,6 +620,7 @@ export class Archiver {
         throw err;
       }
       this.#guard?.wrote(name);
+      this.#wroteIndex.push(name);
       this.#counts.bytesAdded += (await this.repo.backend.stat("index", name)).size;
     });
     this.#indexWrite = write.catch(() => {});
@@ -719,7 +804,7 @@ export class Archiver {
     }
     this.#lister?.walk(sep);
     const root = nodeFromInfo(sep, info);
-    const d = await this.#walkDir(root, sep, info, this.#parents.nodes(parentTree), undefined);
+    const d = await this.#walkDir(root, sep, info, parentTree, undefined, undefined);
     const node = await d.node;
     if (!node?.subtree) throw new Error(`cannot list ${sep}`);
     return node.subtree;
@@ -823,7 +908,8 @@ export class Archiver {
           node,
           path,
           info,
-          oldTree ?? this.#parents.nodes(old?.type === "dir" ? old.subtree : undefined),
+          old?.type === "dir" ? old.subtree : undefined,
+          oldTree,
           md,
         );
       case "symlink":
@@ -840,11 +926,20 @@ export class Archiver {
     }
   }
 
+  /**
+   * Walks a directory whose tree in the parent snapshot is `oldId` (its
+   * nodes loaded as `oldTree` when the caller started loading them). When
+   * the directory cache has its listing's fingerprint for that tree, its
+   * subdirectories are walked first, and if each keeps its tree, so does
+   * this one, without its parent tree being loaded; else it is walked as
+   * any other, with the subdirectories already walked.
+   */
   async #walkDir(
     node: Node,
     path: string,
     info: Deno.FileInfo,
-    oldTree: Promise<ParentTree>,
+    oldId: string | undefined,
+    oldTree: Promise<ParentTree> | undefined,
     parentMirror: MirrorDir | undefined,
   ): Promise<Deferred> {
     this.progress.dirs++;
@@ -854,6 +949,7 @@ export class Archiver {
     const mirror = this.opts.mirror;
     let md: MirrorDir | undefined;
     let oldNodes: ParentTree | undefined;
+    let print: { fp: string; settled: boolean } | undefined;
     const entry = mirrorEntry(info, node.xattrs, node.flags);
     if (crossing && mirror) md = await this.#mirrorDir(parentMirror, path, entry, []);
     if (!crossing) {
@@ -870,27 +966,67 @@ export class Archiver {
         parentMirror?.drop(node.name);
         return done(null);
       }
-      const old = oldNodes = await oldTree;
+      if (this.#newDirs && listing.errors.length === 0) {
+        print = fingerprint(listing.entries, this.#settledBeforeMs);
+      }
       const larger = this.opts.excludeLargerThan;
       const kids = listing.entries.filter((e) =>
         !this.#excluder.excludes(e.path) &&
         !(larger !== undefined && e.info.isFile && e.info.size > larger)
       );
+      const cache = this.#dirCache;
+      // Subdirectories walked ahead, by index, when the cache has this listing.
+      const walked: Deferred[] = [];
+      if (cache && print && cache.hit(path, print.fp, oldId) && this.repo.index.has(oldId!)) {
+        let same = true;
+        for (let i = 0; i < kids.length && same; i++) {
+          const e = kids[i];
+          if (!e.info.isDirectory) continue;
+          const subId = cache.tree(e.path);
+          if (subId === undefined) break; // walked below, with the parent's node
+          const d = await this.#walkDir(
+            nodeFromInfo(e.name, e.info),
+            e.path,
+            e.info,
+            subId,
+            undefined,
+            undefined,
+          );
+          walked[i] = d;
+          const n = d.node;
+          if (n instanceof Promise) n.catch(() => {});
+          same = n !== null && !(n instanceof Promise) && n.subtree === subId;
+        }
+        if (same && this.#walkedAll(kids, walked)) {
+          this.#countUnchanged(kids);
+          node.subtree = oldId;
+          if (print.settled) this.#newDirs!.push([path, print.fp, oldId!]);
+          return { node };
+        }
+      }
+      const old = oldNodes = await (oldTree ?? this.#parents.nodes(oldId));
       if (mirror) {
         md = await this.#mirrorDir(parentMirror, path, entry, kids.map((e) => e.name));
       }
       // Load the parent snapshot's trees of the next few subdirectories while
-      // walking this one, so the sequential walk rarely waits on a decrypt.
+      // walking this one, so the sequential walk rarely waits on a decrypt;
+      // not those the cache has, which are likely to keep their trees.
       const prefetched = new Map<number, Promise<ParentTree>>();
       const prefetch = (i: number) => {
         const e = kids[i];
-        if (!e || !e.info.isDirectory || prefetched.has(i)) return;
+        if (!e || !e.info.isDirectory || prefetched.has(i) || walked[i]) return;
+        if (cache?.tree(e.path) !== undefined) return;
         const o = old.get(e.name);
         prefetched.set(i, this.#parents.nodes(o?.type === "dir" ? o.subtree : undefined));
       };
       for (let i = 0; i < kids.length; i++) {
         for (let j = i; j < i + PREFETCH_TREES; j++) prefetch(j);
         const e = kids[i];
+        const ahead = walked[i];
+        if (ahead) {
+          nodes.push(this.#walkedNode(e.name, e.path, e.info, old.get(e.name), ahead));
+          continue;
+        }
         let d = this.#entry(e.name, e.path, e.info, old.get(e.name), prefetched.get(i), md);
         if (d instanceof Promise) d = await d;
         prefetched.delete(i);
@@ -901,16 +1037,68 @@ export class Archiver {
     }
     md?.done();
     const id = this.#saveTree(nodes, oldNodes);
+    const record = (id: string) => {
+      if (print?.settled) this.#newDirs!.push([path, print.fp, id]);
+    };
     if (!(id instanceof Promise)) {
+      record(id);
       node.subtree = id;
       return { node };
     }
     return {
       node: id.then((id) => {
+        record(id);
         node.subtree = id;
         return node;
       }),
     };
+  }
+
+  /** When this run's entries count as settled: before the whole second it started in. */
+  get #settledBeforeMs(): number {
+    return Math.floor(this.#startedAt.getTime() / 1000) * 1000;
+  }
+
+  /** Were all of `kids`' subdirectories walked ahead? */
+  #walkedAll(kids: readonly DirEntry[], walked: readonly Deferred[]): boolean {
+    for (let i = 0; i < kids.length; i++) if (kids[i].info.isDirectory && !walked[i]) return false;
+    return true;
+  }
+
+  /** Counts a cached directory's files as unchanged, as {@link #file} would (a hard link once). */
+  #countUnchanged(kids: readonly DirEntry[]): void {
+    for (const e of kids) {
+      if (!e.info.isFile) continue;
+      if ((e.info.nlink ?? 1) > 1) {
+        const key = `${e.info.dev}:${e.info.ino}`;
+        if (this.#hardLinks.has(key) || this.#linksCounted.has(key)) continue;
+        this.#linksCounted.add(key);
+      }
+      this.progress.files++;
+      this.#counts.unmodified++;
+      this.#bytesUnchanged += e.info.size;
+    }
+  }
+
+  /** The node of a subdirectory walked ahead of its directory, with its xattrs and flags. */
+  #walkedNode(
+    name: string,
+    path: string,
+    info: Deno.FileInfo,
+    old: Node | undefined,
+    walked: Deferred,
+  ): MaybeNode {
+    const node = nodeFromInfo(name, info);
+    if (this.#xattrs.read) this.#addXattrs(node, path, old);
+    const n = walked.node;
+    if (n === null) return null;
+    if (!(n instanceof Promise)) {
+      node.subtree = n.subtree;
+      return node;
+    }
+    const later = n.then((n) => n && Object.assign(node, { subtree: n.subtree }));
+    later.catch(() => {});
+    return later;
   }
 
   #file(
