@@ -211,3 +211,35 @@ schedule = "@yearly"
   assertMatch(r.stdout, /job "gone": failed: none of the sources can be read/);
   assertEquals(await t.snapshots(), []);
 });
+
+Deno.test("a job's rerun uses the directory cache its last run wrote, and still rereads a file changed under the same size and mtime", async () => {
+  await using t = await jobSetup(DOCS_JOB);
+  const cache = `${t.dir}/cache`;
+  const run = async () => {
+    const r = await cairn(["run", "--config", t.config, "manual"], {
+      env: { CAIRN_CACHE_DIR: cache },
+    });
+    assertEquals(r.code, 0, r.stderr);
+  };
+  const cacheFiles = async () => {
+    const out: string[] = [];
+    for await (const d of Deno.readDir(cache)) {
+      for await (const f of Deno.readDir(`${cache}/${d.name}`)) {
+        if (f.name.startsWith("dirs-")) out.push(f.name);
+      }
+    }
+    return out;
+  };
+  // A directory is cached only when its entries' ctimes lie before the second its run started.
+  await new Promise((r) => setTimeout(r, 1100));
+  await run();
+  assertEquals((await cacheFiles()).length, 1);
+  // Same size, mtime put back: only the ctime says the bytes changed.
+  const b = `${t.src}/sub/b.txt`;
+  const { mtime } = await Deno.stat(b);
+  await Deno.writeTextFile(b, "BRAVO\n");
+  await Deno.utime(b, mtime!, mtime!);
+  await run();
+  const dump = await cairn(["dump", "latest", b], { env: t.env });
+  assertEquals([dump.code, dump.stdout], [0, "BRAVO\n"]);
+});

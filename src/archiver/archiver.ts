@@ -1,5 +1,5 @@
 import { resolve, sep } from "node:path";
-import { keyedId, type MasterKey, toHex } from "../crypto/mod.ts";
+import { keyedId, type MasterKey, sha256, toHex } from "../crypto/mod.ts";
 import {
   acquireSharedLock,
   adoptPacks,
@@ -1305,4 +1305,24 @@ export function backup(repo: ArchiverRepo, opts: BackupOptions): Promise<BackupR
 export function defaultWorkers(mirror: boolean): number {
   const cores = Math.max(1, navigator.hardwareConcurrency);
   return Math.min(mirror ? cores * 2 : cores, 8);
+}
+
+/**
+ * Where the directory cache of backups of `paths` from `host` lives: in the
+ * folder `cacheDir` gives for this repository (the local cache folder,
+ * `CAIRN_CACHE_DIR`, undefined when it is `off`), one file per set of
+ * sources, so backups of other sources do not overwrite it. The same for a
+ * `cairn backup` and a job's run, so either reuses the other's.
+ */
+export function dirCacheFile(
+  repoId: string,
+  host: string,
+  paths: readonly string[],
+  cacheDir: (name: string) => string | undefined,
+): { file: string; repo: string } | undefined {
+  const dir = cacheDir(`dirs:${repoId}`);
+  if (!dir) return undefined;
+  const which = JSON.stringify([host, [...paths].map((p) => resolve(p)).sort()]);
+  const name = toHex(sha256(new TextEncoder().encode(which))).slice(0, 32);
+  return { file: `${dir}/dirs-${name}`, repo: repoId };
 }

@@ -5,6 +5,7 @@ import {
   type BackupProgress,
   type BackupResult,
   commandSource,
+  dirCacheFile,
   findParent,
   stdinSource,
   type StreamSource,
@@ -33,7 +34,6 @@ import {
 } from "../mirror/mod.ts";
 import type { SnapshotWithId } from "../repo/mod.ts";
 import { cacheDirFor, DryRunBackend } from "../backend/mod.ts";
-import { sha256, toHex } from "../crypto/mod.ts";
 import { parseByteSize, prestartLister, readListFile } from "../walker/mod.ts";
 
 /** `cairn backup`: one snapshot of the given paths. */
@@ -229,7 +229,9 @@ export const backupCommand: Command = {
         onWarning: (m) => output.err(`warning: ${printable(m)}`),
         onStart: onProgressSource,
         countTotals: progressWanted(ctx),
-        dirCache: dryRun ? undefined : dirCacheFile(repo.config.id, host, paths),
+        dirCache: dryRun
+          ? undefined
+          : dirCacheFile(repo.config.id, host, paths, (n) => cacheDirFor(n, Deno.env.toObject())),
       };
       return mirror ? backupWithMirror(repo, opts, mirror) : backup(repo, opts);
     });
@@ -457,21 +459,4 @@ function report(
   }
   if (mirror) output.out(mirrorLine(mirror));
   output.out(`snapshot ${r.id.slice(0, 8)} saved in ${s.duration_s.toFixed(2)}s`);
-}
-
-/**
- * Where the directory cache of backups of `paths` from `host` lives: in the
- * local cache folder (`CAIRN_CACHE_DIR`, `off` for none), one file per set
- * of sources, so backups of other sources do not overwrite it.
- */
-function dirCacheFile(
-  repoId: string,
-  host: string,
-  paths: readonly string[],
-): { file: string; repo: string } | undefined {
-  const dir = cacheDirFor(`dirs:${repoId}`, Deno.env.toObject());
-  if (!dir) return undefined;
-  const which = JSON.stringify([host, [...paths].map((p) => resolve(p)).sort()]);
-  const name = toHex(sha256(new TextEncoder().encode(which))).slice(0, 32);
-  return { file: `${dir}/dirs-${name}`, repo: repoId };
 }

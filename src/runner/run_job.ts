@@ -11,9 +11,10 @@ import {
   type BackupOptions,
   type BackupResult,
   commandSource,
+  dirCacheFile,
   findParent,
 } from "../archiver/mod.ts";
-import { createBackend, openBackend, type OpenOptions } from "../backend/mod.ts";
+import { cacheDirFor, createBackend, openBackend, type OpenOptions } from "../backend/mod.ts";
 import { planForget, removedIds } from "../catalog/mod.ts";
 import {
   type CopyTarget,
@@ -436,6 +437,9 @@ async function backupJob(
     signal,
     stream: job.command ? commandSource(job.command.argv, job.command.name, signal) : undefined,
     programVersion,
+    dirCache: job.command
+      ? undefined
+      : dirCacheFile(repo.config.id, host, paths, (n) => cacheDirFor(n, Deno.env.toObject())),
     onError: (e) =>
       output.err(`job "${job.name}": warning: ${printable(e.path)}: ${printable(e.message)}`),
     onWarning: (m) => output.err(`job "${job.name}": warning: ${printable(m)}`),
