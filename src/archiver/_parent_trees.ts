@@ -9,7 +9,7 @@ import type { MasterIndex, Node, Tree } from "../repo/mod.ts";
 /** Subdirectories whose parent-snapshot trees are loaded ahead of the walk. */
 export const PREFETCH_TREES = 8;
 /** Subdirectory trees a loaded parent tree starts loading. */
-const PREFETCH_CHILDREN = 4;
+export const PREFETCH_CHILDREN = 4;
 /** The most trees loaded ahead and not yet asked for. */
 const TREE_CACHE_LIMIT = 256;
 
@@ -32,8 +32,9 @@ export class ParentTrees {
    *   damaged pack, or a snapshot written by an older cairn that `check`
    *   rejects): that directory is compared with nothing and read again, so a
    *   bad parent costs time, never a backup.
-   * @param children subdirectory trees a loaded tree starts loading (none
-   *   when a directory cache will likely make them unneeded).
+   * @param children subdirectory trees a loaded tree starts loading, unless
+   *   {@link nodes} is told otherwise (none when a directory cache will
+   *   likely make them unneeded).
    */
   constructor(
     private readonly repo: ParentTreeSource,
@@ -47,17 +48,17 @@ export class ParentTrees {
    * subdirectories' trees, up to a bounded number held at once, so the
    * depth-first walk finds most trees already decrypted.
    */
-  nodes(treeId: string | undefined): Promise<ParentTree> {
+  nodes(treeId: string | undefined, children = this.children): Promise<ParentTree> {
     if (!treeId || !this.repo.index.has(treeId)) return Promise.resolve(NO_PARENT);
     const cached = this.#cache.get(treeId);
     if (cached) {
       this.#cache.delete(treeId);
       return cached;
     }
-    return this.#load(treeId);
+    return this.#load(treeId, children);
   }
 
-  async #load(treeId: string): Promise<ParentTree> {
+  async #load(treeId: string, children: number): Promise<ParentTree> {
     let tree;
     try {
       tree = await this.repo.loadTree(treeId);
@@ -69,10 +70,10 @@ export class ParentTrees {
     for (const n of tree.nodes) nodes.set(n.name, n);
     let started = 0;
     for (const n of tree.nodes) {
-      if (started >= this.children || this.#cache.size >= TREE_CACHE_LIMIT) break;
+      if (started >= children || this.#cache.size >= TREE_CACHE_LIMIT) break;
       if (n.type !== "dir" || !n.subtree || this.#cache.has(n.subtree)) continue;
       if (!this.repo.index.has(n.subtree)) continue;
-      this.#cache.set(n.subtree, this.#load(n.subtree));
+      this.#cache.set(n.subtree, this.#load(n.subtree, children));
       started++;
     }
     return Object.assign(nodes, { id: treeId });

@@ -52,7 +52,13 @@ import { FileSaverPool, poolInit } from "./file_saver_pool.ts";
 import { Chunker, gearTable } from "../chunker/mod.ts";
 import { chunkStream } from "./_stream_reader.ts";
 import { addFlags, addXattrs, nodeFromInfo, unchanged } from "./_node.ts";
-import { type ParentTree, ParentTrees, PREFETCH_TREES, sameNode } from "./_parent_trees.ts";
+import {
+  type ParentTree,
+  ParentTrees,
+  PREFETCH_CHILDREN,
+  PREFETCH_TREES,
+  sameNode,
+} from "./_parent_trees.ts";
 import {
   type DirCache,
   dirCacheKey,
@@ -1004,20 +1010,21 @@ export class Archiver {
           return { node };
         }
       }
-      const old = oldNodes = await (oldTree ?? this.#parents.nodes(oldId));
+      // A directory the cache did not keep: its subdirectories are likely
+      // to have changed too (an update), so their trees are loaded ahead.
+      const old = oldNodes = await (oldTree ?? this.#parents.nodes(oldId, PREFETCH_CHILDREN));
       if (mirror) {
         md = await this.#mirrorDir(parentMirror, path, entry, kids.map((e) => e.name));
       }
       // Load the parent snapshot's trees of the next few subdirectories while
-      // walking this one, so the sequential walk rarely waits on a decrypt;
-      // not those the cache has, which are likely to keep their trees.
+      // walking this one, so the sequential walk rarely waits on a decrypt.
       const prefetched = new Map<number, Promise<ParentTree>>();
       const prefetch = (i: number) => {
         const e = kids[i];
         if (!e || !e.info.isDirectory || prefetched.has(i) || walked[i]) return;
-        if (cache?.tree(e.path) !== undefined) return;
         const o = old.get(e.name);
-        prefetched.set(i, this.#parents.nodes(o?.type === "dir" ? o.subtree : undefined));
+        const id = o?.type === "dir" ? o.subtree : undefined;
+        prefetched.set(i, this.#parents.nodes(id, PREFETCH_CHILDREN));
       };
       for (let i = 0; i < kids.length; i++) {
         for (let j = i; j < i + PREFETCH_TREES; j++) prefetch(j);
