@@ -140,3 +140,23 @@ Deno.test("a new file in a subdirectory gives a new tree up to the root, the res
   const sub2 = await repo.loadTree(by(src2, "sub").subtree!);
   assertEquals(sub2.nodes.map((n) => n.name), ["a.txt", "b.txt", "new.txt"]);
 });
+
+Deno.test("a file with two names, one in a directory the cache kept and one in a changed directory, is counted once", async () => {
+  const { repo, src, opts } = await setup();
+  await Deno.mkdir(`${src}/a1`);
+  await Deno.mkdir(`${src}/z2`);
+  await Deno.writeTextFile(`${src}/a1/x.txt`, "linked");
+  await Deno.link(`${src}/a1/x.txt`, `${src}/z2/y.txt`);
+  await settle();
+  const first = await backup(repo, opts);
+  assertEquals([first.summary.files_new, first.summary.files_unmodified], [4, 0]);
+  await Deno.writeTextFile(`${src}/z2/new.txt`, "new");
+  const second = await backup(repo, { ...opts, parent: { ...first.snapshot, id: first.id } });
+  assertEquals([second.summary.files_new, second.summary.files_unmodified], [1, 4]);
+  const z2 = await repo.loadTree(
+    (await repo.loadTree(await srcTree(repo, second.snapshot.tree, src))).nodes.find((n) =>
+      n.name === "z2"
+    )!.subtree!,
+  );
+  assertEquals(z2.nodes.map((n) => n.name), ["new.txt", "y.txt"]);
+});

@@ -1126,10 +1126,14 @@ export class Archiver {
       const first = this.#hardLinks.get(key);
       if (first) return { node: first.then((n) => (n ? { ...n, name: node.name } : null)) };
     }
-    this.progress.files++;
+    // Another name of a file already counted in a directory the cache kept.
+    const counted = linked && this.#linksCounted.has(key);
+    if (!counted) this.progress.files++;
     if (unchanged(node, old, info.size, this.#coarseParent) && this.#allStored(old!.content!)) {
-      this.#counts.unmodified++;
-      this.#bytesUnchanged += info.size;
+      if (!counted) {
+        this.#counts.unmodified++;
+        this.#bytesUnchanged += info.size;
+      }
       node.size = old!.size;
       node.content = old!.content;
       if (linked) this.#hardLinks.set(key, Promise.resolve(node));
